@@ -1,0 +1,153 @@
+"""Alarms. Per region: API 5XX, Lambda errors and DynamoDB replication latency, to a topic
+in that region (CloudWatch only publishes to a topic in its own region). In us-east-1, where
+Route53 publishes health-check metrics: one alarm per region's health check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from constructs import Construct
+
+from modules import aws
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmTopicProps:
+    """``kms_key_arn`` encrypts the topic (its key policy must let CloudWatch use it).
+    ``email``: None for no subscription."""
+
+    provider: object
+    name: str
+    kms_key_arn: str
+    email: str | None = None
+
+
+class AlarmTopic(Construct):
+    """Exposes ``topic``."""
+
+    def __init__(self, scope: Construct, id_: str, props: AlarmTopicProps) -> None:
+        super().__init__(scope, id_)
+        self.topic = aws.sns_topic.SnsTopic(
+            self, "topic", provider=props.provider, name=props.name, kms_master_key_id=props.kms_key_arn
+        )
+        if props.email:
+            aws.sns_topic_subscription.SnsTopicSubscription(
+                self,
+                "email",
+                provider=props.provider,
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=props.email,
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionalAlarmsProps:
+    """``function_names``: route id -> Lambda function name. ``replication_targets``:
+    regions this region's table replicates to (empty when replication is emulated)."""
+
+    provider: object
+    name_prefix: str
+    region: str
+    topic_arn: str
+    api_name: str
+    stage_name: str
+    function_names: Mapping[str, str]
+    table_name: str
+    replication_targets: tuple[str, ...] = ()
+
+
+class RegionalAlarms(Construct):
+    def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
+        super().__init__(scope, id_)
+        common = dict(
+            provider=props.provider,
+            alarm_actions=[props.topic_arn],
+            ok_actions=[props.topic_arn],
+            treat_missing_data="notBreaching",
+        )
+        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self,
+            "api_5xx",
+            alarm_name=f"{props.name_prefix}-api-5xx-{props.region}",
+            alarm_description=f"API 5XX errors in {props.region}",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions={"ApiName": props.api_name, "Stage": props.stage_name},
+            statistic="Sum",
+            period=60,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            threshold=5,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            **common,
+        )
+        for route_id, function_name in props.function_names.items():
+            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+                Construct(self, route_id),
+                "errors",
+                alarm_name=f"{props.name_prefix}-{route_id.replace('_', '-')}-errors-{props.region}",
+                alarm_description=f"Lambda {function_name} errors in {props.region}",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": function_name},
+                statistic="Sum",
+                period=60,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                **common,
+            )
+        for target in props.replication_targets:
+            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+                Construct(self, f"replication_{target}"),
+                "latency",
+                alarm_name=f"{props.name_prefix}-replication-{props.region}-to-{target}",
+                alarm_description=f"DynamoDB replication latency {props.region} -> {target} over 60 s",
+                namespace="AWS/DynamoDB",
+                metric_name="ReplicationLatency",
+                dimensions={"TableName": props.table_name, "ReceivingRegion": target},
+                statistic="Average",
+                period=60,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                threshold=60000,
+                comparison_operator="GreaterThanThreshold",
+                **common,
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthAlarmsProps:
+    """``provider`` must be us-east-1's; ``health_check_ids``: region -> health check id."""
+
+    provider: object
+    name_prefix: str
+    topic_arn: str
+    health_check_ids: Mapping[str, str]
+
+
+class HealthAlarms(Construct):
+    def __init__(self, scope: Construct, id_: str, props: HealthAlarmsProps) -> None:
+        super().__init__(scope, id_)
+        for region, check_id in props.health_check_ids.items():
+            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+                Construct(self, region),
+                "alarm",
+                provider=props.provider,
+                alarm_name=f"{props.name_prefix}-health-{region}",
+                alarm_description=f"Route53 health check of {region} is failing: traffic has left the region",
+                namespace="AWS/Route53",
+                metric_name="HealthCheckStatus",
+                dimensions={"HealthCheckId": check_id},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=2,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="breaching",
+                alarm_actions=[props.topic_arn],
+                ok_actions=[props.topic_arn],
+            )

@@ -1,0 +1,308 @@
+"""One region's API: the four Lambda functions (one role each, least privilege), their log
+groups, and a REGIONAL REST API with a logged, throttled stage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf import Fn
+from constructs import Construct
+
+from modules import aws
+from modules.naming import Naming
+
+
+@dataclass(frozen=True)
+class Route:
+    """A function and the API route it serves. ``actions``: the only DynamoDB actions its
+    role gets, on this region's table."""
+
+    id: str
+    handler: str
+    method: str
+    resource: str  # key into the API's resources: "items", "item", "health"
+    actions: tuple[str, ...]
+    # What the role may do with a customer-managed table key, through DynamoDB only.
+    key_actions: tuple[str, ...] = ()
+
+
+_READ_KEY = ("kms:Decrypt", "kms:DescribeKey")
+_WRITE_KEY = _READ_KEY + ("kms:Encrypt", "kms:GenerateDataKey")
+
+ROUTES: tuple[Route, ...] = (
+    Route("create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY),
+    Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY),
+    Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY),
+    # DescribeTable reads metadata only, so the health check needs no key.
+    Route("health", "functions.health.check", "GET", "health", ("dynamodb:DescribeTable",)),
+)
+
+# One JSON line per request; no headers, no body, no query strings (they can carry secrets).
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationError": "$context.integration.error",
+    },
+    sort_keys=True,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionalApiProps:
+    """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups;
+    ``table_kms_key_arn`` (None unless the table uses a customer-managed key) is what the
+    roles may use through DynamoDB. ``reserved_concurrency`` None: unreserved."""
+
+    provider: object
+    region: str
+    naming: Naming
+    table_name: str
+    table_arn: str
+    kms_key_arn: str
+    table_kms_key_arn: str | None
+    code_path: str
+    code_hash: str
+    runtime: str
+    architecture: str
+    memory: int
+    timeout: int
+    reserved_concurrency: int | None
+    log_retention_days: int
+    stage: str
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+
+
+class RegionalApi(Construct):
+    """Exposes ``rest_api``, ``stage``, ``functions`` (route id -> function),
+    ``roles`` (route id -> role), ``invoke_url`` and ``execute_api_host``."""
+
+    def __init__(self, scope: Construct, id_: str, props: RegionalApiProps) -> None:
+        super().__init__(scope, id_)
+        p, region, naming = props.provider, props.region, props.naming
+        self.functions: dict[str, object] = {}
+        self.roles: dict[str, object] = {}
+        self.log_groups: dict[str, object] = {}
+
+        for route in ROUTES:
+            self._function(Construct(self, route.id), route, props)
+
+        api = aws.api_gateway_rest_api.ApiGatewayRestApi(
+            self,
+            "rest_api",
+            provider=p,
+            name=naming.name("api"),
+            description=f"{naming.prefix} items API in {region}",
+            endpoint_configuration=aws.api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+        )
+        self.rest_api = api
+        items = aws.api_gateway_resource.ApiGatewayResource(
+            self, "resource_items", provider=p, rest_api_id=api.id, parent_id=api.root_resource_id, path_part="items"
+        )
+        item = aws.api_gateway_resource.ApiGatewayResource(
+            self, "resource_item", provider=p, rest_api_id=api.id, parent_id=items.id, path_part="{item_id}"
+        )
+        health = aws.api_gateway_resource.ApiGatewayResource(
+            self, "resource_health", provider=p, rest_api_id=api.id, parent_id=api.root_resource_id, path_part="health"
+        )
+        resources = {"items": items, "item": item, "health": health}
+
+        # What a deployment depends on: a change to any of these must publish a new one.
+        # Ids and URIs only; hashing whole objects makes the plan after apply never empty.
+        fingerprint: list[str] = [items.id, item.id, health.id]
+        integrations = []
+        for route in ROUTES:
+            resource = resources[route.resource]
+            scope_ = self.node.find_child(route.id)
+            method = aws.api_gateway_method.ApiGatewayMethod(
+                scope_,
+                "method",
+                provider=p,
+                rest_api_id=api.id,
+                resource_id=resource.id,
+                http_method=route.method,
+                authorization="NONE",
+                request_parameters={"method.request.path.item_id": True} if route.resource == "item" else None,
+            )
+            integration = aws.api_gateway_integration.ApiGatewayIntegration(
+                scope_,
+                "integration",
+                provider=p,
+                rest_api_id=api.id,
+                resource_id=resource.id,
+                http_method=method.http_method,
+                integration_http_method="POST",
+                type="AWS_PROXY",
+                uri=self.functions[route.id].invoke_arn,
+            )
+            aws.lambda_permission.LambdaPermission(
+                scope_,
+                "permission",
+                provider=p,
+                statement_id="AllowApiGatewayInvoke",
+                action="lambda:InvokeFunction",
+                function_name=self.functions[route.id].function_name,
+                principal="apigateway.amazonaws.com",
+                source_arn=f"{api.execution_arn}/*/{route.method}{resource.path}",
+            )
+            integrations.append(integration)
+            fingerprint += [method.id, integration.id, integration.uri]
+
+        deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
+            self,
+            "deployment",
+            provider=p,
+            rest_api_id=api.id,
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode(fingerprint))},
+            depends_on=integrations,
+            lifecycle={"create_before_destroy": True},
+        )
+
+        access_logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "access_logs",
+            provider=p,
+            name=f"/aws/apigateway/{naming.name('api')}/{props.stage}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
+        )
+        # API Gateway writes access and execution logs through one role per account and region.
+        cloudwatch_role = aws.iam_role.IamRole(
+            self,
+            "cloudwatch_role",
+            provider=p,
+            name=naming.name("apigw-logs", region),
+            assume_role_policy=_assume_role("apigateway.amazonaws.com"),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "cloudwatch_role_policy",
+            provider=p,
+            role=cloudwatch_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        )
+        account = aws.api_gateway_account.ApiGatewayAccount(
+            self, "account", provider=p, cloudwatch_role_arn=cloudwatch_role.arn
+        )
+        self.stage = aws.api_gateway_stage.ApiGatewayStage(
+            self,
+            "stage",
+            provider=p,
+            depends_on=[account],
+            rest_api_id=api.id,
+            deployment_id=deployment.id,
+            stage_name=props.stage,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+        )
+        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
+            self,
+            "method_settings",
+            provider=p,
+            rest_api_id=api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+                throttling_rate_limit=props.throttle_rate_limit,
+                throttling_burst_limit=props.throttle_burst_limit,
+            ),
+        )
+        self.invoke_url = self.stage.invoke_url
+        self.execute_api_host = f"{api.id}.execute-api.{region}.amazonaws.com"
+
+    def _function(self, scope: Construct, route: Route, props: RegionalApiProps) -> None:
+        p, naming, region = props.provider, props.naming, props.region
+        function_name = naming.name(route.id.replace("_", "-"))
+        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            scope,
+            "logs",
+            provider=p,
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
+        )
+        role = aws.iam_role.IamRole(
+            scope,
+            "role",
+            provider=p,
+            name=naming.name(route.id.replace("_", "-"), region),
+            assume_role_policy=_assume_role("lambda.amazonaws.com"),
+        )
+        statements: list[dict] = [
+            {"Sid": "Table", "Effect": "Allow", "Action": list(route.actions), "Resource": props.table_arn},
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group.arn}:*",
+            },
+            # X-Ray has no resource-level permissions; "*" is the narrowest form.
+            {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"},
+        ]
+        if props.table_kms_key_arn is not None and route.key_actions:
+            statements.append(
+                {
+                    "Sid": "TableKey",
+                    "Effect": "Allow",
+                    "Action": list(route.key_actions),
+                    "Resource": props.table_kms_key_arn,
+                    "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+                }
+            )
+        policy = aws.iam_role_policy.IamRolePolicy(
+            scope,
+            "policy",
+            provider=p,
+            role=role.id,
+            name="least-privilege",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+        fn = aws.lambda_function.LambdaFunction(
+            scope,
+            "function",
+            provider=p,
+            function_name=function_name,
+            description=f"{route.method} {route.resource} ({route.handler})",
+            role=role.arn,
+            handler=route.handler,
+            runtime=props.runtime,
+            architectures=[props.architecture],
+            memory_size=props.memory,
+            timeout=props.timeout,
+            reserved_concurrent_executions=props.reserved_concurrency,
+            filename=props.code_path,
+            source_code_hash=props.code_hash,
+            environment=aws.lambda_function.LambdaFunctionEnvironment(variables={"TABLE_NAME": props.table_name}),
+            tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
+            logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
+                log_format="JSON", log_group=log_group.name, application_log_level="INFO", system_log_level="WARN"
+            ),
+            # The role must be able to write logs before the first invocation.
+            depends_on=[policy, log_group],
+        )
+        self.functions[route.id] = fn
+        self.roles[route.id] = role
+        self.log_groups[route.id] = log_group
+
+
+def _assume_role(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )

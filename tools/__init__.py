@@ -1,0 +1,1 @@
+"""Operational tools: Terraform runner, emulator, local API, smoke check, deploy."""

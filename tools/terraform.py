@@ -1,0 +1,84 @@
+"""Running the machine's Terraform against a synthesized stack, with the provider taken from
+a local filesystem mirror when the machine has one (no network needed).
+
+The mirror is located, never hard-coded: ``TF_PROVIDER_MIRROR`` if set, else the first of the
+usual plugin directories that holds hashicorp/aws. Without one, Terraform uses the registry.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+PROVIDER = "registry.terraform.io/hashicorp/aws"
+PROVIDER_VERSION = "5.100.0"
+INSTALL_HINT = (
+    "Terraform >= 1.10 is required: install it from https://developer.hashicorp.com/terraform/install "
+    "(or your package manager) and make sure `terraform` is on PATH"
+)
+
+_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+
+
+def terraform_binary() -> str | None:
+    return shutil.which("terraform")
+
+
+def find_provider_mirror() -> Path | None:
+    """A directory laid out as a filesystem mirror that holds hashicorp/aws, or None."""
+    explicit = os.environ.get("TF_PROVIDER_MIRROR")
+    candidates = [explicit] if explicit else list(_CANDIDATES)
+    for candidate in candidates:
+        root = Path(candidate).expanduser()
+        if (root / PROVIDER / PROVIDER_VERSION).is_dir():
+            return root
+    return None
+
+
+def cli_config(build_dir: Path) -> Path | None:
+    """Write a Terraform CLI config that installs hashicorp/* from the mirror only, and
+    return its path (None when there is no mirror: Terraform then uses the registry)."""
+    mirror = find_provider_mirror()
+    if mirror is None:
+        return None
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_dir / "terraformrc"
+    path.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
+        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def terraform_env(build_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    config = cli_config(build_dir)
+    if config is not None:
+        env["TF_CLI_CONFIG_FILE"] = str(config)
+    env.setdefault("TF_IN_AUTOMATION", "1")
+    env["CHECKPOINT_DISABLE"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Run terraform with a hard timeout; output captured. Raises on timeout."""
+    binary = terraform_binary()
+    if binary is None:
+        raise FileNotFoundError(INSTALL_HINT)
+    return subprocess.run(
+        [binary, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
