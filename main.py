@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Synthesize one Terraform stack, ``backend-<env>``, per ``environments/<env>.toml``.
 
-Choose environments with ``BACKEND_ENVIRONMENTS=dev,prod`` (default: every file). The cdktf
+Choose environments with ``BACKEND_ENVIRONMENTS=dev,prod`` (default: every file) and read
+them from another folder with ``BACKEND_ENVIRONMENTS_DIR`` (default: environments/). The cdktf
 CLI runs this file (see cdktf.json) and sets CDKTF_OUTDIR; run alone it writes cdktf.out/.
 Environment files are loaded and validated before cdktf is imported, so a bad file is
 reported in well under a second and nothing is written.
@@ -48,7 +49,10 @@ def build_app(configs: list[EnvironmentConfig], outdir: str | None = None):
 
 def main() -> int:
     try:
-        configs = load_environments(ENVIRONMENTS_DIR, selected_environments(os.environ.get("BACKEND_ENVIRONMENTS")))
+        configs = load_environments(
+            Path(os.environ.get("BACKEND_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR),
+            selected_environments(os.environ.get("BACKEND_ENVIRONMENTS")),
+        )
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         print("nothing was synthesized", file=sys.stderr)

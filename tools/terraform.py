@@ -82,3 +82,11 @@ def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subp
     return subprocess.run(
         [binary, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+if __name__ == "__main__":
+    # `python -m tools.terraform` writes build/terraformrc and prints its path (empty if the
+    # machine has no mirror), so the Makefile can point TF_CLI_CONFIG_FILE at it.
+    project = Path(__file__).resolve().parent.parent
+    written = cli_config(project / "build")
+    print(written or "")

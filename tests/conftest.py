@@ -1,0 +1,88 @@
+"""Session-wide fixtures. The provider binding is expensive to load, so one synthesized
+app (every environment file plus a few variants built from dicts) is shared by all tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from modules.config import load_environments, parse_environment  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Variants that the environment files do not cover: weighted routing, no domain, three
+# regions with failover rejected elsewhere, AWS-owned encryption, us-east-1 not a region.
+VARIANTS = {
+    "weighted": {
+        "project": "items",
+        "regions": ["eu-west-1", "us-west-2", "ap-northeast-1"],
+        "domain": {"zone_name": "example.org", "record_name": "api.weighted.example.org"},
+        "routing": {"mode": "weighted", "weights": {"eu-west-1": 50, "us-west-2": 30, "ap-northeast-1": 20}},
+        "table": {"encryption": "aws_owned"},
+    },
+    "nodomain": {
+        "project": "items",
+        "regions": ["eu-west-1", "eu-central-1"],
+        "table": {"encryption": "aws_managed"},
+    },
+}
+
+
+def variant_configs():
+    return [parse_environment(raw, environment=name, source=f"<variant {name}>") for name, raw in VARIANTS.items()]
+
+
+@pytest.fixture(scope="session")
+def environment_configs():
+    return {c.environment: c for c in load_environments(PROJECT_DIR / "environments")}
+
+
+@pytest.fixture(scope="session")
+def all_configs(environment_configs):
+    return {**environment_configs, **{c.environment: c for c in variant_configs()}}
+
+
+@pytest.fixture(scope="session")
+def app(all_configs, tmp_path_factory):
+    """One cdktf App with a stack per environment and variant, for the whole session."""
+    import main
+
+    return main.build_app(list(all_configs.values()), outdir=str(tmp_path_factory.mktemp("cdktf.out")))
+
+
+@pytest.fixture(scope="session")
+def synthesized_dir(app):
+    """The app synthesized to disk (its ``stacks/<name>/cdk.tf.json``), once per session."""
+    app.synth()
+    return Path(app.outdir)
+
+
+@pytest.fixture(scope="session")
+def synthesized(app, all_configs):
+    """environment name -> parsed Terraform JSON of its stack (Testing.synth)."""
+    from cdktf import Testing
+
+    return {
+        name: json.loads(Testing.synth(app.node.find_child(config.stack_name)))
+        for name, config in all_configs.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def terraform_bin():
+    binary = shutil.which("terraform")
+    if binary is None:
+        from tools.terraform import INSTALL_HINT
+
+        if IN_CI:
+            pytest.fail(f"terraform not found on PATH and CI is set: {INSTALL_HINT}")
+        pytest.skip(f"terraform not found on PATH. {INSTALL_HINT}")
+    return binary

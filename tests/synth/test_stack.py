@@ -1,0 +1,333 @@
+"""Assertions on the synthesized Terraform JSON of every environment and variant."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from modules.naming import provider_alias
+from modules.regional_api import ROUTES
+
+ENVIRONMENTS = ["dev", "staging", "prod", "weighted", "nodomain"]
+
+
+def resources(doc: dict, rtype: str) -> dict[str, dict]:
+    return doc.get("resource", {}).get(rtype, {})
+
+
+def path_of(logical_id: str) -> list[str]:
+    """Construct path below the stack, from a logical id such as
+    ``eu-west-1_api_get_item_policy_957E51BB`` (Testing.synth drops the metadata)."""
+    parts = re.sub(r"_[0-9A-F]{8}$", "", logical_id).split("_")
+    route_ids = {route.id for route in ROUTES}
+    merged: list[str] = []
+    for part in parts:
+        if merged and f"{merged[-1]}_{part}" in route_ids | {"global_table", "health_alarms", "certificate_validation", "alarm_topic", "rest_api", "health_check"}:
+            merged[-1] = f"{merged[-1]}_{part}"
+        else:
+            merged.append(part)
+    return merged
+
+
+def ref(rtype: str, logical_id: str, attr: str) -> str:
+    return f"${{{rtype}.{logical_id}.{attr}}}"
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def env(request, synthesized, all_configs):
+    return all_configs[request.param], synthesized[request.param]
+
+
+def test_one_provider_alias_per_region_plus_global(env):
+    config, doc = env
+    providers = doc["provider"]["aws"]
+    by_region = {p["region"]: p for p in providers}
+    assert len(by_region) == len(providers), "two providers for one region"
+    expected = set(config.regions) | {"us-east-1"}
+    assert set(by_region) == expected
+    for region, p in by_region.items():
+        assert p["alias"] == provider_alias(region)
+        assert "endpoints" not in p and "access_key" not in p and "skip_credentials_validation" not in p
+
+
+def test_every_regional_resource_is_on_its_regions_provider(env):
+    config, doc = env
+    regions = set(config.regions) | {"us-east-1"}
+    checked = 0
+    for rtype, items in doc["resource"].items():
+        for logical_id, body in items.items():
+            path = path_of(logical_id)
+            region = next((part for part in path if part in regions), None)
+            if path[0] in ("routing", "health_alarms", "certificate_validation"):
+                expected = "us-east-1"  # Route53 and its metrics live in us-east-1
+            elif region is None:
+                expected = config.primary_region  # the primary table
+            else:
+                expected = region
+            assert body["provider"] == f"aws.{provider_alias(expected)}", f"{rtype}.{logical_id}"
+            checked += 1
+    assert checked > 50
+
+
+def test_global_table_primary_and_one_replica_per_other_region(env):
+    config, doc = env
+    tables = resources(doc, "aws_dynamodb_table")
+    assert len(tables) == 1
+    (table_id, table), = tables.items()
+    assert table["provider"] == f"aws.{provider_alias(config.primary_region)}"
+    assert table["stream_enabled"] is True and table["stream_view_type"] == "NEW_AND_OLD_IMAGES"
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["hash_key"] == "item_id" and table["attribute"] == [{"name": "item_id", "type": "S"}]
+    assert table["point_in_time_recovery"] == {"enabled": config.table.point_in_time_recovery}
+    assert table["deletion_protection_enabled"] is config.table.deletion_protection
+    assert table["lifecycle"]["ignore_changes"] == ["replica"]
+    assert table["name"] == f"{config.project}-{config.environment}-{config.table.name}"
+
+    replicas = resources(doc, "aws_dynamodb_table_replica")
+    assert len(replicas) == len(config.regions) - 1
+    replica_regions = sorted(r["provider"] for r in replicas.values())
+    assert replica_regions == sorted(f"aws.{provider_alias(r)}" for r in config.secondary_regions)
+    for replica in replicas.values():
+        assert replica["global_table_arn"] == ref("aws_dynamodb_table", table_id, "arn")
+        assert replica["deletion_protection_enabled"] is config.table.deletion_protection
+
+
+def test_table_encryption_follows_the_environment(env):
+    config, doc = env
+    table = next(iter(resources(doc, "aws_dynamodb_table").values()))
+    sse = table.get("server_side_encryption")
+    replicas = resources(doc, "aws_dynamodb_table_replica").values()
+    if config.table.encryption == "customer_managed":
+        assert sse["enabled"] is True and sse["kms_key_arn"].startswith("${aws_kms_key.")
+        assert all(r["kms_key_arn"].startswith("${aws_kms_key.") for r in replicas)
+    elif config.table.encryption == "aws_managed":
+        assert sse == {"enabled": True}
+    else:
+        assert sse is None
+        assert all("kms_key_arn" not in r for r in replicas)
+
+
+def test_one_api_stage_and_four_functions_per_region(env):
+    config, doc = env
+    n = len(config.regions)
+    assert len(resources(doc, "aws_api_gateway_rest_api")) == n
+    for api in resources(doc, "aws_api_gateway_rest_api").values():
+        assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
+    assert len(resources(doc, "aws_lambda_function")) == 4 * n
+    stages = resources(doc, "aws_api_gateway_stage").values()
+    assert len(stages) == n
+    for stage in stages:
+        assert stage["stage_name"] == config.api.stage
+        assert stage["xray_tracing_enabled"] is True
+        assert stage["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+    for settings in resources(doc, "aws_api_gateway_method_settings").values():
+        assert settings["settings"]["throttling_rate_limit"] == config.api.throttle_rate_limit
+        assert settings["settings"]["throttling_burst_limit"] == config.api.throttle_burst_limit
+
+
+def test_routes_methods_and_handlers(env):
+    config, doc = env
+    handlers = sorted(f["handler"] for f in resources(doc, "aws_lambda_function").values())
+    assert handlers == sorted(
+        ["functions.items.create_item", "functions.items.get_item", "functions.items.delete_item", "functions.health.check"]
+        * len(config.regions)
+    )
+    methods = sorted((m["http_method"], path_of(k)[2]) for k, m in resources(doc, "aws_api_gateway_method").items())
+    assert methods == sorted(
+        [("POST", "create_item"), ("GET", "get_item"), ("DELETE", "delete_item"), ("GET", "health")] * len(config.regions)
+    )
+    paths = sorted(r["path_part"] for r in resources(doc, "aws_api_gateway_resource").values())
+    assert paths == sorted(["items", "{item_id}", "health"] * len(config.regions))
+    for integration in resources(doc, "aws_api_gateway_integration").values():
+        assert integration["type"] == "AWS_PROXY" and integration["integration_http_method"] == "POST"
+
+
+def test_functions_settings(env):
+    config, doc = env
+    lam = config.lambda_
+    for fn in resources(doc, "aws_lambda_function").values():
+        assert fn["runtime"] == lam.runtime and fn["architectures"] == [lam.architecture]
+        assert fn["memory_size"] == lam.memory and fn["timeout"] == lam.timeout
+        assert fn.get("reserved_concurrent_executions") == lam.reserved_concurrency
+        assert fn["tracing_config"] == {"mode": "Active"}
+        assert fn["logging_config"]["log_format"] == "JSON"
+        assert fn["environment"]["variables"] == {"TABLE_NAME": f"{config.project}-{config.environment}-items"}
+        assert fn["filename"].startswith("assets/functions_code/") and fn["source_code_hash"]
+    for group in resources(doc, "aws_cloudwatch_log_group").values():
+        assert group["kms_key_id"].startswith("${aws_kms_key.")
+        if "/aws/lambda/" in group["name"]:
+            assert group["retention_in_days"] == lam.log_retention_days
+
+
+def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
+    config, doc = env
+    table_id = next(iter(resources(doc, "aws_dynamodb_table")))
+    replica_ids = {path_of(rid)[1]: rid for rid in resources(doc, "aws_dynamodb_table_replica")}
+    expected_actions = {route.id: list(route.actions) for route in ROUTES}
+    policies = resources(doc, "aws_iam_role_policy")
+    assert len(policies) == 4 * len(config.regions)
+    for logical_id, body in policies.items():
+        region, _, route_id, _ = path_of(logical_id)
+        statements = json.loads(body["policy"])["Statement"]
+        table_statements = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+        assert len(table_statements) == 1
+        (stmt,) = table_statements
+        assert stmt["Action"] == expected_actions[route_id]
+        if region == config.primary_region:
+            assert stmt["Resource"] == ref("aws_dynamodb_table", table_id, "arn")
+        else:
+            assert stmt["Resource"] == ref("aws_dynamodb_table_replica", replica_ids[region], "arn")
+        for s in statements:
+            assert s["Effect"] == "Allow"
+            assert "*" not in "".join(s["Action"]), f"wildcard action in {route_id}"
+            if s["Resource"] == "*":
+                assert set(s["Action"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+            if any(a.startswith("kms:") for a in s["Action"]):
+                assert s["Condition"] == {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
+                assert route_id != "health"
+
+
+def test_certificate_domain_and_single_validation_record_per_region(env):
+    config, doc = env
+    certs = resources(doc, "aws_acm_certificate")
+    validations = resources(doc, "aws_acm_certificate_validation")
+    domains = resources(doc, "aws_api_gateway_domain_name")
+    records = resources(doc, "aws_route53_record")
+    validation_records = {k: r for k, r in records.items() if "domain_validation_options" in r["name"]}
+    if config.domain is None:
+        assert not certs and not validations and not domains and not records
+        return
+    n = len(config.regions)
+    assert len(certs) == len(validations) == len(domains) == n
+    assert len(validation_records) == 1, "the validation CNAME must be created once, not per region"
+    (record_id, _), = validation_records.items()
+    for v in validations.values():
+        assert v["validation_record_fqdns"] == [ref("aws_route53_record", record_id, "fqdn")]
+    for c in certs.values():
+        assert c["domain_name"] == config.domain.record_name and c["validation_method"] == "DNS"
+    for d in domains.values():
+        assert d["security_policy"] == "TLS_1_2"
+        assert d["endpoint_configuration"] == {"types": ["REGIONAL"], "ip_address_type": "dualstack"}
+        assert d["regional_certificate_arn"].startswith("${aws_acm_certificate_validation.")
+    assert len(resources(doc, "aws_api_gateway_base_path_mapping")) == n
+
+
+def test_health_check_per_region_on_execute_api_stage_health(env):
+    config, doc = env
+    checks = resources(doc, "aws_route53_health_check")
+    assert len(checks) == len(config.regions)
+    seen = set()
+    for logical_id, check in checks.items():
+        region = path_of(logical_id)[1]
+        seen.add(region)
+        assert re.fullmatch(rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com", check["fqdn"])
+        assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
+        assert check["type"] == "HTTPS" and check["port"] == 443
+        assert check["request_interval"] == config.health_check.interval
+        assert check["failure_threshold"] == config.health_check.failure_threshold
+    assert seen == set(config.regions)
+
+
+def test_routing_records_per_region_and_mode(env):
+    config, doc = env
+    records = {k: r for k, r in resources(doc, "aws_route53_record").items() if "domain_validation_options" not in r["name"]}
+    if config.domain is None:
+        assert records == {}
+        return
+    assert len(records) == 2 * len(config.regions)
+    by_region: dict[str, list[dict]] = {}
+    for r in records.values():
+        by_region.setdefault(r["set_identifier"], []).append(r)
+        assert r["name"] == config.domain.record_name
+        assert r["health_check_id"].startswith("${aws_route53_health_check.routing_" + r["set_identifier"] + "_")
+        assert r["alias"]["evaluate_target_health"] is True
+        assert r["alias"]["name"].startswith("${aws_api_gateway_domain_name." + r["set_identifier"] + "_domain")
+    assert set(by_region) == set(config.regions)
+    for index, region in enumerate(config.regions):
+        pair = by_region[region]
+        assert sorted(r["type"] for r in pair) == ["A", "AAAA"]
+        for r in pair:
+            policies = {k for k in r if k.endswith("_routing_policy")}
+            assert policies == {f"{config.routing.mode}_routing_policy"}
+            policy = r[f"{config.routing.mode}_routing_policy"]
+            if config.routing.mode == "latency":
+                assert policy == {"region": region}
+            elif config.routing.mode == "failover":
+                assert policy == {"type": "PRIMARY" if index == 0 else "SECONDARY"}
+            else:
+                assert policy == {"weight": config.routing.weights[region]}
+
+
+def test_alarms(env):
+    config, doc = env
+    alarms = resources(doc, "aws_cloudwatch_metric_alarm").values()
+    by_metric: dict[str, list[dict]] = {}
+    for a in alarms:
+        by_metric.setdefault(a["metric_name"], []).append(a)
+    n = len(config.regions)
+    assert len(by_metric["HealthCheckStatus"]) == n
+    assert all(a["provider"] == "aws.us_east_1" for a in by_metric["HealthCheckStatus"])
+    assert len(by_metric["5XXError"]) == n
+    assert len(by_metric["Errors"]) == 4 * n
+    assert len(by_metric["ReplicationLatency"]) == n * (n - 1)
+    subscriptions = resources(doc, "aws_sns_topic_subscription").values()
+    if config.alarms.email:
+        assert {s["endpoint"] for s in subscriptions} == {config.alarms.email}
+    else:
+        assert not subscriptions
+    for topic in resources(doc, "aws_sns_topic").values():
+        assert topic["kms_master_key_id"].startswith("${aws_kms_key.")
+
+
+def test_deployment_is_replaced_when_routes_change_but_hashes_ids_only(env):
+    _, doc = env
+    for dep in resources(doc, "aws_api_gateway_deployment").values():
+        trigger = dep["triggers"]["redeployment"]
+        assert trigger.startswith("${sha1(jsonencode([")
+        assert ".uri" in trigger and ".id" in trigger
+        # Whole objects (e.g. `aws_api_gateway_method.x` without an attribute) never appear.
+        assert not re.search(r"aws_api_gateway_\w+\.[\w-]+(?=[,\]])", trigger)
+        assert dep["lifecycle"] == {"create_before_destroy": True}
+
+
+def test_outputs(env):
+    config, doc = env
+    outputs = doc["output"]
+    assert set(outputs) == {"regions", "global_url", "table_name", "table_arn", "replication"}
+    assert set(outputs["regions"]["value"]) == set(config.regions)
+    for region, value in outputs["regions"]["value"].items():
+        assert set(value) == {"invoke_url", "execute_api_host", "health_check_id", "custom_domain_target", "table_arn"}
+    expected_url = f"https://{config.domain.record_name}" if config.domain else ""
+    assert outputs["global_url"]["value"] == expected_url
+    assert outputs["table_name"]["value"] == f"{config.project}-{config.environment}-items"
+
+
+def test_state_backend(env):
+    config, doc = env
+    backend = doc["terraform"].get("backend", {})
+    if config.state.backend == "local":
+        assert backend == {"local": {"path": f"../../../{config.state.path}"}}
+    elif config.state.backend == "s3":
+        assert backend["s3"]["bucket"] == config.state.bucket
+        assert backend["s3"]["key"] == config.state.key
+        assert backend["s3"]["use_lockfile"] is True and backend["s3"]["encrypt"] is True
+    else:
+        assert backend == {}
+        assert doc["terraform"]["cloud"]["organization"] == config.state.organization
+        assert doc["terraform"]["cloud"]["workspaces"] == {"name": config.state.workspace}
+
+
+def test_allowed_account_ids_only_where_configured(env):
+    config, doc = env
+    for p in doc["provider"]["aws"]:
+        assert p.get("allowed_account_ids", []) == list(config.allowed_account_ids)
+
+
+def test_default_tags_on_every_provider(env):
+    config, doc = env
+    for p in doc["provider"]["aws"]:
+        tags = p["default_tags"][0]["tags"]
+        assert tags["environment"] == config.environment and tags["project"] == config.project
+        assert tags.items() >= dict(config.tags).items()
