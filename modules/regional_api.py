@@ -11,32 +11,8 @@ from constructs import Construct
 
 from modules import aws
 from modules.naming import Naming
+from modules.routes import RESOURCES, ROUTES
 
-
-@dataclass(frozen=True)
-class Route:
-    """A function and the API route it serves. ``actions``: the only DynamoDB actions its
-    role gets, on this region's table."""
-
-    id: str
-    handler: str
-    method: str
-    resource: str  # key into the API's resources: "items", "item", "health"
-    actions: tuple[str, ...]
-    # What the role may do with a customer-managed table key, through DynamoDB only.
-    key_actions: tuple[str, ...] = ()
-
-
-_READ_KEY = ("kms:Decrypt", "kms:DescribeKey")
-_WRITE_KEY = _READ_KEY + ("kms:Encrypt", "kms:GenerateDataKey")
-
-ROUTES: tuple[Route, ...] = (
-    Route("create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY),
-    Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY),
-    Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY),
-    # DescribeTable reads metadata only, so the health check needs no key.
-    Route("health", "functions.health.check", "GET", "health", ("dynamodb:DescribeTable",)),
-)
 
 # One JSON line per request; no headers, no body, no query strings (they can carry secrets).
 ACCESS_LOG_FORMAT = json.dumps(
@@ -60,7 +36,9 @@ ACCESS_LOG_FORMAT = json.dumps(
 class RegionalApiProps:
     """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups;
     ``table_kms_key_arn`` (None unless the table uses a customer-managed key) is what the
-    roles may use through DynamoDB. ``reserved_concurrency`` None: unreserved."""
+    roles may use through DynamoDB. ``reserved_concurrency`` None: unreserved. ``emulated``
+    (default False): moto does not store a function's logging_config, so in emulator mode
+    it is ignored after creation, or every plan would show it again."""
 
     provider: object
     region: str
@@ -80,6 +58,7 @@ class RegionalApiProps:
     stage: str
     throttle_rate_limit: float
     throttle_burst_limit: int
+    emulated: bool = False
 
 
 class RegionalApi(Construct):
@@ -105,20 +84,20 @@ class RegionalApi(Construct):
             endpoint_configuration=aws.api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
         )
         self.rest_api = api
-        items = aws.api_gateway_resource.ApiGatewayResource(
-            self, "resource_items", provider=p, rest_api_id=api.id, parent_id=api.root_resource_id, path_part="items"
-        )
-        item = aws.api_gateway_resource.ApiGatewayResource(
-            self, "resource_item", provider=p, rest_api_id=api.id, parent_id=items.id, path_part="{item_id}"
-        )
-        health = aws.api_gateway_resource.ApiGatewayResource(
-            self, "resource_health", provider=p, rest_api_id=api.id, parent_id=api.root_resource_id, path_part="health"
-        )
-        resources = {"items": items, "item": item, "health": health}
+        resources: dict[str, object] = {}
+        for key, (parent, part) in RESOURCES.items():  # parents come first
+            resources[key] = aws.api_gateway_resource.ApiGatewayResource(
+                self,
+                f"resource_{key}",
+                provider=p,
+                rest_api_id=api.id,
+                parent_id=resources[parent].id if parent else api.root_resource_id,
+                path_part=part,
+            )
 
         # What a deployment depends on: a change to any of these must publish a new one.
         # Ids and URIs only; hashing whole objects makes the plan after apply never empty.
-        fingerprint: list[str] = [items.id, item.id, health.id]
+        fingerprint: list[str] = [r.id for r in resources.values()]
         integrations = []
         for route in ROUTES:
             resource = resources[route.resource]
@@ -131,7 +110,7 @@ class RegionalApi(Construct):
                 resource_id=resource.id,
                 http_method=route.method,
                 authorization="NONE",
-                request_parameters={"method.request.path.item_id": True} if route.resource == "item" else None,
+                request_parameters={"method.request.path.item_id": True} if "{item_id}" in route.path else None,
             )
             integration = aws.api_gateway_integration.ApiGatewayIntegration(
                 scope_,
@@ -152,7 +131,7 @@ class RegionalApi(Construct):
                 action="lambda:InvokeFunction",
                 function_name=self.functions[route.id].function_name,
                 principal="apigateway.amazonaws.com",
-                source_arn=f"{api.execution_arn}/*/{route.method}{resource.path}",
+                source_arn=f"{api.execution_arn}/*/{route.method}{route.path}",
             )
             integrations.append(integration)
             fingerprint += [method.id, integration.id, integration.uri]
@@ -293,6 +272,7 @@ class RegionalApi(Construct):
             ),
             # The role must be able to write logs before the first invocation.
             depends_on=[policy, log_group],
+            lifecycle={"ignore_changes": ["logging_config"]} if props.emulated else None,
         )
         self.functions[route.id] = fn
         self.roles[route.id] = role

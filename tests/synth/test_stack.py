@@ -8,7 +8,7 @@ import re
 import pytest
 
 from modules.naming import provider_alias
-from modules.regional_api import ROUTES
+from modules.routes import ROUTES
 
 ENVIRONMENTS = ["dev", "staging", "prod", "weighted", "nodomain"]
 

@@ -1,0 +1,54 @@
+"""The API's routes: which function serves which method and path, and the only table
+actions its role gets. Shared by the regional API construct and the local API server, so
+the emulated API cannot drift from the deployed one. No cdktf imports here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# API Gateway resources: key -> (parent key, path part). "" is the root.
+RESOURCES: dict[str, tuple[str, str]] = {
+    "items": ("", "items"),
+    "item": ("items", "{item_id}"),
+    "health": ("", "health"),
+}
+
+
+def resource_path(key: str) -> str:
+    """``item`` -> ``/items/{item_id}``."""
+    parts = []
+    while key:
+        key, part = RESOURCES[key]
+        parts.append(part)
+    return "/" + "/".join(reversed(parts))
+
+
+_READ_KEY = ("kms:Decrypt", "kms:DescribeKey")
+_WRITE_KEY = _READ_KEY + ("kms:Encrypt", "kms:GenerateDataKey")
+
+
+@dataclass(frozen=True)
+class Route:
+    """A function and the API route it serves. ``actions``: the only DynamoDB actions its
+    role gets, on its region's table. ``key_actions``: what it may do with a
+    customer-managed table key, through DynamoDB only."""
+
+    id: str
+    handler: str
+    method: str
+    resource: str
+    actions: tuple[str, ...]
+    key_actions: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return resource_path(self.resource)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY),
+    Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY),
+    Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY),
+    # DescribeTable reads metadata only, so the health check needs no key.
+    Route("health", "functions.health.check", "GET", "health", ("dynamodb:DescribeTable",)),
+)
