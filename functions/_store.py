@@ -1,0 +1,314 @@
+"""Items in DynamoDB: validation, conversion to and from attribute values, and the reads
+and writes. Plain functions over a ``Table`` (a low-level client plus a table name), so
+they can be tested without an API Gateway event.
+
+The low-level client is used with our own conversion rather than the boto3 resource: the
+validation walk has to visit every value anyway (numbers, strings, names, depth, size),
+so it builds the attribute values as it goes, and clients (unlike resources) are
+thread-safe for the local API server that runs these handlers in threads.
+"""
+
+import re
+import time
+from base64 import b64encode
+from decimal import Decimal
+from uuid import uuid4
+
+from botocore.exceptions import ClientError
+
+from ._errors import BadRequest, PayloadTooLarge, error_code
+from .schema import PARTITION_KEY
+
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (409,600 bytes)
+MAX_ID_BYTES = 1024
+MAX_NAME_BYTES = 65535  # DynamoDB's attribute name limit, nested map keys included
+MAX_DEPTH = 32  # DynamoDB's nesting limit for lists and maps
+MAX_DIGITS = 38
+MIN_ADJUSTED_EXPONENT, MAX_ADJUSTED_EXPONENT = -130, 125  # 1E-130 .. 9.99..E+125
+ORIGIN_REGION, UPDATED_AT, SERVED_BY = "origin_region", "updated_at", "served_by"
+# Set by the server; ``served_by`` too, since GET would overwrite a stored one.
+SERVER_ATTRIBUTES = frozenset({ORIGIN_REGION, UPDATED_AT, SERVED_BY})
+# A ValidationException on put is read as "too large" only when our estimate is this close
+# to the limit: the estimate is an upper bound, so a size rejection can only come from a
+# store stricter than the documented limit (moto: 405,000 bytes) or a gap in the estimate,
+# and either way the item is near the limit. See put_item.
+_SIZE_SUSPECT_BYTES = MAX_ITEM_BYTES * 9 // 10
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class Table:
+    """A DynamoDB table: the client to reach it and its name."""
+
+    __slots__ = ("client", "name")
+
+    def __init__(self, client, name):
+        self.client = client
+        self.name = name
+
+
+class Prepared:
+    """A validated item: ``item`` (JSON-ready, Decimal numbers), ``attributes`` (DynamoDB
+    attribute values) and ``size`` (upper bound of DynamoDB's size, bytes)."""
+
+    __slots__ = ("item", "attributes", "size")
+
+    def __init__(self, item, attributes, size):
+        self.item = item
+        self.attributes = attributes
+        self.size = size
+
+
+class _InvalidValue(Exception):
+    """A bad value somewhere inside an item; ``path`` is filled in while unwinding."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+        self.path = []
+
+
+def utc_timestamp(now=None):
+    """UTC ISO 8601 with milliseconds: 2026-11-27T09:00:00.123Z."""
+    now = time.time() if now is None else now
+    seconds = int(now)
+    millis = int((now - seconds) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % millis
+
+
+def validate_item_id(value):
+    """Return ``value`` if it is a valid item id, else raise BadRequest.
+
+    Valid: a non-empty string of at most 1024 UTF-8 bytes without control characters
+    (Unicode category Cc: U+0000-U+001F, U+007F-U+009F).
+    """
+    if value.__class__ is not str:
+        raise BadRequest(f"{PARTITION_KEY} must be a string", code="InvalidItemId")
+    if not value:
+        raise BadRequest(f"{PARTITION_KEY} must not be empty", code="InvalidItemId")
+    try:
+        size = _utf8_len(value)
+    except _InvalidValue as exc:
+        raise BadRequest(f"{PARTITION_KEY}: {exc.message}", code="InvalidItemId") from None
+    if size > MAX_ID_BYTES:
+        raise BadRequest(
+            f"{PARTITION_KEY} is {size} UTF-8 bytes; at most {MAX_ID_BYTES} are allowed",
+            code="InvalidItemId",
+        )
+    if _CONTROL_CHARACTER.search(value):
+        raise BadRequest(f"{PARTITION_KEY} must not contain control characters", code="InvalidItemId")
+    return value
+
+
+def prepare_item(document, *, region, timestamp=None):
+    """Validate a client's JSON object and build the item to store.
+
+    Adds ``item_id`` (a UUID) when absent, ``origin_region`` and ``updated_at``. Raises
+    BadRequest for a non-object, a bad id, a server-set attribute, an empty or overlong
+    attribute name, nesting deeper than 32, a number DynamoDB cannot hold exactly (more
+    than 38 significant digits, or outside 1E-130..9.99E+125 in magnitude) or a string
+    that is not valid Unicode; PayloadTooLarge when the item may exceed 400 KB.
+    """
+    if document.__class__ is not dict:
+        raise BadRequest("the body must be a JSON object", code="InvalidBody")
+    reserved = SERVER_ATTRIBUTES.intersection(document)
+    if reserved:
+        raise BadRequest(
+            f"{', '.join(sorted(reserved))} cannot be set by a client", code="ReservedAttribute"
+        )
+    item = dict(document)
+    if PARTITION_KEY in item:
+        validate_item_id(item[PARTITION_KEY])
+    else:
+        item[PARTITION_KEY] = str(uuid4())
+    item[ORIGIN_REGION] = region
+    item[UPDATED_AT] = utc_timestamp() if timestamp is None else timestamp
+    attributes, size = to_attribute_values(item)
+    if size > MAX_ITEM_BYTES:
+        raise PayloadTooLarge(
+            f"the item may be up to {size} bytes as stored; DynamoDB allows {MAX_ITEM_BYTES}"
+        )
+    return Prepared(item, attributes, size)
+
+
+def to_attribute_values(item):
+    """DynamoDB attribute values for a dict of JSON values, and an upper bound of the item
+    size by DynamoDB's rules (names + values; numbers 1 byte per 2 significant digits + 1;
+    lists and maps 3 bytes + 1 per element). Raises BadRequest on an invalid value."""
+    attributes = {}
+    size = 0
+    for name, value in item.items():
+        try:
+            name_size = _name_len(name)
+            attributes[name], value_size = _attribute_value(value, 0)
+        except _InvalidValue as exc:
+            exc.path.append(name)
+            raise BadRequest(_describe(exc), code="InvalidAttribute") from None
+        size += name_size + value_size
+    return attributes, size
+
+
+def from_attribute_values(attributes):
+    """A JSON-ready dict (Decimal numbers) from DynamoDB attribute values."""
+    return {name: _python_value(value) for name, value in attributes.items()}
+
+
+def put_item(table, prepared):
+    """Create or replace the item; True when it replaced an existing one.
+
+    DynamoDB reports an oversized item only as a generic ValidationException. Errors map by
+    type, not message text, and every other cause we know of is validated beforehand, so a
+    ValidationException is read as "too large" (413) when our size estimate is near the
+    limit, and as an item DynamoDB refused (400) otherwise.
+    """
+    try:
+        response = table.client.put_item(
+            TableName=table.name, Item=prepared.attributes, ReturnValues="ALL_OLD"
+        )
+    except ClientError as exc:
+        if error_code(exc) != "ValidationException":
+            raise
+        if prepared.size >= _SIZE_SUSPECT_BYTES:
+            raise PayloadTooLarge(f"DynamoDB refused the item as too large (limit {MAX_ITEM_BYTES} bytes)") from None
+        raise BadRequest("DynamoDB refused the item", code="InvalidItem") from None
+    return "Attributes" in response
+
+
+def get_item(table, item_id):
+    """The item (strongly consistent read in this region), or None when absent."""
+    response = table.client.get_item(
+        TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ConsistentRead=True
+    )
+    attributes = response.get("Item")
+    return None if attributes is None else from_attribute_values(attributes)
+
+
+def delete_item(table, item_id):
+    """Delete the item; True when there was one."""
+    response = table.client.delete_item(
+        TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ReturnValues="ALL_OLD"
+    )
+    return "Attributes" in response
+
+
+def table_status(table):
+    """The table's status in this region (DescribeTable: metadata only, so the health
+    check's role needs no item read and no access to a customer-managed key)."""
+    return table.client.describe_table(TableName=table.name)["Table"]["TableStatus"]
+
+
+def _attribute_value(value, depth):
+    kind = value.__class__
+    if kind is str:
+        return {"S": value}, _utf8_len(value)
+    if kind is Decimal:
+        text, size = _number(value)
+        return {"N": text}, size
+    if kind is bool:
+        return {"BOOL": value}, 1
+    if value is None:
+        return {"NULL": True}, 1
+    if kind is dict or kind is list:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _InvalidValue(f"lists and maps may be nested at most {MAX_DEPTH} deep")
+        size = 3
+        if kind is dict:
+            converted = {}
+            for name, member in value.items():
+                try:
+                    name_size = _name_len(name)
+                    converted[name], member_size = _attribute_value(member, depth)
+                except _InvalidValue as exc:
+                    exc.path.append(name)
+                    raise
+                size += 1 + name_size + member_size
+            return {"M": converted}, size
+        converted = []
+        for index, member in enumerate(value):
+            try:
+                member_value, member_size = _attribute_value(member, depth)
+            except _InvalidValue as exc:
+                exc.path.append(index)
+                raise
+            converted.append(member_value)
+            size += 1 + member_size
+        return {"L": converted}, size
+    if kind is int:  # callers other than the JSON parser
+        return _attribute_value(Decimal(value), depth)
+    if kind is float:
+        return _attribute_value(Decimal(repr(value)), depth)
+    raise _InvalidValue(f"{kind.__name__} is not a JSON value")
+
+
+def _number(value):
+    """DynamoDB number text for a Decimal and an upper bound of its stored size."""
+    if not value.is_finite():
+        raise _InvalidValue("numbers must be finite")
+    if not value:
+        return "0", 2
+    sign, digits, exponent = value.as_tuple()
+    count = significant = len(digits)
+    if count > MAX_DIGITS:  # trailing zeros are not significant: 1 followed by 50 zeros is fine
+        significant = len("".join(map(str, digits)).rstrip("0"))
+        if significant > MAX_DIGITS:
+            raise _InvalidValue(
+                f"number has {significant} significant digits; DynamoDB keeps at most {MAX_DIGITS}"
+            )
+    adjusted = exponent + count - 1
+    if not MIN_ADJUSTED_EXPONENT <= adjusted <= MAX_ADJUSTED_EXPONENT:
+        raise _InvalidValue("number magnitude must be between 1E-130 and 9.99E+125 (or 0)")
+    if significant < count:
+        value = Decimal((sign, digits[:significant], exponent + count - significant))
+    return str(value), significant // 2 + 2
+
+
+def _utf8_len(text):
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _InvalidValue("string is not valid Unicode (lone surrogate)") from None
+
+
+def _name_len(name):
+    if not name:
+        raise _InvalidValue("attribute names must not be empty")
+    size = _utf8_len(name)
+    if size > MAX_NAME_BYTES:
+        raise _InvalidValue(f"attribute name is {size} bytes; at most {MAX_NAME_BYTES} are allowed")
+    return size
+
+
+def _describe(exc):
+    path = ""
+    for part in reversed(exc.path):
+        path += f"[{part}]" if part.__class__ is int else (f".{part}" if path else part)
+    if len(path) > 200:
+        path = path[:200] + "..."
+    return f"attribute {path}: {exc.message}"
+
+
+def _python_value(value):
+    for kind, content in value.items():
+        if kind == "S" or kind == "BOOL":
+            return content
+        if kind == "N":
+            return Decimal(content)
+        if kind == "M":
+            return {name: _python_value(member) for name, member in content.items()}
+        if kind == "L":
+            return [_python_value(member) for member in content]
+        if kind == "NULL":
+            return None
+        # Not written by this API, but a table may be shared: sets become arrays and
+        # binary becomes base64 text.
+        if kind == "SS":
+            return list(content)
+        if kind == "NS":
+            return [Decimal(member) for member in content]
+        if kind == "B":
+            return b64encode(content).decode("ascii")
+        if kind == "BS":
+            return [b64encode(member).decode("ascii") for member in content]
+    raise ValueError(f"unknown attribute value type {sorted(value)}")

@@ -1,0 +1,114 @@
+"""GET /health: the real check against moto, the STATUS override, and bounded failure."""
+
+import json
+import time
+
+import pytest
+from botocore.stub import Stubber
+
+from functions import _aws, health
+
+
+def call(event):
+    response = health.check(event("health"), None)
+    assert response["headers"]["Content-Type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_ok_when_the_table_answers(table, event):
+    status, body = call(event)
+
+    assert status == 200
+    assert body["status"] == "ok" and body["region"] == "eu-west-1" and body["forced"] is False
+    assert body["latency_ms"] >= 0
+
+
+def test_503_when_the_table_is_missing(moto_aws, event):
+    status, body = call(event)
+
+    assert status == 503
+    assert body == {
+        "status": "unhealthy",
+        "region": "eu-west-1",
+        "reason": "the table does not exist in this region",
+        "forced": False,
+    }
+
+
+@pytest.mark.parametrize("table_status", ["CREATING", "DELETING", "INACCESSIBLE_ENCRYPTION_CREDENTIALS"])
+def test_503_when_the_table_does_not_serve(table, event, table_status):
+    stubber = Stubber(_aws.table("health").client)
+    stubber.add_response(
+        "describe_table", {"Table": {"TableName": table, "TableStatus": table_status}}, {"TableName": table}
+    )
+    with stubber:
+        status, body = call(event)
+
+    assert status == 503 and body["reason"] == f"the table is {table_status}"
+
+
+def test_503_within_bounds_when_dynamodb_does_not_answer(aws_env, monkeypatch, silent_port, event):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent_port}")
+
+    started = time.perf_counter()
+    status, body = call(event)
+    elapsed = time.perf_counter() - started
+
+    assert status == 503 and body["reason"] == "DynamoDB is unreachable or did not answer in time"
+    assert elapsed < 3  # 1 s read timeout, one attempt
+
+
+def test_503_when_dynamodb_is_unreachable(aws_env, monkeypatch, closed_port, event):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port}")
+
+    status, body = call(event)
+
+    assert status == 503 and body["status"] == "unhealthy"
+
+
+def test_503_when_table_name_is_not_configured(moto_aws, monkeypatch, event):
+    monkeypatch.delenv("TABLE_NAME")
+
+    status, body = call(event)
+
+    assert status == 503 and body["reason"] == "TABLE_NAME is not set"
+
+
+@pytest.mark.parametrize("forced", ["503", " 500 ", "429"])
+def test_status_forces_an_unhealthy_answer_even_with_a_healthy_table(table, monkeypatch, event, forced):
+    monkeypatch.setenv("STATUS", forced)
+
+    status, body = call(event)
+
+    assert status == int(forced)
+    assert body["forced"] is True and body["status"] == "unhealthy"
+    assert body["reason"] == f"forced by STATUS={int(forced)}"
+
+
+def test_status_200_forces_healthy_without_asking_dynamodb(moto_aws, monkeypatch, event):
+    monkeypatch.setenv("STATUS", "200")  # no table exists: the real check would say 503
+
+    status, body = call(event)
+
+    assert status == 200 and body == {"status": "ok", "region": "eu-west-1", "forced": True}
+
+
+@pytest.mark.parametrize("value", ["abc", "5O3", "99", "600", "503.0", "-503", "٥٠٣"])
+def test_invalid_status_is_ignored_with_a_warning(table, monkeypatch, event, capsys, value):
+    monkeypatch.setenv("STATUS", value)
+
+    status, body = call(event)
+
+    assert status == 200 and body["forced"] is False
+    warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert any(w["level"] == "WARNING" and "STATUS" in w["message"] for w in warnings)
+
+
+def test_empty_status_means_not_set(moto_aws, monkeypatch, event, capsys):
+    monkeypatch.setenv("STATUS", "")
+
+    status, _ = call(event)
+
+    assert status == 503
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [entry["message"] for entry in logged] == ["request"]
