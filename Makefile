@@ -42,5 +42,14 @@ bench: setup
 	$(PY) benchmarks/handlers.py
 	$(PY) benchmarks/synth.py
 
+# Apply ENV (default: local, on the embedded emulator) and smoke-check every region.
+# Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.
+deploy: setup
+	$(PY) -m tools.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve)
+
+# Stop what `make deploy` started on this machine and remove the local state.
+down:
+	@if [ -x $(PY) ]; then $(PY) -m tools.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
+
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis

@@ -68,7 +68,6 @@ SUBMODULES: tuple[str, ...] = (
     "cloudwatch_log_group",
     "cloudwatch_metric_alarm",
     "data_aws_caller_identity",
-    "data_aws_iam_policy_document",
     "data_aws_route53_zone",
     "dynamodb_table",
     "dynamodb_table_replica",

@@ -16,7 +16,6 @@ from cdktf import (
     TerraformAsset,
     TerraformOutput,
     TerraformStack,
-    TerraformVariable,
 )
 from constructs import Construct
 
@@ -45,10 +44,8 @@ from modules.regional_domain import (
 from modules.regional_key import RegionalKey, RegionalKeyProps
 
 GLOBAL_REGION = "us-east-1"
-# Every service the stack calls; in emulator mode each is pointed at the emulator.
-EMULATED_SERVICES = (
-    "acm", "apigateway", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "route53", "sns", "sts",
-)
+# Nothing listens on port 1: in emulator mode, anything not bound for loopback fails here.
+EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
 REPLICATION_NOT_EMULATED = (
     "not emulated: each region has its own independent table (moto does not create DynamoDB replicas)"
 )
@@ -72,22 +69,9 @@ class BackendStack(TerraformStack):
         naming = Naming(project=config.project, environment=config.environment)
         self._backend(config.state, project_dir)
 
-        emulator_endpoint = None
-        if config.emulator:
-            emulator_endpoint = TerraformVariable(
-                self,
-                "emulator_endpoint",
-                type="string",
-                description="URL of the AWS API emulator on loopback, e.g. http://127.0.0.1:5000",
-            ).string_value
-
         tags = {"project": config.project, "environment": config.environment, "managed-by": "cdktf", **config.tags}
-        self.providers = {
-            region: self._provider(region, tags, emulator_endpoint) for region in config.regions
-        }
-        self.global_provider = self.providers.get(GLOBAL_REGION) or self._provider(
-            GLOBAL_REGION, tags, emulator_endpoint
-        )
+        self.providers = {region: self._provider(region, tags) for region in config.regions}
+        self.global_provider = self.providers.get(GLOBAL_REGION) or self._provider(GLOBAL_REGION, tags)
 
         account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(
             self, "account", provider=self.global_provider
@@ -147,6 +131,7 @@ class BackendStack(TerraformStack):
                     stage=api_cfg.stage,
                     throttle_rate_limit=api_cfg.throttle_rate_limit,
                     throttle_burst_limit=api_cfg.throttle_burst_limit,
+                    emulated=config.emulator,
                 ),
             )
 
@@ -217,11 +202,14 @@ class BackendStack(TerraformStack):
 
     # ------------------------------------------------------------------------------------
 
-    def _provider(self, region: str, tags: dict[str, str], emulator_endpoint: str | None):
+    def _provider(self, region: str, tags: dict[str, str]):
         kwargs: dict = {}
-        if emulator_endpoint is not None:
-            # Only emulator environments get these: test credentials, no account or metadata
-            # lookups, every service on the emulator. Real environments never do (tested).
+        if self.config.emulator:
+            # Only emulator environments get these (tested): test credentials, no account or
+            # metadata lookups, and every request that is not for loopback sent to a dead
+            # proxy, so a run without the emulator fails instead of reaching AWS. The
+            # emulator's URL comes from AWS_ENDPOINT_URL, set by tools/deploy.py: an
+            # `endpoints` block costs each provider ~5 CPU-seconds per Terraform command.
             kwargs = dict(
                 access_key="test",
                 secret_key="test",
@@ -229,7 +217,9 @@ class BackendStack(TerraformStack):
                 skip_requesting_account_id=True,
                 skip_metadata_api_check="true",
                 skip_region_validation=True,
-                endpoints=[aws.provider.AwsProviderEndpoints(**{s: emulator_endpoint for s in EMULATED_SERVICES})],
+                http_proxy=EMULATOR_DEAD_PROXY,
+                https_proxy=EMULATOR_DEAD_PROXY,
+                no_proxy="127.0.0.1,localhost",
             )
         elif self.config.allowed_account_ids:
             kwargs["allowed_account_ids"] = list(self.config.allowed_account_ids)

@@ -22,7 +22,7 @@ def addresses(doc: dict) -> list[str]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "local"])
 def test_resource_addresses_are_pinned(environment, synthesized):
     actual = addresses(synthesized[environment])
     path = PINNED / f"{environment}.txt"

@@ -331,3 +331,43 @@ def test_default_tags_on_every_provider(env):
         tags = p["default_tags"][0]["tags"]
         assert tags["environment"] == config.environment and tags["project"] == config.project
         assert tags.items() >= dict(config.tags).items()
+
+
+EMULATOR_ONLY_PROVIDER_KEYS = {
+    "access_key", "secret_key", "skip_credentials_validation", "skip_requesting_account_id",
+    "skip_metadata_api_check", "skip_region_validation", "http_proxy", "https_proxy", "no_proxy", "endpoints",
+}
+
+
+def test_real_environments_never_get_emulator_settings(environment_configs, synthesized):
+    real = [name for name, c in environment_configs.items() if not c.emulator]
+    assert {"dev", "staging", "prod"} <= set(real)
+    for name in real:
+        doc = synthesized[name]
+        for p in doc["provider"]["aws"]:
+            assert not EMULATOR_ONLY_PROVIDER_KEYS & set(p), f"{name}: {sorted(EMULATOR_ONLY_PROVIDER_KEYS & set(p))}"
+        for fn in resources(doc, "aws_lambda_function").values():
+            assert "lifecycle" not in fn
+        assert len(resources(doc, "aws_dynamodb_table_replica")) == len(environment_configs[name].regions) - 1
+        assert not doc["output"]["replication"]["value"].startswith("not emulated")
+
+
+def test_emulator_environment_is_isolated_and_says_replication_is_not_emulated(environment_configs, synthesized):
+    config = environment_configs["local"]
+    assert config.emulator
+    doc = synthesized["local"]
+    for p in doc["provider"]["aws"]:
+        assert p["access_key"] == "test" and p["secret_key"] == "test"
+        assert p["skip_credentials_validation"] is True and p["skip_requesting_account_id"] is True
+        # Anything not bound for loopback goes to a port where nothing listens.
+        assert p["http_proxy"] == p["https_proxy"] == "http://127.0.0.1:1"
+        assert p["no_proxy"] == "127.0.0.1,localhost"
+        assert "allowed_account_ids" not in p
+    tables = resources(doc, "aws_dynamodb_table")
+    assert resources(doc, "aws_dynamodb_table_replica") == {}
+    assert sorted(t["provider"] for t in tables.values()) == sorted(f"aws.{provider_alias(r)}" for r in config.regions)
+    assert {t["name"] for t in tables.values()} == {"items-local-items"}
+    assert doc["output"]["replication"]["value"].startswith("not emulated")
+    assert not [a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "ReplicationLatency"]
+    for fn in resources(doc, "aws_lambda_function").values():
+        assert fn["lifecycle"] == {"ignore_changes": ["logging_config"]}

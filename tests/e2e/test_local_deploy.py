@@ -1,0 +1,116 @@
+"""The local environment, applied for real with Terraform to moto's server on 127.0.0.1:
+apply, an empty plan, a smoke check through every region, destroy, and nothing left.
+
+Every step has a hard timeout, and every process the test starts is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import pytest
+
+from tools import deploy, emulator
+
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory, terraform_bin):
+    config = deploy.load_config("local")
+    root = tmp_path_factory.mktemp("local")
+    state_dir = root / ".emulator"
+    out = io.StringIO()
+    try:
+        deployment = deploy.deploy_local(config, root / "cdktf.out", state_dir, out=out)
+    except Exception as err:
+        logs = "\n".join(
+            f"--- {log.name} (last 40 lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            for log in sorted(state_dir.glob("*.log"))
+        )
+        pytest.fail(f"deploy failed: {err}\n--- progress\n{out.getvalue()}\n{logs}", pytrace=False)
+    state = emulator.RunState.load(state_dir / "state.json")
+    env = deploy.emulator_env(state, state_dir)
+    yield config, deployment, state, env, out.getvalue()
+    deploy.stop_processes(state)
+    pids = [state.emulator_pid] + [a["pid"] for a in state.apis.values()]
+    assert not [p for p in pids if emulator.pid_alive(p)], "a process the test started is still running"
+
+
+def test_apply_reports_every_phase(local):
+    config, deployment, _, _, printed = local
+    for phase in ("emulator", "synth", "apply", "serve", "smoke"):
+        assert f"] {phase}" in printed
+    assert deployment.resource_count > 100
+    assert deployment.outputs["replication"].startswith("not emulated")
+    assert set(deployment.outputs["regions"]) == set(config.regions)
+
+
+def test_smoke_passes_in_every_region(local):
+    config, deployment, *_ = local
+    assert {c.region for c in deployment.checks} == set(config.regions)
+    failed = [c for c in deployment.checks if not c.ok]
+    assert not failed, failed
+    assert len(deployment.checks) == 5 * len(config.regions)
+
+
+def test_regions_have_independent_tables(local):
+    """Replication is not emulated: an item written in one region is not in the other."""
+    config, deployment, state, *_ = local
+    first, second = config.regions[:2]
+    created = deploy.smoke_tool.request("POST", deployment.local_urls[first] + "/items", {"item_id": "only-here"})
+    assert created.status == 201
+    assert deploy.smoke_tool.request("GET", deployment.local_urls[second] + "/items/only-here").status == 404
+    assert deploy.smoke_tool.request("DELETE", deployment.local_urls[first] + "/items/only-here").status == 204
+
+
+def test_plan_after_apply_is_empty(local):
+    _, deployment, state, env, _ = local
+    result = deploy.terraform(
+        ["plan", "-detailed-exitcode", "-input=false", "-no-color"],
+        deployment.stack_dir, env, timeout=300,
+    )
+    assert result.returncode == 0, f"plan is not empty (exit {result.returncode}):\n{result.stdout[-6000:]}"
+
+
+def test_destroy_leaves_nothing(local):
+    config, deployment, state, env, _ = local
+    result = deploy.terraform(
+        ["destroy", "-auto-approve", "-input=false", "-no-color"],
+        deployment.stack_dir, env, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-6000:]
+    listed = deploy.terraform(["state", "list"], deployment.stack_dir, env, timeout=60)
+    assert listed.stdout.strip() == ""
+
+    def client(service, region):
+        return boto3.client(
+            service, endpoint_url=state.emulator_url, region_name=region,
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )
+
+    for region in (*config.regions, "us-east-1"):
+        assert client("dynamodb", region).list_tables()["TableNames"] == []
+        assert client("lambda", region).list_functions()["Functions"] == []
+        assert client("apigateway", region).get_rest_apis()["items"] == []
+        assert client("apigateway", region).get_domain_names()["items"] == []
+        assert client("acm", region).list_certificates()["CertificateSummaryList"] == []
+        assert client("logs", region).describe_log_groups()["logGroups"] == []
+        assert client("sns", region).list_topics()["Topics"] == []
+        assert client("cloudwatch", region).describe_alarms()["MetricAlarms"] == []
+        kms = client("kms", region)
+        ours = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
+        # moto adds a "Default key" of its own; ours are described "<project>-<env>: ...".
+        ours = [k for k in ours if k.get("Description", "").startswith(f"{config.project}-{config.environment}:")]
+        assert ours, f"no customer-managed key was ever created in {region}"
+        # KMS never deletes at once: each key must be scheduled for deletion.
+        assert {k["KeyState"] for k in ours} == {"PendingDeletion"}
+    route53 = client("route53", "us-east-1")
+    assert route53.list_health_checks()["HealthChecks"] == []
+    (zone,) = route53.list_hosted_zones()["HostedZones"]
+    records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    assert sorted(r["Type"] for r in records) == ["NS", "SOA"], json.dumps(records, default=str)
+    roles = [r["RoleName"] for r in client("iam", "us-east-1").list_roles()["Roles"]]
+    assert not [r for r in roles if r.startswith(f"{config.project}-{config.environment}-")]

@@ -1,0 +1,365 @@
+"""Deploy an environment end to end and prove it answers.
+
+``local`` (the default, ``make deploy``): start the AWS API emulator (moto's server) on
+127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, serve
+the real handlers per region on loopback (moto's API Gateway does not route requests), smoke
+check every region and print a summary. Everything keeps running until ``make down``.
+
+A real environment (``make deploy ENV=dev``): synthesize, ``terraform init`` with the
+environment's backend, ``terraform apply`` with your AWS credentials (you confirm the plan
+unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
+
+    python -m tools.deploy [--env local] [--auto-approve]
+    python -m tools.deploy --down
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from modules.config import ConfigError, EnvironmentConfig, load_environments  # noqa: E402
+from tools import emulator as emu  # noqa: E402
+from tools import smoke as smoke_tool  # noqa: E402
+from tools import terraform as tf  # noqa: E402
+
+STATE_DIR = PROJECT_DIR / ".emulator"
+TIMEOUTS = {"synth": 300, "init": 300, "apply": 600, "plan": 300, "destroy": 600, "output": 60, "api": 30}
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+class Progress:
+    """One line per phase: ``[2/7] synth ... done in 6.1 s``."""
+
+    def __init__(self, total: int, out=sys.stdout) -> None:
+        self.total, self.index, self.out = total, 0, out
+        self.timings: dict[str, float] = {}
+
+    def phase(self, name: str):
+        progress = self
+
+        class _Phase:
+            def __enter__(self):
+                progress.index += 1
+                self.started = time.monotonic()
+                print(f"[{progress.index}/{progress.total}] {name} ...", file=progress.out, flush=True)
+                return self
+
+            def note(self, text: str) -> None:
+                print(f"      {text}", file=progress.out, flush=True)
+
+            def __exit__(self, exc_type, exc, tb):
+                elapsed = time.monotonic() - self.started
+                progress.timings[name] = elapsed
+                status = "done" if exc_type is None else "FAILED"
+                print(f"      {status} in {elapsed:.1f} s", file=progress.out, flush=True)
+                return False
+
+        return _Phase()
+
+
+@dataclass
+class Deployment:
+    config: EnvironmentConfig
+    stack_dir: Path
+    outputs: dict = field(default_factory=dict)
+    local_urls: dict[str, str] = field(default_factory=dict)
+    resource_count: int = 0
+    checks: list = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_config(name: str) -> EnvironmentConfig:
+    try:
+        (config,) = load_environments(PROJECT_DIR / "environments", [name])
+    except ConfigError as err:
+        raise DeployError(str(err)) from None
+    return config
+
+
+def synth(config: EnvironmentConfig, outdir: Path) -> Path:
+    env = {**os.environ, "BACKEND_ENVIRONMENTS": config.environment, "CDKTF_OUTDIR": str(outdir)}
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "main.py")], env=env, capture_output=True, text=True,
+        timeout=TIMEOUTS["synth"], cwd=PROJECT_DIR,
+    )
+    if result.returncode != 0:
+        raise DeployError(f"synth failed:\n{result.stderr[-4000:]}")
+    return outdir / "stacks" / config.stack_name
+
+
+def terraform(args: list[str], stack_dir: Path, env: dict[str, str], timeout: float, log: Path | None = None,
+              on_line=None) -> subprocess.CompletedProcess:
+    """Run terraform, streaming its output to ``log`` (and ``on_line``), with a hard timeout."""
+    binary = tf.terraform_binary()
+    if binary is None:
+        raise DeployError(tf.INSTALL_HINT)
+    proc = subprocess.Popen(
+        [binary, *args], cwd=stack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+
+    def pump():
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        emu.stop_pid(proc.pid)
+        raise DeployError(f"terraform {args[0]} did not finish within {timeout} s; output in {log}") from None
+    finally:
+        reader.join(timeout=5)
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(lines))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
+
+
+def emulator_env(state: emu.RunState, state_dir: Path) -> dict[str, str]:
+    """Terraform's environment for the emulator: every AWS call goes to its loopback URL."""
+    return tf.terraform_env(state_dir, {"AWS_ENDPOINT_URL": state.emulator_url})
+
+
+def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
+    """The hosted zone a real account would already own, created in the emulator."""
+    import boto3
+
+    if config.domain is None:
+        return
+    client = boto3.client(
+        "route53", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )
+    zones = client.list_hosted_zones_by_name(DNSName=config.domain.zone_name)["HostedZones"]
+    if not any(z["Name"].rstrip(".") == config.domain.zone_name for z in zones):
+        client.create_hosted_zone(Name=config.domain.zone_name, CallerReference=f"deploy-{time.time()}")
+
+
+def apply(stack_dir: Path, env: dict[str, str], extra: list[str], log_dir: Path, phase=None, auto_approve=True) -> None:
+    created = [0]
+
+    def count(line: str) -> None:
+        if "Creation complete" in line:
+            created[0] += 1
+            if phase is not None and created[0] % 20 == 0:
+                phase.note(f"{created[0]} resources created")
+
+    args = ["apply", "-input=false", "-no-color", *extra]
+    if auto_approve:
+        args.insert(1, "-auto-approve")
+        result = terraform(args, stack_dir, env, TIMEOUTS["apply"], log_dir / "terraform-apply.log", count)
+    else:
+        # Interactive: the user reads the plan and answers; output goes straight to them.
+        result = subprocess.run([tf.terraform_binary(), *args], cwd=stack_dir, env=env, timeout=None, check=False)
+    if result.returncode != 0:
+        tail = (result.stdout or "")[-3000:]
+        raise DeployError(f"terraform apply failed (log: {log_dir / 'terraform-apply.log'}):\n{tail}")
+
+
+def outputs(stack_dir: Path, env: dict[str, str]) -> dict:
+    result = terraform(["output", "-json", "-no-color"], stack_dir, env, TIMEOUTS["output"])
+    if result.returncode != 0:
+        raise DeployError(f"terraform output failed:\n{result.stdout[-2000:]}")
+    return {k: v["value"] for k, v in json.loads(result.stdout).items()}
+
+
+def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
+    result = terraform(["state", "list"], stack_dir, env, TIMEOUTS["output"])
+    return len([line for line in result.stdout.splitlines() if line.strip() and not line.startswith("data.")])
+
+
+def start_local_apis(config: EnvironmentConfig, table_name: str, state: emu.RunState, state_dir: Path) -> dict[str, str]:
+    """One local API process per region; returns region -> base URL (with the stage)."""
+    urls = {}
+    for region in config.regions:
+        port_file = state_dir / f"api-{region}.port"
+        port_file.unlink(missing_ok=True)
+        proc = emu.spawn(
+            [
+                sys.executable, "-m", "tools.local_api", "--region", region, "--table", table_name,
+                "--endpoint", state.emulator_url, "--stage", config.api.stage, "--port-file", str(port_file),
+            ],
+            state_dir / f"api-{region}.log",
+            {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+        )
+        state.apis[region] = {"pid": proc.pid}
+        state.save()
+        deadline = time.monotonic() + TIMEOUTS["api"]
+        while not port_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise DeployError(f"local API for {region} did not start; see {state_dir / f'api-{region}.log'}")
+            time.sleep(0.05)
+        port = int(port_file.read_text())
+        url = f"http://{emu.LOOPBACK}:{port}/{config.api.stage}"
+        state.apis[region].update({"port": port, "url": url})
+        state.save()
+        urls[region] = url
+    return urls
+
+
+def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
+    """Stop everything a local deployment started and remove its state."""
+    state = emu.RunState.load(state_dir / "state.json")
+    stopped = []
+    for region, api in state.apis.items():
+        if api.get("pid") and emu.stop_pid(api["pid"]):
+            stopped.append(f"local API {region} (pid {api['pid']})")
+    if state.emulator_pid and emu.stop_pid(state.emulator_pid):
+        stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    if tf_state is not None:
+        for path in tf_state.parent.glob(tf_state.name + "*"):
+            path.unlink()
+    if not quiet:
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return stopped
+
+
+def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=sys.stdout) -> Deployment:
+    """Emulator up, synth, apply, local APIs, smoke. Leaves everything running for the user
+    (``down`` stops it); on failure stops what it started and keeps the logs."""
+    started = time.monotonic()
+    progress = Progress(total=5, out=out)
+    state = emu.RunState(state_dir / "state.json")
+    try:
+        with progress.phase("emulator: moto server on 127.0.0.1") as ph:
+            proc, port = emu.start_emulator(state_dir)
+            state.emulator_pid, state.emulator_port = proc.pid, port
+            state.save()
+            ph.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
+        with progress.phase(f"synth: {config.stack_name}"):
+            stack_dir = synth(config, outdir)
+        deployment = Deployment(config=config, stack_dir=stack_dir)
+        env = emulator_env(state, state_dir)
+        with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as ph:
+            create_zone(config, state.emulator_url)
+            init(stack_dir, env, state_dir)
+            apply(stack_dir, env, [], state_dir, ph)
+            deployment.resource_count = resource_count(stack_dir, env)
+            ph.note(f"{deployment.resource_count} resources")
+        deployment.outputs = outputs(stack_dir, env)
+        with progress.phase("serve: the real handlers, one local API per region") as ph:
+            deployment.local_urls = start_local_apis(config, deployment.outputs["table_name"], state, state_dir)
+            for region, url in deployment.local_urls.items():
+                ph.note(f"{region}: {url}")
+        with progress.phase("smoke: health, create, get, delete in every region"):
+            deployment.checks = smoke_tool.smoke(deployment.local_urls)
+    except BaseException:
+        stop_processes(state)
+        raise
+    deployment.timings = {**progress.timings, "total": time.monotonic() - started}
+    return deployment
+
+
+def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout) -> Deployment:
+    """Synth, init with the environment's backend, apply with the user's credentials, smoke."""
+    started = time.monotonic()
+    progress = Progress(total=4, out=out)
+    with progress.phase(f"synth: {config.stack_name}"):
+        stack_dir = synth(config, outdir)
+    deployment = Deployment(config=config, stack_dir=stack_dir)
+    env = tf.terraform_env(log_dir)
+    with progress.phase(f"apply: {len(config.regions)} regions with Terraform (your AWS credentials)") as ph:
+        init(stack_dir, env, log_dir)
+        apply(stack_dir, env, [], log_dir, ph, auto_approve=auto_approve)
+        deployment.resource_count = resource_count(stack_dir, env)
+    deployment.outputs = outputs(stack_dir, env)
+    urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
+    deployment.local_urls = urls
+    with progress.phase("smoke: health, create, get, delete in every region"):
+        deployment.checks = smoke_tool.smoke(urls)
+    with progress.phase("summary"):
+        pass
+    deployment.timings = {**progress.timings, "total": time.monotonic() - started}
+    return deployment
+
+
+def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
+    result = terraform(["init", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["init"], log_dir / "terraform-init.log")
+    if result.returncode != 0:
+        raise DeployError(f"terraform init failed:\n{result.stdout[-3000:]}")
+
+
+def stop_processes(state: emu.RunState) -> None:
+    for api in state.apis.values():
+        if api.get("pid"):
+            emu.stop_pid(api["pid"])
+    if state.emulator_pid:
+        emu.stop_pid(state.emulator_pid)
+
+
+def summary(d: Deployment) -> str:
+    c = d.config
+    passed = sum(check.ok for check in d.checks)
+    lines = [
+        "",
+        f"{c.stack_name}: {'emulated on 127.0.0.1' if c.emulator else 'deployed to AWS'}",
+        f"  regions      {', '.join(c.regions)} (primary {c.primary_region}, {c.routing.mode} routing)",
+        f"  resources    {d.resource_count} in Terraform state",
+        f"  table        {d.outputs.get('table_name')}",
+        f"  replication  {d.outputs.get('replication')}",
+    ]
+    for region in c.regions:
+        lines.append(f"  {region:<12} {d.local_urls.get(region, '')}")
+        invoke = d.outputs.get("regions", {}).get(region, {}).get("invoke_url")
+        if c.emulator and invoke:
+            lines.append(f"  {'':<12} (in the emulator: {invoke})")
+    if d.outputs.get("global_url"):
+        lines.append(f"  global URL   {d.outputs['global_url']}" + (" (Route53 records exist in the emulator only)" if c.emulator else ""))
+    lines.append(f"  checked      {passed}/{len(d.checks)} smoke checks passed:")
+    lines.append(smoke_tool.format_checks(d.checks))
+    timing = ", ".join(f"{k.split(':')[0]} {v:.1f} s" for k, v in d.timings.items())
+    lines.append(f"  time         {timing}")
+    if c.emulator:
+        lines.append("  stop it all  make down")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Deploy an environment and smoke-check every region.")
+    parser.add_argument("--env", default="local", help="environment name (default: local, the emulator)")
+    parser.add_argument("--auto-approve", action="store_true", help="real environments: apply without asking")
+    parser.add_argument("--down", action="store_true", help="stop the local deployment and remove its state")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.env)
+        tf_state = PROJECT_DIR / config.state.path if config.state.backend == "local" else None
+        if args.down:
+            down(STATE_DIR, tf_state)
+            return 0
+        outdir = PROJECT_DIR / "cdktf.out"
+        if config.emulator:
+            down(STATE_DIR, tf_state, quiet=True)  # a fresh emulator has none of the old state
+            deployment = deploy_local(config, outdir, STATE_DIR)
+        else:
+            deployment = deploy_real(config, outdir, PROJECT_DIR / "build" / "logs", args.auto_approve)
+    except (DeployError, TimeoutError, subprocess.TimeoutExpired) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(summary(deployment))
+    return 0 if all(check.ok for check in deployment.checks) and deployment.checks else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The AWS API emulator (moto's server) on 127.0.0.1, and the processes the local deployment
+leaves running, tracked in ``.emulator/state.json`` so ``make down`` can stop exactly them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float) -> None:
+    """Until ``url`` answers any HTTP status; raises TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError as err:
+            last = err
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_pid(pid: int, timeout: float = 10.0) -> bool:
+    """SIGTERM the process group, then SIGKILL it; True if something was running."""
+    if not pid_alive(pid):
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            # Our processes lead their own session; stopping the group stops their children.
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return True
+            except ChildProcessError:
+                if not pid_alive(pid):
+                    return True
+            time.sleep(0.05)
+    return True
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a process in its own session (so it outlives `make deploy` and its group can
+    be stopped as one), output to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, start_new_session=True, close_fds=True,
+        )
+
+
+@dataclass
+class RunState:
+    """What a local deployment left running."""
+
+    path: Path
+    emulator_pid: int | None = None
+    emulator_port: int | None = None
+    apis: dict[str, dict] = field(default_factory=dict)  # region -> {"pid", "port", "url"}
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.emulator_port}"
+
+    @classmethod
+    def load(cls, path: Path) -> "RunState":
+        if not path.exists():
+            return cls(path)
+        data = json.loads(path.read_text())
+        return cls(path, data.get("emulator_pid"), data.get("emulator_port"), data.get("apis", {}))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps({"emulator_pid": self.emulator_pid, "emulator_port": self.emulator_port, "apis": self.apis}, indent=2)
+        )
+        tmp.replace(self.path)
+
+
+def start_emulator(state_dir: Path, startup_timeout: float = 60.0) -> tuple[subprocess.Popen, int]:
+    """moto's server on a free loopback port, certificates issued at once."""
+    port = free_port()
+    env = {
+        **os.environ,
+        # Certificates are ISSUED as soon as they are described, not after 60 s.
+        "MOTO_ACM_VALIDATION_WAIT": "0",
+        # AWS managed policies (API Gateway's CloudWatch role uses one) exist only if loaded.
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    }
+    moto = Path(sys.executable).with_name("moto_server")
+    args = [str(moto) if moto.exists() else "moto_server", "-H", LOOPBACK, "-p", str(port)]
+    proc = spawn(args, state_dir / "moto.log", env)
+    try:
+        wait_for_http(f"http://{LOOPBACK}:{port}/moto-api/", startup_timeout)
+    except TimeoutError:
+        stop_pid(proc.pid)
+        raise
+    return proc, port
