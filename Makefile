@@ -41,6 +41,7 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/handlers.py
 	$(PY) benchmarks/synth.py
+	$(PY) benchmarks/deploy.py
 
 # Apply ENV (default: local, on the embedded emulator) and smoke-check every region.
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.

@@ -138,7 +138,7 @@ def _tree_differences(a: Path, b: Path) -> list[str]:
     )
 
 
-def _inputs_digest() -> str:
+def inputs_digest() -> str:
     """Digest of the app's inputs, to tell a real mismatch from files edited mid-benchmark."""
     digest = hashlib.sha256()
     paths = [PROJECT_DIR / "main.py"]
@@ -177,7 +177,7 @@ def main() -> int:
             for mode in ("fast", "full"):
                 run_once(mode, args.interval, scratch / f"warmup-{mode}-{index}", scratch / "warmup.log")
         for index in range(args.runs):
-            before = _inputs_digest()
+            before = inputs_digest()
             for mode in ("fast", "full"):
                 outdir = scratch / f"{mode}-{index}"
                 result = run_once(mode, args.interval, outdir, scratch / f"{mode}-{index}.log")
@@ -189,7 +189,7 @@ def main() -> int:
                     f"{mib(result['maxrss_kib'] * 1024):>10}{note}",
                     flush=True,
                 )
-            inputs_changed |= _inputs_digest() != before
+            inputs_changed |= inputs_digest() != before
             differences.append(_tree_differences(scratch / f"fast-{index}", scratch / f"full-{index}"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -59,64 +59,34 @@ class RegionalAlarmsProps:
 
 
 class RegionalAlarms(Construct):
+    """Each alarm fires when 3 of 5 one-minute periods breach, and tells the topic when it
+    recovers; missing data (no traffic) is not a breach."""
+
     def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
         super().__init__(scope, id_)
-        common = dict(
-            provider=props.provider,
-            alarm_actions=[props.topic_arn],
-            ok_actions=[props.topic_arn],
-            treat_missing_data="notBreaching",
-        )
-        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-            self,
-            "api_5xx",
-            alarm_name=f"{props.name_prefix}-api-5xx-{props.region}",
-            alarm_description=f"API 5XX errors in {props.region}",
-            namespace="AWS/ApiGateway",
-            metric_name="5XXError",
-            dimensions={"ApiName": props.api_name, "Stage": props.stage_name},
-            statistic="Sum",
-            period=60,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-            threshold=5,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            **common,
-        )
-        for route_id, function_name in props.function_names.items():
+        p, region = props, props.region
+
+        def alarm(scope_: Construct, id__: str, name: str, description: str, namespace: str, metric: str,
+                  dimensions: dict, statistic: str, threshold: float, comparison: str) -> None:
             aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-                Construct(self, route_id),
-                "errors",
-                alarm_name=f"{props.name_prefix}-{route_id.replace('_', '-')}-errors-{props.region}",
-                alarm_description=f"Lambda {function_name} errors in {props.region}",
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions={"FunctionName": function_name},
-                statistic="Sum",
-                period=60,
-                evaluation_periods=5,
-                datapoints_to_alarm=3,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                **common,
+                scope_, id__, provider=p.provider, alarm_name=f"{p.name_prefix}-{name}-{region}",
+                alarm_description=description, namespace=namespace, metric_name=metric, dimensions=dimensions,
+                statistic=statistic, period=60, evaluation_periods=5, datapoints_to_alarm=3, threshold=threshold,
+                comparison_operator=comparison, treat_missing_data="notBreaching",
+                alarm_actions=[p.topic_arn], ok_actions=[p.topic_arn],
             )
-        for target in props.replication_targets:
-            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-                Construct(self, f"replication_{target}"),
-                "latency",
-                alarm_name=f"{props.name_prefix}-replication-{props.region}-to-{target}",
-                alarm_description=f"DynamoDB replication latency {props.region} -> {target} over 60 s",
-                namespace="AWS/DynamoDB",
-                metric_name="ReplicationLatency",
-                dimensions={"TableName": props.table_name, "ReceivingRegion": target},
-                statistic="Average",
-                period=60,
-                evaluation_periods=5,
-                datapoints_to_alarm=3,
-                threshold=60000,
-                comparison_operator="GreaterThanThreshold",
-                **common,
-            )
+
+        alarm(self, "api_5xx", "api-5xx", f"API 5XX errors in {region}", "AWS/ApiGateway", "5XXError",
+              {"ApiName": p.api_name, "Stage": p.stage_name}, "Sum", 5, "GreaterThanOrEqualToThreshold")
+        for route_id, function_name in p.function_names.items():
+            alarm(Construct(self, route_id), "errors", f"{route_id.replace('_', '-')}-errors",
+                  f"Lambda {function_name} errors in {region}", "AWS/Lambda", "Errors",
+                  {"FunctionName": function_name}, "Sum", 1, "GreaterThanOrEqualToThreshold")
+        for target in p.replication_targets:
+            alarm(Construct(self, f"replication_{target}"), "latency", f"replication-to-{target}",
+                  f"DynamoDB replication latency {region} -> {target} over 60 s", "AWS/DynamoDB",
+                  "ReplicationLatency", {"TableName": p.table_name, "ReceivingRegion": target},
+                  "Average", 60000, "GreaterThanThreshold")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -146,14 +146,7 @@ class RegionalApi(Construct):
             lifecycle={"create_before_destroy": True},
         )
 
-        access_logs = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self,
-            "access_logs",
-            provider=p,
-            name=f"/aws/apigateway/{naming.name('api')}/{props.stage}",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
-        )
+        access_logs = _log_group(self, "access_logs", f"/aws/apigateway/{naming.name('api')}/{props.stage}", props)
         # API Gateway writes access and execution logs through one role per account and region.
         cloudwatch_role = aws.iam_role.IamRole(
             self,
@@ -206,14 +199,7 @@ class RegionalApi(Construct):
     def _function(self, scope: Construct, route: Route, props: RegionalApiProps) -> None:
         p, naming, region = props.provider, props.naming, props.region
         function_name = naming.name(route.id.replace("_", "-"))
-        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            scope,
-            "logs",
-            provider=p,
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
-        )
+        log_group = _log_group(scope, "logs", f"/aws/lambda/{function_name}", props)
         role = aws.iam_role.IamRole(
             scope,
             "role",
@@ -277,6 +263,14 @@ class RegionalApi(Construct):
         self.functions[route.id] = fn
         self.roles[route.id] = role
         self.log_groups[route.id] = log_group
+
+
+def _log_group(scope: Construct, id_: str, name: str, props: RegionalApiProps):
+    """Encrypted with the region's key, kept for the environment's retention."""
+    return aws.cloudwatch_log_group.CloudwatchLogGroup(
+        scope, id_, provider=props.provider, name=name,
+        retention_in_days=props.log_retention_days, kms_key_id=props.kms_key_arn,
+    )
 
 
 def _assume_role(service: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synth import inputs_digest
 from modules import aws
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -319,20 +320,6 @@ def test_full_import_env_var_loads_everything():
 # --- output identical to the normal import --------------------------------------------
 
 
-def _inputs_digest() -> str:
-    """Digest of the app's inputs (other people edit the tree while tests run)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    paths = [PROJECT_DIR / "main.py"]
-    for folder in ("modules", "functions", "environments"):
-        paths += sorted(p for p in (PROJECT_DIR / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in paths:
-        if path.exists():
-            digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _files(root: Path) -> dict[str, Path]:
     return {str(p.relative_to(root)): p for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -349,7 +336,7 @@ def test_synth_output_identical_to_normal_import(tmp_path: Path):
     if not main.exists():
         pytest.skip("main.py does not exist yet")
     outdirs = {"fast": tmp_path / "fast", "full": tmp_path / "full"}
-    inputs_before = _inputs_digest()
+    inputs_before = inputs_digest()
     for mode, outdir in outdirs.items():  # sequential: one heavy process at a time
         env = _env(CDKTF_OUTDIR=str(outdir))
         if mode == "full":
@@ -368,6 +355,6 @@ def test_synth_output_identical_to_normal_import(tmp_path: Path):
     different = sorted(set(fast) ^ set(full)) + [
         name for name in fast if name in full and not filecmp.cmp(fast[name], full[name], shallow=False)
     ]
-    if different and _inputs_digest() != inputs_before:
+    if different and inputs_digest() != inputs_before:
         pytest.fail(f"inputs (main.py/modules/functions/environments) changed between the two synths; rerun. {different}")
     assert different == []
