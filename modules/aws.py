@@ -25,6 +25,13 @@ frozen binding (cdktf-cdktf-provider-aws 20.1.0 / cdktf 0.21.0) this module inst
    ``provider-aws@20.1.0.jsii.tgz`` into the kernel, after ``cdktf._jsii`` and
    ``constructs._jsii``), exactly as the full import does.
 
+4. loads, into the jsii kernel, a copy of the assembly tarball whose JavaScript
+   ``lib/index.js`` requires each of the 2,135 resource modules on first use instead of
+   all of them up front (the node-side twin of the Python ``__init__``: ~2.2 s). The
+   copy is built once into ``build/jsii/`` (keyed by the original's sha256) and differs
+   from the original in that one file only; the real ``_jsii`` then finds the assembly
+   already loaded. If the copy cannot be built, the original tarball is used.
+
 Everything else in the real ``__init__`` is either a per-module helper the submodules
 define themselves (``check_type``), an import, or ``publication.publish()``, whose only
 effect is hiding non-``__all__`` names.
@@ -235,6 +242,76 @@ def _install_fast_package() -> ModuleType:
     return package
 
 
+_LAZY_INDEX_LINE = re.compile(r'^exports\.([A-Za-z_$][A-Za-z0-9_$]*) = require\("(\./[a-z0-9-]+)"\);$', re.MULTILINE)
+TARBALL_SHA256 = "9597df60b28214851f296d31821d8f8d73edc0e541ba2ef627b545b0dfbed1bf"
+LAZY_TARBALL_DIR = Path(__file__).resolve().parent.parent / "build" / "jsii"
+
+
+def lazy_index_js(text: str) -> str:
+    """``exports.x = require("./x");`` for every resource module becomes a getter that
+    requires the module on first access and then caches it as a plain property."""
+    replaced, count = _LAZY_INDEX_LINE.subn(
+        lambda m: (
+            f'Object.defineProperty(exports, "{m[1]}", {{ enumerable: true, configurable: true, get: function () {{ '
+            f'var mod = require("{m[2]}"); Object.defineProperty(exports, "{m[1]}", '
+            f'{{ enumerable: true, configurable: true, writable: true, value: mod }}); return mod; }} }});'
+        ),
+        text,
+    )
+    if count < 2000:
+        raise _FastPathUnavailable(f"lib/index.js has {count} resource requires, expected the 2,135 of 20.1.0")
+    return replaced
+
+
+def lazy_tarball(original: Path, directory: Path = LAZY_TARBALL_DIR) -> Path:
+    """The assembly tarball with a lazy ``package/lib/index.js``, built once (atomic)."""
+    import tarfile
+
+    target = directory / f"provider-aws@20.1.0-lazy-{TARBALL_SHA256[:16]}.jsii.tgz"
+    if target.is_file():
+        return target
+    if _sha256(original) != TARBALL_SHA256:
+        raise _FastPathUnavailable(f"{original} is not the 20.1.0 release tarball")
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with tarfile.open(original, "r:gz") as src, tarfile.open(tmp, "w:gz", compresslevel=1) as dst:
+            patched = False
+            for member in src:
+                data = src.extractfile(member) if member.isfile() else None
+                if member.name == "package/lib/index.js" and data is not None:
+                    body = lazy_index_js(data.read().decode("utf-8")).encode("utf-8")
+                    member.size = len(body)
+                    import io
+
+                    data, patched = io.BytesIO(body), True
+                dst.addfile(member, data)
+            if not patched:
+                raise _FastPathUnavailable("package/lib/index.js not found in the assembly tarball")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _preload_lazy_assembly(package_dir: Path) -> None:
+    """Load the lazy copy of the assembly before the real ``_jsii`` asks for the original
+    (the kernel keeps the first load of a name and version). Best effort."""
+    try:
+        tarball = lazy_tarball(package_dir / "_jsii" / JSII_TARBALL)
+        import cdktf._jsii  # noqa: F401  - dependencies load first, as in the real _jsii
+        import constructs._jsii  # noqa: F401
+        from jsii._runtime import kernel
+
+        kernel.load(JSII_ASSEMBLY, PINNED_VERSIONS["cdktf-cdktf-provider-aws"], str(tarball))
+    except Exception as exc:  # the original tarball still works, only slower
+        warnings.warn(
+            f"modules.aws: lazy jsii assembly not used ({exc!r}); loading the original",
+            FastPathFallbackWarning,
+            stacklevel=2,
+        )
+
+
 _warned = False
 
 
@@ -267,9 +344,10 @@ def _select_mode() -> str:
         _warn_fallback(f"{PACKAGE} was already imported normally in this process")
         return "full"
     try:
-        problem, _ = _fast_path_problem()
+        problem, package_dir = _fast_path_problem()
         if problem is None:
             _install_fast_package()
+            _preload_lazy_assembly(package_dir)
             return "fast"
     except Exception as exc:  # never let the optimisation break the import
         problem = f"unexpected error while preparing it: {exc!r}"

@@ -358,3 +358,36 @@ def test_synth_output_identical_to_normal_import(tmp_path: Path):
     if different and inputs_digest() != inputs_before:
         pytest.fail(f"inputs (main.py/modules/functions/environments) changed between the two synths; rerun. {different}")
     assert different == []
+
+
+# --- node side: the lazy lib/index.js -------------------------------------------------
+
+
+def test_lazy_index_requires_a_module_only_when_it_is_used(tmp_path: Path):
+    lines = ['"use strict";', 'Object.defineProperty(exports, "__esModule", { value: true });']
+    names = [f"mod{i}" for i in range(2001)]
+    for name in names:
+        (tmp_path / f"{name}.js").write_text("globalThis.loaded = (globalThis.loaded || 0) + 1; exports.ok = 1;\n")
+        lines.append(f'exports.{name} = require("./{name}");')
+    (tmp_path / "index.js").write_text(aws.lazy_index_js("\n".join(lines) + "\n"))
+    script = (
+        "const idx = require('./index.js');"
+        "const before = globalThis.loaded || 0;"
+        "const ok = idx.mod7.ok + idx.mod7.ok;"
+        "console.log(JSON.stringify({before, after: globalThis.loaded, ok, keys: Object.keys(idx).length}));"
+    )
+    result = subprocess.run(["node", "-e", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(result.stdout) == {"before": 0, "after": 1, "ok": 2, "keys": 2001}
+
+
+def test_lazy_index_refuses_an_unexpected_index():
+    with pytest.raises(aws._FastPathUnavailable, match="resource requires"):
+        aws.lazy_index_js('exports.a = require("./a");\n')
+
+
+def test_lazy_tarball_refuses_anything_but_the_release_tarball(tmp_path: Path):
+    fake = tmp_path / "provider-aws@20.1.0.jsii.tgz"
+    fake.write_bytes(b"not the release")
+    with pytest.raises(aws._FastPathUnavailable, match="not the 20.1.0 release tarball"):
+        aws.lazy_tarball(fake, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
