@@ -43,7 +43,7 @@ class DeployError(RuntimeError):
 
 
 class Progress:
-    """One line per phase: ``[2/7] synth ... done in 6.1 s``."""
+    """A line when each phase starts (``[2/5] synth: backend-local ...``) and one when it ends."""
 
     def __init__(self, total: int, out=sys.stdout) -> None:
         self.total, self.index, self.out = total, 0, out
@@ -275,7 +275,7 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
 def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout) -> Deployment:
     """Synth, init with the environment's backend, apply with the user's credentials, smoke."""
     started = time.monotonic()
-    progress = Progress(total=4, out=out)
+    progress = Progress(total=3, out=out)
     with progress.phase(f"synth: {config.stack_name}"):
         stack_dir = synth(config, outdir)
     deployment = Deployment(config=config, stack_dir=stack_dir)
@@ -289,8 +289,6 @@ def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_app
     deployment.local_urls = urls
     with progress.phase("smoke: health, create, get, delete in every region"):
         deployment.checks = smoke_tool.smoke(urls)
-    with progress.phase("summary"):
-        pass
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
 
