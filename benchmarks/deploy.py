@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools import deploy, emulator  # noqa: E402
+from tools import terraform as tf  # noqa: E402
 
 
 def one_run() -> dict[str, float]:
@@ -30,10 +31,10 @@ def one_run() -> dict[str, float]:
         try:
             env = deploy.emulator_env(state, state_dir)
             started = time.monotonic()
-            plan = deploy.terraform(["plan", "-detailed-exitcode", "-input=false", "-no-color"], deployment.stack_dir, env, 300)
+            plan = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], deployment.stack_dir, env, 300)
             plan_s = time.monotonic() - started
             started = time.monotonic()
-            destroy = deploy.terraform(["destroy", "-auto-approve", "-input=false", "-no-color"], deployment.stack_dir, env, 600)
+            destroy = tf.run(["destroy", "-auto-approve", "-input=false", "-no-color"], deployment.stack_dir, env, 600)
             destroy_s = time.monotonic() - started
         finally:
             deploy.stop_processes(state)

@@ -20,12 +20,9 @@ frozen binding (cdktf-cdktf-provider-aws 20.1.0 / cdktf 0.21.0) this module inst
    map, so an object of a type from a not-yet-imported submodule coming back from the
    kernel imports that submodule on demand instead of failing with "Unknown type"
    (with the full import every type is registered up front);
-3. lets the submodules load the assembly themselves: each one does
-   ``from .._jsii import *``, which is the real ``_jsii`` package (loads
-   ``provider-aws@20.1.0.jsii.tgz`` into the kernel, after ``cdktf._jsii`` and
-   ``constructs._jsii``), exactly as the full import does.
-
-4. loads, into the jsii kernel, a copy of the assembly tarball whose JavaScript
+3. lets the submodules import the real ``_jsii`` package themselves (each does
+   ``from .._jsii import *``), exactly as the full import does;
+4. but first loads, into the jsii kernel, a copy of the assembly tarball whose JavaScript
    ``lib/index.js`` requires each of the 2,135 resource modules on first use instead of
    all of them up front (the node-side twin of the Python ``__init__``: ~2.2 s). The
    copy is built once into ``build/jsii/`` (keyed by the original's sha256) and differs
@@ -46,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import importlib.util
 import os
 import pkgutil
@@ -282,8 +280,6 @@ def lazy_tarball(original: Path, directory: Path = LAZY_TARBALL_DIR) -> Path:
                 if member.name == "package/lib/index.js" and data is not None:
                     body = lazy_index_js(data.read().decode("utf-8")).encode("utf-8")
                     member.size = len(body)
-                    import io
-
                     data, patched = io.BytesIO(body), True
                 dst.addfile(member, data)
             if not patched:

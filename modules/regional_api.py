@@ -11,7 +11,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.naming import Naming
-from modules.routes import RESOURCES, ROUTES
+from modules.routes import RESOURCES, ROUTES, Route
 
 
 # One JSON line per request; no headers, no body, no query strings (they can carry secrets).

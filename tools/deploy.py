@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,39 +101,6 @@ def synth(config: EnvironmentConfig, outdir: Path) -> Path:
     return outdir / "stacks" / config.stack_name
 
 
-def terraform(args: list[str], stack_dir: Path, env: dict[str, str], timeout: float, log: Path | None = None,
-              on_line=None) -> subprocess.CompletedProcess:
-    """Run terraform, streaming its output to ``log`` (and ``on_line``), with a hard timeout."""
-    binary = tf.terraform_binary()
-    if binary is None:
-        raise DeployError(tf.INSTALL_HINT)
-    proc = subprocess.Popen(
-        [binary, *args], cwd=stack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-
-    def pump():
-        for line in proc.stdout:
-            lines.append(line)
-            if on_line:
-                on_line(line)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        emu.stop_pid(proc.pid)
-        raise DeployError(f"terraform {args[0]} did not finish within {timeout} s; output in {log}") from None
-    finally:
-        reader.join(timeout=5)
-        if log is not None:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text("".join(lines))
-    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
-
-
 def emulator_env(state: emu.RunState, state_dir: Path) -> dict[str, str]:
     """Terraform's environment for the emulator: every AWS call goes to its loopback URL."""
     return tf.terraform_env(state_dir, {"AWS_ENDPOINT_URL": state.emulator_url})
@@ -167,7 +133,7 @@ def apply(stack_dir: Path, env: dict[str, str], extra: list[str], log_dir: Path,
     args = ["apply", "-input=false", "-no-color", *extra]
     if auto_approve:
         args.insert(1, "-auto-approve")
-        result = terraform(args, stack_dir, env, TIMEOUTS["apply"], log_dir / "terraform-apply.log", count)
+        result = tf.run(args, stack_dir, env, TIMEOUTS["apply"], log_dir / "terraform-apply.log", count)
     else:
         # Interactive: the user reads the plan and answers; output goes straight to them.
         result = subprocess.run([tf.terraform_binary(), *args], cwd=stack_dir, env=env, timeout=None, check=False)
@@ -177,14 +143,14 @@ def apply(stack_dir: Path, env: dict[str, str], extra: list[str], log_dir: Path,
 
 
 def outputs(stack_dir: Path, env: dict[str, str]) -> dict:
-    result = terraform(["output", "-json", "-no-color"], stack_dir, env, TIMEOUTS["output"])
+    result = tf.run(["output", "-json", "-no-color"], stack_dir, env, TIMEOUTS["output"])
     if result.returncode != 0:
         raise DeployError(f"terraform output failed:\n{result.stdout[-2000:]}")
     return {k: v["value"] for k, v in json.loads(result.stdout).items()}
 
 
 def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
-    result = terraform(["state", "list"], stack_dir, env, TIMEOUTS["output"])
+    result = tf.run(["state", "list"], stack_dir, env, TIMEOUTS["output"])
     return len([line for line in result.stdout.splitlines() if line.strip() and not line.startswith("data.")])
 
 
@@ -219,13 +185,7 @@ def start_local_apis(config: EnvironmentConfig, table_name: str, state: emu.RunS
 
 def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
     """Stop everything a local deployment started and remove its state."""
-    state = emu.RunState.load(state_dir / "state.json")
-    stopped = []
-    for region, api in state.apis.items():
-        if api.get("pid") and emu.stop_pid(api["pid"]):
-            stopped.append(f"local API {region} (pid {api['pid']})")
-    if state.emulator_pid and emu.stop_pid(state.emulator_pid):
-        stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
+    stopped = stop_processes(emu.RunState.load(state_dir / "state.json"))
     if state_dir.exists():
         shutil.rmtree(state_dir)
     if tf_state is not None:
@@ -294,17 +254,20 @@ def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_app
 
 
 def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
-    result = terraform(["init", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["init"], log_dir / "terraform-init.log")
+    result = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["init"], log_dir / "terraform-init.log")
     if result.returncode != 0:
         raise DeployError(f"terraform init failed:\n{result.stdout[-3000:]}")
 
 
-def stop_processes(state: emu.RunState) -> None:
-    for api in state.apis.values():
-        if api.get("pid"):
-            emu.stop_pid(api["pid"])
-    if state.emulator_pid:
-        emu.stop_pid(state.emulator_pid)
+def stop_processes(state: emu.RunState) -> list[str]:
+    """Stop the local APIs, then the emulator; say which were still running."""
+    stopped = []
+    for region, api in state.apis.items():
+        if api.get("pid") and emu.stop_pid(api["pid"]):
+            stopped.append(f"local API {region} (pid {api['pid']})")
+    if state.emulator_pid and emu.stop_pid(state.emulator_pid):
+        stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
+    return stopped
 
 
 def summary(d: Deployment) -> str:
@@ -352,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             deployment = deploy_local(config, outdir, STATE_DIR)
         else:
             deployment = deploy_real(config, outdir, PROJECT_DIR / "build" / "logs", args.auto_approve)
-    except (DeployError, TimeoutError, subprocess.TimeoutExpired) as err:
+    except (DeployError, TimeoutError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(summary(deployment))

@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
+from typing import Callable
+
+from tools.emulator import stop_pid
 
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 PROVIDER_VERSION = "5.100.0"
@@ -74,14 +78,40 @@ def terraform_env(build_dir: Path, extra: dict[str, str] | None = None) -> dict[
     return env
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    """Run terraform with a hard timeout; output captured. Raises on timeout."""
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Path | None = None,
+        on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess:
+    """Run terraform with a hard timeout; stdout and stderr together in ``.stdout``, also
+    written to ``log`` and passed line by line to ``on_line`` when given. On timeout the
+    whole process group (terraform and its provider plugins) is stopped and TimeoutError
+    raised."""
     binary = terraform_binary()
     if binary is None:
         raise FileNotFoundError(INSTALL_HINT)
-    return subprocess.run(
-        [binary, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    proc = subprocess.Popen(
+        [binary, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
     )
+    lines: list[str] = []
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_pid(proc.pid)
+        raise TimeoutError(f"terraform {args[0]} did not finish within {timeout} s (output: {log})") from None
+    finally:
+        reader.join(timeout=5)
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(lines))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
 
 
 if __name__ == "__main__":

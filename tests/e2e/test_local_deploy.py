@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from tools import deploy, emulator
+from tools import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 
@@ -68,7 +69,7 @@ def test_regions_have_independent_tables(local):
 
 def test_plan_after_apply_is_empty(local):
     _, deployment, state, env, _ = local
-    result = deploy.terraform(
+    result = tf.run(
         ["plan", "-detailed-exitcode", "-input=false", "-no-color"],
         deployment.stack_dir, env, timeout=300,
     )
@@ -77,12 +78,12 @@ def test_plan_after_apply_is_empty(local):
 
 def test_destroy_leaves_nothing(local):
     config, deployment, state, env, _ = local
-    result = deploy.terraform(
+    result = tf.run(
         ["destroy", "-auto-approve", "-input=false", "-no-color"],
         deployment.stack_dir, env, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:]
-    listed = deploy.terraform(["state", "list"], deployment.stack_dir, env, timeout=60)
+    listed = tf.run(["state", "list"], deployment.stack_dir, env, timeout=60)
     assert listed.stdout.strip() == ""
 
     def client(service, region):
