@@ -4,6 +4,7 @@ groups, and a REGIONAL REST API with a logged, throttled stage."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from cdktf import Fn
@@ -30,6 +31,13 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     sort_keys=True,
 )
+
+
+# Every route's authorization (no authorizer yet).
+METHOD_AUTHORIZATION = "NONE"
+# API Gateway's default integration timeout, stated so the deployment trigger sees it; every
+# function times out before it (lambda.timeout <= 29).
+INTEGRATION_TIMEOUT_MS = 29000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,13 +103,22 @@ class RegionalApi(Construct):
                 path_part=part,
             )
 
-        # What a deployment depends on: a change to any of these must publish a new one.
-        # Ids and URIs only; hashing whole objects makes the plan after apply never empty.
+        # What a deployment depends on: a change to any of these must publish a new one (API
+        # Gateway serves a stage's last deployment, not the current methods). Ids, URIs and
+        # the settings we configure, as literal values; hashing whole objects would pull in
+        # computed attributes and make the plan after apply never empty.
         fingerprint: list[str] = [r.id for r in resources.values()]
         integrations = []
         for route in ROUTES:
             resource = resources[route.resource]
             scope_ = self.node.find_child(route.id)
+            method_settings = {
+                "authorization": METHOD_AUTHORIZATION,
+                "request_parameters": {"method.request.path.item_id": True} if "{item_id}" in route.path else None,
+            }
+            integration_settings = {
+                "type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
+            }
             method = aws.api_gateway_method.ApiGatewayMethod(
                 scope_,
                 "method",
@@ -109,8 +126,7 @@ class RegionalApi(Construct):
                 rest_api_id=api.id,
                 resource_id=resource.id,
                 http_method=route.method,
-                authorization="NONE",
-                request_parameters={"method.request.path.item_id": True} if "{item_id}" in route.path else None,
+                **method_settings,
             )
             integration = aws.api_gateway_integration.ApiGatewayIntegration(
                 scope_,
@@ -119,9 +135,8 @@ class RegionalApi(Construct):
                 rest_api_id=api.id,
                 resource_id=resource.id,
                 http_method=method.http_method,
-                integration_http_method="POST",
-                type="AWS_PROXY",
                 uri=self.functions[route.id].invoke_arn,
+                **integration_settings,
             )
             aws.lambda_permission.LambdaPermission(
                 scope_,
@@ -131,10 +146,10 @@ class RegionalApi(Construct):
                 action="lambda:InvokeFunction",
                 function_name=self.functions[route.id].function_name,
                 principal="apigateway.amazonaws.com",
-                source_arn=f"{api.execution_arn}/*/{route.method}{route.path}",
+                source_arn=f"{api.execution_arn}/{props.stage}/{route.method}{source_arn_path(route.path)}",
             )
             integrations.append(integration)
-            fingerprint += [method.id, integration.id, integration.uri]
+            fingerprint += [method.id, integration.id, integration.uri, _redeploy_settings(method_settings, integration_settings)]
 
         deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
             self,
@@ -271,6 +286,20 @@ def _log_group(scope: Construct, id_: str, name: str, props: RegionalApiProps):
         scope, id_, provider=props.provider, name=name,
         retention_in_days=props.log_retention_days, kms_key_id=props.kms_key_arn,
     )
+
+
+def source_arn_path(path: str) -> str:
+    """The path as it may appear in a Lambda permission's source ARN: API Gateway invokes
+    with the ARN of the actual request (``.../GET/items/abc``) and Lambda matches it with
+    ArnLike, so every path parameter must be ``*`` (as AWS CDK's ``pathForArn`` does; SAM
+    issue 110). ``/items/{item_id}`` -> ``/items/*``."""
+    return re.sub(r"\{[^/{}]+\}", "*", path)
+
+
+def _redeploy_settings(method_settings: dict, integration_settings: dict) -> str:
+    """The configured method and integration settings that need a new deployment, as one
+    stable string (sorted keys) for the deployment trigger."""
+    return json.dumps({"method": method_settings, "integration": integration_settings}, sort_keys=True)
 
 
 def _assume_role(service: str) -> str:

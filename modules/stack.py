@@ -302,12 +302,15 @@ class BackendStack(TerraformStack):
             api = self.apis[region]
             regions[region] = {
                 "invoke_url": api.invoke_url,
+                "rest_api_id": api.rest_api.id,
+                "stage": api.stage.stage_name,
+                "functions": {route_id: fn.function_name for route_id, fn in api.functions.items()},
                 "execute_api_host": api.execute_api_host,
                 "health_check_id": self.routing.health_checks[region].id,
                 "custom_domain_target": self.domains[region].domain.regional_domain_name if region in self.domains else "",
                 "table_arn": self.table.arns[region],
             }
-        TerraformOutput(self, "regions", value=regions, description="Per region: invoke URL, health check, domain target, table ARN")
+        TerraformOutput(self, "regions", value=regions, description="Per region: invoke URL, REST API id, stage, function names, health check, domain target, table ARN")
         TerraformOutput(
             self,
             "global_url",

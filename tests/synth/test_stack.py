@@ -292,13 +292,78 @@ def test_deployment_is_replaced_when_routes_change_but_hashes_ids_only(env):
         assert dep["lifecycle"] == {"create_before_destroy": True}
 
 
+def test_permission_source_arns_match_real_requests(env):
+    """API Gateway invokes with the ARN of the actual request (``.../v1/GET/items/abc``) and
+    Lambda matches it with ArnLike: a literal ``{item_id}`` never matches, so every path
+    parameter must be ``*``, and the ARN stays scoped to the stage, method and path shape."""
+    config, doc = env
+    permissions = resources(doc, "aws_lambda_permission")
+    assert len(permissions) == len(ROUTES) * len(config.regions)
+    arns = sorted(p["source_arn"] for p in permissions.values())
+    assert not [arn for arn in arns if "{" in arn.split("}", 1)[-1]], arns
+    shapes = sorted({re.sub(r"^\$\{[^}]+\}", "", arn) for arn in arns})
+    stage = config.api.stage
+    assert shapes == sorted({f"/{stage}/DELETE/items/*", f"/{stage}/GET/items/*", f"/{stage}/GET/health", f"/{stage}/POST/items"})
+
+
+def _triggers(config, tmp_path) -> dict[str, str]:
+    """Synthesize one stack on its own and return its deployment triggers by region."""
+    from cdktf import Testing
+
+    import main
+
+    app = main.build_app([config], outdir=str(tmp_path))
+    doc = json.loads(Testing.synth(app.node.find_child(config.stack_name)))
+    return {key.split("_")[0]: dep["triggers"]["redeployment"] for key, dep in resources(doc, "aws_api_gateway_deployment").items()}
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [("METHOD_AUTHORIZATION", "AWS_IAM"), ("INTEGRATION_TIMEOUT_MS", 10000)],
+)
+def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(all_configs, monkeypatch, tmp_path, setting, value):
+    """Two synths that differ only in a method's authorization or an integration's timeout
+    get different deployment triggers; otherwise the stage would keep serving the old
+    configuration (API Gateway serves a stage's last deployment)."""
+    from modules import regional_api
+
+    config = all_configs["nodomain"]
+    before = _triggers(config, tmp_path / "before")
+    monkeypatch.setattr(regional_api, setting, value)
+    after = _triggers(config, tmp_path / "after")
+    assert set(before) == set(config.regions)
+    for region in config.regions:
+        assert before[region] != after[region], f"{setting} changed but the {region} trigger did not"
+
+
+def test_redeploy_settings_cover_request_parameters_and_integration_type():
+    from modules.regional_api import _redeploy_settings
+
+    base = _redeploy_settings({"authorization": "NONE", "request_parameters": None}, {"type": "AWS_PROXY"})
+    assert base != _redeploy_settings({"authorization": "NONE", "request_parameters": {"method.request.path.item_id": True}}, {"type": "AWS_PROXY"})
+    assert base != _redeploy_settings({"authorization": "NONE", "request_parameters": None}, {"type": "AWS"})
+
+
+def test_deployment_trigger_carries_the_configured_settings(env):
+    config, doc = env
+    for dep in resources(doc, "aws_api_gateway_deployment").values():
+        trigger = dep["triggers"]["redeployment"]
+        assert trigger.count('\\"authorization\\"') == len(ROUTES) or trigger.count('authorization') == len(ROUTES), trigger[:400]
+        assert "timeout_milliseconds" in trigger and "AWS_PROXY" in trigger
+
+
 def test_outputs(env):
     config, doc = env
     outputs = doc["output"]
     assert set(outputs) == {"regions", "global_url", "table_name", "table_arn", "replication"}
     assert set(outputs["regions"]["value"]) == set(config.regions)
     for region, value in outputs["regions"]["value"].items():
-        assert set(value) == {"invoke_url", "execute_api_host", "health_check_id", "custom_domain_target", "table_arn"}
+        assert set(value) == {
+            "invoke_url", "rest_api_id", "stage", "functions", "execute_api_host", "health_check_id",
+            "custom_domain_target", "table_arn",
+        }
+        assert value["stage"].startswith("${aws_api_gateway_stage.")
+        assert set(value["functions"]) == {route.id for route in ROUTES}
     expected_url = f"https://{config.domain.record_name}" if config.domain else ""
     assert outputs["global_url"]["value"] == expected_url
     assert outputs["table_name"]["value"] == f"{config.project}-{config.environment}-items"
