@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,11 @@ from tools import smoke as smoke_tool  # noqa: E402
 from tools import terraform as tf  # noqa: E402
 
 STATE_DIR = PROJECT_DIR / ".emulator"
+# A resource still in progress after this long on the emulator will never finish: the
+# slowest ones (waiting on Route53's fixed 15 s) take ~21 s.
+EMULATOR_STUCK_AFTER = 60.0
+# One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
+MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
 TIMEOUTS = {"synth": 300, "init": 300, "apply": 600, "plan": 300, "destroy": 600, "output": 60, "api": 30}
 
 
@@ -121,25 +128,87 @@ def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
         client.create_hosted_zone(Name=config.domain.zone_name, CallerReference=f"deploy-{time.time()}")
 
 
-def apply(stack_dir: Path, env: dict[str, str], extra: list[str], log_dir: Path, phase=None, auto_approve=True) -> None:
+class StuckResources:
+    """Watches Terraform's progress lines (``<address>: Still creating... [1m10s elapsed]``)
+    and says which resource has been in progress for longer than ``limit`` seconds."""
+
+    # Terraform 1.x: "[10s elapsed]" while creating, "[id=abc, 1m10s elapsed]" once there is an id.
+    PROGRESS = re.compile(
+        r"^(\S+): Still (creating|modifying|destroying)\.\.\. \[(?:[^\]]*, )?(?:(\d+)h)?(?:(\d+)m)?(\d+)s elapsed\]"
+    )
+    DONE = re.compile(r"^(\S+): (Creation|Modifications|Destruction) complete")
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.elapsed: dict[str, tuple[str, int]] = {}
+
+    def see(self, line: str) -> None:
+        if match := self.PROGRESS.match(line):
+            address, action, hours, minutes, seconds = match.groups()
+            self.elapsed[address] = (action, int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds))
+        elif match := self.DONE.match(line):
+            self.elapsed.pop(match.group(1), None)
+
+    def stuck(self) -> str | None:
+        late = {a: v for a, v in self.elapsed.items() if v[1] >= self.limit}
+        if not late:
+            return None
+        address, (action, seconds) = max(late.items(), key=lambda item: item[1][1])
+        return f"{address} has been {action} for {seconds} s"
+
+
+def emulator_errors(moto_log: Path, limit: int = 12) -> str:
+    """The emulator's failed requests (status >= 400): a count per request line and status,
+    then the last ``limit`` of them, so a stuck apply shows what the emulator answered."""
+    if not moto_log.exists():
+        return f"(no emulator log at {moto_log})"
+    failed = []
+    for line in moto_log.read_text(errors="replace").splitlines():
+        match = MOTO_REQUEST.search(line)
+        if match and int(match.group(2)) >= 400:
+            failed.append((match.group(1), match.group(2), line))
+    if not failed:
+        return "(the emulator answered every request with a status below 400)"
+    counts = Counter((request, status) for request, status, _ in failed)
+    summary = [f"  {n:4d} x {status}  {request}" for (request, status), n in counts.most_common(8)]
+    return "\n".join(["failed requests by count:", *summary, f"last {min(limit, len(failed))}:",
+                      *(f"  {line}" for *_, line in failed[-limit:])])
+
+
+def apply(stack_dir: Path, env: dict[str, str], extra: list[str], log_dir: Path, phase=None, auto_approve=True,
+          stuck_after: float | None = None, emulator_log: Path | None = None) -> None:
+    """terraform apply. With ``stuck_after`` (emulator mode), a resource still in progress
+    after that many seconds stops the apply at once with the emulator's failed requests,
+    instead of waiting out the provider's retry loops."""
     created = [0]
+    watch = StuckResources(stuck_after) if stuck_after else None
 
     def count(line: str) -> None:
+        if watch is not None:
+            watch.see(line)
         if "Creation complete" in line:
             created[0] += 1
             if phase is not None and created[0] % 20 == 0:
                 phase.note(f"{created[0]} resources created")
 
     args = ["apply", "-input=false", "-no-color", *extra]
+    log = log_dir / "terraform-apply.log"
     if auto_approve:
         args.insert(1, "-auto-approve")
-        result = tf.run(args, stack_dir, env, TIMEOUTS["apply"], log_dir / "terraform-apply.log", count)
+        try:
+            result = tf.run(args, stack_dir, env, TIMEOUTS["apply"], log, count, watch.stuck if watch else None)
+        except tf.TerraformStopped as stopped:
+            errors = emulator_errors(emulator_log) if emulator_log else ""
+            raise DeployError(
+                f"terraform apply stopped: {stopped} (on the emulator no resource takes more than "
+                f"~25 s, so this one cannot finish; log: {log}).\n{errors}"
+            ) from None
     else:
         # Interactive: the user reads the plan and answers; output goes straight to them.
         result = subprocess.run([tf.terraform_binary(), *args], cwd=stack_dir, env=env, timeout=None, check=False)
     if result.returncode != 0:
         tail = (result.stdout or "")[-3000:]
-        raise DeployError(f"terraform apply failed (log: {log_dir / 'terraform-apply.log'}):\n{tail}")
+        raise DeployError(f"terraform apply failed (log: {log}):\n{tail}")
 
 
 def outputs(stack_dir: Path, env: dict[str, str]) -> dict:
@@ -215,7 +284,7 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
         with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as ph:
             create_zone(config, state.emulator_url)
             init(stack_dir, env, state_dir)
-            apply(stack_dir, env, [], state_dir, ph)
+            apply(stack_dir, env, [], state_dir, ph, stuck_after=EMULATOR_STUCK_AFTER, emulator_log=state_dir / "moto.log")
             deployment.resource_count = resource_count(stack_dir, env)
             ph.note(f"{deployment.resource_count} resources")
         deployment.outputs = outputs(stack_dir, env)

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -78,11 +79,17 @@ def terraform_env(build_dir: Path, extra: dict[str, str] | None = None) -> dict[
     return env
 
 
+class TerraformStopped(RuntimeError):
+    """Terraform was stopped before it finished because ``stop_when`` said why."""
+
+
 def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Path | None = None,
-        on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess:
+        on_line: Callable[[str], None] | None = None,
+        stop_when: Callable[[], str | None] | None = None) -> subprocess.CompletedProcess:
     """Run terraform with a hard timeout; stdout and stderr together in ``.stdout``, also
-    written to ``log`` and passed line by line to ``on_line`` when given. On timeout the
-    whole process group (terraform and its provider plugins) is stopped and TimeoutError
+    written to ``log`` and passed line by line to ``on_line`` when given. ``stop_when`` is
+    polled every second; when it returns a reason, or on timeout, the whole process group
+    (terraform and its provider plugins) is stopped and TerraformStopped / TimeoutError
     raised."""
     binary = terraform_binary()
     if binary is None:
@@ -102,16 +109,33 @@ def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Pa
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        proc.wait(timeout=timeout)
+        _wait(proc, timeout, stop_when)
     except subprocess.TimeoutExpired:
         stop_pid(proc.pid)
         raise TimeoutError(f"terraform {args[0]} did not finish within {timeout} s (output: {log})") from None
+    except TerraformStopped:
+        stop_pid(proc.pid)
+        raise
     finally:
         reader.join(timeout=5)
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("".join(lines))
     return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
+
+
+def _wait(proc: subprocess.Popen, timeout: float, stop_when: Callable[[], str | None] | None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            proc.wait(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+            return
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+        reason = stop_when() if stop_when else None
+        if reason:
+            raise TerraformStopped(reason)
 
 
 if __name__ == "__main__":
