@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -127,8 +128,9 @@ def start_emulator(state_dir: Path, startup_timeout: float = 60.0) -> tuple[subp
         # AWS managed policies (API Gateway's CloudWatch role uses one) exist only if loaded.
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     }
-    moto = Path(sys.executable).with_name("moto_server")
-    args = [str(moto) if moto.exists() else "moto_server", "-H", LOOPBACK, "-p", str(port)]
+    # moto's server, but sending each response in one write (see tools/emulator_server.py).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
+    args = [sys.executable, "-m", "tools.emulator_server", "-H", LOOPBACK, "-p", str(port)]
     proc = spawn(args, state_dir / "moto.log", env)
     try:
         wait_for_http(f"http://{LOOPBACK}:{port}/moto-api/", startup_timeout)
