@@ -3,6 +3,7 @@ groups, and a REGIONAL REST API with a logged, throttled stage."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -297,9 +298,11 @@ def source_arn_path(path: str) -> str:
 
 
 def _redeploy_settings(method_settings: dict, integration_settings: dict) -> str:
-    """The configured method and integration settings that need a new deployment, as one
-    stable string (sorted keys) for the deployment trigger."""
-    return json.dumps({"method": method_settings, "integration": integration_settings}, sort_keys=True)
+    """A digest of the configured method and integration settings that need a new
+    deployment, for the deployment trigger. A digest rather than the JSON itself: cdktf
+    writes string literals into the Terraform expression without escaping their quotes."""
+    text = json.dumps({"method": method_settings, "integration": integration_settings}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _assume_role(service: str) -> str:
