@@ -4,12 +4,12 @@ each tied to its region's health check."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, field
 
 from constructs import Construct
 
 from modules import aws
+from modules.config import DomainConfig, HealthCheckConfig, RoutingConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,19 +26,18 @@ class RegionEndpoint:
 
 @dataclass(frozen=True, kw_only=True)
 class GlobalRoutingProps:
-    """``endpoints``: primary first. ``mode``: latency, failover (primary, then secondary) or
-    weighted (``weights`` per region). ``zone_id``/``record_name``: None without a domain."""
+    """``endpoints``: primary first. ``health_check_config``: path, interval and threshold of
+    every region's check. ``routing_config`` (default latency): failover makes the primary
+    PRIMARY and the other SECONDARY; weighted uses its weight per region. ``domain`` and
+    ``zone_id`` (default None, no records): the record's name and its hosted zone."""
 
     provider: object
     name_prefix: str
     endpoints: tuple[RegionEndpoint, ...]
-    health_path: str
-    interval: int
-    failure_threshold: int
-    mode: str = "latency"
-    weights: Mapping[str, int] | None = None
+    health_check_config: HealthCheckConfig
+    routing_config: RoutingConfig = field(default_factory=RoutingConfig)
+    domain: DomainConfig | None = None
     zone_id: str | None = None
-    record_name: str | None = None
 
 
 class GlobalRouting(Construct):
@@ -59,14 +58,14 @@ class GlobalRouting(Construct):
                 fqdn=ep.execute_api_host,
                 port=443,
                 enable_sni=True,
-                resource_path=f"/{ep.stage}{props.health_path}",
-                request_interval=props.interval,
-                failure_threshold=props.failure_threshold,
+                resource_path=f"/{ep.stage}{props.health_check_config.path}",
+                request_interval=props.health_check_config.interval,
+                failure_threshold=props.health_check_config.failure_threshold,
                 measure_latency=True,
                 tags={"Name": f"{props.name_prefix}-{ep.region}"},
             )
             self.health_checks[ep.region] = check
-            if props.zone_id is None or ep.target_name is None:
+            if props.zone_id is None or props.domain is None or ep.target_name is None:
                 continue
             self.records[ep.region] = [
                 aws.route53_record.Route53Record(
@@ -74,7 +73,7 @@ class GlobalRouting(Construct):
                     f"record_{record_type.lower()}",
                     provider=props.provider,
                     zone_id=props.zone_id,
-                    name=props.record_name,
+                    name=props.domain.record_name,
                     type=record_type,
                     set_identifier=ep.region,
                     health_check_id=check.id,
@@ -89,9 +88,9 @@ class GlobalRouting(Construct):
 
 def _policy(props: GlobalRoutingProps, region: str, index: int) -> dict:
     r = aws.route53_record
-    if props.mode == "failover":
+    if props.routing_config.mode == "failover":
         role = "PRIMARY" if index == 0 else "SECONDARY"
         return {"failover_routing_policy": r.Route53RecordFailoverRoutingPolicy(type=role)}
-    if props.mode == "weighted":
-        return {"weighted_routing_policy": r.Route53RecordWeightedRoutingPolicy(weight=props.weights[region])}
+    if props.routing_config.mode == "weighted":
+        return {"weighted_routing_policy": r.Route53RecordWeightedRoutingPolicy(weight=props.routing_config.weights[region])}
     return {"latency_routing_policy": r.Route53RecordLatencyRoutingPolicy(region=region)}

@@ -4,29 +4,29 @@ review shows every replica as its own resource."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs import Construct
 
 from functions.schema import PARTITION_KEY, PARTITION_KEY_TYPE
 from modules import aws
+from modules.config import TableConfig
 
 
 @dataclass(frozen=True, kw_only=True)
 class GlobalTableProps:
-    """``providers``: region -> provider, primary first. ``kms_key_arns``: region -> key ARN,
-    used when ``encryption`` is customer_managed. ``emulated``: moto never creates replicas
-    (the apply hangs), so in emulator mode each region gets its own independent table with
-    the same name and schema instead; nothing replicates. Defaults: PITR on, no deletion
-    protection, customer-managed keys."""
+    """``name``: the physical table name. ``providers``: region -> provider, primary first.
+    ``kms_key_arns``: region -> key ARN, used when ``table_config.encryption`` is
+    customer_managed. ``table_config`` (default ``TableConfig()``: PITR on, no deletion
+    protection, customer-managed keys). ``emulated`` (default False): moto never creates
+    replicas (the apply hangs), so in emulator mode each region gets its own independent
+    table with the same name and schema instead; nothing replicates."""
 
     name: str
     providers: Mapping[str, object]
     kms_key_arns: Mapping[str, str]
-    point_in_time_recovery: bool = True
-    deletion_protection: bool = False
-    encryption: str = "customer_managed"
+    table_config: TableConfig = field(default_factory=TableConfig)
     emulated: bool = False
 
 
@@ -59,9 +59,9 @@ class GlobalTable(Construct):
                 "replica",
                 provider=props.providers[region],
                 global_table_arn=self.table.arn,
-                point_in_time_recovery=props.point_in_time_recovery,
-                deletion_protection_enabled=props.deletion_protection,
-                kms_key_arn=props.kms_key_arns[region] if props.encryption == "customer_managed" else None,
+                point_in_time_recovery=props.table_config.point_in_time_recovery,
+                deletion_protection_enabled=props.table_config.deletion_protection,
+                kms_key_arn=props.kms_key_arns[region] if props.table_config.encryption == "customer_managed" else None,
             )
             self.replicas[region] = replica
             self.arns[region] = replica.arn
@@ -69,11 +69,11 @@ class GlobalTable(Construct):
     @staticmethod
     def _table(scope: Construct, props: GlobalTableProps, region: str):
         sse = None
-        if props.encryption == "customer_managed":
+        if props.table_config.encryption == "customer_managed":
             sse = aws.dynamodb_table.DynamodbTableServerSideEncryption(
                 enabled=True, kms_key_arn=props.kms_key_arns[region]
             )
-        elif props.encryption == "aws_managed":
+        elif props.table_config.encryption == "aws_managed":
             sse = aws.dynamodb_table.DynamodbTableServerSideEncryption(enabled=True)
         return aws.dynamodb_table.DynamodbTable(
             scope,
@@ -87,10 +87,10 @@ class GlobalTable(Construct):
             stream_enabled=True,
             stream_view_type="NEW_AND_OLD_IMAGES",
             point_in_time_recovery=aws.dynamodb_table.DynamodbTablePointInTimeRecovery(
-                enabled=props.point_in_time_recovery
+                enabled=props.table_config.point_in_time_recovery
             ),
             server_side_encryption=sse,
-            deletion_protection_enabled=props.deletion_protection,
+            deletion_protection_enabled=props.table_config.deletion_protection,
             # Replicas are separate resources; without this the table would try to remove them.
             lifecycle={"ignore_changes": ["replica"]},
         )

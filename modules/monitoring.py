@@ -4,23 +4,24 @@ Route53 publishes health-check metrics: one alarm per region's health check."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from constructs import Construct
 
 from modules import aws
+from modules.config import AlarmConfig
 
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmTopicProps:
     """``kms_key_arn`` encrypts the topic (its key policy must let CloudWatch use it).
-    ``email``: None for no subscription."""
+    ``alarm_config`` (default ``AlarmConfig()``): its ``email``, when set, is subscribed."""
 
     provider: object
     name: str
     kms_key_arn: str
-    email: str | None = None
+    alarm_config: AlarmConfig = field(default_factory=AlarmConfig)
 
 
 class AlarmTopic(Construct):
@@ -31,14 +32,14 @@ class AlarmTopic(Construct):
         self.topic = aws.sns_topic.SnsTopic(
             self, "topic", provider=props.provider, name=props.name, kms_master_key_id=props.kms_key_arn
         )
-        if props.email:
+        if props.alarm_config.email:
             aws.sns_topic_subscription.SnsTopicSubscription(
                 self,
                 "email",
                 provider=props.provider,
                 topic_arn=self.topic.arn,
                 protocol="email",
-                endpoint=props.email,
+                endpoint=props.alarm_config.email,
             )
 
 

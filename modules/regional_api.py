@@ -12,6 +12,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
+from modules.config import ApiConfig, LambdaConfig
 from modules.naming import Naming
 from modules.routes import RESOURCES, ROUTES, Route
 
@@ -45,9 +46,10 @@ INTEGRATION_TIMEOUT_MS = 29000
 class RegionalApiProps:
     """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups;
     ``table_kms_key_arn`` (None unless the table uses a customer-managed key) is what the
-    roles may use through DynamoDB. ``reserved_concurrency`` None: unreserved. ``emulated``
-    (default False): moto does not store a function's logging_config, so in emulator mode
-    it is ignored after creation, or every plan would show it again."""
+    roles may use through DynamoDB. ``lambda_config``: every function's settings (and the
+    log retention); ``api_config``: the stage and its throttling. ``emulated`` (default
+    False): moto does not store a function's logging_config, so in emulator mode it is
+    ignored after creation, or every plan would show it again."""
 
     provider: object
     region: str
@@ -58,15 +60,8 @@ class RegionalApiProps:
     table_kms_key_arn: str | None
     code_path: str
     code_hash: str
-    runtime: str
-    architecture: str
-    memory: int
-    timeout: int
-    reserved_concurrency: int | None
-    log_retention_days: int
-    stage: str
-    throttle_rate_limit: float
-    throttle_burst_limit: int
+    lambda_config: LambdaConfig
+    api_config: ApiConfig
     emulated: bool = False
 
 
@@ -147,7 +142,7 @@ class RegionalApi(Construct):
                 action="lambda:InvokeFunction",
                 function_name=self.functions[route.id].function_name,
                 principal="apigateway.amazonaws.com",
-                source_arn=f"{api.execution_arn}/{props.stage}/{route.method}{source_arn_path(route.path)}",
+                source_arn=f"{api.execution_arn}/{props.api_config.stage}/{route.method}{source_arn_path(route.path)}",
             )
             integrations.append(integration)
             fingerprint += [method.id, integration.id, integration.uri, _redeploy_settings(method_settings, integration_settings)]
@@ -162,7 +157,7 @@ class RegionalApi(Construct):
             lifecycle={"create_before_destroy": True},
         )
 
-        access_logs = _log_group(self, "access_logs", f"/aws/apigateway/{naming.name('api')}/{props.stage}", props)
+        access_logs = _log_group(self, "access_logs", f"/aws/apigateway/{naming.name('api')}/{props.api_config.stage}", props)
         # API Gateway writes access and execution logs through one role per account and region.
         cloudwatch_role = aws.iam_role.IamRole(
             self,
@@ -188,7 +183,7 @@ class RegionalApi(Construct):
             depends_on=[account],
             rest_api_id=api.id,
             deployment_id=deployment.id,
-            stage_name=props.stage,
+            stage_name=props.api_config.stage,
             xray_tracing_enabled=True,
             access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
@@ -205,8 +200,8 @@ class RegionalApi(Construct):
                 metrics_enabled=True,
                 logging_level="ERROR",
                 data_trace_enabled=False,
-                throttling_rate_limit=props.throttle_rate_limit,
-                throttling_burst_limit=props.throttle_burst_limit,
+                throttling_rate_limit=props.api_config.throttle_rate_limit,
+                throttling_burst_limit=props.api_config.throttle_burst_limit,
             ),
         )
         self.invoke_url = self.stage.invoke_url
@@ -260,11 +255,11 @@ class RegionalApi(Construct):
             description=f"{route.method} {route.resource} ({route.handler})",
             role=role.arn,
             handler=route.handler,
-            runtime=props.runtime,
-            architectures=[props.architecture],
-            memory_size=props.memory,
-            timeout=props.timeout,
-            reserved_concurrent_executions=props.reserved_concurrency,
+            runtime=props.lambda_config.runtime,
+            architectures=[props.lambda_config.architecture],
+            memory_size=props.lambda_config.memory,
+            timeout=props.lambda_config.timeout,
+            reserved_concurrent_executions=props.lambda_config.reserved_concurrency,
             filename=props.code_path,
             source_code_hash=props.code_hash,
             environment=aws.lambda_function.LambdaFunctionEnvironment(variables={"TABLE_NAME": props.table_name}),
@@ -285,7 +280,7 @@ def _log_group(scope: Construct, id_: str, name: str, props: RegionalApiProps):
     """Encrypted with the region's key, kept for the environment's retention."""
     return aws.cloudwatch_log_group.CloudwatchLogGroup(
         scope, id_, provider=props.provider, name=name,
-        retention_in_days=props.log_retention_days, kms_key_id=props.kms_key_arn,
+        retention_in_days=props.lambda_config.log_retention_days, kms_key_id=props.kms_key_arn,
     )
 
 

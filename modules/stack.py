@@ -98,9 +98,7 @@ class BackendStack(TerraformStack):
                 name=naming.name(table_cfg.name),
                 providers=self.providers,
                 kms_key_arns={r: k.arn for r, k in keys.items()},
-                point_in_time_recovery=table_cfg.point_in_time_recovery,
-                deletion_protection=table_cfg.deletion_protection,
-                encryption=table_cfg.encryption,
+                table_config=table_cfg,
                 emulated=config.emulator,
             ),
         )
@@ -122,15 +120,8 @@ class BackendStack(TerraformStack):
                     table_kms_key_arn=keys[region].arn if table_cfg.encryption == "customer_managed" else None,
                     code_path=asset.path,
                     code_hash=code.sha256,
-                    runtime=lam.runtime,
-                    architecture=lam.architecture,
-                    memory=lam.memory,
-                    timeout=lam.timeout,
-                    reserved_concurrency=lam.reserved_concurrency,
-                    log_retention_days=lam.log_retention_days,
-                    stage=api_cfg.stage,
-                    throttle_rate_limit=api_cfg.throttle_rate_limit,
-                    throttle_burst_limit=api_cfg.throttle_burst_limit,
+                    lambda_config=lam,
+                    api_config=api_cfg,
                     emulated=config.emulator,
                 ),
             )
@@ -187,13 +178,10 @@ class BackendStack(TerraformStack):
                     )
                     for region in config.regions
                 ),
-                health_path=config.health_check.path,
-                interval=config.health_check.interval,
-                failure_threshold=config.health_check.failure_threshold,
-                mode=config.routing.mode,
-                weights=config.routing.weights,
+                health_check_config=config.health_check,
+                routing_config=config.routing,
+                domain=domain,
                 zone_id=zone_id,
-                record_name=domain.record_name if domain else None,
             ),
         )
 
@@ -250,7 +238,7 @@ class BackendStack(TerraformStack):
             LocalBackend(self, path=os.path.relpath(project_dir / state.path, stack_dir))
 
     def _alarms(self, naming: Naming, keys: dict[str, RegionalKey], global_key: RegionalKey) -> None:
-        email = self.config.alarms.email
+        alarm_config = self.config.alarms
         replication_targets = {
             region: () if self.config.emulator else tuple(r for r in self.config.regions if r != region)
             for region in self.config.regions
@@ -260,7 +248,7 @@ class BackendStack(TerraformStack):
             topic = AlarmTopic(
                 scope,
                 "alarm_topic",
-                AlarmTopicProps(provider=p, name=naming.name("alarms"), kms_key_arn=keys[region].arn, email=email),
+                AlarmTopicProps(provider=p, name=naming.name("alarms"), kms_key_arn=keys[region].arn, alarm_config=alarm_config),
             )
             api = self.apis[region]
             RegionalAlarms(
@@ -282,7 +270,9 @@ class BackendStack(TerraformStack):
         health_topic = global_scope.node.try_find_child("alarm_topic") or AlarmTopic(
             global_scope,
             "alarm_topic",
-            AlarmTopicProps(provider=self.global_provider, name=naming.name("alarms"), kms_key_arn=global_key.arn, email=email),
+            AlarmTopicProps(
+                provider=self.global_provider, name=naming.name("alarms"), kms_key_arn=global_key.arn, alarm_config=alarm_config
+            ),
         )
         HealthAlarms(
             self,
