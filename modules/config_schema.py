@@ -258,12 +258,12 @@ class Reader:
         """The value if present and of an accepted TOML type, else None (reporting why)."""
         if key.name not in table:
             if key.setting.required:
-                self.error(key.path, None, f"is missing (expected {_a(_kind_names(key.kinds))})")
+                self.error(key.path, None, f"is missing (expected {_with_article(_kind_names(key.kinds))})")
             return None
         value = table[key.name]
         # bool is an int in Python; never accept true for a number or 1 for a flag.
         if not isinstance(value, key.kinds) or (isinstance(value, bool) and bool not in key.kinds):
-            self.error(key.path, value, f"is {_a(_toml_type(value))} (expected {_a(_kind_names(key.kinds))})")
+            self.error(key.path, value, f"is {_with_article(_toml_type(value))} (expected {_with_article(_kind_names(key.kinds))})")
             return None
         return value
 
@@ -374,5 +374,5 @@ def _show(value: Any) -> str:
     return repr(value) if not isinstance(value, Mapping) else repr(dict(value))
 
 
-def _a(noun: str) -> str:
+def _with_article(noun: str) -> str:
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cdktf import (
     AssetType,
@@ -342,7 +342,7 @@ def with_global_region(regions: tuple[str, ...]) -> tuple[str, ...]:
     return regions if GLOBAL_REGION in regions else (*regions, GLOBAL_REGION)
 
 
-def emulator_provider_settings() -> dict[str, object]:
+def emulator_provider_settings() -> dict[str, Any]:
     """Only emulator environments get these (tested): test credentials, no account or
     metadata lookups, and every request that is not for loopback sent to a dead proxy, so a
     run without the emulator fails instead of reaching AWS. The emulator's URL comes from
