@@ -312,6 +312,7 @@ def _every_key() -> tuple[Key, ...]:
 
 
 KEYS = _every_key()
+REGIONS = next(key for key in KEYS if key.path == "regions")
 TOP_LEVEL_NAMES = frozenset(item.name for _, item in FIELDS) | {PRIMARY_REGION.name}
 
 
@@ -380,7 +381,7 @@ def parse_environment(raw: Mapping[str, Any], *, environment: str, source: str =
 
 def _regions(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> tuple[str, ...]:
     """At least two known regions, each once; ``primary_region`` moved to the front."""
-    regions = reader.read(top, dict(FIELDS)["regions"])
+    regions = reader.read(top, REGIONS)
     if regions is None:
         return ()
     good: list[str] = []

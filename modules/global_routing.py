@@ -59,10 +59,9 @@ class GlobalRouting(Construct):
             region_scope = Construct(self, endpoint.region)
             check = self._health_check(region_scope, endpoint)
             self.health_checks[endpoint.region] = check
-            if props.zone_id is not None and props.domain is not None and endpoint.target_name is not None:
-                self.records[endpoint.region] = [
-                    self._record(region_scope, endpoint, check, record_type, index) for record_type in ("A", "AAAA")
-                ]
+            records = self._records(region_scope, endpoint, check, index)
+            if records:
+                self.records[endpoint.region] = records
 
     def _health_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
         props = self._props
@@ -81,27 +80,31 @@ class GlobalRouting(Construct):
             tags={"Name": f"{props.name_prefix}-{endpoint.region}"},
         )
 
-    def _record(
-        self, scope: Construct, endpoint: RegionEndpoint, check: Route53HealthCheck, record_type: str, index: int
-    ) -> Route53Record:
-        """The region's alias record of ``record_type``, tied to its health check.
-        ``index``: the region's place in the endpoints (0 is the primary)."""
+    def _records(
+        self, scope: Construct, endpoint: RegionEndpoint, check: Route53HealthCheck, index: int
+    ) -> list[Route53Record]:
+        """The region's A and AAAA alias records, tied to its health check; none without a
+        domain. ``index``: the region's place in the endpoints (0 is the primary)."""
         props = self._props
-        assert props.domain is not None
-        return aws.route53_record.Route53Record(
-            scope,
-            f"record_{record_type.lower()}",
-            provider=props.provider,
-            zone_id=props.zone_id,
-            name=props.domain.record_name,
-            type=record_type,
-            set_identifier=endpoint.region,
-            health_check_id=check.id,
-            alias=aws.route53_record.Route53RecordAlias(
-                name=endpoint.target_name, zone_id=endpoint.target_zone_id, evaluate_target_health=True
-            ),
-            **_routing_policy(props.routing_config, endpoint.region, index),
-        )
+        if props.zone_id is None or props.domain is None or endpoint.target_name is None or endpoint.target_zone_id is None:
+            return []
+        return [
+            aws.route53_record.Route53Record(
+                scope,
+                f"record_{record_type.lower()}",
+                provider=props.provider,
+                zone_id=props.zone_id,
+                name=props.domain.record_name,
+                type=record_type,
+                set_identifier=endpoint.region,
+                health_check_id=check.id,
+                alias=aws.route53_record.Route53RecordAlias(
+                    name=endpoint.target_name, zone_id=endpoint.target_zone_id, evaluate_target_health=True
+                ),
+                **_routing_policy(props.routing_config, endpoint.region, index),
+            )
+            for record_type in ("A", "AAAA")
+        ]
 
 
 def _routing_policy(routing: RoutingConfig, region: str, index: int) -> dict:

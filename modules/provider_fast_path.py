@@ -97,7 +97,7 @@ def install(submodules: Iterable[str]) -> str:
         return "full"
     try:
         problem, package_dir = fast_path_problem(submodules)
-        if problem is None:
+        if problem is None and package_dir is not None:
             _install_fast_package()
             _preload_lazy_assembly(package_dir)
             return "fast"
@@ -105,7 +105,7 @@ def install(submodules: Iterable[str]) -> str:
         problem = f"unexpected error while preparing it: {exc!r}"
         if getattr(sys.modules.get(PACKAGE), FAST_PATH_MARKER, False):
             del sys.modules[PACKAGE]
-    _warn_fallback(problem)
+    _warn_fallback(problem or f"cannot locate package {PACKAGE}")
     return "full"
 
 
@@ -225,7 +225,7 @@ def _install_fast_package() -> ModuleType:
     package = importlib.util.module_from_spec(spec)  # sets __spec__/__file__/__path__/...
     package.__path__ = pkgutil.extend_path(package.__path__, PACKAGE)  # as the real __init__
     package.__doc__ = docstring
-    package.__all__ = public  # what publication.publish() leaves public (the submodules)
+    setattr(package, "__all__", public)  # what publication.publish() leaves public (the submodules)
     setattr(package, FAST_PATH_MARKER, True)
     known = frozenset(submodules)
 
@@ -235,7 +235,7 @@ def _install_fast_package() -> ModuleType:
             return importlib.import_module(f"{PACKAGE}.{name}")
         raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
 
-    package.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    setattr(package, "__getattr__", __getattr__)
 
     from jsii import _reference_map
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cdktf import Fn
 from constructs import Construct
@@ -235,11 +235,11 @@ class RegionalApi(Construct):
         settings we configure as literal values (hashing whole objects would pull in
         computed attributes and make the plan after apply never empty)."""
         props, function = self._props, self.functions[route.id]
-        method_settings = {
+        method_settings: dict[str, Any] = {
             "authorization": METHOD_AUTHORIZATION,
             "request_parameters": {"method.request.path.item_id": True} if "{item_id}" in route.path else None,
         }
-        integration_settings = {
+        integration_settings: dict[str, Any] = {
             "type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
         }
         method = aws.api_gateway_method.ApiGatewayMethod(
