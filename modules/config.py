@@ -63,6 +63,8 @@ LOG_RETENTION_DAYS = (
 )
 # API Gateway's integration timeout is 29 s; a Lambda that runs longer only burns money.
 MAX_LAMBDA_TIMEOUT = 29
+# The weights a region may get with weighted routing.
+MIN_WEIGHT, MAX_WEIGHT = 1, 255
 
 _NAME = r"^[a-z][a-z0-9-]{0,19}$"
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -113,7 +115,7 @@ class RoutingConfig:
     )
     weights: Mapping[str, int] = setting(
         "weight per region, every region present", default={},
-        type_doc="table of region = 1..255", required_doc="with `weighted`",
+        type_doc=f"table of region = {MIN_WEIGHT}..{MAX_WEIGHT}", required_doc="with `weighted`",
     )
 
 
@@ -448,8 +450,11 @@ def _weights(reader: Reader, weights: Mapping[str, Any], regions: tuple[str, ...
     for region, weight in weights.items():
         if region not in regions:
             reader.error(f"routing.weights.{region}", region, f"is not one of regions (expected one of: {', '.join(regions)})")
-        elif not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 255:
-            reader.error(f"routing.weights.{region}", weight, "is not a positive weight (expected an integer from 1 to 255)")
+        elif not isinstance(weight, int) or isinstance(weight, bool) or not MIN_WEIGHT <= weight <= MAX_WEIGHT:
+            reader.error(
+                f"routing.weights.{region}", weight,
+                f"is not a positive weight (expected an integer from {MIN_WEIGHT} to {MAX_WEIGHT})",
+            )
         else:
             good[region] = weight
     missing = [region for region in regions if region not in weights]
