@@ -8,7 +8,7 @@ ENV ?= local
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench deploy down clean
+.PHONY: setup synth validate test test-fast bench deploy down docs clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -51,6 +51,10 @@ deploy: setup
 # Stop what `make deploy` started on this machine and remove the local state.
 down:
 	@if [ -x $(PY) ]; then $(PY) -m tools.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
+
+# Regenerate the README's environment-file table from the key declarations in modules/config.py.
+docs: $(VENV)/.installed
+	$(PY) -m modules.config --update-readme README.md
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis

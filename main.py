@@ -13,8 +13,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modules.config import ConfigError, EnvironmentConfig, load_environments
+
+if TYPE_CHECKING:
+    from cdktf import App
 
 # jsii prints a 15-line banner on every run because the machine's Node 20 is past its
 # end of life; the pinned, archived jsii/cdktf cannot change that, so the banner is only
@@ -28,11 +32,11 @@ BUILD_DIR = PROJECT_DIR / "build"
 
 
 def selected_environments(value: str | None) -> list[str] | None:
-    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    names = [name.strip() for name in (value or "").split(",") if name.strip()]
     return names or None
 
 
-def build_app(configs: list[EnvironmentConfig], outdir: str | None = None):
+def build_app(configs: list[EnvironmentConfig], outdir: str | None = None) -> App:
     """The cdktf App with one stack per config (imports cdktf: seconds, not milliseconds)."""
     from cdktf import App
 

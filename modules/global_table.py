@@ -4,77 +4,67 @@ review shows every replica as its own resource."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
 
 from constructs import Construct
 
 from functions.schema import PARTITION_KEY, PARTITION_KEY_TYPE
 from modules import aws
+from modules.config import TableConfig
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTableServerSideEncryption
+    from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 
 @dataclass(frozen=True, kw_only=True)
 class GlobalTableProps:
-    """``providers``: region -> provider, primary first. ``kms_key_arns``: region -> key ARN,
-    used when ``encryption`` is customer_managed. ``emulated``: moto never creates replicas
-    (the apply hangs), so in emulator mode each region gets its own independent table with
-    the same name and schema instead; nothing replicates. Defaults: PITR on, no deletion
-    protection, customer-managed keys."""
+    """``name``: the physical table name. ``providers``: region -> provider, primary first.
+    ``kms_key_arns``: region -> key ARN, used when ``table_config.encryption`` is
+    customer_managed. ``table_config`` (default ``TableConfig()``: PITR on, no deletion
+    protection, customer-managed keys). ``emulated`` (default False): moto never creates
+    replicas (the apply hangs), so in emulator mode each region gets its own independent
+    table with the same name and schema instead; nothing replicates."""
 
     name: str
-    providers: Mapping[str, object]
+    providers: Mapping[str, AwsProvider]
     kms_key_arns: Mapping[str, str]
-    point_in_time_recovery: bool = True
-    deletion_protection: bool = False
-    encryption: str = "customer_managed"
+    table_config: TableConfig = field(default_factory=TableConfig)
     emulated: bool = False
 
 
 class GlobalTable(Construct):
-    """Exposes ``name``, ``table`` (primary), ``replicas`` (region -> replica resource) and
-    ``arns`` (region -> the table ARN in that region)."""
+    """Exposes ``name``, ``table`` (primary), ``tables`` (region -> table: the primary, or
+    one per region when emulated), ``replicas`` (region -> replica resource) and ``arns``
+    (region -> the table ARN in that region)."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalTableProps) -> None:
         super().__init__(scope, id_)
+        self._props = props
         regions = list(props.providers)
         primary, secondaries = regions[0], regions[1:]
         self.name = props.name
-        self.replicas: dict[str, object] = {}
-        self.tables: dict[str, object] = {}
+        self.replicas: dict[str, DynamodbTableReplicaA] = {}
+        self.tables: dict[str, DynamodbTable] = {}
 
         if props.emulated:
             for region in regions:
-                scope_ = Construct(self, region)
-                self.tables[region] = self._table(scope_, props, region)
+                self.tables[region] = self._table(Construct(self, region), region)
             self.table = self.tables[primary]
-            self.arns = {region: t.arn for region, t in self.tables.items()}
+            self.arns = {region: table.arn for region, table in self.tables.items()}
             return
 
-        self.table = self._table(self, props, primary)
+        self.table = self._table(self, primary)
         self.tables[primary] = self.table
         self.arns = {primary: self.table.arn}
         for region in secondaries:
-            replica = aws.dynamodb_table_replica.DynamodbTableReplicaA(
-                Construct(self, region),
-                "replica",
-                provider=props.providers[region],
-                global_table_arn=self.table.arn,
-                point_in_time_recovery=props.point_in_time_recovery,
-                deletion_protection_enabled=props.deletion_protection,
-                kms_key_arn=props.kms_key_arns[region] if props.encryption == "customer_managed" else None,
-            )
-            self.replicas[region] = replica
-            self.arns[region] = replica.arn
+            self.replicas[region] = self._replica(Construct(self, region), region)
+            self.arns[region] = self.replicas[region].arn
 
-    @staticmethod
-    def _table(scope: Construct, props: GlobalTableProps, region: str):
-        sse = None
-        if props.encryption == "customer_managed":
-            sse = aws.dynamodb_table.DynamodbTableServerSideEncryption(
-                enabled=True, kms_key_arn=props.kms_key_arns[region]
-            )
-        elif props.encryption == "aws_managed":
-            sse = aws.dynamodb_table.DynamodbTableServerSideEncryption(enabled=True)
+    def _table(self, scope: Construct, region: str) -> DynamodbTable:
+        props, settings = self._props, self._props.table_config
         return aws.dynamodb_table.DynamodbTable(
             scope,
             "table",
@@ -87,10 +77,33 @@ class GlobalTable(Construct):
             stream_enabled=True,
             stream_view_type="NEW_AND_OLD_IMAGES",
             point_in_time_recovery=aws.dynamodb_table.DynamodbTablePointInTimeRecovery(
-                enabled=props.point_in_time_recovery
+                enabled=settings.point_in_time_recovery
             ),
-            server_side_encryption=sse,
-            deletion_protection_enabled=props.deletion_protection,
+            server_side_encryption=self._server_side_encryption(region),
+            deletion_protection_enabled=settings.deletion_protection,
             # Replicas are separate resources; without this the table would try to remove them.
             lifecycle={"ignore_changes": ["replica"]},
+        )
+
+    def _server_side_encryption(self, region: str) -> DynamodbTableServerSideEncryption | None:
+        """None for an AWS-owned key (DynamoDB's default)."""
+        encryption = self._props.table_config.encryption
+        if encryption == "customer_managed":
+            return aws.dynamodb_table.DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=self._props.kms_key_arns[region]
+            )
+        if encryption == "aws_managed":
+            return aws.dynamodb_table.DynamodbTableServerSideEncryption(enabled=True)
+        return None
+
+    def _replica(self, scope: Construct, region: str) -> DynamodbTableReplicaA:
+        props, settings = self._props, self._props.table_config
+        return aws.dynamodb_table_replica.DynamodbTableReplicaA(
+            scope,
+            "replica",
+            provider=props.providers[region],
+            global_table_arn=self.table.arn,
+            point_in_time_recovery=settings.point_in_time_recovery,
+            deletion_protection_enabled=settings.deletion_protection,
+            kms_key_arn=props.kms_key_arns[region] if settings.encryption == "customer_managed" else None,
         )

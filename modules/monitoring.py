@@ -4,23 +4,27 @@ Route53 publishes health-check metrics: one alarm per region's health check."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
 
 from constructs import Construct
 
 from modules import aws
+from modules.config import AlarmConfig
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmTopicProps:
     """``kms_key_arn`` encrypts the topic (its key policy must let CloudWatch use it).
-    ``email``: None for no subscription."""
+    ``alarm_config`` (default ``AlarmConfig()``): its ``email``, when set, is subscribed."""
 
-    provider: object
+    provider: AwsProvider
     name: str
     kms_key_arn: str
-    email: str | None = None
+    alarm_config: AlarmConfig = field(default_factory=AlarmConfig)
 
 
 class AlarmTopic(Construct):
@@ -31,14 +35,14 @@ class AlarmTopic(Construct):
         self.topic = aws.sns_topic.SnsTopic(
             self, "topic", provider=props.provider, name=props.name, kms_master_key_id=props.kms_key_arn
         )
-        if props.email:
+        if props.alarm_config.email:
             aws.sns_topic_subscription.SnsTopicSubscription(
                 self,
                 "email",
                 provider=props.provider,
                 topic_arn=self.topic.arn,
                 protocol="email",
-                endpoint=props.email,
+                endpoint=props.alarm_config.email,
             )
 
 
@@ -47,7 +51,7 @@ class RegionalAlarmsProps:
     """``function_names``: route id -> Lambda function name. ``replication_targets``:
     regions this region's table replicates to (empty when replication is emulated)."""
 
-    provider: object
+    provider: AwsProvider
     name_prefix: str
     region: str
     topic_arn: str
@@ -64,36 +68,47 @@ class RegionalAlarms(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
         super().__init__(scope, id_)
-        p, region = props, props.region
-
-        def alarm(scope_: Construct, id__: str, name: str, description: str, namespace: str, metric: str,
-                  dimensions: dict, statistic: str, threshold: float, comparison: str) -> None:
-            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-                scope_, id__, provider=p.provider, alarm_name=f"{p.name_prefix}-{name}-{region}",
-                alarm_description=description, namespace=namespace, metric_name=metric, dimensions=dimensions,
-                statistic=statistic, period=60, evaluation_periods=5, datapoints_to_alarm=3, threshold=threshold,
-                comparison_operator=comparison, treat_missing_data="notBreaching",
-                alarm_actions=[p.topic_arn], ok_actions=[p.topic_arn],
+        self._props = props
+        region = props.region
+        self._alarm(
+            self, "api_5xx", name="api-5xx", description=f"API 5XX errors in {region}",
+            namespace="AWS/ApiGateway", metric_name="5XXError", dimensions={"ApiName": props.api_name, "Stage": props.stage_name},
+            statistic="Sum", threshold=5, comparison="GreaterThanOrEqualToThreshold",
+        )
+        for route_id, function_name in props.function_names.items():
+            self._alarm(
+                Construct(self, route_id), "errors", name=f"{route_id.replace('_', '-')}-errors",
+                description=f"Lambda {function_name} errors in {region}", namespace="AWS/Lambda", metric_name="Errors",
+                dimensions={"FunctionName": function_name}, statistic="Sum", threshold=1,
+                comparison="GreaterThanOrEqualToThreshold",
+            )
+        for target in props.replication_targets:
+            self._alarm(
+                Construct(self, f"replication_{target}"), "latency", name=f"replication-to-{target}",
+                description=f"DynamoDB replication latency {region} -> {target} over 60 s", namespace="AWS/DynamoDB",
+                metric_name="ReplicationLatency", dimensions={"TableName": props.table_name, "ReceivingRegion": target},
+                statistic="Average", threshold=60000, comparison="GreaterThanThreshold",
             )
 
-        alarm(self, "api_5xx", "api-5xx", f"API 5XX errors in {region}", "AWS/ApiGateway", "5XXError",
-              {"ApiName": p.api_name, "Stage": p.stage_name}, "Sum", 5, "GreaterThanOrEqualToThreshold")
-        for route_id, function_name in p.function_names.items():
-            alarm(Construct(self, route_id), "errors", f"{route_id.replace('_', '-')}-errors",
-                  f"Lambda {function_name} errors in {region}", "AWS/Lambda", "Errors",
-                  {"FunctionName": function_name}, "Sum", 1, "GreaterThanOrEqualToThreshold")
-        for target in p.replication_targets:
-            alarm(Construct(self, f"replication_{target}"), "latency", f"replication-to-{target}",
-                  f"DynamoDB replication latency {region} -> {target} over 60 s", "AWS/DynamoDB",
-                  "ReplicationLatency", {"TableName": p.table_name, "ReceivingRegion": target},
-                  "Average", 60000, "GreaterThanThreshold")
+    def _alarm(
+        self, scope: Construct, alarm_id: str, *, name: str, description: str, namespace: str, metric_name: str,
+        dimensions: dict[str, str], statistic: str, threshold: float, comparison: str,
+    ) -> None:
+        props = self._props
+        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            scope, alarm_id, provider=props.provider, alarm_name=f"{props.name_prefix}-{name}-{props.region}",
+            alarm_description=description, namespace=namespace, metric_name=metric_name, dimensions=dimensions,
+            statistic=statistic, period=60, evaluation_periods=5, datapoints_to_alarm=3, threshold=threshold,
+            comparison_operator=comparison, treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn], ok_actions=[props.topic_arn],
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class HealthAlarmsProps:
     """``provider`` must be us-east-1's; ``health_check_ids``: region -> health check id."""
 
-    provider: object
+    provider: AwsProvider
     name_prefix: str
     topic_arn: str
     health_check_ids: Mapping[str, str]

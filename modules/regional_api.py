@@ -7,14 +7,28 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
+from modules.config import ApiConfig, LambdaConfig
 from modules.naming import Naming
 from modules.routes import RESOURCES, ROUTES, Route
 
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+    from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+    from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+    from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+    from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
+    from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
+    from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+    from cdktf_cdktf_provider_aws.iam_role import IamRole
+    from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+    from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 # One JSON line per request; no headers, no body, no query strings (they can carry secrets).
 ACCESS_LOG_FORMAT = json.dumps(
@@ -45,11 +59,12 @@ INTEGRATION_TIMEOUT_MS = 29000
 class RegionalApiProps:
     """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups;
     ``table_kms_key_arn`` (None unless the table uses a customer-managed key) is what the
-    roles may use through DynamoDB. ``reserved_concurrency`` None: unreserved. ``emulated``
-    (default False): moto does not store a function's logging_config, so in emulator mode
-    it is ignored after creation, or every plan would show it again."""
+    roles may use through DynamoDB. ``lambda_config``: every function's settings (and the
+    log retention); ``api_config``: the stage and its throttling. ``emulated`` (default
+    False): moto does not store a function's logging_config, so in emulator mode it is
+    ignored after creation, or every plan would show it again."""
 
-    provider: object
+    provider: AwsProvider
     region: str
     naming: Naming
     table_name: str
@@ -58,171 +73,73 @@ class RegionalApiProps:
     table_kms_key_arn: str | None
     code_path: str
     code_hash: str
-    runtime: str
-    architecture: str
-    memory: int
-    timeout: int
-    reserved_concurrency: int | None
-    log_retention_days: int
-    stage: str
-    throttle_rate_limit: float
-    throttle_burst_limit: int
+    lambda_config: LambdaConfig
+    api_config: ApiConfig
     emulated: bool = False
 
 
 class RegionalApi(Construct):
-    """Exposes ``rest_api``, ``stage``, ``functions`` (route id -> function),
-    ``roles`` (route id -> role), ``invoke_url`` and ``execute_api_host``."""
+    """Exposes ``rest_api``, ``stage``, ``functions`` (route id -> function), ``roles``
+    (route id -> role), ``log_groups`` (route id -> log group), ``invoke_url`` and
+    ``execute_api_host``."""
 
     def __init__(self, scope: Construct, id_: str, props: RegionalApiProps) -> None:
         super().__init__(scope, id_)
-        p, region, naming = props.provider, props.region, props.naming
-        self.functions: dict[str, object] = {}
-        self.roles: dict[str, object] = {}
-        self.log_groups: dict[str, object] = {}
-
+        self._props = props
+        # One scope per route holds its function, role, method, integration and permission.
+        route_scopes = {route.id: Construct(self, route.id) for route in ROUTES}
+        self.functions: dict[str, LambdaFunction] = {}
+        self.roles: dict[str, IamRole] = {}
+        self.log_groups: dict[str, CloudwatchLogGroup] = {}
         for route in ROUTES:
-            self._function(Construct(self, route.id), route, props)
+            self._function(route_scopes[route.id], route)
 
-        api = aws.api_gateway_rest_api.ApiGatewayRestApi(
-            self,
-            "rest_api",
-            provider=p,
-            name=naming.name("api"),
-            description=f"{naming.prefix} items API in {region}",
-            endpoint_configuration=aws.api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
-        )
-        self.rest_api = api
-        resources: dict[str, object] = {}
-        for key, (parent, part) in RESOURCES.items():  # parents come first
-            resources[key] = aws.api_gateway_resource.ApiGatewayResource(
-                self,
-                f"resource_{key}",
-                provider=p,
-                rest_api_id=api.id,
-                parent_id=resources[parent].id if parent else api.root_resource_id,
-                path_part=part,
-            )
-
-        # What a deployment depends on: a change to any of these must publish a new one (API
-        # Gateway serves a stage's last deployment, not the current methods). Ids, URIs and
-        # the settings we configure, as literal values; hashing whole objects would pull in
-        # computed attributes and make the plan after apply never empty.
-        fingerprint: list[str] = [r.id for r in resources.values()]
-        integrations = []
+        self.rest_api = self._rest_api()
+        resources = self._resources()
+        # What a deployment depends on: a change to any of these must publish a new one.
+        fingerprint: list[str] = [resource.id for resource in resources.values()]
+        integrations: list[ApiGatewayIntegration] = []
         for route in ROUTES:
-            resource = resources[route.resource]
-            scope_ = self.node.find_child(route.id)
-            method_settings = {
-                "authorization": METHOD_AUTHORIZATION,
-                "request_parameters": {"method.request.path.item_id": True} if "{item_id}" in route.path else None,
-            }
-            integration_settings = {
-                "type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
-            }
-            method = aws.api_gateway_method.ApiGatewayMethod(
-                scope_,
-                "method",
-                provider=p,
-                rest_api_id=api.id,
-                resource_id=resource.id,
-                http_method=route.method,
-                **method_settings,
-            )
-            integration = aws.api_gateway_integration.ApiGatewayIntegration(
-                scope_,
-                "integration",
-                provider=p,
-                rest_api_id=api.id,
-                resource_id=resource.id,
-                http_method=method.http_method,
-                uri=self.functions[route.id].invoke_arn,
-                **integration_settings,
-            )
-            aws.lambda_permission.LambdaPermission(
-                scope_,
-                "permission",
-                provider=p,
-                statement_id="AllowApiGatewayInvoke",
-                action="lambda:InvokeFunction",
-                function_name=self.functions[route.id].function_name,
-                principal="apigateway.amazonaws.com",
-                source_arn=f"{api.execution_arn}/{props.stage}/{route.method}{source_arn_path(route.path)}",
-            )
+            integration, route_fingerprint = self._route(route_scopes[route.id], route, resources[route.resource])
             integrations.append(integration)
-            fingerprint += [method.id, integration.id, integration.uri, _redeploy_settings(method_settings, integration_settings)]
+            fingerprint += route_fingerprint
 
-        deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
-            self,
-            "deployment",
-            provider=p,
-            rest_api_id=api.id,
-            triggers={"redeployment": Fn.sha1(Fn.jsonencode(fingerprint))},
-            depends_on=integrations,
-            lifecycle={"create_before_destroy": True},
-        )
-
-        access_logs = _log_group(self, "access_logs", f"/aws/apigateway/{naming.name('api')}/{props.stage}", props)
-        # API Gateway writes access and execution logs through one role per account and region.
-        cloudwatch_role = aws.iam_role.IamRole(
-            self,
-            "cloudwatch_role",
-            provider=p,
-            name=naming.name("apigw-logs", region),
-            assume_role_policy=_assume_role("apigateway.amazonaws.com"),
-        )
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-            self,
-            "cloudwatch_role_policy",
-            provider=p,
-            role=cloudwatch_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-        )
-        account = aws.api_gateway_account.ApiGatewayAccount(
-            self, "account", provider=p, cloudwatch_role_arn=cloudwatch_role.arn
-        )
-        self.stage = aws.api_gateway_stage.ApiGatewayStage(
-            self,
-            "stage",
-            provider=p,
-            depends_on=[account],
-            rest_api_id=api.id,
-            deployment_id=deployment.id,
-            stage_name=props.stage,
-            xray_tracing_enabled=True,
-            access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
-                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
-            ),
-        )
-        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
-            self,
-            "method_settings",
-            provider=p,
-            rest_api_id=api.id,
-            stage_name=self.stage.stage_name,
-            method_path="*/*",
-            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True,
-                logging_level="ERROR",
-                data_trace_enabled=False,
-                throttling_rate_limit=props.throttle_rate_limit,
-                throttling_burst_limit=props.throttle_burst_limit,
-            ),
-        )
+        deployment = self._deployment(fingerprint, integrations)
+        self.stage = self._stage(deployment, self._api_gateway_account())
+        self._method_settings()
         self.invoke_url = self.stage.invoke_url
-        self.execute_api_host = f"{api.id}.execute-api.{region}.amazonaws.com"
+        self.execute_api_host = f"{self.rest_api.id}.execute-api.{props.region}.amazonaws.com"
 
-    def _function(self, scope: Construct, route: Route, props: RegionalApiProps) -> None:
-        p, naming, region = props.provider, props.naming, props.region
-        function_name = naming.name(route.id.replace("_", "-"))
-        log_group = _log_group(scope, "logs", f"/aws/lambda/{function_name}", props)
+    # --- one route's function ---------------------------------------------------------------
+
+    def _function(self, scope: Construct, route: Route) -> None:
+        """The route's function with its own log group and least-privilege role."""
+        props = self._props
+        function_name = props.naming.name(route.id.replace("_", "-"))
+        log_group = self._log_group(scope, "logs", f"/aws/lambda/{function_name}")
         role = aws.iam_role.IamRole(
             scope,
             "role",
-            provider=p,
-            name=naming.name(route.id.replace("_", "-"), region),
+            provider=props.provider,
+            name=props.naming.name(route.id.replace("_", "-"), props.region),
             assume_role_policy=_assume_role("lambda.amazonaws.com"),
         )
+        policy = aws.iam_role_policy.IamRolePolicy(
+            scope,
+            "policy",
+            provider=props.provider,
+            role=role.id,
+            name="least-privilege",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": self._policy_statements(route, log_group)}),
+        )
+        self.functions[route.id] = self._lambda_function(scope, route, function_name, role, policy, log_group)
+        self.roles[route.id] = role
+        self.log_groups[route.id] = log_group
+
+    def _policy_statements(self, route: Route, log_group: CloudwatchLogGroup) -> list[dict]:
+        """Only the route's table actions on this region's table, its own log group, X-Ray,
+        and the table key through DynamoDB when the table has a customer-managed key."""
+        props = self._props
         statements: list[dict] = [
             {"Sid": "Table", "Effect": "Allow", "Action": list(route.actions), "Resource": props.table_arn},
             {
@@ -241,30 +158,29 @@ class RegionalApi(Construct):
                     "Effect": "Allow",
                     "Action": list(route.key_actions),
                     "Resource": props.table_kms_key_arn,
-                    "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+                    "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{props.region}.amazonaws.com"}},
                 }
             )
-        policy = aws.iam_role_policy.IamRolePolicy(
-            scope,
-            "policy",
-            provider=p,
-            role=role.id,
-            name="least-privilege",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-        )
-        fn = aws.lambda_function.LambdaFunction(
+        return statements
+
+    def _lambda_function(
+        self, scope: Construct, route: Route, function_name: str, role: IamRole, policy: IamRolePolicy,
+        log_group: CloudwatchLogGroup,
+    ) -> LambdaFunction:
+        props, settings = self._props, self._props.lambda_config
+        return aws.lambda_function.LambdaFunction(
             scope,
             "function",
-            provider=p,
+            provider=props.provider,
             function_name=function_name,
             description=f"{route.method} {route.resource} ({route.handler})",
             role=role.arn,
             handler=route.handler,
-            runtime=props.runtime,
-            architectures=[props.architecture],
-            memory_size=props.memory,
-            timeout=props.timeout,
-            reserved_concurrent_executions=props.reserved_concurrency,
+            runtime=settings.runtime,
+            architectures=[settings.architecture],
+            memory_size=settings.memory,
+            timeout=settings.timeout,
+            reserved_concurrent_executions=settings.reserved_concurrency,
             filename=props.code_path,
             source_code_hash=props.code_hash,
             environment=aws.lambda_function.LambdaFunctionEnvironment(variables={"TABLE_NAME": props.table_name}),
@@ -276,17 +192,150 @@ class RegionalApi(Construct):
             depends_on=[policy, log_group],
             lifecycle={"ignore_changes": ["logging_config"]} if props.emulated else None,
         )
-        self.functions[route.id] = fn
-        self.roles[route.id] = role
-        self.log_groups[route.id] = log_group
 
+    def _log_group(self, scope: Construct, id_: str, name: str) -> CloudwatchLogGroup:
+        """Encrypted with the region's key, kept for the environment's retention."""
+        return aws.cloudwatch_log_group.CloudwatchLogGroup(
+            scope, id_, provider=self._props.provider, name=name,
+            retention_in_days=self._props.lambda_config.log_retention_days, kms_key_id=self._props.kms_key_arn,
+        )
 
-def _log_group(scope: Construct, id_: str, name: str, props: RegionalApiProps):
-    """Encrypted with the region's key, kept for the environment's retention."""
-    return aws.cloudwatch_log_group.CloudwatchLogGroup(
-        scope, id_, provider=props.provider, name=name,
-        retention_in_days=props.log_retention_days, kms_key_id=props.kms_key_arn,
-    )
+    # --- the REST API -----------------------------------------------------------------------
+
+    def _rest_api(self) -> ApiGatewayRestApi:
+        props = self._props
+        return aws.api_gateway_rest_api.ApiGatewayRestApi(
+            self,
+            "rest_api",
+            provider=props.provider,
+            name=props.naming.name("api"),
+            description=f"{props.naming.prefix} items API in {props.region}",
+            endpoint_configuration=aws.api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+        )
+
+    def _resources(self) -> dict[str, ApiGatewayResource]:
+        """Resource key -> API Gateway resource (RESOURCES lists parents first)."""
+        resources: dict[str, ApiGatewayResource] = {}
+        for key, (parent, path_part) in RESOURCES.items():
+            resources[key] = aws.api_gateway_resource.ApiGatewayResource(
+                self,
+                f"resource_{key}",
+                provider=self._props.provider,
+                rest_api_id=self.rest_api.id,
+                parent_id=resources[parent].id if parent else self.rest_api.root_resource_id,
+                path_part=path_part,
+            )
+        return resources
+
+    def _route(
+        self, scope: Construct, route: Route, resource: ApiGatewayResource
+    ) -> tuple[ApiGatewayIntegration, list[str]]:
+        """The route's method, Lambda integration and invoke permission; returns the
+        integration and what of them the deployment trigger must hash: ids, the URI and the
+        settings we configure as literal values (hashing whole objects would pull in
+        computed attributes and make the plan after apply never empty)."""
+        props, function = self._props, self.functions[route.id]
+        method_settings: dict[str, Any] = {
+            "authorization": METHOD_AUTHORIZATION,
+            "request_parameters": {"method.request.path.item_id": True} if "{item_id}" in route.path else None,
+        }
+        integration_settings: dict[str, Any] = {
+            "type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
+        }
+        method = aws.api_gateway_method.ApiGatewayMethod(
+            scope, "method", provider=props.provider, rest_api_id=self.rest_api.id, resource_id=resource.id,
+            http_method=route.method, **method_settings,
+        )
+        integration = aws.api_gateway_integration.ApiGatewayIntegration(
+            scope, "integration", provider=props.provider, rest_api_id=self.rest_api.id, resource_id=resource.id,
+            http_method=method.http_method, uri=function.invoke_arn, **integration_settings,
+        )
+        aws.lambda_permission.LambdaPermission(
+            scope,
+            "permission",
+            provider=props.provider,
+            statement_id="AllowApiGatewayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.rest_api.execution_arn}/{props.api_config.stage}/{route.method}{source_arn_path(route.path)}",
+        )
+        return integration, [
+            method.id, integration.id, integration.uri, _redeploy_settings(method_settings, integration_settings)
+        ]
+
+    def _deployment(self, fingerprint: list[str], integrations: list[ApiGatewayIntegration]) -> ApiGatewayDeployment:
+        """API Gateway serves a stage's last deployment, not the current methods: a new one
+        whenever anything in ``fingerprint`` changes."""
+        return aws.api_gateway_deployment.ApiGatewayDeployment(
+            self,
+            "deployment",
+            provider=self._props.provider,
+            rest_api_id=self.rest_api.id,
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode(fingerprint))},
+            depends_on=integrations,
+            lifecycle={"create_before_destroy": True},
+        )
+
+    # --- the stage and its logging ----------------------------------------------------------
+
+    def _api_gateway_account(self) -> ApiGatewayAccount:
+        """API Gateway writes access and execution logs through one role per account and region."""
+        props = self._props
+        cloudwatch_role = aws.iam_role.IamRole(
+            self,
+            "cloudwatch_role",
+            provider=props.provider,
+            name=props.naming.name("apigw-logs", props.region),
+            assume_role_policy=_assume_role("apigateway.amazonaws.com"),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "cloudwatch_role_policy",
+            provider=props.provider,
+            role=cloudwatch_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        )
+        return aws.api_gateway_account.ApiGatewayAccount(
+            self, "account", provider=props.provider, cloudwatch_role_arn=cloudwatch_role.arn
+        )
+
+    def _stage(self, deployment: ApiGatewayDeployment, account: ApiGatewayAccount) -> ApiGatewayStage:
+        props = self._props
+        stage_name = props.api_config.stage
+        access_logs = self._log_group(self, "access_logs", f"/aws/apigateway/{props.naming.name('api')}/{stage_name}")
+        return aws.api_gateway_stage.ApiGatewayStage(
+            self,
+            "stage",
+            provider=props.provider,
+            depends_on=[account],
+            rest_api_id=self.rest_api.id,
+            deployment_id=deployment.id,
+            stage_name=stage_name,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+        )
+
+    def _method_settings(self) -> None:
+        """Metrics, error logging and the default throttling on every method of the stage."""
+        props = self._props
+        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
+            self,
+            "method_settings",
+            provider=props.provider,
+            rest_api_id=self.rest_api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+                throttling_rate_limit=props.api_config.throttle_rate_limit,
+                throttling_burst_limit=props.api_config.throttle_burst_limit,
+            ),
+        )
 
 
 def source_arn_path(path: str) -> str:

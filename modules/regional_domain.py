@@ -8,15 +8,20 @@ ACM gives the same validation CNAME for a name in every region of an account, so
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constructs import Construct
 
 from modules import aws
 
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
 
 @dataclass(frozen=True, kw_only=True)
 class RegionalCertificateProps:
-    provider: object
+    provider: AwsProvider
     domain_name: str
 
 
@@ -40,9 +45,9 @@ class RegionalCertificate(Construct):
 class DnsValidationProps:
     """``certificate``: any one region's certificate for the name (all share the record)."""
 
-    provider: object
+    provider: AwsProvider
     zone_id: str
-    certificate: object
+    certificate: AcmCertificate
 
 
 class DnsValidation(Construct):
@@ -69,9 +74,9 @@ class DnsValidation(Construct):
 
 @dataclass(frozen=True, kw_only=True)
 class RegionalDomainProps:
-    provider: object
+    provider: AwsProvider
     domain_name: str
-    certificate: object
+    certificate: AcmCertificate
     validation_fqdns: list[str]
     rest_api_id: str
     stage_name: str
@@ -83,18 +88,17 @@ class RegionalDomain(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: RegionalDomainProps) -> None:
         super().__init__(scope, id_)
-        p = props.provider
         validation = aws.acm_certificate_validation.AcmCertificateValidation(
             self,
             "validation",
-            provider=p,
+            provider=props.provider,
             certificate_arn=props.certificate.arn,
             validation_record_fqdns=props.validation_fqdns,
         )
         self.domain = aws.api_gateway_domain_name.ApiGatewayDomainName(
             self,
             "domain_name",
-            provider=p,
+            provider=props.provider,
             domain_name=props.domain_name,
             regional_certificate_arn=validation.certificate_arn,
             security_policy="TLS_1_2",
@@ -105,7 +109,7 @@ class RegionalDomain(Construct):
         aws.api_gateway_base_path_mapping.ApiGatewayBasePathMapping(
             self,
             "mapping",
-            provider=p,
+            provider=props.provider,
             api_id=props.rest_api_id,
             stage_name=props.stage_name,
             domain_name=self.domain.domain_name,

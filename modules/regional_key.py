@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constructs import Construct
 
 from modules import aws
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -15,7 +19,7 @@ class RegionalKeyProps:
     """``provider``: the region's provider. ``alias``: name after ``alias/``.
     ``account_id``: the account that owns the key (a token is fine)."""
 
-    provider: object
+    provider: AwsProvider
     region: str
     alias: str
     account_id: str
@@ -28,46 +32,50 @@ class RegionalKey(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: RegionalKeyProps) -> None:
         super().__init__(scope, id_)
-        account, region = props.account_id, props.region
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "CloudWatchLogsEncrypts",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}
-                    },
-                },
-                {
-                    "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                },
-            ],
-        }
         self.key = aws.kms_key.KmsKey(
             self,
             "key",
             provider=props.provider,
-            description=f"{props.alias}: table and logs in {region}",
+            description=f"{props.alias}: table and logs in {props.region}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(policy),
+            policy=json.dumps(key_policy(props.account_id, props.region)),
         )
         aws.kms_alias.KmsAlias(
             self, "alias", provider=props.provider, name=f"alias/{props.alias}", target_key_id=self.key.key_id
         )
         self.arn = self.key.arn
+
+
+def key_policy(account_id: str, region: str) -> dict:
+    """IAM in the account administers the key; this region's CloudWatch Logs may encrypt
+    the account's log groups; CloudWatch alarms may publish to topics it encrypts."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsEncrypts",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:log-group:*"}
+                },
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    }

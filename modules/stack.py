@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cdktf import (
     AssetType,
@@ -20,7 +21,7 @@ from cdktf import (
 from constructs import Construct
 
 from modules import aws
-from modules.config import EnvironmentConfig, StateConfig
+from modules.config import DomainConfig, EnvironmentConfig
 from modules.global_routing import GlobalRouting, GlobalRoutingProps, RegionEndpoint
 from modules.global_table import GlobalTable, GlobalTableProps
 from modules.monitoring import (
@@ -43,6 +44,9 @@ from modules.regional_domain import (
 )
 from modules.regional_key import RegionalKey, RegionalKeyProps
 
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
 GLOBAL_REGION = "us-east-1"
 # Nothing listens on port 1: in emulator mode, anything not bound for loopback fails here.
 EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
@@ -60,179 +64,58 @@ class FunctionsCode:
 
 
 class BackendStack(TerraformStack):
-    """Exposes ``providers`` (region -> provider), ``global_provider``, ``table``,
-    ``apis`` (region -> RegionalApi), ``domains`` and ``routing``."""
+    """Exposes ``providers`` (region -> provider, the environment's regions),
+    ``global_provider`` (us-east-1), ``region_scopes`` (region -> the construct holding that
+    region's resources, us-east-1 included), ``table``, ``apis`` (region -> RegionalApi),
+    ``domains`` (region -> RegionalDomain, empty without a domain) and ``routing``."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path) -> None:
         super().__init__(scope, config.stack_name)
         self.config = config
-        naming = Naming(project=config.project, environment=config.environment)
-        self._backend(config.state, project_dir)
+        self._naming = Naming(project=config.project, environment=config.environment)
+        self._state_backend(project_dir)
 
-        tags = {"project": config.project, "environment": config.environment, "managed-by": "cdktf", **config.tags}
-        self.providers = {region: self._provider(region, tags) for region in config.regions}
-        self.global_provider = self.providers.get(GLOBAL_REGION) or self._provider(GLOBAL_REGION, tags)
+        every_region = with_global_region(config.regions)
+        every_provider = {region: self._provider(region) for region in every_region}
+        self.providers = {region: every_provider[region] for region in config.regions}
+        self.global_provider = every_provider[GLOBAL_REGION]
+        # Each region's resources are grouped under one scope, made here once.
+        self.region_scopes = {region: Construct(self, region) for region in every_region}
 
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(
-            self, "account", provider=self.global_provider
-        ).account_id
-        keys = {
-            region: RegionalKey(
-                Construct(self, region),
-                "key",
-                RegionalKeyProps(provider=p, region=region, alias=naming.prefix, account_id=account_id),
-            )
-            for region, p in self.providers.items()
-        }
-        global_key = keys.get(GLOBAL_REGION) or RegionalKey(
-            Construct(self, GLOBAL_REGION),
-            "key",
-            RegionalKeyProps(provider=self.global_provider, region=GLOBAL_REGION, alias=naming.prefix, account_id=account_id),
-        )
-
-        table_cfg = config.table
-        self.table = GlobalTable(
-            self,
-            "global_table",
-            GlobalTableProps(
-                name=naming.name(table_cfg.name),
-                providers=self.providers,
-                kms_key_arns={r: k.arn for r, k in keys.items()},
-                point_in_time_recovery=table_cfg.point_in_time_recovery,
-                deletion_protection=table_cfg.deletion_protection,
-                encryption=table_cfg.encryption,
-                emulated=config.emulator,
-            ),
-        )
-
-        asset = TerraformAsset(self, "functions_code", path=str(code.path), type=AssetType.FILE)
-        lam, api_cfg = config.lambda_, config.api
-        self.apis: dict[str, RegionalApi] = {}
-        for region, p in self.providers.items():
-            self.apis[region] = RegionalApi(
-                self.node.find_child(region),
-                "api",
-                RegionalApiProps(
-                    provider=p,
-                    region=region,
-                    naming=naming,
-                    table_name=self.table.name,
-                    table_arn=self.table.arns[region],
-                    kms_key_arn=keys[region].arn,
-                    table_kms_key_arn=keys[region].arn if table_cfg.encryption == "customer_managed" else None,
-                    code_path=asset.path,
-                    code_hash=code.sha256,
-                    runtime=lam.runtime,
-                    architecture=lam.architecture,
-                    memory=lam.memory,
-                    timeout=lam.timeout,
-                    reserved_concurrency=lam.reserved_concurrency,
-                    log_retention_days=lam.log_retention_days,
-                    stage=api_cfg.stage,
-                    throttle_rate_limit=api_cfg.throttle_rate_limit,
-                    throttle_burst_limit=api_cfg.throttle_burst_limit,
-                    emulated=config.emulator,
-                ),
-            )
-
+        keys = self._keys(every_provider)
+        self.table = self._global_table(keys)
+        self.apis = self._apis(keys, code)
         self.domains: dict[str, RegionalDomain] = {}
         zone_id = None
-        domain = config.domain
-        if domain is not None:
-            zone_id = aws.data_aws_route53_zone.DataAwsRoute53Zone(
-                self, "zone", provider=self.global_provider, name=domain.zone_name, private_zone=False
-            ).zone_id
-            certificates = {
-                region: RegionalCertificate(
-                    self.node.find_child(region),
-                    "certificate",
-                    RegionalCertificateProps(provider=p, domain_name=domain.record_name),
-                ).certificate
-                for region, p in self.providers.items()
-            }
-            validation = DnsValidation(
-                self,
-                "certificate_validation",
-                DnsValidationProps(
-                    provider=self.global_provider, zone_id=zone_id, certificate=certificates[config.primary_region]
-                ),
-            )
-            for region, p in self.providers.items():
-                self.domains[region] = RegionalDomain(
-                    self.node.find_child(region),
-                    "domain",
-                    RegionalDomainProps(
-                        provider=p,
-                        domain_name=domain.record_name,
-                        certificate=certificates[region],
-                        validation_fqdns=validation.fqdns,
-                        rest_api_id=self.apis[region].rest_api.id,
-                        stage_name=self.apis[region].stage.stage_name,
-                    ),
-                )
+        if config.domain is not None:
+            zone_id = self._zone_id(config.domain)
+            self.domains = self._domains(config.domain, zone_id)
+        self.routing = self._routing(zone_id)
+        self._alarms(every_provider, keys)
+        self._outputs()
 
-        self.routing = GlobalRouting(
-            self,
-            "routing",
-            GlobalRoutingProps(
-                provider=self.global_provider,
-                name_prefix=naming.prefix,
-                endpoints=tuple(
-                    RegionEndpoint(
-                        region=region,
-                        execute_api_host=self.apis[region].execute_api_host,
-                        stage=api_cfg.stage,
-                        target_name=self.domains[region].domain.regional_domain_name if domain else None,
-                        target_zone_id=self.domains[region].domain.regional_zone_id if domain else None,
-                    )
-                    for region in config.regions
-                ),
-                health_path=config.health_check.path,
-                interval=config.health_check.interval,
-                failure_threshold=config.health_check.failure_threshold,
-                mode=config.routing.mode,
-                weights=config.routing.weights,
-                zone_id=zone_id,
-                record_name=domain.record_name if domain else None,
-            ),
-        )
+    # --- providers and state ------------------------------------------------------------
 
-        self._alarms(naming, keys, global_key)
-        self._outputs(naming)
-
-    # ------------------------------------------------------------------------------------
-
-    def _provider(self, region: str, tags: dict[str, str]):
-        kwargs: dict = {}
-        if self.config.emulator:
-            # Only emulator environments get these (tested): test credentials, no account or
-            # metadata lookups, and every request that is not for loopback sent to a dead
-            # proxy, so a run without the emulator fails instead of reaching AWS. The
-            # emulator's URL comes from AWS_ENDPOINT_URL, set by tools/deploy.py: an
-            # `endpoints` block costs each provider ~5 CPU-seconds per Terraform command.
-            kwargs = dict(
-                access_key="test",
-                secret_key="test",
-                skip_credentials_validation=True,
-                skip_requesting_account_id=True,
-                skip_metadata_api_check="true",
-                skip_region_validation=True,
-                http_proxy=EMULATOR_DEAD_PROXY,
-                https_proxy=EMULATOR_DEAD_PROXY,
-                no_proxy="127.0.0.1,localhost",
-            )
-        elif self.config.allowed_account_ids:
-            kwargs["allowed_account_ids"] = list(self.config.allowed_account_ids)
+    def _provider(self, region: str) -> AwsProvider:
+        config = self.config
+        tags = {"project": config.project, "environment": config.environment, "managed-by": "cdktf", **config.tags}
+        if config.emulator:
+            settings = emulator_provider_settings()
+        elif config.allowed_account_ids:
+            settings = {"allowed_account_ids": list(config.allowed_account_ids)}
+        else:
+            settings = {}
         return aws.provider.AwsProvider(
             self,
             f"aws_{provider_alias(region)}",
             region=region,
             alias=provider_alias(region),
             default_tags=[aws.provider.AwsProviderDefaultTags(tags=tags)],
-            **kwargs,
+            **settings,
         )
 
-    def _backend(self, state: StateConfig, project_dir: Path) -> None:
+    def _state_backend(self, project_dir: Path) -> None:
+        state = self.config.state
         if state.backend == "s3":
             backend = S3Backend(self, bucket=state.bucket, key=state.key, region=state.region, encrypt=True)
             # cdktf 0.21's S3Backend predates native S3 locking (Terraform >= 1.10).
@@ -249,68 +132,183 @@ class BackendStack(TerraformStack):
             stack_dir = project_dir / "cdktf.out" / "stacks" / self.config.stack_name
             LocalBackend(self, path=os.path.relpath(project_dir / state.path, stack_dir))
 
-    def _alarms(self, naming: Naming, keys: dict[str, RegionalKey], global_key: RegionalKey) -> None:
-        email = self.config.alarms.email
-        replication_targets = {
-            region: () if self.config.emulator else tuple(r for r in self.config.regions if r != region)
-            for region in self.config.regions
-        }
-        for region, p in self.providers.items():
-            scope = self.node.find_child(region)
-            topic = AlarmTopic(
-                scope,
-                "alarm_topic",
-                AlarmTopicProps(provider=p, name=naming.name("alarms"), kms_key_arn=keys[region].arn, email=email),
+    # --- per-region building blocks -------------------------------------------------------
+
+    def _keys(self, every_provider: dict[str, AwsProvider]) -> dict[str, RegionalKey]:
+        """A KMS key in every region, us-east-1 included (its alarm topic)."""
+        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(
+            self, "account", provider=self.global_provider
+        ).account_id
+        return {
+            region: RegionalKey(
+                self.region_scopes[region],
+                "key",
+                RegionalKeyProps(provider=provider, region=region, alias=self._naming.prefix, account_id=account_id),
             )
-            api = self.apis[region]
-            RegionalAlarms(
-                scope,
-                "alarms",
-                RegionalAlarmsProps(
-                    provider=p,
-                    name_prefix=naming.prefix,
+            for region, provider in every_provider.items()
+        }
+
+    def _global_table(self, keys: dict[str, RegionalKey]) -> GlobalTable:
+        return GlobalTable(
+            self,
+            "global_table",
+            GlobalTableProps(
+                name=self._naming.name(self.config.table.name),
+                providers=self.providers,
+                kms_key_arns={region: keys[region].arn for region in self.providers},
+                table_config=self.config.table,
+                emulated=self.config.emulator,
+            ),
+        )
+
+    def _apis(self, keys: dict[str, RegionalKey], code: FunctionsCode) -> dict[str, RegionalApi]:
+        asset = TerraformAsset(self, "functions_code", path=str(code.path), type=AssetType.FILE)
+        customer_managed = self.config.table.encryption == "customer_managed"
+        return {
+            region: RegionalApi(
+                self.region_scopes[region],
+                "api",
+                RegionalApiProps(
+                    provider=provider,
                     region=region,
-                    topic_arn=topic.topic.arn,
-                    api_name=api.rest_api.name,
-                    stage_name=api.stage.stage_name,
-                    function_names={k: f.function_name for k, f in api.functions.items()},
+                    naming=self._naming,
                     table_name=self.table.name,
-                    replication_targets=replication_targets[region],
+                    table_arn=self.table.arns[region],
+                    kms_key_arn=keys[region].arn,
+                    table_kms_key_arn=keys[region].arn if customer_managed else None,
+                    code_path=asset.path,
+                    code_hash=code.sha256,
+                    lambda_config=self.config.lambda_,
+                    api_config=self.config.api,
+                    emulated=self.config.emulator,
                 ),
             )
-        global_scope = self.node.find_child(GLOBAL_REGION)
-        health_topic = global_scope.node.try_find_child("alarm_topic") or AlarmTopic(
-            global_scope,
-            "alarm_topic",
-            AlarmTopicProps(provider=self.global_provider, name=naming.name("alarms"), kms_key_arn=global_key.arn, email=email),
+            for region, provider in self.providers.items()
+        }
+
+    # --- custom domain and routing --------------------------------------------------------
+
+    def _zone_id(self, domain: DomainConfig) -> str:
+        return aws.data_aws_route53_zone.DataAwsRoute53Zone(
+            self, "zone", provider=self.global_provider, name=domain.zone_name, private_zone=False
+        ).zone_id
+
+    def _domains(self, domain: DomainConfig, zone_id: str) -> dict[str, RegionalDomain]:
+        """A certificate and custom domain per region; the validation record is made once."""
+        certificates = {
+            region: RegionalCertificate(
+                self.region_scopes[region],
+                "certificate",
+                RegionalCertificateProps(provider=provider, domain_name=domain.record_name),
+            ).certificate
+            for region, provider in self.providers.items()
+        }
+        validation = DnsValidation(
+            self,
+            "certificate_validation",
+            DnsValidationProps(
+                provider=self.global_provider, zone_id=zone_id, certificate=certificates[self.config.primary_region]
+            ),
         )
+        return {
+            region: RegionalDomain(
+                self.region_scopes[region],
+                "domain",
+                RegionalDomainProps(
+                    provider=provider,
+                    domain_name=domain.record_name,
+                    certificate=certificates[region],
+                    validation_fqdns=validation.fqdns,
+                    rest_api_id=self.apis[region].rest_api.id,
+                    stage_name=self.apis[region].stage.stage_name,
+                ),
+            )
+            for region, provider in self.providers.items()
+        }
+
+    def _routing(self, zone_id: str | None) -> GlobalRouting:
+        endpoints = tuple(
+            RegionEndpoint(
+                region=region,
+                execute_api_host=self.apis[region].execute_api_host,
+                stage=self.config.api.stage,
+                target_name=self.domains[region].domain.regional_domain_name if region in self.domains else None,
+                target_zone_id=self.domains[region].domain.regional_zone_id if region in self.domains else None,
+            )
+            for region in self.config.regions
+        )
+        return GlobalRouting(
+            self,
+            "routing",
+            GlobalRoutingProps(
+                provider=self.global_provider,
+                name_prefix=self._naming.prefix,
+                endpoints=endpoints,
+                health_check_config=self.config.health_check,
+                routing_config=self.config.routing,
+                domain=self.config.domain,
+                zone_id=zone_id,
+            ),
+        )
+
+    # --- alarms and outputs ---------------------------------------------------------------
+
+    def _alarms(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> None:
+        """A topic in every region (CloudWatch publishes only to its own region's), the
+        regional alarms, and the health-check alarms in us-east-1."""
+        topics = {
+            region: AlarmTopic(
+                self.region_scopes[region],
+                "alarm_topic",
+                AlarmTopicProps(
+                    provider=provider, name=self._naming.name("alarms"), kms_key_arn=keys[region].arn,
+                    alarm_config=self.config.alarms,
+                ),
+            )
+            for region, provider in every_provider.items()
+        }
+        for region, provider in self.providers.items():
+            api = self.apis[region]
+            RegionalAlarms(
+                self.region_scopes[region],
+                "alarms",
+                RegionalAlarmsProps(
+                    provider=provider,
+                    name_prefix=self._naming.prefix,
+                    region=region,
+                    topic_arn=topics[region].topic.arn,
+                    api_name=api.rest_api.name,
+                    stage_name=api.stage.stage_name,
+                    function_names={route_id: function.function_name for route_id, function in api.functions.items()},
+                    table_name=self.table.name,
+                    replication_targets=self._replication_targets(region),
+                ),
+            )
         HealthAlarms(
             self,
             "health_alarms",
             HealthAlarmsProps(
                 provider=self.global_provider,
-                name_prefix=naming.prefix,
-                topic_arn=health_topic.topic.arn,
-                health_check_ids={r: c.id for r, c in self.routing.health_checks.items()},
+                name_prefix=self._naming.prefix,
+                topic_arn=topics[GLOBAL_REGION].topic.arn,
+                health_check_ids={region: check.id for region, check in self.routing.health_checks.items()},
             ),
         )
 
-    def _outputs(self, naming: Naming) -> None:
+    def _replication_targets(self, region: str) -> tuple[str, ...]:
+        """The regions ``region``'s table replicates to (none when replication is emulated)."""
+        if self.config.emulator:
+            return ()
+        return tuple(other for other in self.config.regions if other != region)
+
+    def _outputs(self) -> None:
         config = self.config
-        regions = {}
-        for region in config.regions:
-            api = self.apis[region]
-            regions[region] = {
-                "invoke_url": api.invoke_url,
-                "rest_api_id": api.rest_api.id,
-                "stage": api.stage.stage_name,
-                "functions": {route_id: fn.function_name for route_id, fn in api.functions.items()},
-                "execute_api_host": api.execute_api_host,
-                "health_check_id": self.routing.health_checks[region].id,
-                "custom_domain_target": self.domains[region].domain.regional_domain_name if region in self.domains else "",
-                "table_arn": self.table.arns[region],
-            }
-        TerraformOutput(self, "regions", value=regions, description="Per region: invoke URL, REST API id, stage, function names, health check, domain target, table ARN")
+        TerraformOutput(
+            self,
+            "regions",
+            value={region: self._region_output(region) for region in config.regions},
+            description="Per region: invoke URL, REST API id, stage, function names, health check, domain target, table ARN",
+        )
         TerraformOutput(
             self,
             "global_url",
@@ -324,3 +322,40 @@ class BackendStack(TerraformStack):
             "replication",
             value=REPLICATION_NOT_EMULATED if config.emulator else "DynamoDB global table (version 2019.11.21)",
         )
+
+    def _region_output(self, region: str) -> dict:
+        api = self.apis[region]
+        return {
+            "invoke_url": api.invoke_url,
+            "rest_api_id": api.rest_api.id,
+            "stage": api.stage.stage_name,
+            "functions": {route_id: function.function_name for route_id, function in api.functions.items()},
+            "execute_api_host": api.execute_api_host,
+            "health_check_id": self.routing.health_checks[region].id,
+            "custom_domain_target": self.domains[region].domain.regional_domain_name if region in self.domains else "",
+            "table_arn": self.table.arns[region],
+        }
+
+
+def with_global_region(regions: tuple[str, ...]) -> tuple[str, ...]:
+    """``regions``, then us-east-1 (Route53 health-check metrics) when it is not among them."""
+    return regions if GLOBAL_REGION in regions else (*regions, GLOBAL_REGION)
+
+
+def emulator_provider_settings() -> dict[str, Any]:
+    """Only emulator environments get these (tested): test credentials, no account or
+    metadata lookups, and every request that is not for loopback sent to a dead proxy, so a
+    run without the emulator fails instead of reaching AWS. The emulator's URL comes from
+    AWS_ENDPOINT_URL, set by tools/deploy.py: an `endpoints` block costs each provider ~5
+    CPU-seconds per Terraform command."""
+    return dict(
+        access_key="test",
+        secret_key="test",
+        skip_credentials_validation=True,
+        skip_requesting_account_id=True,
+        skip_metadata_api_check="true",
+        skip_region_validation=True,
+        http_proxy=EMULATOR_DEAD_PROXY,
+        https_proxy=EMULATOR_DEAD_PROXY,
+        no_proxy="127.0.0.1,localhost",
+    )

@@ -1,4 +1,5 @@
-"""The fast import path for the AWS provider binding (modules/aws.py).
+"""The fast import path for the AWS provider binding (modules/provider_fast_path.py,
+installed by modules/aws.py).
 
 Anything that starts the jsii kernel runs in a subprocess, one at a time, so the
 state of this pytest process (and the machine's 2 cores / memory) is not at stake.
@@ -21,6 +22,7 @@ import pytest
 
 from benchmarks.synth import inputs_digest
 from modules import aws
+from modules import provider_fast_path as fast_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -28,7 +30,7 @@ WARNING_TEXT = "fast import path for cdktf_cdktf_provider_aws not used"
 
 
 def _env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {aws.FULL_IMPORT_ENV, "CDKTF_OUTDIR", "BACKEND_ENVIRONMENTS"}}
+    env = {k: v for k, v in os.environ.items() if k not in {fast_path.FULL_IMPORT_ENV, "CDKTF_OUTDIR", "BACKEND_ENVIRONMENTS"}}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"  # Node 20 banner is noise
     env["PYTHONPATH"] = str(PROJECT_DIR)
     env.update(overrides)
@@ -55,7 +57,7 @@ def _last_json(stdout: str) -> dict:
 def _real_package_dir() -> Path:
     import importlib.util
 
-    spec = importlib.util.find_spec(aws.PACKAGE)
+    spec = importlib.util.find_spec(fast_path.PACKAGE)
     assert spec is not None and spec.origin is not None
     return Path(spec.origin).parent
 
@@ -64,7 +66,7 @@ def _real_package_dir() -> Path:
 
 
 def test_installed_binding_qualifies_for_the_fast_path():
-    problem, package_dir = aws._fast_path_problem()
+    problem, package_dir = fast_path.fast_path_problem(aws.SUBMODULES)
     assert problem is None
     assert package_dir == _real_package_dir()
 
@@ -73,12 +75,12 @@ def test_installed_binding_qualifies_for_the_fast_path():
 def fake_package(tmp_path: Path) -> Path:
     """A copy of the binding's layout the fast path relies on (without the 448 MB)."""
     real = _real_package_dir()
-    pkg = tmp_path / aws.PACKAGE
+    pkg = tmp_path / fast_path.PACKAGE
     (pkg / "_jsii").mkdir(parents=True)
     shutil.copyfile(real / "__init__.py", pkg / "__init__.py")
     shutil.copyfile(real / "_jsii" / "__init__.py", pkg / "_jsii" / "__init__.py")
-    with open(pkg / "_jsii" / aws.JSII_TARBALL, "wb") as tarball:
-        tarball.truncate(aws.JSII_TARBALL_SIZE)  # sparse: right name and size
+    with open(pkg / "_jsii" / fast_path.JSII_TARBALL, "wb") as tarball:
+        tarball.truncate(fast_path.JSII_TARBALL_SIZE)  # sparse: right name and size
     for name in aws.SUBMODULES:
         (pkg / name).mkdir()
         (pkg / name / "__init__.py").write_text("")
@@ -86,7 +88,7 @@ def fake_package(tmp_path: Path) -> Path:
 
 
 def test_layout_check_accepts_a_faithful_copy(fake_package: Path):
-    assert aws._check_layout(fake_package, aws.SUBMODULES) is None
+    assert fast_path.check_layout(fake_package, aws.SUBMODULES) is None
 
 
 def _remove(path: Path) -> None:
@@ -99,10 +101,10 @@ def _remove(path: Path) -> None:
         (lambda p: _remove(p / "_jsii" / "__init__.py"), "_jsii/__init__.py is missing"),
         (lambda p: (p / "_jsii" / "__init__.py").write_text("# other release\n"), "differs from the 20.1.0 release"),
         (
-            lambda p: (p / "_jsii" / aws.JSII_TARBALL).rename(p / "_jsii" / "provider-aws@20.2.0.jsii.tgz"),
+            lambda p: (p / "_jsii" / fast_path.JSII_TARBALL).rename(p / "_jsii" / "provider-aws@20.2.0.jsii.tgz"),
             "jsii assembly",
         ),
-        (lambda p: os.truncate(p / "_jsii" / aws.JSII_TARBALL, 10), "unexpected size"),
+        (lambda p: os.truncate(p / "_jsii" / fast_path.JSII_TARBALL, 10), "unexpected size"),
         (lambda p: _remove(p / "dynamodb_table"), "submodule directory"),
         (lambda p: _remove(p / "__init__.py"), "__init__.py is missing"),
         (
@@ -115,12 +117,12 @@ def _remove(path: Path) -> None:
 )
 def test_layout_check_rejects_unexpected_layouts(fake_package: Path, breakage, expected: str):
     breakage(fake_package)
-    problem = aws._check_layout(fake_package, aws.SUBMODULES)
+    problem = fast_path.check_layout(fake_package, aws.SUBMODULES)
     assert problem is not None and expected in problem
 
 
 def test_layout_check_rejects_unknown_submodule_names(fake_package: Path):
-    problem = aws._check_layout(fake_package, (*aws.SUBMODULES, "no_such_resource"))
+    problem = fast_path.check_layout(fake_package, (*aws.SUBMODULES, "no_such_resource"))
     assert problem is not None and "'no_such_resource' is not a submodule" in problem
 
 
@@ -139,7 +141,7 @@ def test_submodule_list_matches_the_real_init():
         if isinstance(node, ast.ImportFrom) and node.module is None and node.level == 1
         for alias in node.names
     ]
-    doc, parsed_imports, parsed_all = aws._parse_init(text)
+    doc, parsed_imports, parsed_all = fast_path.parse_init(text)
     assert parsed_all == real_all
     assert parsed_imports == imported
     assert set(imported) == set(real_all)
@@ -150,8 +152,8 @@ def test_submodule_list_matches_the_real_init():
 def test_jsii_namespace_convention_holds_for_every_submodule():
     """Lazy type resolution maps jsii namespaces to Python submodules by camelCasing."""
     real = _real_package_dir()
-    _, submodules, _ = aws._parse_init((real / "__init__.py").read_text(encoding="utf-8"))
-    marker = b'jsii_type="' + aws.JSII_ASSEMBLY.encode() + b"."
+    _, submodules, _ = fast_path.parse_init((real / "__init__.py").read_text(encoding="utf-8"))
+    marker = b'jsii_type="' + fast_path.JSII_ASSEMBLY.encode() + b"."
     wrong = []
     for name in submodules:
         with open(real / name / "__init__.py", "rb") as handle:
@@ -162,8 +164,8 @@ def test_jsii_namespace_convention_holds_for_every_submodule():
                 data += chunk
         start = data.index(marker) + len(marker)
         namespace = data[start:data.index(b'"', start)].rsplit(b".", 1)[0].decode()
-        if namespace != aws._jsii_namespace(name):
-            wrong.append((name, namespace, aws._jsii_namespace(name)))
+        if namespace != fast_path.jsii_namespace(name):
+            wrong.append((name, namespace, fast_path.jsii_namespace(name)))
     assert len(submodules) > 2000
     assert wrong == []
 
@@ -175,7 +177,7 @@ FALLBACK_PROBE = """
     import json, sys, warnings
     warnings.simplefilter("always")          # our own once-per-process guard must hold
     {pre}
-    from modules import aws
+    from modules import aws, provider_fast_path as fast_path
     table = aws.dynamodb_table               # two submodules: still one warning
     provider = aws.provider
     import cdktf_cdktf_provider_aws as package
@@ -183,7 +185,7 @@ FALLBACK_PROBE = """
         "mode": aws.MODE,
         "full_init_ran": getattr(package, "FULL_INIT_RAN", False),
         "table_is_fake": getattr(table, "FAKE", False),
-        "fast_marker": getattr(package, aws.FAST_PATH_MARKER, False),
+        "fast_marker": getattr(package, fast_path.FAST_PATH_MARKER, False),
     }}))
 """
 
@@ -196,7 +198,7 @@ def fake_site(tmp_path: Path) -> Path:
     normally records FULL_INIT_RAN, which proves the normal import was used.
     """
     site = tmp_path / "site"
-    pkg = site / aws.PACKAGE
+    pkg = site / fast_path.PACKAGE
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("FULL_INIT_RAN = True\nfrom . import dynamodb_table, provider\n")
     for name in ("dynamodb_table", "provider"):
@@ -238,7 +240,7 @@ def test_already_imported_package_is_used_as_is(fake_site: Path):
 
 
 def test_env_var_forces_the_normal_import_silently(fake_site: Path):
-    proc = _run(FALLBACK_PROBE.format(pre=""), _fake_env(fake_site, **{aws.FULL_IMPORT_ENV: "1"}))
+    proc = _run(FALLBACK_PROBE.format(pre=""), _fake_env(fake_site, **{fast_path.FULL_IMPORT_ENV: "1"}))
     result = _last_json(proc.stdout)
     assert result == {"mode": "full", "full_init_ran": True, "table_is_fake": True, "fast_marker": False}
     assert WARNING_TEXT not in proc.stderr
@@ -250,11 +252,11 @@ def test_env_var_forces_the_normal_import_silently(fake_site: Path):
 def _loaded_submodules_probe(then: str) -> str:
     return textwrap.dedent("""
         import json, sys
-        from modules import aws
+        from modules import aws, provider_fast_path as fast_path
         table_class = aws.dynamodb_table.DynamodbTable
         loaded = sorted({
             name.split(".")[1] for name in sys.modules
-            if name.startswith(aws.PACKAGE + ".") and name.split(".")[1] != "_private"
+            if name.startswith(fast_path.PACKAGE + ".") and name.split(".")[1] != "_private"
         })
         result = {"mode": aws.MODE, "loaded": loaded, "table_class": table_class.__qualname__}
     """) + textwrap.dedent(then)
@@ -267,7 +269,7 @@ def test_fast_path_loads_only_the_requested_submodules(tmp_path: Path):
         from jsii._runtime import kernel
 
         # The package module looks like the real (published) one.
-        result["fast_marker"] = getattr(package, aws.FAST_PATH_MARKER, False)
+        result["fast_marker"] = getattr(package, fast_path.FAST_PATH_MARKER, False)
         result["file"] = package.__file__
         result["path"] = list(package.__path__)
         result["doc"] = bool(package.__doc__ and "hashicorp/aws" in package.__doc__)
@@ -287,7 +289,7 @@ def test_fast_path_loads_only_the_requested_submodules(tmp_path: Path):
         result["attr_access"] = package.sns_topic.SnsTopic.__module__
         result["loaded_after"] = sorted({
             name.split(".")[1] for name in sys.modules
-            if name.startswith(aws.PACKAGE + ".") and name.split(".")[1] != "_private"
+            if name.startswith(fast_path.PACKAGE + ".") and name.split(".")[1] != "_private"
         })
         print(json.dumps(result))
     """)
@@ -310,7 +312,7 @@ def test_fast_path_loads_only_the_requested_submodules(tmp_path: Path):
 
 @pytest.mark.slow
 def test_full_import_env_var_loads_everything():
-    proc = _run(_loaded_submodules_probe("print(json.dumps(result))\n"), _env(**{aws.FULL_IMPORT_ENV: "1"}))
+    proc = _run(_loaded_submodules_probe("print(json.dumps(result))\n"), _env(**{fast_path.FULL_IMPORT_ENV: "1"}))
     result = _last_json(proc.stdout)
     assert result["mode"] == "full"
     assert len(result["loaded"]) > 2000
@@ -340,7 +342,7 @@ def test_synth_output_identical_to_normal_import(tmp_path: Path):
     for mode, outdir in outdirs.items():  # sequential: one heavy process at a time
         env = _env(CDKTF_OUTDIR=str(outdir))
         if mode == "full":
-            env[aws.FULL_IMPORT_ENV] = "1"
+            env[fast_path.FULL_IMPORT_ENV] = "1"
         proc = subprocess.run(
             [PYTHON, str(main)], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600
         )
@@ -369,7 +371,7 @@ def test_lazy_index_requires_a_module_only_when_it_is_used(tmp_path: Path):
     for name in names:
         (tmp_path / f"{name}.js").write_text("globalThis.loaded = (globalThis.loaded || 0) + 1; exports.ok = 1;\n")
         lines.append(f'exports.{name} = require("./{name}");')
-    (tmp_path / "index.js").write_text(aws.lazy_index_js("\n".join(lines) + "\n"))
+    (tmp_path / "index.js").write_text(fast_path.lazy_index_js("\n".join(lines) + "\n"))
     script = (
         "const idx = require('./index.js');"
         "const before = globalThis.loaded || 0;"
@@ -381,13 +383,13 @@ def test_lazy_index_requires_a_module_only_when_it_is_used(tmp_path: Path):
 
 
 def test_lazy_index_refuses_an_unexpected_index():
-    with pytest.raises(aws._FastPathUnavailable, match="resource requires"):
-        aws.lazy_index_js('exports.a = require("./a");\n')
+    with pytest.raises(fast_path._FastPathUnavailable, match="resource requires"):
+        fast_path.lazy_index_js('exports.a = require("./a");\n')
 
 
 def test_lazy_tarball_refuses_anything_but_the_release_tarball(tmp_path: Path):
     fake = tmp_path / "provider-aws@20.1.0.jsii.tgz"
     fake.write_bytes(b"not the release")
-    with pytest.raises(aws._FastPathUnavailable, match="not the 20.1.0 release tarball"):
-        aws.lazy_tarball(fake, tmp_path / "out")
+    with pytest.raises(fast_path._FastPathUnavailable, match="not the 20.1.0 release tarball"):
+        fast_path.lazy_tarball(fake, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
