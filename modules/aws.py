@@ -87,6 +87,15 @@ SUBMODULES: tuple[str, ...] = (
     "route53_record",
     "sns_topic",
     "sns_topic_subscription",
+    # the bootstrap stack (modules/bootstrap.py)
+    "iam_openid_connect_provider",
+    "s3_bucket",
+    "s3_bucket_lifecycle_configuration",
+    "s3_bucket_ownership_controls",
+    "s3_bucket_policy",
+    "s3_bucket_public_access_block",
+    "s3_bucket_server_side_encryption_configuration",
+    "s3_bucket_versioning",
 )
 
 # --- fast path configuration (all of it describes the pinned, frozen binding) ---------
