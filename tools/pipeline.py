@@ -140,10 +140,24 @@ def summary(plan: dict, stack: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def remote_summary(output: str, stack: str) -> str:
+    """Summary of a speculative Terraform Cloud plan: its result line and the run's URL."""
+    lines = output.splitlines()
+    result = next((line.strip() for line in lines if line.strip().startswith(("Plan:", "No changes."))), "no result line")
+    url = next((line.strip() for line in lines if line.strip().startswith("https://") and "/runs/" in line), "")
+    return f"### `{stack}` (Terraform Cloud speculative plan): {result}\n\n{url}\n"
+
+
 def plan(args: argparse.Namespace) -> int:
     config = load_config(args.env)
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
     terraform(["init", "-input=false", "-no-color"], stack_dir)
+    if args.speculative and config.state.backend == "cloud":
+        # A saved cloud plan is a run waiting to be applied; a pull request only needs to
+        # be shown one, which Terraform Cloud keeps with its own URL.
+        output = terraform(["plan", "-input=false", "-no-color", "-lock-timeout=5m"], stack_dir)
+        _append(args.summary, remote_summary(output, config.stack_name))
+        return 0
     terraform(["plan", "-input=false", "-no-color", "-lock-timeout=5m", f"-out={PLAN_FILE}"], stack_dir)
     shown = tf.run(["show", "-json", "-no-color", PLAN_FILE], stack_dir, tf.terraform_env(PROJECT_DIR / "build"), timeout=300)
     if shown.returncode != 0:
@@ -197,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary")
     p = sub.add_parser("plan", help="init + plan -out for one environment")
     p.add_argument("--env", required=True)
+    p.add_argument("--speculative", action="store_true",
+                   help="pull requests: Terraform Cloud environments get a speculative plan, not a saved run")
     p.add_argument("--summary")
     p = sub.add_parser("apply", help="apply the saved plan of one environment")
     p.add_argument("--env", required=True)

@@ -88,3 +88,12 @@ def test_plan_summary_counts_and_flags_destruction():
 def test_local_environments_are_refused():
     with pytest.raises(pipeline.PipelineError, match="emulator environment"):
         pipeline.load_config("local")
+
+
+def test_remote_summary_shows_the_result_and_the_run():
+    output = ("Running plan in HCP Terraform...\n\nTo view this run in a browser, visit:\n"
+              "https://app.terraform.io/app/example-platform/backend-prod/runs/run-abc123\n\n"
+              "Plan: 2 to add, 1 to change, 0 to destroy.\n")
+    text = pipeline.remote_summary(output, "backend-prod")
+    assert "Plan: 2 to add, 1 to change, 0 to destroy." in text
+    assert "https://app.terraform.io/app/example-platform/backend-prod/runs/run-abc123" in text
