@@ -32,6 +32,7 @@ from modules.config import EnvironmentConfig
 from modules.delivery import BOOTSTRAP_STACK, DeliverySettings
 from modules.deploy_policy import PolicyInputs, deploy_policy, plan_policy
 from modules.naming import Naming, provider_alias
+from modules.stack import EMULATOR_DEAD_PROXY
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
@@ -39,7 +40,6 @@ TFC_AUDIENCE = "aws.workload.identity"
 IAM_HOME_REGION = "us-east-1"
 ROLE_PATH = "/delivery/"
 CALLER = "caller"
-EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
 
 
 @dataclass(frozen=True, kw_only=True)
