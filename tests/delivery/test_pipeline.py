@@ -97,3 +97,19 @@ def test_remote_summary_shows_the_result_and_the_run():
     text = pipeline.remote_summary(output, "backend-prod")
     assert "Plan: 2 to add, 1 to change, 0 to destroy." in text
     assert "https://app.terraform.io/app/example-platform/backend-prod/runs/run-abc123" in text
+
+
+@pytest.mark.terraform
+def test_summary_reads_a_real_saved_plan(tmp_path, terraform_bin):
+    """The JSON of `terraform show -json <saved plan>` from the real Terraform, not a fixture."""
+    from tools import terraform as tf
+
+    (tmp_path / "main.tf.json").write_text(json.dumps({"resource": {"terraform_data": {"marker": {"input": "a"}}}}))
+    env = tf.terraform_env(tmp_path / "build")
+    for args in (["init", "-input=false", "-no-color"], ["plan", "-input=false", "-no-color", "-out=plan.tfplan"]):
+        result = tf.run(args, tmp_path, env, timeout=120)
+        assert result.returncode == 0, result.stdout
+    shown = tf.run(["show", "-json", "-no-color", "plan.tfplan"], tmp_path, env, timeout=120)
+    text = pipeline.summary(json.loads(shown.stdout), "backend-x")
+    assert text.startswith("### `backend-x`: 1 create")
+    assert "| create | `terraform_data.marker` |" in text
