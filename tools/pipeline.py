@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,18 @@ def terraform(args: list[str], stack_dir: Path) -> str:
     return result.stdout
 
 
+def terraform_json(args: list[str], stack_dir: Path) -> Any:
+    """A terraform command's JSON on stdout, kept apart from warnings on stderr."""
+    binary = tf.terraform_binary()
+    if binary is None:
+        raise PipelineError(tf.INSTALL_HINT)
+    result = subprocess.run([binary, *args], cwd=stack_dir, env=tf.terraform_env(PROJECT_DIR / "build"),
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise PipelineError(f"terraform {args[0]} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout)
+
+
 def summary(plan: dict, stack: str) -> str:
     """Markdown: counts, then every resource that changes with its action."""
     changes = [(rc["address"], rc["change"]["actions"]) for rc in plan.get("resource_changes", [])
@@ -159,11 +172,9 @@ def plan(args: argparse.Namespace) -> int:
         _append(args.summary, remote_summary(output, config.stack_name))
         return 0
     terraform(["plan", "-input=false", "-no-color", "-lock-timeout=5m", f"-out={PLAN_FILE}"], stack_dir)
-    shown = tf.run(["show", "-json", "-no-color", PLAN_FILE], stack_dir, tf.terraform_env(PROJECT_DIR / "build"), timeout=300)
-    if shown.returncode != 0:
-        raise PipelineError(f"terraform show failed:\n{shown.stdout[-2000:]}")
-    (stack_dir / PLAN_JSON).write_text(shown.stdout)
-    text = summary(json.loads(shown.stdout), config.stack_name)
+    shown = terraform_json(["show", "-json", "-no-color", PLAN_FILE], stack_dir)
+    (stack_dir / PLAN_JSON).write_text(json.dumps(shown))
+    text = summary(shown, config.stack_name)
     _append(args.summary, text)
     print(text)
     return 0
@@ -192,10 +203,7 @@ def smoke(args: argparse.Namespace) -> int:
 
     config = load_config(args.env)
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
-    result = tf.run(["output", "-json", "-no-color"], stack_dir, tf.terraform_env(PROJECT_DIR / "build"), timeout=300)
-    if result.returncode != 0:
-        raise PipelineError(f"terraform output failed:\n{result.stdout[-2000:]}")
-    regions = json.loads(result.stdout)["regions"]["value"]
+    regions = terraform_json(["output", "-json", "-no-color"], stack_dir)["regions"]["value"]
     checks = smoke_tool.smoke({region: value["invoke_url"] for region, value in regions.items()})
     print(smoke_tool.format_checks(checks))
     return 0 if checks and all(c.ok for c in checks) else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,7 @@ def test_remote_summary_shows_the_result_and_the_run():
 
 
 @pytest.mark.terraform
-def test_summary_reads_a_real_saved_plan(tmp_path, terraform_bin):
+def test_summary_reads_a_real_saved_plan(tmp_path, terraform_bin, monkeypatch):
     """The JSON of `terraform show -json <saved plan>` from the real Terraform, not a fixture."""
     from tools import terraform as tf
 
@@ -109,7 +110,9 @@ def test_summary_reads_a_real_saved_plan(tmp_path, terraform_bin):
     for args in (["init", "-input=false", "-no-color"], ["plan", "-input=false", "-no-color", "-out=plan.tfplan"]):
         result = tf.run(args, tmp_path, env, timeout=120)
         assert result.returncode == 0, result.stdout
-    shown = tf.run(["show", "-json", "-no-color", "plan.tfplan"], tmp_path, env, timeout=120)
-    text = pipeline.summary(json.loads(shown.stdout), "backend-x")
+    # The CLI config warning of a machine with a missing config file goes to stderr, not into the JSON.
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(tmp_path / "absent.tfrc"))
+    monkeypatch.setattr(pipeline.tf, "terraform_env", lambda build_dir, extra=None: dict(os.environ))
+    text = pipeline.summary(pipeline.terraform_json(["show", "-json", "-no-color", "plan.tfplan"], tmp_path), "backend-x")
     assert text.startswith("### `backend-x`: 1 create")
     assert "| create | `terraform_data.marker` |" in text
