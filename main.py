@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """Synthesize one Terraform stack, ``backend-<env>``, per ``environments/<env>.toml``.
 
-Choose environments with ``BACKEND_ENVIRONMENTS=dev,prod`` (default: every file) and read
+Choose environments with ``BACKEND_ENVIRONMENTS=dev,prod`` (default: every file; add
+``bootstrap`` for the bootstrap stack, see modules/bootstrap.py) and read
 them from another folder with ``BACKEND_ENVIRONMENTS_DIR`` (default: environments/). The cdktf
 CLI runs this file (see cdktf.json) and sets CDKTF_OUTDIR; run alone it writes cdktf.out/.
 Environment files are loaded and validated before cdktf is imported, so a bad file is
-reported in well under a second and nothing is written.
+reported in well under a second and nothing is written (the previous run's stack
+configurations are removed, so nothing stale is deployed).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modules.config import ConfigError, EnvironmentConfig, load_environments
+from modules.delivery import load_delivery, split_bootstrap
+from modules.outdir import discard_stale_output
 
 if TYPE_CHECKING:
     from cdktf import App
@@ -52,16 +56,28 @@ def build_app(configs: list[EnvironmentConfig], outdir: str | None = None) -> Ap
 
 
 def main() -> int:
+    outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
+    environments_dir = Path(os.environ.get("BACKEND_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR)
+    with_bootstrap, names = split_bootstrap(selected_environments(os.environ.get("BACKEND_ENVIRONMENTS")))
     try:
-        configs = load_environments(
-            Path(os.environ.get("BACKEND_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR),
-            selected_environments(os.environ.get("BACKEND_ENVIRONMENTS")),
-        )
+        configs = load_environments(environments_dir, names) if names != [] else []
+        # The bootstrap derives every environment's roles, so it loads them all.
+        bootstrap_configs = load_environments(environments_dir) if with_bootstrap else []
+        delivery = load_delivery(PROJECT_DIR / "delivery.toml") if with_bootstrap else None
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
-        print("nothing was synthesized", file=sys.stderr)
+        stale = discard_stale_output(outdir)
+        print("nothing was synthesized" + (f"; removed the previous synth of {', '.join(stale)} from {outdir}" if stale else ""), file=sys.stderr)
         return 2
-    build_app(configs).synth()
+    app = build_app(configs)
+    if delivery is not None:
+        from modules.bootstrap import add_bootstrap
+
+        add_bootstrap(app, bootstrap_configs, delivery, PROJECT_DIR, build_app)
+    app.synth()
+    from tools.provider_lock import lock_stacks
+
+    lock_stacks(outdir, BUILD_DIR)
     return 0
 
 

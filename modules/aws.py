@@ -22,9 +22,11 @@ if TYPE_CHECKING:
         api_gateway_deployment, api_gateway_domain_name, api_gateway_integration, api_gateway_method,
         api_gateway_method_settings, api_gateway_resource, api_gateway_rest_api, api_gateway_stage,
         cloudwatch_log_group, cloudwatch_metric_alarm, data_aws_caller_identity, data_aws_route53_zone,
-        dynamodb_table, dynamodb_table_replica, iam_role, iam_role_policy, iam_role_policy_attachment, kms_alias,
-        kms_key, lambda_function, lambda_permission, provider, route53_health_check, route53_record, sns_topic,
-        sns_topic_subscription,
+        dynamodb_table, dynamodb_table_replica, iam_openid_connect_provider, iam_role, iam_role_policy,
+        iam_role_policy_attachment, kms_alias, kms_key, lambda_function, lambda_permission, provider,
+        route53_health_check, route53_record, s3_bucket, s3_bucket_lifecycle_configuration,
+        s3_bucket_ownership_controls, s3_bucket_policy, s3_bucket_public_access_block,
+        s3_bucket_server_side_encryption_configuration, s3_bucket_versioning, sns_topic, sns_topic_subscription,
     )
 
 SUBMODULES: tuple[str, ...] = (
@@ -32,9 +34,11 @@ SUBMODULES: tuple[str, ...] = (
     "api_gateway_deployment", "api_gateway_domain_name", "api_gateway_integration", "api_gateway_method",
     "api_gateway_method_settings", "api_gateway_resource", "api_gateway_rest_api", "api_gateway_stage",
     "cloudwatch_log_group", "cloudwatch_metric_alarm", "data_aws_caller_identity", "data_aws_route53_zone",
-    "dynamodb_table", "dynamodb_table_replica", "iam_role", "iam_role_policy", "iam_role_policy_attachment", "kms_alias",
-    "kms_key", "lambda_function", "lambda_permission", "provider", "route53_health_check", "route53_record", "sns_topic",
-    "sns_topic_subscription",
+    "dynamodb_table", "dynamodb_table_replica", "iam_openid_connect_provider", "iam_role", "iam_role_policy",
+    "iam_role_policy_attachment", "kms_alias", "kms_key", "lambda_function", "lambda_permission", "provider",
+    "route53_health_check", "route53_record", "s3_bucket", "s3_bucket_lifecycle_configuration",
+    "s3_bucket_ownership_controls", "s3_bucket_policy", "s3_bucket_public_access_block",
+    "s3_bucket_server_side_encryption_configuration", "s3_bucket_versioning", "sns_topic", "sns_topic_subscription",
 )
 
 # fast path (README, "Fast synth"): MODE is 'fast' when it is used, 'full' for the normal import.

@@ -1,0 +1,106 @@
+"""The bootstrap stack as synthesized: one per project, every environment's account reached
+through its own provider, state buckets that Terraform will not destroy, roles per environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modules.config import ConfigError
+from modules.delivery import DeliverySettings, load_delivery, split_bootstrap
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bootstrap_doc(app, all_configs, tmp_path_factory):
+    from cdktf import App, Testing
+
+    from modules.bootstrap import add_bootstrap
+
+    import main
+
+    scratch = App(outdir=str(tmp_path_factory.mktemp("boot")))
+    configs = [all_configs[n] for n in ("dev", "staging", "prod", "local")]
+    settings = DeliverySettings(github_repository="example-org/items", assume_role="OrganizationAccountAccessRole")
+    stack = add_bootstrap(scratch, configs, settings, PROJECT_DIR, main.build_app)
+    return json.loads(Testing.synth(stack))
+
+
+def test_one_provider_per_account_and_region_with_the_account_pinned(bootstrap_doc):
+    providers = {p["alias"]: p for p in bootstrap_doc["provider"]["aws"]}
+    assert set(providers) == {
+        "account_111111111111_us_east_1", "account_111111111111_eu_west_1",
+        "account_222222222222_us_east_1", "account_222222222222_eu_west_1", "account_333333333333_us_east_1",
+    }
+    for alias, p in providers.items():
+        account = alias.split("_")[1]
+        assert p["allowed_account_ids"] == [account]
+        assert p["assume_role"] == [{"role_arn": f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", "session_name": "bootstrap"}]
+        assert "access_key" not in p
+
+
+def test_state_buckets_cannot_be_destroyed_and_live_in_their_environments_account(bootstrap_doc):
+    buckets = bootstrap_doc["resource"]["aws_s3_bucket"].values()
+    assert {b["bucket"]: b["provider"] for b in buckets} == {
+        "items-terraform-state-111111111111": "aws.account_111111111111_eu_west_1",
+        "items-terraform-state-222222222222": "aws.account_222222222222_eu_west_1",
+    }
+    assert all(b["lifecycle"] == {"prevent_destroy": True} for b in buckets)
+
+
+def test_one_github_oidc_provider_per_account(bootstrap_doc):
+    oidc = list(bootstrap_doc["resource"]["aws_iam_openid_connect_provider"].values())
+    github = [o for o in oidc if o["url"] == "https://token.actions.githubusercontent.com"]
+    assert sorted(o["provider"] for o in github) == [
+        "aws.account_111111111111_us_east_1", "aws.account_222222222222_us_east_1", "aws.account_333333333333_us_east_1"]
+    assert all(o["client_id_list"] == ["sts.amazonaws.com"] for o in github)
+    assert [o["url"] for o in oidc if o not in github] == ["https://app.terraform.io"]
+
+
+def test_roles_per_real_environment_never_admin(bootstrap_doc):
+    roles = {r["name"]: r for r in bootstrap_doc["resource"]["aws_iam_role"].values()}
+    assert set(roles) == {f"{k}-items-{e}" for k in ("deploy", "plan") for e in ("dev", "staging", "prod")}
+    assert all(r["path"] == "/delivery/" for r in roles.values())
+    assert "aws_iam_role_policy_attachment" not in bootstrap_doc["resource"]
+    for policy in bootstrap_doc["resource"]["aws_iam_role_policy"].values():
+        document = json.loads(policy["policy"])
+        assert not [s for s in document["Statement"] if s["Effect"] == "Allow" and "*" in s["Action"]]
+        assert "AdministratorAccess" not in policy["policy"]
+
+
+def test_bootstrap_is_synthesized_only_when_named():
+    assert split_bootstrap(None) == (False, None)
+    assert split_bootstrap(["bootstrap"]) == (True, [])
+    assert split_bootstrap(["dev", "bootstrap"]) == (True, ["dev"])
+
+
+@pytest.mark.slow
+def test_main_synthesizes_the_bootstrap_alone(tmp_path):
+    env = {**os.environ, "BACKEND_ENVIRONMENTS": "bootstrap", "CDKTF_OUTDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "main.py")], env=env, capture_output=True, text=True,
+                            timeout=300, cwd=PROJECT_DIR)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["bootstrap"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[github]\nrepository = "no-slash"\n', "github.repository: 'no-slash' is not a repository"),
+    ('[github]\nrepository = "o/r"\n[bootstrap]\nnoncurrent_version_days = 0\n', "noncurrent_version_days: 0 is out of range"),
+    ('[github]\nrepository = "o/r"\n[bootstrap]\nassume_role = "bad role"\n', "assume_role: 'bad role' is not an IAM role name"),
+])
+def test_delivery_settings_are_checked(tmp_path, text, expected):
+    path = tmp_path / "delivery.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_delivery(path)
+
+
+def test_the_projects_delivery_settings_load():
+    settings = load_delivery(PROJECT_DIR / "delivery.toml")
+    assert settings.github_repository.count("/") == 1

@@ -1,0 +1,130 @@
+"""The bootstrap stack for dev, staging and prod, applied for real with Terraform to moto's
+server on 127.0.0.1: each environment's account is reached by assuming a role there (moto's
+STS switches accounts like AWS does), the state buckets come out locked down, the roles trust
+only this repository's GitHub environments, a second plan is empty, and Terraform refuses to
+destroy a state bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+from modules.delivery import DeliverySettings
+from tools import emulator
+from tools import terraform as tf
+
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
+
+REPOSITORY = "example-org/items-backend"
+ASSUME_ROLE = "OrganizationAccountAccessRole"
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs):
+    from cdktf import App
+
+    from modules.bootstrap import BootstrapProps, BootstrapStack, EnvironmentTarget
+
+    root = tmp_path_factory.mktemp("bootstrap")
+    targets = tuple(
+        EnvironmentTarget(config=environment_configs[name], doc=synthesized[name]) for name in ("dev", "staging", "prod")
+    )
+    settings = DeliverySettings(github_repository=REPOSITORY, assume_role=ASSUME_ROLE)
+    app = App(outdir=str(root / "cdktf.out"))
+    BootstrapStack(app, BootstrapProps(targets=targets, settings=settings, project_dir=root, emulator=True))
+    app.synth()
+    stack_dir = root / "cdktf.out" / "stacks" / "bootstrap"
+    proc, port = emulator.start_emulator(root / ".emulator")
+    url = f"http://{emulator.LOOPBACK}:{port}"
+    env = tf.terraform_env(root / "build", {"AWS_ENDPOINT_URL": url})
+    try:
+        init = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, timeout=300)
+        assert init.returncode == 0, init.stdout[-4000:]
+        started = time.monotonic()
+        apply = tf.run(["apply", "-auto-approve", "-input=false", "-no-color"], stack_dir, env, timeout=600)
+        elapsed = time.monotonic() - started
+        assert apply.returncode == 0, apply.stdout[-6000:]
+        print(f"bootstrap apply on the emulator: {elapsed:.1f} s")
+        yield {"url": url, "env": env, "stack_dir": stack_dir, "configs": environment_configs}
+    finally:
+        emulator.stop_pid(proc.pid)
+    assert not emulator.pid_alive(proc.pid)
+
+
+def client(url: str, service: str, account: str, region: str = "us-east-1"):
+    """A client acting in ``account``, through the same assumed role the providers use."""
+    base = dict(endpoint_url=url, region_name=region)
+    creds = boto3.client("sts", aws_access_key_id="test", aws_secret_access_key="test", **base).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{ASSUME_ROLE}", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.client(
+        service, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"], **base,
+    )
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging"])
+def test_state_bucket_is_locked_down_in_its_account(applied, environment):
+    config = applied["configs"][environment]
+    account, bucket = config.allowed_account_ids[0], config.state.bucket
+    s3 = client(applied["url"], "s3", account, config.state.region)
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_roles_trust_only_their_github_environment(applied, environment):
+    config = applied["configs"][environment]
+    account = config.allowed_account_ids[0]
+    iam = client(applied["url"], "iam", account)
+    providers = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+    github = f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+    assert github in providers
+    for kind, github_env in (("deploy", environment), ("plan", f"{environment}-plan")):
+        role = iam.get_role(RoleName=f"{kind}-items-{environment}")["Role"]
+        assert role["Path"] == "/delivery/"
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        github_statement = next(s for s in trust["Statement"] if s["Principal"]["Federated"] == github)
+        assert github_statement["Condition"]["StringEquals"] == {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:environment:{github_env}",
+        }
+        (policy_name,) = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        arns = json.dumps(document)
+        assert f":{account}:" in arns and "${" not in arns, "the account reference was not resolved"
+
+
+def test_prod_roles_also_trust_its_terraform_cloud_workspace(applied):
+    iam = client(applied["url"], "iam", "333333333333")
+    trust = iam.get_role(RoleName="deploy-items-prod")["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    subjects = [s["Condition"].get("StringLike", {}).get("app.terraform.io:sub") for s in trust["Statement"]]
+    assert "organization:example-platform:project:*:workspace:backend-prod:run_phase:apply" in subjects
+
+
+def test_second_plan_is_empty(applied):
+    result = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300)
+    assert result.returncode == 0, f"plan after apply is not empty (exit {result.returncode}):\n{result.stdout[-6000:]}"
+
+
+def test_terraform_refuses_to_destroy_a_state_bucket(applied):
+    result = tf.run(["destroy", "-auto-approve", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300)
+    assert result.returncode != 0
+    assert "prevent_destroy" in result.stdout
+    s3 = client(applied["url"], "s3", "222222222222", "eu-west-1")
+    assert s3.head_bucket(Bucket="items-terraform-state-222222222222")["ResponseMetadata"]["HTTPStatusCode"] == 200
