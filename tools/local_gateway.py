@@ -187,7 +187,7 @@ def proxy_response(result: object) -> GatewayResponse:
         return bad_gateway(f"{MALFORMED_RESPONSE} (not an object)")
     try:
         status = int(result.get("statusCode", 200))
-        headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+        headers = [(str(name), str(value)) for name, value in (result.get("headers") or {}).items()]
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers += [(str(name), str(value)) for value in values if (str(name), str(value)) not in headers]
         raw = result.get("body")
@@ -392,91 +392,100 @@ def _read_chunked(rfile, too_long: GatewayResponse) -> bytes:
         rfile.readline(3)
 
 
-def make_server(gateway: Gateway, port: int = 0, log=None) -> ThreadingHTTPServer:
-    """An HTTP server on 127.0.0.1 answering with ``gateway``, bounded per connection in
-    head size, body size and time, and in connections overall."""
-    log = log if log is not None else sys.stderr
-    deadlines = Deadlines()
-    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+class GatewayHandler(BaseHTTPRequestHandler):
+    """One connection: requests read within the bounds, answered by ``server.gateway``."""
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "local-api-gateway"
-        protocol_version = "HTTP/1.1"
-        timeout = SOCKET_TIMEOUT_S
+    server_version = "local-api-gateway"
+    protocol_version = "HTTP/1.1"
+    timeout = SOCKET_TIMEOUT_S
 
-        def handle_one_request(self) -> None:
-            deadlines.arm(self.connection, REQUEST_READ_DEADLINE_S)
-            try:
-                request = self._read_request()
-            except RequestTooLarge as refused:
-                self.close_connection = True
-                return self._write(refused.response)
-            except (OSError, ValueError):  # timeouts, resets, a deadline shutdown
+    def handle_one_request(self) -> None:
+        self.server.deadlines.arm(self.connection, REQUEST_READ_DEADLINE_S)
+        try:
+            request = self._read_request()
+        except RequestTooLarge as refused:
+            self.close_connection = True
+            return self._write(refused.response)
+        except (OSError, ValueError):  # timeouts, resets, a deadline shutdown
+            self.close_connection = True
+            return None
+        finally:
+            self.server.deadlines.disarm(self.connection)
+        if request is not None:
+            self._write(self.server.gateway.handle(request))
+
+    def _read_request(self) -> GatewayRequest | None:
+        raw_reader = self.rfile
+        self.rfile = _BoundedReader(raw_reader, MAX_HEADER_BYTES)
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if not self.raw_requestline:
                 self.close_connection = True
                 return None
-            finally:
-                deadlines.disarm(self.connection)
-            if request is not None:
-                self._write(gateway.handle(request))
+            if not self.parse_request():  # it has answered (400, 505, ...) itself
+                return None
+        finally:
+            self.rfile = raw_reader
+        body = read_body(self.headers, self.rfile)
+        return GatewayRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
 
-        def _read_request(self) -> GatewayRequest | None:
-            raw_reader = self.rfile
-            self.rfile = _BoundedReader(raw_reader, MAX_HEADER_BYTES)
+    def _write(self, response: GatewayResponse) -> None:
+        # Logged before the answer leaves, so whoever reads the answer can find its line.
+        log = self.server.log
+        log.write(json.dumps({"region": self.server.gateway.region.name, **response.log}) + "\n")
+        log.flush()
+        self.send_response_only(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def send_error(self, code, message=None, explain=None) -> None:  # parse_request's answers
+        self.close_connection = True
+        self._write(gateway_error(code, message or "Bad Request", "BadRequestException"))
+
+    def log_message(self, *args) -> None:  # _write logs one JSON line per request instead
+        pass
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """An HTTP server on 127.0.0.1 answering with ``gateway``, bounded per connection in
+    head size, body size and time, and in connections overall (429 beyond)."""
+
+    daemon_threads = True
+    BUSY = (b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: 32\r\n"
+            b'Connection: close\r\n\r\n{"message":"Too Many Requests"}\n')
+
+    def __init__(self, gateway: Gateway, port: int, log) -> None:
+        super().__init__((LOOPBACK, port), GatewayHandler)
+        self.gateway, self.log = gateway, log
+        self.deadlines = Deadlines()
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
             try:
-                self.raw_requestline = self.rfile.readline(65537)
-                if not self.raw_requestline:
-                    self.close_connection = True
-                    return None
-                if not self.parse_request():  # it has answered (400, 505, ...) itself
-                    return None
+                request.sendall(self.BUSY)
             finally:
-                self.rfile = raw_reader
-            body = read_body(self.headers, self.rfile)
-            return GatewayRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+                self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
 
-        def _write(self, response: GatewayResponse) -> None:
-            self.send_response_only(response.status)
-            for name, value in response.headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-            self.wfile.flush()
-            log.write(json.dumps({"region": gateway.region.name, **response.log}) + "\n")
-            log.flush()
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
-        def send_error(self, code, message=None, explain=None) -> None:  # parse_request's answers
-            self.close_connection = True
-            self._write(gateway_error(code, message or "Bad Request", "BadRequestException"))
 
-        def log_message(self, *args) -> None:  # one JSON line per request is written instead
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def process_request(self, request, client_address) -> None:
-            if not slots.acquire(blocking=False):
-                busy = b'HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n' \
-                       b'Content-Length: 32\r\nConnection: close\r\n\r\n{"message":"Too Many Requests"}\n'
-                try:
-                    request.sendall(busy)
-                finally:
-                    self.shutdown_request(request)
-                return
-            super().process_request(request, client_address)
-
-        def process_request_thread(self, request, client_address) -> None:
-            try:
-                super().process_request_thread(request, client_address)
-            finally:
-                slots.release()
-
-    return Server((LOOPBACK, port), Handler)
+def make_server(gateway: Gateway, port: int = 0, log=None) -> GatewayServer:
+    return GatewayServer(gateway, port, log if log is not None else sys.stderr)
 
 
 def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gateway:
