@@ -492,12 +492,14 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gat
     """The gateway of one region of a deployment file (see README, "The deployment file")."""
     served = deployment["regions"][region]
     endpoint = deployment["emulator_url"]
-    clients: dict[str, object] = {}
+    clients = {region: aws_client("lambda", region, endpoint)}
+    creating = threading.Lock()  # making boto3 clients is not thread-safe; using them is
 
     def lambda_client(function_region: str):
-        if function_region not in clients:
-            clients[function_region] = aws_client("lambda", function_region, endpoint)
-        return clients[function_region]
+        with creating:
+            if function_region not in clients:
+                clients[function_region] = aws_client("lambda", function_region, endpoint)
+            return clients[function_region]
 
     code = CodeStore(Path(deployment["stack_dir"]), state_dir / "code")
     return Gateway(

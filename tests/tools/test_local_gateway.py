@@ -47,6 +47,10 @@ def fail(event, context):
 def size(event, context):
     return {"statusCode": 200, "body": str(len(event["body"] or ""))}
 
+def noisy(event, context):
+    print("printed by the handler " * 5000)
+    return {"statusCode": 200, "body": "quiet answer"}
+
 def malformed(event, context):
     return "not a proxy response"
 '''
@@ -129,6 +133,7 @@ def deployed(tmp_path_factory):
     api.route("GET", "/crash", api.function("crash", "testfn.app.crash"))
     api.route("GET", "/fail", api.function("fail", "testfn.app.fail"))
     api.route("GET", "/malformed", api.function("malformed", "testfn.app.malformed"))
+    api.route("GET", "/noisy", api.function("noisy", "testfn.app.noisy"))
     api.route("GET", "/stale", api.function("stale", "testfn.app.echo", code=code_zip(HANDLERS + "\n# changed\n")))
     locked = api.function("locked", "testfn.app.echo")
     api.lambda_.remove_permission(FunctionName="locked", StatementId="apigateway")
@@ -143,7 +148,7 @@ def deployed(tmp_path_factory):
     server = local_gateway.make_server(gateway, port, log)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        yield api, f"http://127.0.0.1:{port}/{STAGE}", root / "gateway.log"
+        yield api, f"http://127.0.0.1:{port}/{STAGE}", root / "gateway.log", gateway
     finally:
         server.shutdown()
         server.server_close()
@@ -201,7 +206,7 @@ def test_unknown_paths_and_methods_do_not_match():
 # --- through HTTP, against the emulator ---------------------------------------------------
 
 def test_unknown_routes_answer_like_api_gateway(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     for method, path in (("GET", "/nope"), ("PUT", "/items"), ("DELETE", "/items/special")):
         status, body, headers = call(base + path, method)
         assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"}), (method, path)
@@ -211,7 +216,7 @@ def test_unknown_routes_answer_like_api_gateway(deployed):
 
 
 def test_the_deployed_handler_gets_an_api_gateway_proxy_event(deployed):
-    api, base, _ = deployed
+    api, base, _, _ = deployed
     got = event_of(base + "/items/a%20b?tag=x&tag=y&empty=", headers={"User-Agent": "probe/1", "X-Multi": "1"})
     event = got["event"]
     assert set(event) == {"resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
@@ -235,7 +240,7 @@ def test_the_deployed_handler_gets_an_api_gateway_proxy_event(deployed):
 
 
 def test_bodies_arrive_as_text_without_binary_media_types(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     event = event_of(base + "/items", "POST", b'{"a": 1}', {"Content-Type": "application/json"})["event"]
     assert event["body"] == '{"a": 1}' and event["isBase64Encoded"] is False
     event = event_of(base + "/items", "POST", b"\xff\xfe", {"Content-Type": "application/octet-stream"})["event"]
@@ -243,14 +248,14 @@ def test_bodies_arrive_as_text_without_binary_media_types(deployed):
 
 
 def test_routes_serve_their_own_function_and_methods(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     assert event_of(base + "/items/special")["environ"]["WHO"] == "literal"
     assert "WHO" not in event_of(base + "/items/1")["environ"]
     assert event_of(base + "/files/a/b.txt", "DELETE")["event"]["pathParameters"] == {"path": "a/b.txt"}
 
 
 def test_the_environment_is_lambdas_with_the_deployed_variables_and_code(deployed, tmp_path):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     got = event_of(base + "/items/1")
     environ = got["environ"]
     assert environ["STATUS"] == "200" and environ["AWS_REGION"] == REGION and environ["AWS_DEFAULT_REGION"] == REGION
@@ -262,7 +267,7 @@ def test_the_environment_is_lambdas_with_the_deployed_variables_and_code(deploye
 
 
 def test_a_configuration_change_applies_to_the_next_request(deployed):
-    api, base, _ = deployed
+    api, base, _, _ = deployed
     before = event_of(base + "/items/1")["environ"]
     api.lambda_.update_function_configuration(FunctionName="echo", Environment={"Variables": {"STATUS": "503"}})
     try:
@@ -275,7 +280,7 @@ def test_a_configuration_change_applies_to_the_next_request(deployed):
 
 def test_a_permission_that_does_not_match_the_request_arn_is_a_500_with_the_cause_logged(deployed):
     """The permission's source ARN ends in the literal {item_id}: issue 8's bug."""
-    _, base, log = deployed
+    _, base, log, _ = deployed
     status, body, _ = call(base + "/locked/42")
     assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
     line = json.loads(log.read_text().splitlines()[-1])
@@ -284,20 +289,20 @@ def test_a_permission_that_does_not_match_the_request_arn_is_a_500_with_the_caus
 
 
 def test_code_that_is_not_the_deployed_zip_is_refused(deployed):
-    _, base, log = deployed
+    _, base, log, _ = deployed
     status, body, _ = call(base + "/stale")
     assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
     assert "has the deployed CodeSha256" in log.read_text().splitlines()[-1]
 
 
 def test_methods_that_need_authorization_fail_closed(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     assert call(base + "/iam")[0] == 403
     assert call(base + "/iam", headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"})[0] == 403
 
 
 def test_a_function_timeout_is_a_502_and_the_environment_is_replaced(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     first = call(base + "/slow")
     started = time.monotonic()
     status, body, _ = call(base + "/slow?seconds=5")
@@ -308,7 +313,7 @@ def test_a_function_timeout_is_a_502_and_the_environment_is_replaced(deployed):
 
 
 def test_the_integration_timeout_is_a_504(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     started = time.monotonic()
     status, body, _ = call(base + "/patient?seconds=3")
     assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
@@ -317,13 +322,13 @@ def test_the_integration_timeout_is_a_504(deployed):
 
 @pytest.mark.parametrize("path", ["/crash", "/fail", "/malformed"])
 def test_crashes_errors_and_malformed_responses_are_502(deployed, path):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     status, body, _ = call(base + path)
     assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
 
 
 def test_the_stage_serves_its_deployment_until_a_new_one(deployed):
-    api, base, _ = deployed
+    api, base, _, _ = deployed
     resource_id = api.resources["/items/special"]
     assert call(base + "/items/special")[0] == 200  # this deployment has been seen
     api.apigateway.delete_method(restApiId=api.id, resourceId=resource_id, httpMethod="GET")
@@ -351,7 +356,7 @@ def raw_exchange(base: str, data: bytes, timeout: float = 10) -> bytes:
 
 
 def test_a_body_over_api_gateways_payload_limit_is_a_413_without_reading_it(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     connection = http.client.HTTPConnection(base.split("/")[2], timeout=10)
     connection.putrequest("POST", f"/{STAGE}/items")
     connection.putheader("Content-Length", str(local_gateway.MAX_BODY_BYTES + 1))
@@ -364,7 +369,7 @@ def test_a_body_over_api_gateways_payload_limit_is_a_413_without_reading_it(depl
 
 
 def test_chunked_bodies_are_read_and_capped(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     request = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     answer = raw_exchange(base, request.encode() + b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n5")
@@ -373,13 +378,13 @@ def test_chunked_bodies_are_read_and_capped(deployed):
 
 
 def test_oversized_headers_are_refused(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     request = f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * local_gateway.MAX_HEADER_BYTES}\r\n\r\n"
     assert raw_exchange(base, request.encode()).startswith(b"HTTP/1.1 431")
 
 
 def test_a_slow_client_is_cut_off_at_the_request_deadline(deployed, monkeypatch):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     monkeypatch.setattr(local_gateway, "REQUEST_READ_DEADLINE_S", 1.0)
     started = time.monotonic()
     answer = raw_exchange(base, f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\n".encode())  # never finishes
@@ -388,6 +393,30 @@ def test_a_slow_client_is_cut_off_at_the_request_deadline(deployed, monkeypatch)
 
 
 def test_a_response_over_lambdas_payload_limit_is_a_502(deployed):
-    _, base, _ = deployed
+    _, base, _, _ = deployed
     status, body, _ = call(base + "/items", "POST", b"x" * (7 * 1024 * 1024))  # echoed back: over 6 MB
     assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+
+
+def test_what_a_handler_prints_goes_to_the_log_not_into_its_answer(deployed):
+    _, base, log, _ = deployed
+    assert call(base + "/noisy")[:2] == (200, b"quiet answer")
+    assert "printed by the handler" in log.read_text()
+
+
+def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatch, tmp_path):
+    _, _, _, gateway = deployed
+    monkeypatch.setattr(local_gateway, "MAX_CONNECTIONS", 1)
+    with open(tmp_path / "log", "w") as log:
+        server = local_gateway.make_server(gateway, 0, log)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        try:
+            holder = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
+            holder.sendall(b"GET /v1/items/1 HTTP/1.1\r\n")  # holds the one slot
+            time.sleep(0.2)
+            answer = raw_exchange(f"http://127.0.0.1:{server.server_address[1]}/v1", b"GET /v1/items/1 HTTP/1.1\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 429") and answer.endswith(b'{"message":"Too Many Requests"}\n')
+            holder.close()
+        finally:
+            server.shutdown()
+            server.server_close()
