@@ -1,13 +1,15 @@
 """Deploy an environment end to end and prove it answers.
 
 ``local`` (the default, ``make deploy``): start the AWS API emulator (moto's server) on
-127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, serve
-the real handlers per region on loopback (moto's API Gateway does not route requests), smoke
-check every region and print a summary. Everything keeps running until ``make down``.
+127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, write
+``.emulator/deployment.json``, serve each region through a local API Gateway that answers from
+the deployed configuration (tools/local_gateway.py; moto's API Gateway does not route
+requests), smoke check every region and print a summary. Everything keeps running until
+``make down``.
 
 A real environment (``make deploy ENV=dev``): synthesize, ``terraform init`` with the
-environment's backend, ``terraform apply`` with your AWS credentials (you confirm the plan
-unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
+environment's backend, ``terraform plan`` with your AWS credentials, apply exactly that plan
+(you confirm it unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
 
     python -m tools.deploy [--env local] [--auto-approve]
     python -m tools.deploy --down
