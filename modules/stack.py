@@ -343,16 +343,17 @@ def with_global_region(regions: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def emulator_provider_settings() -> dict[str, Any]:
-    """Only emulator environments get these (tested): test credentials, no account or
-    metadata lookups, and every request that is not for loopback sent to a dead proxy, so a
-    run without the emulator fails instead of reaching AWS. The emulator's URL comes from
+    """Only emulator environments get these (tested): test credentials, no metadata lookups,
+    and every request that is not for loopback sent to a dead proxy, so a run without the
+    emulator fails instead of reaching AWS. The account id is still requested (from the
+    emulator): without it every execution_arn, and so every Lambda permission's source ARN,
+    has an empty account field that no real request ARN matches. The emulator's URL comes from
     AWS_ENDPOINT_URL, set by tools/deploy.py: an `endpoints` block costs each provider ~5
     CPU-seconds per Terraform command."""
     return dict(
         access_key="test",
         secret_key="test",
         skip_credentials_validation=True,
-        skip_requesting_account_id=True,
         skip_metadata_api_check="true",
         skip_region_validation=True,
         http_proxy=EMULATOR_DEAD_PROXY,

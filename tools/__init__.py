@@ -1,1 +1,1 @@
-"""Operational tools: Terraform runner, emulator, local API, smoke check, deploy."""
+"""Operational tools: Terraform runner, emulator, deploy, the local API Gateway, smoke check."""

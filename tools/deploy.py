@@ -1,13 +1,15 @@
 """Deploy an environment end to end and prove it answers.
 
 ``local`` (the default, ``make deploy``): start the AWS API emulator (moto's server) on
-127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, serve
-the real handlers per region on loopback (moto's API Gateway does not route requests), smoke
-check every region and print a summary. Everything keeps running until ``make down``.
+127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, write
+``.emulator/deployment.json``, serve each region through a local API Gateway that answers from
+the deployed configuration (tools/local_gateway.py; moto's API Gateway does not route
+requests), smoke check every region and print a summary. Everything keeps running until
+``make down``.
 
 A real environment (``make deploy ENV=dev``): synthesize, ``terraform init`` with the
-environment's backend, ``terraform apply`` with your AWS credentials (you confirm the plan
-unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
+environment's backend, ``terraform plan`` with your AWS credentials, apply exactly that plan
+(you confirm it unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
 
     python -m tools.deploy [--env local] [--auto-approve]
     python -m tools.deploy --down
@@ -16,6 +18,7 @@ unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -27,13 +30,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+from modules.config import ConfigError, EnvironmentConfig, load_environments
+from tools import deployment_file
+from tools import emulator as emu
+from tools import smoke as smoke_tool
+from tools import terraform as tf
 
-from modules.config import ConfigError, EnvironmentConfig, load_environments  # noqa: E402
-from tools import emulator as emu  # noqa: E402
-from tools import smoke as smoke_tool  # noqa: E402
-from tools import terraform as tf  # noqa: E402
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 STATE_DIR = PROJECT_DIR / ".emulator"
 # A resource still in progress after this long on the emulator will never finish: the
@@ -48,6 +51,16 @@ class DeployError(RuntimeError):
     pass
 
 
+class Phase:
+    """A running phase of a deployment; ``note`` prints an indented line under it."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def note(self, text: str) -> None:
+        print(f"      {text}", file=self.out, flush=True)
+
+
 class Progress:
     """A line when each phase starts (``[2/5] synth: backend-local ...``) and one when it ends."""
 
@@ -55,27 +68,19 @@ class Progress:
         self.total, self.index, self.out = total, 0, out
         self.timings: dict[str, float] = {}
 
+    @contextlib.contextmanager
     def phase(self, name: str):
-        progress = self
-
-        class _Phase:
-            def __enter__(self):
-                progress.index += 1
-                self.started = time.monotonic()
-                print(f"[{progress.index}/{progress.total}] {name} ...", file=progress.out, flush=True)
-                return self
-
-            def note(self, text: str) -> None:
-                print(f"      {text}", file=progress.out, flush=True)
-
-            def __exit__(self, exc_type, exc, tb):
-                elapsed = time.monotonic() - self.started
-                progress.timings[name] = elapsed
-                status = "done" if exc_type is None else "FAILED"
-                print(f"      {status} in {elapsed:.1f} s", file=progress.out, flush=True)
-                return False
-
-        return _Phase()
+        self.index += 1
+        started = time.monotonic()
+        print(f"[{self.index}/{self.total}] {name} ...", file=self.out, flush=True)
+        status = "FAILED"
+        try:
+            yield Phase(self.out)
+            status = "done"
+        finally:
+            elapsed = time.monotonic() - started
+            self.timings[name] = elapsed
+            print(f"      {status} in {elapsed:.1f} s", file=self.out, flush=True)
 
 
 @dataclass
@@ -83,7 +88,8 @@ class Deployment:
     config: EnvironmentConfig
     stack_dir: Path
     outputs: dict = field(default_factory=dict)
-    local_urls: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # region -> base URL with the stage
+    deployment_file: Path | None = None  # .emulator/deployment.json of a local deployment
     resource_count: int = 0
     checks: list = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -124,7 +130,7 @@ def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
         aws_access_key_id="test", aws_secret_access_key="test",
     )
     zones = client.list_hosted_zones_by_name(DNSName=config.domain.zone_name)["HostedZones"]
-    if not any(z["Name"].rstrip(".") == config.domain.zone_name for z in zones):
+    if not any(zone["Name"].rstrip(".") == config.domain.zone_name for zone in zones):
         client.create_hosted_zone(Name=config.domain.zone_name, CallerReference=f"deploy-{time.time()}")
 
 
@@ -150,7 +156,7 @@ class StuckResources:
             self.elapsed.pop(match.group(1), None)
 
     def stuck(self) -> str | None:
-        late = {a: v for a, v in self.elapsed.items() if v[1] >= self.limit}
+        late = {address: progress for address, progress in self.elapsed.items() if progress[1] >= self.limit}
         if not late:
             return None
         address, (action, seconds) = max(late.items(), key=lambda item: item[1][1])
@@ -170,52 +176,83 @@ def emulator_errors(moto_log: Path, limit: int = 12) -> str:
     if not failed:
         return "(the emulator answered every request with a status below 400)"
     counts = Counter((request, status) for request, status, _ in failed)
-    summary = [f"  {n:4d} x {status}  {request}" for (request, status), n in counts.most_common(8)]
+    summary = [f"  {count:4d} x {status}  {request}" for (request, status), count in counts.most_common(8)]
     return "\n".join(["failed requests by count:", *summary, f"last {min(limit, len(failed))}:",
                       *(f"  {line}" for *_, line in failed[-limit:])])
 
 
-def apply(stack_dir: Path, env: dict[str, str], extra: list[str], log_dir: Path, phase=None, auto_approve=True,
+def apply(stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase | None = None,
           stuck_after: float | None = None, emulator_log: Path | None = None) -> None:
-    """terraform apply. With ``stuck_after`` (emulator mode), a resource still in progress
-    after that many seconds stops the apply at once with the emulator's failed requests,
-    instead of waiting out the provider's retry loops."""
-    created = [0]
+    """terraform apply -auto-approve (the emulator). With ``stuck_after``, a resource still
+    in progress after that many seconds stops the apply at once with the emulator's failed
+    requests, instead of waiting out the provider's retry loops."""
     watch = StuckResources(stuck_after) if stuck_after else None
+    log = log_dir / "terraform-apply.log"
+    try:
+        result = tf.run(["apply", "-auto-approve", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["apply"],
+                        log, _progress_counter(phase, watch), watch.stuck if watch else None)
+    except tf.TerraformStopped as stopped:
+        errors = emulator_errors(emulator_log) if emulator_log else ""
+        raise DeployError(
+            f"terraform apply stopped: {stopped} (on the emulator no resource takes more than "
+            f"~25 s, so this one cannot finish; log: {log}).\n{errors}"
+        ) from None
+    if result.returncode != 0:
+        raise DeployError(terraform_failure("apply", log, result.stdout))
 
-    def count(line: str) -> None:
+
+def _progress_counter(phase: Phase | None, watch: StuckResources | None):
+    """Terraform's output, line by line: feeds the watch and notes every 20 resources created."""
+    created = 0
+
+    def see(line: str) -> None:
+        nonlocal created
         if watch is not None:
             watch.see(line)
         if "Creation complete" in line:
-            created[0] += 1
-            if phase is not None and created[0] % 20 == 0:
-                phase.note(f"{created[0]} resources created")
+            created += 1
+            if phase is not None and created % 20 == 0:
+                phase.note(f"{created} resources created")
 
-    args = ["apply", "-input=false", "-no-color", *extra]
-    log = log_dir / "terraform-apply.log"
-    if auto_approve:
-        args.insert(1, "-auto-approve")
-        try:
-            result = tf.run(args, stack_dir, env, TIMEOUTS["apply"], log, count, watch.stuck if watch else None)
-        except tf.TerraformStopped as stopped:
-            errors = emulator_errors(emulator_log) if emulator_log else ""
-            raise DeployError(
-                f"terraform apply stopped: {stopped} (on the emulator no resource takes more than "
-                f"~25 s, so this one cannot finish; log: {log}).\n{errors}"
-            ) from None
-    else:
-        # Interactive: the user reads the plan and answers; output goes straight to them.
-        result = subprocess.run([tf.terraform_binary(), *args], cwd=stack_dir, env=env, timeout=None, check=False)
-    if result.returncode != 0:
-        tail = (result.stdout or "")[-3000:]
-        raise DeployError(f"terraform apply failed (log: {log}):\n{tail}")
+    return see
+
+
+def plan_and_apply(stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase, auto_approve: bool,
+                   confirm=input) -> None:
+    """A real environment: ``terraform plan -out``, shown for approval unless
+    ``auto_approve``, then ``terraform apply`` of exactly that plan. Each step has its own
+    log, and a failure names the step, its log and Terraform's error."""
+    plan_file = (log_dir / f"{stack_dir.name}.tfplan").resolve()
+    plan_log = log_dir / "terraform-plan.log"
+    planned = tf.run(["plan", "-input=false", "-no-color", f"-out={plan_file}"], stack_dir, env, TIMEOUTS["plan"], plan_log)
+    if planned.returncode != 0:
+        raise DeployError(terraform_failure("plan", plan_log, planned.stdout))
+    if not auto_approve:
+        print(planned.stdout, flush=True)
+        if confirm("Apply this plan? Only 'yes' applies it: ").strip() != "yes":
+            raise DeployError(f"not applied: the plan was not approved (it is kept in {plan_file})")
+    apply_log = log_dir / "terraform-apply.log"
+    applied = tf.run(["apply", "-input=false", "-no-color", str(plan_file)], stack_dir, env, TIMEOUTS["apply"],
+                     apply_log, _progress_counter(phase, None))
+    if applied.returncode != 0:
+        raise DeployError(terraform_failure("apply", apply_log, applied.stdout))
+
+
+def terraform_failure(step: str, log: Path, output: str) -> str:
+    """``terraform <step> failed (log: ...)`` and Terraform's error blocks (the whole tail
+    when it printed no ``Error:``)."""
+    lines = (output or "").rstrip().splitlines()
+    first_error = next((index for index, line in enumerate(lines) if line.lstrip("│ ").startswith("Error:")), None)
+    cause = lines[first_error:] if first_error is not None else lines[-40:]
+    text = "\n".join(cause)[-4000:] or "(terraform printed nothing)"
+    return f"terraform {step} failed (log: {log}):\n{text}"
 
 
 def outputs(stack_dir: Path, env: dict[str, str]) -> dict:
     result = tf.run(["output", "-json", "-no-color"], stack_dir, env, TIMEOUTS["output"])
     if result.returncode != 0:
         raise DeployError(f"terraform output failed:\n{result.stdout[-2000:]}")
-    return {k: v["value"] for k, v in json.loads(result.stdout).items()}
+    return {name: output["value"] for name, output in json.loads(result.stdout).items()}
 
 
 def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
@@ -223,33 +260,40 @@ def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
     return len([line for line in result.stdout.splitlines() if line.strip() and not line.startswith("data.")])
 
 
-def start_local_apis(config: EnvironmentConfig, table_name: str, state: emu.RunState, state_dir: Path) -> dict[str, str]:
-    """One local API process per region; returns region -> base URL (with the stage)."""
-    urls = {}
-    for region in config.regions:
-        port_file = state_dir / f"api-{region}.port"
-        port_file.unlink(missing_ok=True)
+def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, state_dir: Path) -> dict:
+    """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
+    chosen for each region's gateway (README: "The deployment file")."""
+    account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
+    regions = {
+        region: {
+            "api_url": f"http://{emu.LOOPBACK}:{emu.free_port()}/{served['stage']}",
+            "rest_api_id": served["rest_api_id"],
+            "stage": served["stage"],
+            "functions": served["functions"],
+        }
+        for region, served in outputs["regions"].items()
+    }
+    deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions)
+    deployment_file.write(state_dir / "deployment.json", deployment)
+    return deployment
+
+
+def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> dict[str, str]:
+    """One local API Gateway process per region, serving what the emulator holds; returns
+    region -> base URL (with the stage) once each one accepts connections."""
+    for region in deployment["regions"]:
         proc = emu.spawn(
-            [
-                sys.executable, "-m", "tools.local_api", "--region", region, "--table", table_name,
-                "--endpoint", state.emulator_url, "--stage", config.api.stage, "--port-file", str(port_file),
-            ],
-            state_dir / f"api-{region}.log",
+            [sys.executable, "-m", "tools.local_gateway", "--deployment", str(state_dir / "deployment.json"),
+             "--region", region],
+            state_dir / f"gateway-{region}.log",
             {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
         )
-        state.apis[region] = {"pid": proc.pid}
+        state.apis[region] = {"pid": proc.pid, "url": deployment["regions"][region]["api_url"]}
         state.save()
-        deadline = time.monotonic() + TIMEOUTS["api"]
-        while not port_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise DeployError(f"local API for {region} did not start; see {state_dir / f'api-{region}.log'}")
-            time.sleep(0.05)
-        port = int(port_file.read_text())
-        url = f"http://{emu.LOOPBACK}:{port}/{config.api.stage}"
-        state.apis[region].update({"port": port, "url": url})
-        state.save()
-        urls[region] = url
-    return urls
+    for region, served in deployment["regions"].items():
+        if not emu.wait_for_port(served["api_url"], TIMEOUTS["api"]):
+            raise DeployError(f"the local gateway for {region} did not start; see {state_dir / f'gateway-{region}.log'}")
+    return {region: served["api_url"] for region, served in deployment["regions"].items()}
 
 
 def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
@@ -266,34 +310,36 @@ def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool 
 
 
 def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=sys.stdout) -> Deployment:
-    """Emulator up, synth, apply, local APIs, smoke. Leaves everything running for the user
-    (``down`` stops it); on failure stops what it started and keeps the logs."""
+    """Emulator up, synth, apply, local gateways, smoke. Leaves everything running for the
+    user (``down`` stops it); on failure stops what it started and keeps the logs."""
     started = time.monotonic()
     progress = Progress(total=5, out=out)
     state = emu.RunState(state_dir / "state.json")
     try:
-        with progress.phase("emulator: moto server on 127.0.0.1") as ph:
+        with progress.phase("emulator: moto server on 127.0.0.1") as phase:
             proc, port = emu.start_emulator(state_dir)
             state.emulator_pid, state.emulator_port = proc.pid, port
             state.save()
-            ph.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
+            phase.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
         with progress.phase(f"synth: {config.stack_name}"):
-            stack_dir = synth(config, outdir)
-        deployment = Deployment(config=config, stack_dir=stack_dir)
+            deployment = Deployment(config=config, stack_dir=synth(config, outdir))
         env = emulator_env(state, state_dir)
-        with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as ph:
+        with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as phase:
             create_zone(config, state.emulator_url)
-            init(stack_dir, env, state_dir)
-            apply(stack_dir, env, [], state_dir, ph, stuck_after=EMULATOR_STUCK_AFTER, emulator_log=state_dir / "moto.log")
-            deployment.resource_count = resource_count(stack_dir, env)
-            ph.note(f"{deployment.resource_count} resources")
-        deployment.outputs = outputs(stack_dir, env)
-        with progress.phase("serve: the real handlers, one local API per region") as ph:
-            deployment.local_urls = start_local_apis(config, deployment.outputs["table_name"], state, state_dir)
-            for region, url in deployment.local_urls.items():
-                ph.note(f"{region}: {url}")
+            init(deployment.stack_dir, env, state_dir)
+            apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log")
+            deployment.resource_count = resource_count(deployment.stack_dir, env)
+            phase.note(f"{deployment.resource_count} resources")
+        deployment.outputs = outputs(deployment.stack_dir, env)
+        with progress.phase("serve: a local API Gateway per region, from the deployed configuration") as phase:
+            served = write_deployment_file(deployment.outputs, state, deployment.stack_dir, state_dir)
+            deployment.urls = start_gateways(served, state, state_dir)
+            deployment.deployment_file = state_dir / "deployment.json"
+            phase.note(f"deployment file: {deployment.deployment_file}")
+            for region, url in deployment.urls.items():
+                phase.note(f"{region}: {url}")
         with progress.phase("smoke: health, create, get, delete in every region"):
-            deployment.checks = smoke_tool.smoke(deployment.local_urls)
+            deployment.checks = smoke_tool.smoke(deployment.urls)
     except BaseException:
         stop_processes(state)
         raise
@@ -302,66 +348,69 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
 
 
 def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout) -> Deployment:
-    """Synth, init with the environment's backend, apply with the user's credentials, smoke."""
+    """Synth, init with the environment's backend, plan and apply with the user's
+    credentials, smoke."""
     started = time.monotonic()
     progress = Progress(total=3, out=out)
     with progress.phase(f"synth: {config.stack_name}"):
-        stack_dir = synth(config, outdir)
-    deployment = Deployment(config=config, stack_dir=stack_dir)
+        deployment = Deployment(config=config, stack_dir=synth(config, outdir))
     env = tf.terraform_env(log_dir)
-    with progress.phase(f"apply: {len(config.regions)} regions with Terraform (your AWS credentials)") as ph:
-        init(stack_dir, env, log_dir)
-        apply(stack_dir, env, [], log_dir, ph, auto_approve=auto_approve)
-        deployment.resource_count = resource_count(stack_dir, env)
-    deployment.outputs = outputs(stack_dir, env)
-    urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
-    deployment.local_urls = urls
+    with progress.phase(f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)") as phase:
+        init(deployment.stack_dir, env, log_dir)
+        plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
+        deployment.resource_count = resource_count(deployment.stack_dir, env)
+    deployment.outputs = outputs(deployment.stack_dir, env)
+    deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
     with progress.phase("smoke: health, create, get, delete in every region"):
-        deployment.checks = smoke_tool.smoke(urls)
+        deployment.checks = smoke_tool.smoke(deployment.urls)
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
 
 
 def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
-    result = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["init"], log_dir / "terraform-init.log")
+    log = log_dir / "terraform-init.log"
+    result = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["init"], log)
     if result.returncode != 0:
-        raise DeployError(f"terraform init failed:\n{result.stdout[-3000:]}")
+        raise DeployError(terraform_failure("init", log, result.stdout))
 
 
 def stop_processes(state: emu.RunState) -> list[str]:
-    """Stop the local APIs, then the emulator; say which were still running."""
+    """Stop the local gateways, then the emulator; say which were still running."""
     stopped = []
-    for region, api in state.apis.items():
-        if api.get("pid") and emu.stop_pid(api["pid"]):
-            stopped.append(f"local API {region} (pid {api['pid']})")
+    for region, gateway in state.apis.items():
+        if gateway.get("pid") and emu.stop_pid(gateway["pid"]):
+            stopped.append(f"local gateway {region} (pid {gateway['pid']})")
     if state.emulator_pid and emu.stop_pid(state.emulator_pid):
         stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
     return stopped
 
 
-def summary(d: Deployment) -> str:
-    c = d.config
-    passed = sum(check.ok for check in d.checks)
+def summary(deployment: Deployment) -> str:
+    config, outputs_ = deployment.config, deployment.outputs
+    passed = sum(check.ok for check in deployment.checks)
     lines = [
         "",
-        f"{c.stack_name}: {'emulated on 127.0.0.1' if c.emulator else 'deployed to AWS'}",
-        f"  regions      {', '.join(c.regions)} (primary {c.primary_region}, {c.routing.mode} routing)",
-        f"  resources    {d.resource_count} in Terraform state",
-        f"  table        {d.outputs.get('table_name')}",
-        f"  replication  {d.outputs.get('replication')}",
+        f"{config.stack_name}: {'emulated on 127.0.0.1' if config.emulator else 'deployed to AWS'}",
+        f"  regions      {', '.join(config.regions)} (primary {config.primary_region}, {config.routing.mode} routing)",
+        f"  resources    {deployment.resource_count} in Terraform state",
+        f"  table        {outputs_.get('table_name')}",
+        f"  replication  {outputs_.get('replication')}",
     ]
-    for region in c.regions:
-        lines.append(f"  {region:<12} {d.local_urls.get(region, '')}")
-        invoke = d.outputs.get("regions", {}).get(region, {}).get("invoke_url")
-        if c.emulator and invoke:
+    for region in config.regions:
+        lines.append(f"  {region:<12} {deployment.urls.get(region, '')}")
+        invoke = outputs_.get("regions", {}).get(region, {}).get("invoke_url")
+        if config.emulator and invoke:
             lines.append(f"  {'':<12} (in the emulator: {invoke})")
-    if d.outputs.get("global_url"):
-        lines.append(f"  global URL   {d.outputs['global_url']}" + (" (Route53 records exist in the emulator only)" if c.emulator else ""))
-    lines.append(f"  checked      {passed}/{len(d.checks)} smoke checks passed:")
-    lines.append(smoke_tool.format_checks(d.checks))
-    timing = ", ".join(f"{k.split(':')[0]} {v:.1f} s" for k, v in d.timings.items())
+    if deployment.deployment_file:
+        lines.append(f"  deployment   {deployment.deployment_file}")
+    if outputs_.get("global_url"):
+        where = " (Route53 records exist in the emulator only)" if config.emulator else ""
+        lines.append(f"  global URL   {outputs_['global_url']}{where}")
+    lines.append(f"  checked      {passed}/{len(deployment.checks)} smoke checks passed:")
+    lines.append(smoke_tool.format_checks(deployment.checks))
+    timing = ", ".join(f"{name.split(':')[0]} {seconds:.1f} s" for name, seconds in deployment.timings.items())
     lines.append(f"  time         {timing}")
-    if c.emulator:
+    if config.emulator:
         lines.append("  stop it all  make down")
     return "\n".join(lines)
 

@@ -13,17 +13,32 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The only address anything local listens on or is sent to.
 LOOPBACK = "127.0.0.1"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(url: str, timeout: float) -> bool:
+    """True once something accepts TCP connections at ``url``'s host and port."""
+    split = urlsplit(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((split.hostname, split.port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 def wait_for_http(url: str, timeout: float) -> None:
@@ -40,6 +55,16 @@ def wait_for_http(url: str, timeout: float) -> None:
             last = err
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
+
+
+def aws_client(service: str, region: str, endpoint: str):
+    """A boto3 client for the emulator at ``endpoint``, with test credentials."""
+    import boto3
+
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=region,
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )
 
 
 def pid_alive(pid: int) -> bool:

@@ -25,11 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+from modules.config import EnvironmentConfig, load_environments
+from tools import terraform as tf
 
-from modules.config import EnvironmentConfig, load_environments  # noqa: E402
-from tools import terraform as tf  # noqa: E402
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 PLAN_FILE = "plan.tfplan"
 PLAN_JSON = "plan.json"

@@ -2,7 +2,8 @@
 that region, payload exact), delete, and get again (404). Works the same against the local
 emulated APIs and a real deployment's invoke URLs.
 
-    python -m tools.smoke --url eu-west-1=http://127.0.0.1:8081/v1 --url eu-central-1=...
+    python -m tools.smoke --deployment .emulator/deployment.json
+    python -m tools.smoke --url eu-west-1=https://<id>.execute-api.eu-west-1.amazonaws.com/v1 --url ...
 
 Exit status 0 only when every check in every region passed.
 """
@@ -18,6 +19,9 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+
+from tools import deployment_file
 
 
 @dataclass(frozen=True)
@@ -109,27 +113,44 @@ def smoke(urls: dict[str, str], timeout: float = 10.0) -> list[Check]:
 
 def format_checks(checks: list[Check]) -> str:
     lines = []
-    for c in checks:
-        mark = "ok  " if c.ok else "FAIL"
-        lines.append(f"  {mark} {c.region:<16} {c.name:<17} {c.ms:7.1f} ms  {'' if c.ok else c.detail}".rstrip())
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        detail = "" if check.ok else check.detail
+        lines.append(f"  {mark} {check.region:<16} {check.name:<17} {check.ms:7.1f} ms  {detail}".rstrip())
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Smoke-check every region of a deployment.")
-    parser.add_argument("--url", action="append", required=True, metavar="REGION=URL",
-                        help="a region's base URL including the stage, e.g. eu-west-1=https://abc.execute-api.eu-west-1.amazonaws.com/v1")
-    parser.add_argument("--timeout", type=float, default=10.0)
-    args = parser.parse_args(argv)
+def urls_from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """region -> base URL, from ``--url`` pairs and/or a deployment file."""
     urls = {}
-    for pair in args.url:
+    if args.deployment:
+        try:
+            deployment = deployment_file.load(args.deployment)
+        except deployment_file.DeploymentFileError as err:
+            parser.error(str(err))
+        urls.update({region: served["api_url"] for region, served in deployment["regions"].items()})
+    for pair in args.url or []:
         region, sep, url = pair.partition("=")
         if not sep or not url.startswith(("http://", "https://")):
             parser.error(f"--url {pair!r} is not REGION=URL (expected e.g. eu-west-1=https://host/v1)")
         urls[region] = url
+    if not urls:
+        parser.error("give --deployment FILE or at least one --url REGION=URL")
+    return urls
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Smoke-check every region of a deployment.")
+    parser.add_argument("--deployment", type=Path, metavar="FILE",
+                        help="a deployment file (.emulator/deployment.json): every region in it")
+    parser.add_argument("--url", action="append", metavar="REGION=URL",
+                        help="a region's base URL including the stage, e.g. eu-west-1=https://abc.execute-api.eu-west-1.amazonaws.com/v1")
+    parser.add_argument("--timeout", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    urls = urls_from_arguments(parser, args)
     checks = smoke(urls, args.timeout)
     print(format_checks(checks))
-    passed = sum(c.ok for c in checks)
+    passed = sum(check.ok for check in checks)
     expected = 5 * len(urls)
     print(f"smoke: {passed} passed, {expected - passed} failed")
     return 0 if passed == expected else 1

@@ -6,13 +6,13 @@ Every step has a hard timeout, and every process the test starts is stopped at t
 
 from __future__ import annotations
 
-import io
 import json
 
 import boto3
 import pytest
 
-from tools import deploy, emulator
+from tests.e2e.local_deployment import deploy_for_module, stop
+from tools import deploy
 from tools import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
@@ -20,24 +20,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory, terraform_bin):
-    config = deploy.load_config("local")
-    root = tmp_path_factory.mktemp("local")
-    state_dir = root / ".emulator"
-    out = io.StringIO()
-    try:
-        deployment = deploy.deploy_local(config, root / "cdktf.out", state_dir, out=out)
-    except Exception as err:
-        logs = "\n".join(
-            f"--- {log.name} (last 40 lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-            for log in sorted(state_dir.glob("*.log"))
-        )
-        pytest.fail(f"deploy failed: {err}\n--- progress\n{out.getvalue()}\n{logs}", pytrace=False)
-    state = emulator.RunState.load(state_dir / "state.json")
-    env = deploy.emulator_env(state, state_dir)
-    yield config, deployment, state, env, out.getvalue()
-    deploy.stop_processes(state)
-    pids = [state.emulator_pid] + [a["pid"] for a in state.apis.values()]
-    assert not [p for p in pids if emulator.pid_alive(p)], "a process the test started is still running"
+    deployed = deploy_for_module(tmp_path_factory)
+    yield deployed.config, deployed.deployment, deployed.state, deployed.env, deployed.printed
+    stop(deployed)
 
 
 def test_apply_reports_every_phase(local):
@@ -61,10 +46,10 @@ def test_regions_have_independent_tables(local):
     """Replication is not emulated: an item written in one region is not in the other."""
     config, deployment, state, *_ = local
     first, second = config.regions[:2]
-    created = deploy.smoke_tool.request("POST", deployment.local_urls[first] + "/items", {"item_id": "only-here"})
+    created = deploy.smoke_tool.request("POST", deployment.urls[first] + "/items", {"item_id": "only-here"})
     assert created.status == 201
-    assert deploy.smoke_tool.request("GET", deployment.local_urls[second] + "/items/only-here").status == 404
-    assert deploy.smoke_tool.request("DELETE", deployment.local_urls[first] + "/items/only-here").status == 204
+    assert deploy.smoke_tool.request("GET", deployment.urls[second] + "/items/only-here").status == 404
+    assert deploy.smoke_tool.request("DELETE", deployment.urls[first] + "/items/only-here").status == 204
 
 
 def test_plan_after_apply_is_empty(local):

@@ -428,7 +428,10 @@ def test_emulator_environment_is_isolated_and_says_replication_is_not_emulated(e
     doc = synthesized["local"]
     for p in doc["provider"]["aws"]:
         assert p["access_key"] == "test" and p["secret_key"] == "test"
-        assert p["skip_credentials_validation"] is True and p["skip_requesting_account_id"] is True
+        assert p["skip_credentials_validation"] is True
+        # The provider must know the account: execution_arn (and so every Lambda
+        # permission's source ARN) has an empty account field without it.
+        assert "skip_requesting_account_id" not in p
         # Anything not bound for loopback goes to a port where nothing listens.
         assert p["http_proxy"] == p["https_proxy"] == "http://127.0.0.1:1"
         assert p["no_proxy"] == "127.0.0.1,localhost"

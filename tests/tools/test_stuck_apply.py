@@ -82,7 +82,7 @@ def test_a_stuck_apply_stops_with_the_resource_and_the_emulator_errors(tmp_path,
     log.write_text(MOTO_LOG)
     started = time.monotonic()
     with pytest.raises(deploy.DeployError) as raised:
-        deploy.apply(stack, env, [], tmp_path, stuck_after=5, emulator_log=log)
+        deploy.apply(stack, env, tmp_path, stuck_after=5, emulator_log=log)
     elapsed = time.monotonic() - started
     message = str(raised.value)
     assert "terraform_data.slow has been creating for 10 s" in message
