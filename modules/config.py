@@ -250,6 +250,10 @@ class EnvironmentConfig:
         "emulator mode: providers point at the emulator with test credentials, one table per region "
         "instead of replicas", default=False,
     )
+    protected: bool = setting(
+        "production safeguards: tools that change a running deployment (the failover drill, region "
+        "evacuation) ask for confirmation, and stricter defaults apply", default=False,
+    )
     domain: DomainConfig | None = section("domain", DomainConfig, optional=True)
     routing: RoutingConfig = section("routing", RoutingConfig)
     health_check: HealthCheckConfig = section("health_check", HealthCheckConfig)

@@ -187,3 +187,12 @@ def test_validation_does_not_import_cdktf():
     ) % (str(PROJECT_DIR), str(PROJECT_DIR / "environments"))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_protected_defaults_to_false_and_prod_is_protected():
+    configs = {c.environment: c for c in load_environments(PROJECT_DIR / "environments")}
+    assert configs["prod"].protected is True
+    assert not [name for name, c in configs.items() if name != "prod" and c.protected]
+    assert parse(GOOD).protected is False
+    with pytest.raises(ConfigError, match=r'protected: "yes" is a string \(expected a boolean\)'):
+        parse(with_("protected", "yes"))
