@@ -101,7 +101,7 @@ def test_invalid_status_is_ignored_with_a_warning(table, monkeypatch, event, cap
 
     assert status == 200 and body["forced"] is False
     warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert any(w["level"] == "WARNING" and "STATUS" in w["message"] for w in warnings)
+    assert any(w["level"] == "WARN" and "STATUS" in w["message"] for w in warnings)
 
 
 def test_empty_status_means_not_set(moto_aws, monkeypatch, event, capsys):
