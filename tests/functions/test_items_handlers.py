@@ -11,18 +11,10 @@ from botocore.stub import Stubber
 from functions import _aws, items
 from functions.schema import PARTITION_KEY
 
+from _assertions import assert_error
+
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
-
-
-def assert_error(response, status, code):
-    assert response["statusCode"] == status, response
-    assert response["headers"]["Content-Type"] == "application/json"
-    body = json.loads(response["body"])
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
 
 
 # --- create ------------------------------------------------------------------------
