@@ -10,6 +10,7 @@ thread-safe for the local API server that runs these handlers in threads.
 
 import re
 import time
+import unicodedata
 from base64 import b64encode
 from decimal import Decimal
 from uuid import uuid4
@@ -115,6 +116,17 @@ def validate_item_id(value):
         )
     if _CONTROL_CHARACTER.search(value):
         raise BadRequest(f"{PARTITION_KEY} must not contain control characters", code="InvalidItemId")
+    if value.isascii():  # ASCII is NFC and has no format characters
+        return value
+    if not unicodedata.is_normalized("NFC", value):
+        raise BadRequest(f"{PARTITION_KEY} must be in Unicode normalization form NFC", code="InvalidItemId")
+    for index, character in enumerate(value):
+        if unicodedata.category(character) == "Cf":
+            raise BadRequest(
+                f"{PARTITION_KEY} must not contain Unicode format characters (category Cf): "
+                f"U+{ord(character):04X} at position {index}",
+                code="InvalidItemId",
+            )
     return value
 
 

@@ -217,6 +217,9 @@ BAD_PATH_IDS = {
     "tab": "a\tb",
     "over 1024 bytes": "x" * 1025,
     "lone surrogate": "\udfff",
+    "decomposed (NFD)": "cafe\u0301",
+    "right-to-left override": "invoice\u202egnp.exe",
+    "zero-width space": "a\u200bb",
 }
 
 
@@ -224,6 +227,38 @@ BAD_PATH_IDS = {
 @pytest.mark.parametrize("item_id", BAD_PATH_IDS.values(), ids=BAD_PATH_IDS.keys())
 def test_bad_path_id_is_400(table, event, handler, item_id):
     assert_error(handler(event("get_item", item_id=item_id), None), 400, "InvalidItemId")
+
+
+UNICODE_RULES = {
+    "decomposed é": ("cafe\u0301", "item_id must be in Unicode normalization form NFC"),
+    "Angstrom sign": ("\u212b", "item_id must be in Unicode normalization form NFC"),
+    "right-to-left override": (
+        "invoice\u202egnp.exe",
+        "item_id must not contain Unicode format characters (category Cf): U+202E at position 7",
+    ),
+    "zero-width joiner": (
+        "é\u200d", "item_id must not contain Unicode format characters (category Cf): U+200D at position 1"
+    ),
+    "byte order mark": ("\ufeffé", "item_id must not contain Unicode format characters (category Cf): U+FEFF at position 0"),
+}
+
+
+@pytest.mark.parametrize("item_id, message", UNICODE_RULES.values(), ids=UNICODE_RULES.keys())
+def test_id_rule_broken_is_named_in_the_message(table, ddb, event, item_id, message):
+    created = items.create_item(event("post_item", body={PARTITION_KEY: item_id}), None)
+    got = items.get_item(event("get_item", item_id=item_id), None)
+
+    for response in (created, got):
+        assert assert_error(response, 400, "InvalidItemId")["message"] == message
+    assert ddb.scan(TableName=table)["Count"] == 0
+
+
+@pytest.mark.parametrize("item_id", ["caf\u00e9", "\u00c5ngstr\u00f6m", "\u05e9\u05dc\u05d5\u05dd", "\U0001f600", "\uac00"])
+def test_nfc_ids_without_format_characters_are_accepted(table, event, item_id):
+    created = items.create_item(event("post_item", body={PARTITION_KEY: item_id}), None)
+
+    assert created["statusCode"] == 201
+    assert json.loads(items.get_item(event("get_item", item_id=item_id), None)["body"])[PARTITION_KEY] == item_id
 
 
 @pytest.mark.parametrize("handler", [items.get_item, items.delete_item], ids=["get", "delete"])
