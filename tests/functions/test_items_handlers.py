@@ -1,5 +1,6 @@
 """Items handlers against a moto table, with API Gateway REST proxy events from fixtures."""
 
+import base64
 import json
 import re
 import uuid
@@ -230,7 +231,7 @@ def test_bad_path_id_is_400(table, event, handler, item_id):
 
 
 UNICODE_RULES = {
-    "decomposed é": ("cafe\u0301", "item_id must be in Unicode normalization form NFC"),
+    "decomposed e-acute": ("cafe\u0301", "item_id must be in Unicode normalization form NFC"),
     "Angstrom sign": ("\u212b", "item_id must be in Unicode normalization form NFC"),
     "right-to-left override": (
         "invoice\u202egnp.exe",
@@ -253,7 +254,11 @@ def test_id_rule_broken_is_named_in_the_message(table, ddb, event, item_id, mess
     assert ddb.scan(TableName=table)["Count"] == 0
 
 
-@pytest.mark.parametrize("item_id", ["caf\u00e9", "\u00c5ngstr\u00f6m", "\u05e9\u05dc\u05d5\u05dd", "\U0001f600", "\uac00"])
+@pytest.mark.parametrize(
+    "item_id",
+    ["caf\u00e9", "\u00c5ngstr\u00f6m", "\u05e9\u05dc\u05d5\u05dd", "\U0001f600", "\uac00"],
+    ids=["latin", "nordic", "hebrew", "emoji", "hangul"],  # ASCII ids: mutmut passes them back to pytest
+)
 def test_nfc_ids_without_format_characters_are_accepted(table, event, item_id):
     created = items.create_item(event("post_item", body={PARTITION_KEY: item_id}), None)
 
@@ -427,3 +432,89 @@ def test_region_switch_uses_that_regions_table(ddb, event, monkeypatch, parse):
     assert items.get_item(event("get_item"), None)["statusCode"] == 404
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     assert parse(items.get_item(event("get_item"), None))["served_by"] == "us-east-1"
+
+
+# --- exact answers for DynamoDB's failures ----------------------------------------------
+
+FAILURES = {
+    # code: (status, error code, message, Retry-After)
+    "ThrottlingException": (503, "Throttled", "DynamoDB is throttling requests; retry later", "1"),
+    "InternalServerError": (503, "StoreUnavailable", "the item store is unavailable in this region", "5"),
+    "ServiceUnavailable": (503, "StoreUnavailable", "the item store is unavailable in this region", "5"),
+    "ResourceNotFoundException": (503, "StoreUnavailable", "the item store is unavailable in this region", "5"),
+}
+
+
+@pytest.mark.parametrize("aws_code", FAILURES, ids=FAILURES.keys())
+@pytest.mark.parametrize("handler, operation, fixture", OPERATIONS, ids=["create", "get", "delete"])
+def test_dynamodb_failures_get_exact_answers(table, event, aws_code, handler, operation, fixture):
+    status, code, message, retry_after = FAILURES[aws_code]
+    stubber = Stubber(_aws.table().client)
+    stubber.add_client_error(operation, service_error_code=aws_code, http_status_code=500)
+    with stubber:
+        response = handler(event(fixture), None)
+
+    assert assert_error(response, status, code)["message"] == message
+    assert response["headers"]["Retry-After"] == retry_after
+
+
+def test_unreachable_dynamodb_has_an_exact_answer(aws_env, monkeypatch, closed_port, event):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port}")
+
+    response = items.get_item(event("get_item"), None)
+
+    assert assert_error(response, 503, "StoreUnreachable")["message"] == "the item store did not answer in time"
+    assert response["headers"]["Retry-After"] == "5"
+
+
+def test_a_client_error_without_a_code_is_500(table, event):
+    stubber = Stubber(_aws.table().client)
+    stubber.add_client_error("get_item", service_error_code="", http_status_code=500)
+    with stubber:
+        error = assert_error(items.get_item(event("get_item"), None), 500, "InternalError")
+
+    assert error["message"] == "internal error"
+
+
+def test_errors_without_retry_after_have_no_such_header(table, event):
+    response = items.get_item(event("get_item", item_id="missing"), None)
+
+    assert set(response["headers"]) == {"Content-Type"}
+    assert response["isBase64Encoded"] is False
+
+
+BODY_MESSAGES = {
+    "no body": (None, "MissingBody", "a JSON body is required"),
+    "not text": (["a list"], "InvalidBody", "the body must be text"),
+    "NaN": ('{"a": NaN}', "InvalidJson", "the body is not valid JSON: NaN is not a JSON number"),
+}
+
+
+@pytest.mark.parametrize("body, code, message", BODY_MESSAGES.values(), ids=BODY_MESSAGES.keys())
+def test_body_errors_say_what_is_wrong(table, event, body, code, message):
+    request = event("post_item")
+    request["body"] = body
+
+    assert assert_error(items.create_item(request, None), 400, code)["message"] == message
+
+
+def test_bad_base64_says_so(table, event):
+    request = event("post_item", body="not base64!")
+    request["isBase64Encoded"] = True
+
+    error = assert_error(items.create_item(request, None), 400, "InvalidBody")
+    assert error["message"] == "the body is not valid base64-encoded UTF-8"
+
+
+def test_base64_with_characters_outside_the_alphabet_is_refused(table, event):
+    request = event("post_item", body=base64.b64encode(b'{"a": 1}').decode() + "!!")
+    request["isBase64Encoded"] = True
+
+    assert_error(items.create_item(request, None), 400, "InvalidBody")
+
+
+def test_request_id_is_unknown_without_any(table, event):
+    request = event("get_item", item_id="missing")
+    del request["requestContext"]
+
+    assert assert_error(items.get_item(request, None), 404, "NotFound")["request_id"] == "unknown"

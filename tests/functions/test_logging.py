@@ -1,15 +1,22 @@
 """Log lines Lambda's JSON log format reads: its level names, an RFC 3339 ``timestamp``, and
 the application log level Lambda passes in AWS_LAMBDA_LOG_LEVEL."""
 
+import contextlib
 import json
 import logging
 import re
+import uuid
 
 import pytest
 
 from functions import _log, health, items
 
 RFC3339_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def fresh_logger():
+    """A logger no earlier test (or earlier pytest run in this process) has touched."""
+    return logging.getLogger(f"functions.test-{uuid.uuid4()}")
 
 
 def lines(capsys):
@@ -108,7 +115,7 @@ def test_error_level_drops_warnings_but_keeps_unexpected_errors(table, monkeypat
 
 
 def test_configure_adds_one_handler_and_does_not_propagate():
-    logger = logging.getLogger("functions.test-configure")
+    logger = fresh_logger()
     try:
         _log.configure(logger, {"AWS_LAMBDA_LOG_LEVEL": "DEBUG"})
         _log.configure(logger, {"AWS_LAMBDA_LOG_LEVEL": "ERROR"})
@@ -120,7 +127,7 @@ def test_configure_adds_one_handler_and_does_not_propagate():
 
 
 def test_handler_writes_to_the_current_stdout(capsys):
-    logger = _log.configure(logging.getLogger("functions.test-stdout"), {})
+    logger = _log.configure(fresh_logger(), {})
     try:
         logger.info("hello")
         assert json.loads(capsys.readouterr().out)["message"] == "hello"
@@ -128,15 +135,15 @@ def test_handler_writes_to_the_current_stdout(capsys):
         logger.handlers.clear()
 
 
-def test_a_failing_stdout_never_fails_the_request(monkeypatch, capsys):
+def test_a_failing_stdout_never_fails_the_request(capsys):
     class Broken:
         def write(self, text):
             raise OSError("stdout is gone")
 
-    logger = _log.configure(logging.getLogger("functions.test-broken"), {})
+    logger = _log.configure(fresh_logger(), {})
     try:
-        monkeypatch.setattr("sys.stdout", Broken())
-        logger.info("hello")  # does not raise
+        with contextlib.redirect_stdout(Broken()):  # restored before capsys is torn down
+            logger.info("hello")  # does not raise
     finally:
         logger.handlers.clear()
     assert "Message: 'hello'" in capsys.readouterr().err  # logging's own report of the failure
