@@ -38,13 +38,13 @@ class _Builder:
     def number(self, text):
         self.budget -= 1
         if self.budget < 0:
-            raise TooManyValues("too many numbers and objects")
+            raise TooManyValues
         return Decimal(text)
 
     def object(self, pairs):
         self.budget -= 1
         if self.budget < 0:
-            raise TooManyValues("too many numbers and objects")
+            raise TooManyValues
         result = dict(pairs)
         if len(result) != len(pairs):
             seen = set()

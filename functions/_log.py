@@ -83,7 +83,7 @@ def level_from(environ):
 
 def configure(logger, environ):
     """Give ``logger`` the JSON stdout handler (once) and the level ``environ`` asks for."""
-    if not logger.handlers:
+    if not any(isinstance(handler, StdoutHandler) for handler in logger.handlers):
         handler = StdoutHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)

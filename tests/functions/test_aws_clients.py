@@ -12,7 +12,13 @@ def test_the_same_table_object_is_reused(aws_env):
     assert _aws.table("health") is not _aws.table()
 
 
-def test_a_table_uses_the_functions_region_and_table_name(aws_env, monkeypatch):
+@pytest.fixture
+def no_clients(monkeypatch):
+    """Start without cached tables (other tests in this process may have made them)."""
+    monkeypatch.setattr(_aws, "_tables", {})
+
+
+def test_a_table_uses_the_functions_region_and_table_name(aws_env, no_clients, monkeypatch):
     monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # AWS_REGION wins
     monkeypatch.setenv("TABLE_NAME", "other-table")
@@ -32,7 +38,7 @@ def test_the_first_client_is_made_without_a_session(aws_env, monkeypatch):
 
 
 @pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"])
-def test_a_new_endpoint_gets_a_new_client(aws_env, monkeypatch, variable):
+def test_a_new_endpoint_gets_a_new_client(aws_env, no_clients, monkeypatch, variable):
     monkeypatch.setenv(variable, "http://127.0.0.1:1")
     first = _aws.table()
     monkeypatch.setenv(variable, "http://127.0.0.1:2")
@@ -43,7 +49,7 @@ def test_a_new_endpoint_gets_a_new_client(aws_env, monkeypatch, variable):
     assert second.client.meta.endpoint_url == "http://127.0.0.1:2"
 
 
-def test_purposes_get_their_timeouts(aws_env):
+def test_purposes_get_their_timeouts(aws_env, no_clients):
     api, health = _aws.table().client.meta.config, _aws.table("health").client.meta.config
 
     # total attempts, the first request included: one retry for the API, none for health

@@ -20,7 +20,7 @@ def test_ok_when_the_table_answers(table, event):
 
     assert status == 200
     assert body["status"] == "ok" and body["region"] == "eu-west-1" and body["forced"] is False
-    assert body["latency_ms"] >= 0
+    assert isinstance(body["latency_ms"], float) and 0 < body["latency_ms"] < 10_000
 
 
 def test_503_when_the_table_is_missing(moto_aws, event):
@@ -215,3 +215,12 @@ def test_region_is_null_when_unknown(moto_aws, monkeypatch, event):
     status, body = call(event)
 
     assert status == 503 and body["region"] is None
+
+
+def test_a_forced_500_is_logged_as_warn(moto_aws, monkeypatch, event, capsys):
+    monkeypatch.setenv("STATUS", "500")
+
+    status, _ = call(event)
+
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert status == 500 and line["level"] == "WARN" and line["status"] == 500

@@ -59,6 +59,7 @@ def test_create_replacing_an_item_is_200_without_location(table, event, parse):
 
     assert response["statusCode"] == 200
     assert "Location" not in response["headers"]
+    assert parse(response)["v"] == 2 and parse(response)[PARTITION_KEY] == "k"
     got = parse(items.get_item(event("get_item", item_id="k"), None))
     assert got["v"] == 2 and "old" not in got
 
@@ -126,7 +127,9 @@ def test_get_existing_item_is_200_with_served_by(table, event, parse):
 
 
 def test_get_missing_item_is_404(table, event):
-    assert_error(items.get_item(event("get_item", item_id="nope"), None), 404, "NotFound")
+    error = assert_error(items.get_item(event("get_item", item_id="nope"), None), 404, "NotFound")
+
+    assert error["message"] == "no item with this id"
 
 
 def test_delete_existing_item_is_204_then_gone(table, event):
@@ -140,7 +143,9 @@ def test_delete_existing_item_is_204_then_gone(table, event):
 
 
 def test_delete_missing_item_is_404(table, event):
-    assert_error(items.delete_item(event("delete_item", item_id="nope"), None), 404, "NotFound")
+    error = assert_error(items.delete_item(event("delete_item", item_id="nope"), None), 404, "NotFound")
+
+    assert error["message"] == "no item with this id"
 
 
 # --- 400 -----------------------------------------------------------------------------
@@ -272,7 +277,9 @@ def test_missing_path_parameter_is_400(table, event, handler):
 
 
 def test_event_that_is_not_an_object_is_400(table):
-    assert_error(items.get_item("GET /items/1", None), 400, "InvalidEvent")
+    error = assert_error(items.get_item("GET /items/1", None), 400, "InvalidEvent")
+
+    assert error["message"] == "not an API Gateway proxy event"
 
 
 # --- 413 -----------------------------------------------------------------------------
@@ -370,14 +377,24 @@ def test_unexpected_aws_error_is_500_with_request_id_and_no_detail(table, event,
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert logged[-1]["level"] == "ERROR"
     assert "AccessDeniedException" in logged[-1]["exception"]  # the detail goes to the log
+    assert_unexpected_error_line(logged[-1], "GET /items/{item_id}", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
 
 
-def test_missing_configuration_is_500(table, event, monkeypatch):
+def assert_unexpected_error_line(line, route, request_id):
+    assert line["level"] == "ERROR" and line["message"] == "unexpected error"
+    assert line["route"] == route and line["request_id"] == request_id
+    assert line["status"] == 500 and line["error_code"] == "InternalError"
+
+
+def test_missing_configuration_is_500(table, event, monkeypatch, capsys):
     monkeypatch.delenv("TABLE_NAME")
 
     error = assert_error(items.create_item(event("post_item"), None), 500, "InternalError")
 
     assert error["request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert_unexpected_error_line(line, "POST /items", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef")
+    assert "TABLE_NAME is not set" in line["exception"]
 
 
 def test_request_id_falls_back_to_the_lambda_context(table, monkeypatch, event):
@@ -405,7 +422,7 @@ def test_one_json_log_line_per_request_without_the_body(table, event, capsys):
     assert first["level"] == "INFO" and first["message"] == "request"
     assert first["request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     assert first["route"] == "POST /items" and first["status"] == 201
-    assert first["duration_ms"] >= 0
+    assert isinstance(first["duration_ms"], float) and 0 < first["duration_ms"] < 60_000
     assert second["status"] == 404 and second["error_code"] == "NotFound"
     assert secret not in "".join(lines)
 

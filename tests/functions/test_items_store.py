@@ -202,7 +202,11 @@ def test_long_paths_are_cut_at_200_characters():
     with pytest.raises(BadRequest) as exact:
         _store.to_attribute_values({"a" * 199: {"": 1}})  # path "aaa...a." is 200 characters
 
+    with pytest.raises(BadRequest) as just_over:
+        _store.to_attribute_values({"a" * 200: {"": 1}})  # 201 characters
+
     assert long.value.message == f"attribute {(name + '.' + name)[:200]}...: attribute names must not be empty"
+    assert just_over.value.message == f"attribute {'a' * 200}...: attribute names must not be empty"
     assert exact.value.message == f"attribute {'a' * 199}.: attribute names must not be empty"
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -122,6 +123,10 @@ def test_configure_adds_one_handler_and_does_not_propagate():
 
         assert len(logger.handlers) == 1 and isinstance(logger.handlers[0], _log.StdoutHandler)
         assert logger.propagate is False and logger.level == logging.ERROR
+
+        logger.addHandler(logging.NullHandler())  # someone else's handler: ours stays the only one
+        _log.configure(logger, {})
+        assert [type(h) for h in logger.handlers] == [_log.StdoutHandler, logging.NullHandler]
     finally:
         logger.handlers.clear()
 
@@ -147,3 +152,26 @@ def test_a_failing_stdout_never_fails_the_request(capsys):
     finally:
         logger.handlers.clear()
     assert "Message: 'hello'" in capsys.readouterr().err  # logging's own report of the failure
+
+
+def test_get_logger_configures_the_functions_logger_from_the_environment(monkeypatch, lambda_log_level):
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "ERROR")
+
+    logger = _log.get_logger()
+
+    assert logger is logging.getLogger("functions") and logger.level == logging.ERROR
+    assert [type(h) for h in logger.handlers].count(_log.StdoutHandler) == 1 and logger.propagate is False
+
+
+def test_timestamps_are_truncated_to_milliseconds():
+    assert _log.timestamp(1795770000.9995) == "2026-11-27T09:00:00.999Z"
+    assert _log.timestamp(1795770000) == "2026-11-27T09:00:00.000Z"
+
+
+def test_custom_levels_and_odd_values_still_make_a_line():
+    record = logging.LogRecord("functions", 25, __file__, 1, "m", None, None)
+    record.status = Decimal("201")
+
+    entry = json.loads(_log.JsonFormatter().format(record))
+
+    assert entry["level"] == "Level 25" and entry["status"] == "201"

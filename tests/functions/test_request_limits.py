@@ -111,6 +111,7 @@ def test_header_values_reads_both_maps_by_any_case():
 
     assert _http.header_values(request, "x-a") == ["1", "3", "4"]
     assert _http.header_values(request, "X-C") == ["5"]
+    assert _http.header_values({"multiValueHeaders": {"X-C": "text"}}, "x-c") == ["text"]  # not a list
     assert _http.header_values(request, "x-d") == []
 
 
@@ -230,3 +231,29 @@ def test_conversion_stops_at_the_item_limit():
         _store.to_attribute_values({"l": [None] * 300_000})
 
     assert caught.value.message == "the item is over the 409600 bytes DynamoDB stores"
+
+
+@pytest.mark.parametrize("value", ["application/json; charset=utf-8=x", "application/json; charset=Xutf-8"])
+def test_charset_must_be_exactly_utf8(table, event, value):
+    assert_error(items.create_item(with_content_type(event("post_item"), value), None), 415, "UnsupportedMediaType")
+
+
+def test_long_media_types_are_cut_in_the_message(table, event):
+    media_type = "application/" + "x" * 70
+    request = with_content_type(event("post_item"), media_type)
+
+    message = assert_error(items.create_item(request, None), 415, "UnsupportedMediaType")["message"]
+    assert message == f"Content-Type must be application/json, not {media_type[:64]!r}"
+
+
+def test_base64_limit_rounds_up_to_whole_groups():
+    body = base64.b64encode(b'{"a":1234}').decode()  # 10 bytes, 16 characters
+    request = {"headers": {"Content-Type": "application/json"}, "body": body, "isBase64Encoded": True}
+
+    assert _http.json_body(request, max_bytes=10, max_values=5) == {"a": 1234}
+
+
+def test_long_duplicate_keys_are_cut_in_the_message():
+    key = "k" * 70
+    with pytest.raises(_json.DuplicateKey, match=f"^the key {key[:64]!r} appears twice in one object$"):
+        _json.loads(json.dumps({key: 1})[:-1] + f', "{key}": 2}}')

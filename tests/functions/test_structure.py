@@ -36,6 +36,22 @@ def test_each_handler_labels_its_requests_with_the_route_it_serves(moto_aws, cap
     assert line["route"] == f"{route.method} {route.path}"
 
 
+@pytest.mark.parametrize("route", ROUTES, ids=[r.id for r in ROUTES])
+def test_each_handler_passes_lambdas_context_on(moto_aws, capsys, route):
+    module, name = route.handler.rsplit(".", 1)
+    handler = getattr(importlib.import_module(module), name)
+    event = fixture_for(route)
+    del event["requestContext"]  # then the request id comes from Lambda's context
+
+    class Context:
+        aws_request_id = "lambda-request-7"
+
+    handler(event, Context())
+
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines() if '"request"' in text]
+    assert line["request_id"] == "lambda-request-7"
+
+
 def _modules():
     return sorted(FUNCTIONS.glob("*.py"))
 
