@@ -8,7 +8,7 @@ ENV ?= local
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench deploy down docs clean
+.PHONY: setup synth validate test test-fast bench mutation deploy down docs clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -42,6 +42,20 @@ bench: setup
 	$(PY) benchmarks/handlers.py
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/deploy.py
+
+# Mutation testing, on demand (not in CI): mutmut mutates MUTATE, runs TESTS against each
+# mutant and prints the score per file (killed or timed out / run; equivalent mutants listed
+# in tests/mutation/EQUIVALENT.md are excluded). SAMPLE=N runs a random N (SEED picks which)
+# while developing; JOBS=N mutants at once. Any other target works the same way, e.g. the
+# config loader: make mutation MUTATE=modules/config.py TESTS=tests/config
+# MUTATE takes files or folders; TESTS takes pytest paths. Work dirs: build/mutation/<target>/.
+MUTATE ?= functions
+TESTS ?= tests/functions
+SAMPLE ?= 0
+SEED ?= 1
+JOBS ?= 2
+mutation: setup
+	$(PY) tests/mutation/run.py --mutate $(MUTATE) --tests $(TESTS) --sample $(SAMPLE) --seed $(SEED) --jobs $(JOBS)
 
 # Apply ENV (default: local, on the embedded emulator) and smoke-check every region.
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.

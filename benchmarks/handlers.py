@@ -11,6 +11,17 @@
     ConsistentRead. A minimal put_item (no ReturnValues) is shown for reference: in moto,
     returning the old item costs about as much as the write itself.
 
+(c) Cold-start import of Powertools for AWS Lambda's Logger and Metrics (pinned in
+    requirements.txt for this comparison only), the same way as (a): what adopting them
+    would add to every cold start, against our own _log module inside (a).
+(d) The 413 for an oversized body: create_item on a 6 MB body (ASCII, and 2-byte UTF-8
+    characters) and on the slowest body the size check still has to measure (1,228,800
+    non-ASCII characters: UTF-8 encoded to count its bytes); median of --runs. Target:
+    6 MB answered in < 10 ms.
+(e) Bodies at the size limit in the shapes that cost most to parse and convert (many tiny
+    values): time to the answer and the process's peak memory above its baseline, each in
+    a fresh interpreter. These are what the body limit and the value budget bound.
+
 Run: .venv/bin/python benchmarks/handlers.py [--runs 9] [--iterations 2000]
 """
 
@@ -39,17 +50,97 @@ print(time.perf_counter() - started)
 """
 
 
-def import_times(runs):
-    def probe(code):
-        results = []
-        for _ in range(runs):
-            out = subprocess.run(
-                [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-            ).stdout
-            results.append(float(out) * 1000)
-        return statistics.median(results)
+POWERTOOLS_PROBE = """
+import time, boto3
+started = time.perf_counter()
+from aws_lambda_powertools import Logger, Metrics
+Logger(service="items"); Metrics(namespace="items", service="items")
+print(time.perf_counter() - started)
+"""
 
-    return probe(IMPORT_PROBE), probe(BOTO3_PROBE)
+
+def import_times(runs):
+    """Median import times (ms) of our handlers, boto3 and Powertools, interleaved."""
+    probes = {"handlers": IMPORT_PROBE, "boto3": BOTO3_PROBE, "powertools": POWERTOOLS_PROBE}
+    results = {name: [] for name in probes}
+    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true"}
+    for _ in range(runs):
+        for name, code in probes.items():
+            out = subprocess.run(
+                [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True, env=env
+            ).stdout
+            results[name].append(float(out) * 1000)
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+def oversized_body(runs):
+    """Median ms to the 413 for each body, through create_item (no DynamoDB reached)."""
+    sys.path.insert(0, str(ROOT))
+    from functions import _store, items
+
+    limit = _store.MAX_BODY_BYTES
+    bodies = {
+        "6 MB ASCII body": "x" * 6_000_000,
+        "6 MB body of 2-byte characters": "é" * 3_000_000,
+        f"{limit:,} characters, {2 * limit:,} bytes": "é" * limit,
+    }
+    results = {}
+    real_stdout = sys.stdout
+    with open(os.devnull, "w") as devnull:
+        sys.stdout = devnull
+        try:
+            for name, body in bodies.items():
+                request = event("POST", "/items", "/items", body=body)
+                samples = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    status = items.create_item(request, None)["statusCode"]
+                    samples.append((time.perf_counter() - started) * 1000)
+                    assert status == 413, status
+                results[name] = statistics.median(samples)
+        finally:
+            sys.stdout = real_stdout
+    return results
+
+
+SHAPE_PROBE = """
+import json, resource, sys, time
+sys.path.insert(0, ".")
+from functions import _store, items
+limit = _store.MAX_BODY_BYTES
+shape = sys.argv[1]
+unit = {"zeros": "0", "empty lists": "[]", "empty maps": "{}", "nulls": "null", "short strings": '"ab"'}
+if shape == "small attributes":
+    body, i = [], 0
+    while sum(map(len, body)) + len(body) + 2 < limit - 20:
+        body.append('"%x":0' % i); i += 1
+    body = "{" + ",".join(body) + "}"
+else:
+    count = (limit - 10) // (len(unit[shape]) + 1)
+    body = '{"l":[' + ",".join([unit[shape]] * count) + "]}"
+request = {"httpMethod": "POST", "headers": {"Content-Type": "application/json"}, "body": body,
+           "requestContext": {"requestId": "bench"}, "isBase64Encoded": False}
+sys.stdout = open("/dev/null", "w")
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+status = items.create_item(request, None)["statusCode"]
+elapsed = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.__stdout__.write(json.dumps([len(body), status, elapsed * 1000, (peak - base) / 1024]))
+"""
+SHAPES = ("zeros", "empty lists", "empty maps", "nulls", "short strings", "small attributes")
+
+
+def worst_shapes():
+    env = {**os.environ, "AWS_REGION": "eu-west-1", "TABLE_NAME": "bench-items",
+           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached: every shape is refused first
+    results = {}
+    for shape in SHAPES:
+        out = subprocess.run([sys.executable, "-c", SHAPE_PROBE, shape], cwd=ROOT, check=True,
+                             capture_output=True, text=True, env=env).stdout
+        results[shape] = json.loads(out)
+    return results
 
 
 def event(method, resource, path, path_parameters=None, body=None):
@@ -148,9 +239,19 @@ def main():
     parser.add_argument("--iterations", type=int, default=2000, help="timed calls per case")
     args = parser.parse_args()
 
-    handlers_ms, boto3_ms = import_times(args.runs)
-    print(f"import functions.items + functions.health after boto3: {handlers_ms:.1f} ms "
-          f"(median of {args.runs}; target <= 50 ms; boto3 itself: {boto3_ms:.1f} ms)")
+    imports = import_times(args.runs)
+    print(f"import functions.items + functions.health after boto3: {imports['handlers']:.1f} ms "
+          f"(median of {args.runs}; target <= 50 ms; boto3 itself: {imports['boto3']:.1f} ms)")
+    print(f"import + create Powertools Logger and Metrics after boto3: {imports['powertools']:.1f} ms "
+          f"(median of {args.runs}; what adopting them would add to each cold start)")
+
+    print(f"413 for an oversized body, create_item, median of {args.runs} (target < 10 ms for 6 MB):")
+    for name, millis in oversized_body(args.runs).items():
+        print(f"  {name:40s} {millis:7.2f} ms")
+
+    print("bodies at the size limit, most objects per byte (fresh interpreter each):")
+    for shape, (size, status, millis, mib) in worst_shapes().items():
+        print(f"  {shape:16s} {size:>9,} bytes -> {status} in {millis:6.0f} ms, peak memory +{mib:.0f} MiB")
 
     medians = per_request(args.iterations)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

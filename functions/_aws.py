@@ -17,14 +17,15 @@ from botocore.config import Config
 from ._store import Table
 
 # Short timeouts and one retry: API Gateway gives up after 29 s, and a client is better
-# served by a quick 503 (and its own retry or a failover) than by a long wait.
+# served by a quick 503 (and its own retry or a failover) than by a long wait. (botocore's
+# "max_attempts" counts retries only; "total_max_attempts" includes the first request.)
 API_CONFIG = Config(
-    connect_timeout=2, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}
+    connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"}
 )
 # The health check must answer quickly and for certain: one attempt, 1 s to connect and
 # 1 s to read. A table that does not answer within that is reported unhealthy.
 HEALTH_CONFIG = Config(
-    connect_timeout=1, read_timeout=1, retries={"max_attempts": 1, "mode": "standard"}
+    connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"}
 )
 _CONFIGS = {"api": API_CONFIG, "health": HEALTH_CONFIG}
 

@@ -44,6 +44,11 @@ class PayloadTooLarge(ApiError):
     code = "ItemTooLarge"
 
 
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "UnsupportedMediaType"
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     code = "ServiceUnavailable"

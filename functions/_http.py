@@ -1,25 +1,29 @@
-"""API Gateway REST (v1 proxy) plumbing: reading events, building responses, and the
-``endpoint`` wrapper that turns known errors into JSON error responses and logs one line
-per request."""
+"""API Gateway REST (v1 proxy) plumbing: reading events, building responses, and ``handle``,
+which runs a handler's logic, turns known errors into JSON error responses and logs one line
+per request.
+
+A body is checked cheapest first and never decoded or parsed beyond what its limits allow:
+Content-Type (415), size in bytes before any decoding (413), base64 and UTF-8 (400), then
+JSON with a bound on the number of values it may build (413) and no repeated keys (400).
+"""
 
 import binascii
-import functools
-import logging
 import time
 from base64 import b64decode
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import _json
-from ._errors import ApiError, BadRequest, from_aws
+from ._errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType, from_aws
 from ._log import get_logger
 
 logger = get_logger()
+JSON_MEDIA_TYPE = "application/json"
 
 
 def response(status, body=None, headers=None):
     """A proxy integration response; ``body`` (any JSON value) is encoded, None means empty."""
-    all_headers = {"Content-Type": "application/json"}
+    all_headers = {"Content-Type": JSON_MEDIA_TYPE}
     if headers:
         all_headers.update(headers)
     return {
@@ -38,21 +42,79 @@ def error_response(error, request_id):
     return response(error.status, body, headers)
 
 
-def json_body(event):
+def header_values(event, name):
+    """Every value of header ``name`` (any case) in ``headers`` and ``multiValueHeaders``."""
+    name = name.lower()
+    values = []
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            values.append(value)
+    for key, value in (event.get("multiValueHeaders") or {}).items():
+        if key.lower() == name:
+            values.extend(value if isinstance(value, list) else [value])
+    return values
+
+
+def require_json(event):
+    """Raise UnsupportedMediaType unless every Content-Type is application/json (parameters
+    allowed, but a charset other than UTF-8 is not: JSON between systems is UTF-8)."""
+    values = header_values(event, "Content-Type")
+    if not values:
+        raise UnsupportedMediaType(f"Content-Type: {JSON_MEDIA_TYPE} is required")
+    for value in values:
+        media_type, *parameters = str(value).split(";")
+        media_type = media_type.strip().lower()
+        if media_type != JSON_MEDIA_TYPE:
+            raise UnsupportedMediaType(f"Content-Type must be {JSON_MEDIA_TYPE}, not {media_type[:64]!r}")
+        for parameter in parameters:
+            key, _, charset = parameter.partition("=")
+            if key.strip().lower() == "charset" and charset.strip().strip('"').lower() != "utf-8":
+                raise UnsupportedMediaType("the only charset accepted for JSON is utf-8")
+
+
+def exceeds(text, limit):
+    """Whether ``text`` is more than ``limit`` bytes as UTF-8, encoding it only when needed."""
+    if len(text) > limit:  # every character is at least one byte
+        return True
+    if text.isascii():  # O(1) in CPython; then characters are bytes
+        return False
+    return len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+def json_body(event, *, max_bytes, max_values):
     """The request body parsed as JSON (numbers as Decimal), base64-decoded first when
-    ``isBase64Encoded``. Raises BadRequest when absent, not base64, not UTF-8 or not JSON."""
+    ``isBase64Encoded``. Raises UnsupportedMediaType, PayloadTooLarge (over ``max_bytes``
+    before decoding, or over ``max_values`` numbers and objects) or BadRequest (absent, not
+    base64, not UTF-8, not JSON, a repeated key)."""
+    require_json(event)
     body = event.get("body")
     if body is None or body == "":
         raise BadRequest("a JSON body is required", code="MissingBody")
     if body.__class__ is not str:
         raise BadRequest("the body must be text", code="InvalidBody")
-    if event.get("isBase64Encoded"):
+    encoded = bool(event.get("isBase64Encoded"))
+    limit = -(-max_bytes // 3) * 4 if encoded else max_bytes  # base64: 4 characters per 3 bytes
+    if exceeds(body, limit):
+        raise PayloadTooLarge(
+            f"the body is over {limit} bytes, more than any storable item takes as JSON", code="BodyTooLarge"
+        )
+    if encoded:
         try:
             body = b64decode(body, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
             raise BadRequest("the body is not valid base64-encoded UTF-8", code="InvalidBody") from None
+    return parse_json(body, max_values)
+
+
+def parse_json(text, max_values):
     try:
-        return _json.loads(body)
+        return _json.loads(text, max_values)
+    except _json.DuplicateKey as exc:
+        raise BadRequest(str(exc), code="DuplicateKey") from None
+    except _json.TooManyValues:
+        raise PayloadTooLarge(
+            f"the body has over {max_values} numbers and objects; no item that large can be stored"
+        ) from None
     except ValueError as exc:  # the message says what and where, never quotes the body
         raise BadRequest(f"the body is not valid JSON: {exc}", code="InvalidJson") from None
 
@@ -74,68 +136,51 @@ def request_id(event, context):
     return str(getattr(context, "aws_request_id", None) or "unknown")
 
 
-def endpoint(route):
-    """Wrap ``function(event) -> response`` as a Lambda handler ``(event, context)``.
+def handle(route, function, event, context):
+    """Run ``function(event) -> response`` for the Lambda handler of ``route`` ("GET /x").
 
     ApiError -> its status; throttling/unreachable DynamoDB -> 503 with Retry-After;
     anything else -> 500 with the request id and no detail (the traceback is only logged).
     """
-
-    def decorate(function):
-        @functools.wraps(function)
-        def handler(event, context=None):
-            started = time.perf_counter()
-            rid = request_id(event, context)
-            error = None
-            try:
-                if not isinstance(event, dict):
-                    raise BadRequest("not an API Gateway proxy event", code="InvalidEvent")
-                result = function(event)
-            except ApiError as exc:
-                error = exc
-            except (ClientError, BotoCoreError) as exc:
-                error = from_aws(exc)
-                if error is None:
-                    _log_unexpected(route, rid, started)
-                    return _internal_error(rid)
-            except Exception:
-                _log_unexpected(route, rid, started)
-                return _internal_error(rid)
-            if error is not None:
-                result = error_response(error, rid)
-            status = result["statusCode"]
-            logger.log(
-                logging.WARNING if status >= 500 else logging.INFO,
-                "request",
-                extra={
-                    "request_id": rid,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "error_code": None if error is None else error.code,
-                },
-            )
-            return result
-
-        return handler
-
-    return decorate
+    started = time.perf_counter()
+    rid = request_id(event, context)
+    error = None
+    try:
+        if not isinstance(event, dict):
+            raise BadRequest("not an API Gateway proxy event", code="InvalidEvent")
+        result = function(event)
+    except ApiError as exc:
+        error = exc
+    except (ClientError, BotoCoreError) as exc:
+        error = from_aws(exc)
+        if error is None:
+            return _internal_error(route, rid, started)
+    except Exception:
+        return _internal_error(route, rid, started)
+    if error is not None:
+        result = error_response(error, rid)
+    status = result["statusCode"]
+    log_request(route, rid, started, status, None if error is None else error.code)
+    return result
 
 
-def _internal_error(rid):
-    body = {"error": {"code": "InternalError", "message": "internal error", "request_id": rid}}
-    return response(500, body)
-
-
-def _log_unexpected(route, rid, started):
-    logger.error(
-        "unexpected error",
-        exc_info=True,
+def log_request(route, rid, started, status, error_code, *, exc_info=False):
+    """One line per request: WARN for a 5xx, ERROR with the traceback for the unexpected."""
+    level = "error" if exc_info else ("warning" if status >= 500 else "info")
+    getattr(logger, level)(
+        "unexpected error" if exc_info else "request",
+        exc_info=exc_info,
         extra={
             "request_id": rid,
             "route": route,
-            "status": 500,
+            "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            "error_code": "InternalError",
+            "error_code": error_code,
         },
     )
+
+
+def _internal_error(route, rid, started):
+    log_request(route, rid, started, 500, "InternalError", exc_info=True)
+    body = {"error": {"code": "InternalError", "message": "internal error", "request_id": rid}}
+    return response(500, body)

@@ -3,25 +3,74 @@ text, so ``0.1`` stays ``0.1``, a 38-digit integer keeps every digit and integer
 integers (``1E+2`` is written ``100``)."""
 
 import json
+import sys
 from base64 import b64encode
 from decimal import Decimal
 
 _encode_string = json.encoder.encode_basestring_ascii  # the C implementation when present
 
 
+class DuplicateKey(ValueError):
+    """An object names the same key twice (``key``: the first repeated one)."""
+
+    def __init__(self, key):
+        super().__init__(f"the key {key[:64]!r} appears twice in one object")
+        self.key = key
+
+
+class TooManyValues(ValueError):
+    """The text holds more numbers and objects than the caller allowed."""
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def loads(text):
+class _Builder:
+    """Parser hooks: numbers become Decimal, objects dicts without repeated keys, and each
+    of them spends one unit of ``budget`` so a huge document stops early."""
+
+    __slots__ = ("budget",)
+
+    def __init__(self, budget):
+        self.budget = budget
+
+    def number(self, text):
+        self.budget -= 1
+        if self.budget < 0:
+            raise TooManyValues
+        return Decimal(text)
+
+    def object(self, pairs):
+        self.budget -= 1
+        if self.budget < 0:
+            raise TooManyValues
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise DuplicateKey(key)
+                seen.add(key)
+        return result
+
+
+def loads(text, max_values=sys.maxsize):
     """Parse JSON text (str or bytes); numbers become Decimal. NaN/Infinity are rejected.
 
-    Raises ValueError for anything that is not valid JSON, including nesting too deep for
-    the parser and numbers ``Decimal`` cannot hold.
+    Raises DuplicateKey for an object with a repeated key (at any depth: RFC 8259 leaves
+    the meaning open and parsers disagree on which value wins), TooManyValues past
+    ``max_values`` numbers and objects, and ValueError for anything else that is not valid
+    JSON, including nesting too deep for the parser and numbers ``Decimal`` cannot hold.
     """
+    builder = _Builder(max_values)
     try:
         return json.loads(
-            text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant
+            text,
+            parse_float=builder.number,
+            parse_int=builder.number,
+            parse_constant=_reject_constant,
+            object_pairs_hook=builder.object,
         )
     except RecursionError:
         raise ValueError("JSON is nested too deeply") from None

@@ -1,4 +1,11 @@
-"""Structured logs: one JSON object per line on stdout (CloudWatch keeps one event per line).
+"""Structured logs Lambda can read: one JSON object per line on stdout.
+
+With the function's log format set to JSON, Lambda reads ``level`` (TRACE, DEBUG, INFO,
+WARN, ERROR or FATAL; anything else is filed as INFO) and ``timestamp`` (RFC 3339) from each
+line, and drops lines below the function's application log level. That level reaches the
+code as ``AWS_LAMBDA_LOG_LEVEL`` (set by Lambda from ``logging_config.application_log_level``);
+the logger applies it too, so filtered lines are never even formatted. Unset or unknown:
+INFO, Lambda's default.
 
 Only named fields are logged (request id, route, status, duration, error code), never
 events or bodies: they can carry secrets.
@@ -10,15 +17,39 @@ import os
 import sys
 import time
 
+LEVEL_VARIABLE = "AWS_LAMBDA_LOG_LEVEL"
 FIELDS = ("request_id", "route", "status", "duration_ms", "error_code", "region", "reason")
+# Python's level names -> the names Lambda reads.
+LAMBDA_LEVEL_NAMES = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARN",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "FATAL",
+}
+# Lambda's level names -> Python's levels. Python has no TRACE: it lets everything through.
+PYTHON_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+}
+
+
+def timestamp(created):
+    """RFC 3339 UTC with milliseconds (2026-11-27T09:00:00.123Z) for a ``time.time()`` value."""
+    seconds = int(created)
+    millis = int((created - seconds) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % millis
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record):
         entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + ".%03dZ" % record.msecs,
-            "level": record.levelname,
+            "timestamp": timestamp(record.created),
+            "level": LAMBDA_LEVEL_NAMES.get(record.levelno, record.levelname),
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -44,14 +75,23 @@ class StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
-def get_logger():
-    logger = logging.getLogger("functions")
-    if not logger.handlers:
+def level_from(environ):
+    """The Python level for ``AWS_LAMBDA_LOG_LEVEL`` in ``environ`` (INFO when unset or unknown)."""
+    name = environ.get(LEVEL_VARIABLE, "").strip().upper()
+    return PYTHON_LEVELS.get(name, logging.INFO)
+
+
+def configure(logger, environ):
+    """Give ``logger`` the JSON stdout handler (once) and the level ``environ`` asks for."""
+    if not any(isinstance(handler, StdoutHandler) for handler in logger.handlers):
         handler = StdoutHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
-        # Lambda's runtime puts its own (plain text) handler on the root logger.
+        # Lambda's runtime puts its own handler on the root logger: do not log twice.
         logger.propagate = False
-        level = os.environ.get("LOG_LEVEL", "INFO").upper()
-        logger.setLevel(level if isinstance(logging.getLevelName(level), int) else logging.INFO)
+    logger.setLevel(level_from(environ))
     return logger
+
+
+def get_logger():
+    return configure(logging.getLogger("functions"), os.environ)

@@ -10,6 +10,7 @@ thread-safe for the local API server that runs these handlers in threads.
 
 import re
 import time
+import unicodedata
 from base64 import b64encode
 from decimal import Decimal
 from uuid import uuid4
@@ -20,6 +21,18 @@ from ._errors import BadRequest, PayloadTooLarge, error_code
 from .schema import PARTITION_KEY
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (409,600 bytes)
+# The largest request body worth reading: 3 bytes of JSON per stored byte (1,228,800).
+# JSON adds quotes, colons, commas and brackets to what DynamoDB stores, and encoders that
+# write ASCII only (the default of Python's json.dumps, so of requests' json=) escape text
+# as \uXXXX: 6 bytes for a character stored in 2 (é, я, ש), 12 for an emoji stored in 4.
+# Three to one admits every storable item written that way, with Python's default
+# separators; what it refuses (megabytes of whitespace, long runs of escaped control
+# characters, numbers padded with hundreds of zeros) is not JSON a client writes.
+MAX_BODY_BYTES = 3 * MAX_ITEM_BYTES
+# Every number and every object in an item costs DynamoDB at least 2 bytes (a value byte
+# and a list or map element byte, or an attribute name), so a body holding more than this
+# many cannot be stored: parsing stops there instead of building millions of objects.
+MAX_VALUES = MAX_ITEM_BYTES // 2
 MAX_ID_BYTES = 1024
 MAX_NAME_BYTES = 65535  # DynamoDB's attribute name limit, nested map keys included
 MAX_DEPTH = 32  # DynamoDB's nesting limit for lists and maps
@@ -58,6 +71,10 @@ class Prepared:
         self.size = size
 
 
+class _TooLarge(Exception):
+    """The item being converted is already over MAX_ITEM_BYTES."""
+
+
 class _InvalidValue(Exception):
     """A bad value somewhere inside an item; ``path`` is filled in while unwinding."""
 
@@ -76,10 +93,13 @@ def utc_timestamp(now=None):
 
 
 def validate_item_id(value):
-    """Return ``value`` if it is a valid item id, else raise BadRequest.
+    """Return ``value`` if it is a valid item id, else raise BadRequest saying which rule.
 
-    Valid: a non-empty string of at most 1024 UTF-8 bytes without control characters
-    (Unicode category Cc: U+0000-U+001F, U+007F-U+009F).
+    Valid: a non-empty string of at most 1024 UTF-8 bytes, without control characters
+    (Unicode category Cc: U+0000-U+001F, U+007F-U+009F), in Unicode normalization form NFC
+    (so "é" typed as one character or as "e" + U+0301 cannot name two items that look the
+    same), without format characters (category Cf: bidi overrides such as U+202E, zero-width
+    characters such as U+200B, which hide what an id says).
     """
     if value.__class__ is not str:
         raise BadRequest(f"{PARTITION_KEY} must be a string", code="InvalidItemId")
@@ -96,6 +116,17 @@ def validate_item_id(value):
         )
     if _CONTROL_CHARACTER.search(value):
         raise BadRequest(f"{PARTITION_KEY} must not contain control characters", code="InvalidItemId")
+    if value.isascii():  # ASCII is NFC and has no format characters
+        return value
+    if not unicodedata.is_normalized("NFC", value):
+        raise BadRequest(f"{PARTITION_KEY} must be in Unicode normalization form NFC", code="InvalidItemId")
+    for index, character in enumerate(value):
+        if unicodedata.category(character) == "Cf":
+            raise BadRequest(
+                f"{PARTITION_KEY} must not contain Unicode format characters (category Cf): "
+                f"U+{ord(character):04X} at position {index}",
+                code="InvalidItemId",
+            )
     return value
 
 
@@ -123,28 +154,35 @@ def prepare_item(document, *, region, timestamp=None):
     item[ORIGIN_REGION] = region
     item[UPDATED_AT] = utc_timestamp() if timestamp is None else timestamp
     attributes, size = to_attribute_values(item)
-    if size > MAX_ITEM_BYTES:
-        raise PayloadTooLarge(
-            f"the item may be up to {size} bytes as stored; DynamoDB allows {MAX_ITEM_BYTES}"
-        )
     return Prepared(item, attributes, size)
 
 
 def to_attribute_values(item):
     """DynamoDB attribute values for a dict of JSON values, and an upper bound of the item
     size by DynamoDB's rules (names + values; numbers 1 byte per 2 significant digits + 1;
-    lists and maps 3 bytes + 1 per element). Raises BadRequest on an invalid value."""
+    lists and maps 3 bytes + 1 per element). Raises BadRequest on an invalid value and
+    PayloadTooLarge as soon as the size passes MAX_ITEM_BYTES (the rest is not converted)."""
     attributes = {}
     size = 0
-    for name, value in item.items():
-        try:
-            name_size = _name_len(name)
-            attributes[name], value_size = _attribute_value(value, 0)
-        except _InvalidValue as exc:
-            exc.path.append(name)
-            raise BadRequest(_describe(exc), code="InvalidAttribute") from None
-        size += name_size + value_size
+    try:
+        for name, value in item.items():
+            try:
+                name_size = _name_len(name)
+                attributes[name], value_size = _attribute_value(value, 0)
+            except _InvalidValue as exc:
+                exc.path.append(name)
+                raise BadRequest(_describe(exc), code="InvalidAttribute") from None
+            size = _add_size(size, name_size + value_size)
+    except _TooLarge:
+        raise PayloadTooLarge(f"the item is over the {MAX_ITEM_BYTES} bytes DynamoDB stores") from None
     return attributes, size
+
+
+def _add_size(size, more):
+    size += more
+    if size > MAX_ITEM_BYTES:
+        raise _TooLarge()
+    return size
 
 
 def from_attribute_values(attributes):
@@ -221,7 +259,7 @@ def _attribute_value(value, depth):
                 except _InvalidValue as exc:
                     exc.path.append(name)
                     raise
-                size += 1 + name_size + member_size
+                size = _add_size(size, 1 + name_size + member_size)
             return {"M": converted}, size
         converted = []
         for index, member in enumerate(value):
@@ -231,7 +269,7 @@ def _attribute_value(value, depth):
                 exc.path.append(index)
                 raise
             converted.append(member_value)
-            size += 1 + member_size
+            size = _add_size(size, 1 + member_size)
         return {"L": converted}, size
     if kind is int:  # callers other than the JSON parser
         return _attribute_value(Decimal(value), depth)

@@ -20,13 +20,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import _aws, _store
 from ._errors import error_code, from_aws
-from ._http import endpoint, logger, response
+from ._http import handle, logger, response
 
 SERVING_STATUSES = frozenset({"ACTIVE", "UPDATING"})
 
 
-@endpoint("GET /health")
-def check(event):
+def check(event, context=None):
+    """The Lambda entry point for GET /health."""
+    return handle("GET /health", report, event, context)
+
+
+def report(event):
     forced = forced_status()
     if forced is not None:
         healthy = forced < 400

@@ -27,7 +27,7 @@ def aws_env(monkeypatch, tmp_path):
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
         "STATUS",
-        "LOG_LEVEL",
+        "AWS_LAMBDA_LOG_LEVEL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

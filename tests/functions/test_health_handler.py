@@ -20,7 +20,7 @@ def test_ok_when_the_table_answers(table, event):
 
     assert status == 200
     assert body["status"] == "ok" and body["region"] == "eu-west-1" and body["forced"] is False
-    assert body["latency_ms"] >= 0
+    assert isinstance(body["latency_ms"], float) and 0 < body["latency_ms"] < 10_000
 
 
 def test_503_when_the_table_is_missing(moto_aws, event):
@@ -101,7 +101,7 @@ def test_invalid_status_is_ignored_with_a_warning(table, monkeypatch, event, cap
 
     assert status == 200 and body["forced"] is False
     warnings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert any(w["level"] == "WARNING" and "STATUS" in w["message"] for w in warnings)
+    assert any(w["level"] == "WARN" and "STATUS" in w["message"] for w in warnings)
 
 
 def test_empty_status_means_not_set(moto_aws, monkeypatch, event, capsys):
@@ -112,3 +112,115 @@ def test_empty_status_means_not_set(moto_aws, monkeypatch, event, capsys):
     assert status == 503
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [entry["message"] for entry in logged] == ["request"]
+
+
+# --- a region that cannot serve must leave DNS: every failure is a 503 ------------------
+
+
+@pytest.mark.parametrize(
+    "code", ["AccessDeniedException", "InternalServerError", "ServiceUnavailable", "UnrecognizedClientException"]
+)
+def test_503_when_dynamodb_answers_with_an_error(table, event, code):
+    stubber = Stubber(_aws.table("health").client)
+    stubber.add_client_error("describe_table", service_error_code=code, http_status_code=500)
+    with stubber:
+        status, body = call(event)
+
+    assert status == 503
+    assert body == {"status": "unhealthy", "region": "eu-west-1", "reason": f"DynamoDB answered {code}", "forced": False}
+
+
+def test_503_when_dynamodb_answers_an_error_without_a_code(table, event):
+    stubber = Stubber(_aws.table("health").client)
+    stubber.add_client_error("describe_table", service_error_code="", http_status_code=500)
+    with stubber:
+        status, body = call(event)
+
+    assert status == 503 and body["reason"] == "DynamoDB answered an error"
+
+
+def test_503_and_an_error_log_when_the_client_itself_fails(moto_aws, monkeypatch, event, capsys):
+    # A region name botocore refuses (InvalidRegionError) before sending anything.
+    monkeypatch.setenv("AWS_REGION", "eu west 1")
+
+    status, body = call(event)
+
+    assert status == 503 and body["reason"] == "DynamoDB client error (InvalidRegionError)"
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged[0]["level"] == "ERROR" and logged[0]["message"] == "health probe failed"
+    assert "InvalidRegionError" in logged[0]["exception"]
+
+
+def test_503_and_an_error_log_when_the_answer_is_unexpected(table, event, capsys):
+    stubber = Stubber(_aws.table("health").client)
+    stubber.add_response("describe_table", {"Table": {"TableName": table}}, {"TableName": table})  # no status
+    with stubber:
+        status, body = call(event)
+
+    assert status == 503 and body["reason"] == "unexpected error (see the logs)"
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged[0]["level"] == "ERROR" and logged[0]["message"] == "health probe failed"
+    assert "KeyError" in logged[0]["exception"]
+
+
+@pytest.mark.parametrize("table_status", ["ACTIVE", "UPDATING"])
+def test_200_while_the_table_serves(table, event, table_status):
+    stubber = Stubber(_aws.table("health").client)
+    stubber.add_response(
+        "describe_table", {"Table": {"TableName": table, "TableStatus": table_status}}, {"TableName": table}
+    )
+    with stubber:
+        status, body = call(event)
+
+    assert status == 200 and body["status"] == "ok"
+
+
+# --- STATUS boundaries -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("forced, healthy", [("200", True), ("399", True), ("400", False), ("599", False)])
+def test_status_boundaries(moto_aws, monkeypatch, event, forced, healthy):
+    monkeypatch.setenv("STATUS", forced)
+
+    status, body = call(event)
+
+    assert status == int(forced) and body["forced"] is True
+    assert body["status"] == ("ok" if healthy else "unhealthy")
+    assert ("reason" in body) is not healthy
+
+
+def test_invalid_status_warning_says_what_was_ignored(table, monkeypatch, event, capsys):
+    monkeypatch.setenv("STATUS", "x" * 30)
+
+    call(event)
+
+    warning = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert warning["level"] == "WARN"
+    assert warning["message"] == "STATUS is not an HTTP status (200-599); ignoring it"
+    assert warning["reason"] == "STATUS='" + "x" * 20 + "'"
+
+
+def test_unset_status_means_the_real_check_without_a_warning(table, event, capsys):
+    status, _ = call(event)
+
+    assert status == 200
+    assert [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()] == ["request"]
+
+
+def test_region_is_null_when_unknown(moto_aws, monkeypatch, event):
+    monkeypatch.setenv("STATUS", "503")
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    status, body = call(event)
+
+    assert status == 503 and body["region"] is None
+
+
+def test_a_forced_500_is_logged_as_warn(moto_aws, monkeypatch, event, capsys):
+    monkeypatch.setenv("STATUS", "500")
+
+    status, _ = call(event)
+
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert status == 500 and line["level"] == "WARN" and line["status"] == 500

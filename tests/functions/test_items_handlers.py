@@ -1,5 +1,6 @@
 """Items handlers against a moto table, with API Gateway REST proxy events from fixtures."""
 
+import base64
 import json
 import re
 import uuid
@@ -11,18 +12,10 @@ from botocore.stub import Stubber
 from functions import _aws, items
 from functions.schema import PARTITION_KEY
 
+from _assertions import assert_error
+
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
-
-
-def assert_error(response, status, code):
-    assert response["statusCode"] == status, response
-    assert response["headers"]["Content-Type"] == "application/json"
-    body = json.loads(response["body"])
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body["error"]
 
 
 # --- create ------------------------------------------------------------------------
@@ -66,6 +59,7 @@ def test_create_replacing_an_item_is_200_without_location(table, event, parse):
 
     assert response["statusCode"] == 200
     assert "Location" not in response["headers"]
+    assert parse(response)["v"] == 2 and parse(response)[PARTITION_KEY] == "k"
     got = parse(items.get_item(event("get_item", item_id="k"), None))
     assert got["v"] == 2 and "old" not in got
 
@@ -133,7 +127,9 @@ def test_get_existing_item_is_200_with_served_by(table, event, parse):
 
 
 def test_get_missing_item_is_404(table, event):
-    assert_error(items.get_item(event("get_item", item_id="nope"), None), 404, "NotFound")
+    error = assert_error(items.get_item(event("get_item", item_id="nope"), None), 404, "NotFound")
+
+    assert error["message"] == "no item with this id"
 
 
 def test_delete_existing_item_is_204_then_gone(table, event):
@@ -147,7 +143,9 @@ def test_delete_existing_item_is_204_then_gone(table, event):
 
 
 def test_delete_missing_item_is_404(table, event):
-    assert_error(items.delete_item(event("delete_item", item_id="nope"), None), 404, "NotFound")
+    error = assert_error(items.delete_item(event("delete_item", item_id="nope"), None), 404, "NotFound")
+
+    assert error["message"] == "no item with this id"
 
 
 # --- 400 -----------------------------------------------------------------------------
@@ -225,6 +223,9 @@ BAD_PATH_IDS = {
     "tab": "a\tb",
     "over 1024 bytes": "x" * 1025,
     "lone surrogate": "\udfff",
+    "decomposed (NFD)": "cafe\u0301",
+    "right-to-left override": "invoice\u202egnp.exe",
+    "zero-width space": "a\u200bb",
 }
 
 
@@ -234,13 +235,51 @@ def test_bad_path_id_is_400(table, event, handler, item_id):
     assert_error(handler(event("get_item", item_id=item_id), None), 400, "InvalidItemId")
 
 
+UNICODE_RULES = {
+    "decomposed e-acute": ("cafe\u0301", "item_id must be in Unicode normalization form NFC"),
+    "Angstrom sign": ("\u212b", "item_id must be in Unicode normalization form NFC"),
+    "right-to-left override": (
+        "invoice\u202egnp.exe",
+        "item_id must not contain Unicode format characters (category Cf): U+202E at position 7",
+    ),
+    "zero-width joiner": (
+        "é\u200d", "item_id must not contain Unicode format characters (category Cf): U+200D at position 1"
+    ),
+    "byte order mark": ("\ufeffé", "item_id must not contain Unicode format characters (category Cf): U+FEFF at position 0"),
+}
+
+
+@pytest.mark.parametrize("item_id, message", UNICODE_RULES.values(), ids=UNICODE_RULES.keys())
+def test_id_rule_broken_is_named_in_the_message(table, ddb, event, item_id, message):
+    created = items.create_item(event("post_item", body={PARTITION_KEY: item_id}), None)
+    got = items.get_item(event("get_item", item_id=item_id), None)
+
+    for response in (created, got):
+        assert assert_error(response, 400, "InvalidItemId")["message"] == message
+    assert ddb.scan(TableName=table)["Count"] == 0
+
+
+@pytest.mark.parametrize(
+    "item_id",
+    ["caf\u00e9", "\u00c5ngstr\u00f6m", "\u05e9\u05dc\u05d5\u05dd", "\U0001f600", "\uac00"],
+    ids=["latin", "nordic", "hebrew", "emoji", "hangul"],  # ASCII ids: mutmut passes them back to pytest
+)
+def test_nfc_ids_without_format_characters_are_accepted(table, event, item_id):
+    created = items.create_item(event("post_item", body={PARTITION_KEY: item_id}), None)
+
+    assert created["statusCode"] == 201
+    assert json.loads(items.get_item(event("get_item", item_id=item_id), None)["body"])[PARTITION_KEY] == item_id
+
+
 @pytest.mark.parametrize("handler", [items.get_item, items.delete_item], ids=["get", "delete"])
 def test_missing_path_parameter_is_400(table, event, handler):
     assert_error(handler(event("get_item", item_id=None), None), 400, "MissingPathParameter")
 
 
 def test_event_that_is_not_an_object_is_400(table):
-    assert_error(items.get_item("GET /items/1", None), 400, "InvalidEvent")
+    error = assert_error(items.get_item("GET /items/1", None), 400, "InvalidEvent")
+
+    assert error["message"] == "not an API Gateway proxy event"
 
 
 # --- 413 -----------------------------------------------------------------------------
@@ -338,14 +377,24 @@ def test_unexpected_aws_error_is_500_with_request_id_and_no_detail(table, event,
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert logged[-1]["level"] == "ERROR"
     assert "AccessDeniedException" in logged[-1]["exception"]  # the detail goes to the log
+    assert_unexpected_error_line(logged[-1], "GET /items/{item_id}", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
 
 
-def test_missing_configuration_is_500(table, event, monkeypatch):
+def assert_unexpected_error_line(line, route, request_id):
+    assert line["level"] == "ERROR" and line["message"] == "unexpected error"
+    assert line["route"] == route and line["request_id"] == request_id
+    assert line["status"] == 500 and line["error_code"] == "InternalError"
+
+
+def test_missing_configuration_is_500(table, event, monkeypatch, capsys):
     monkeypatch.delenv("TABLE_NAME")
 
     error = assert_error(items.create_item(event("post_item"), None), 500, "InternalError")
 
     assert error["request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert_unexpected_error_line(line, "POST /items", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef")
+    assert "TABLE_NAME is not set" in line["exception"]
 
 
 def test_request_id_falls_back_to_the_lambda_context(table, monkeypatch, event):
@@ -373,7 +422,7 @@ def test_one_json_log_line_per_request_without_the_body(table, event, capsys):
     assert first["level"] == "INFO" and first["message"] == "request"
     assert first["request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     assert first["route"] == "POST /items" and first["status"] == 201
-    assert first["duration_ms"] >= 0
+    assert isinstance(first["duration_ms"], float) and 0 < first["duration_ms"] < 60_000
     assert second["status"] == 404 and second["error_code"] == "NotFound"
     assert secret not in "".join(lines)
 
@@ -400,3 +449,89 @@ def test_region_switch_uses_that_regions_table(ddb, event, monkeypatch, parse):
     assert items.get_item(event("get_item"), None)["statusCode"] == 404
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     assert parse(items.get_item(event("get_item"), None))["served_by"] == "us-east-1"
+
+
+# --- exact answers for DynamoDB's failures ----------------------------------------------
+
+FAILURES = {
+    # code: (status, error code, message, Retry-After)
+    "ThrottlingException": (503, "Throttled", "DynamoDB is throttling requests; retry later", "1"),
+    "InternalServerError": (503, "StoreUnavailable", "the item store is unavailable in this region", "5"),
+    "ServiceUnavailable": (503, "StoreUnavailable", "the item store is unavailable in this region", "5"),
+    "ResourceNotFoundException": (503, "StoreUnavailable", "the item store is unavailable in this region", "5"),
+}
+
+
+@pytest.mark.parametrize("aws_code", FAILURES, ids=FAILURES.keys())
+@pytest.mark.parametrize("handler, operation, fixture", OPERATIONS, ids=["create", "get", "delete"])
+def test_dynamodb_failures_get_exact_answers(table, event, aws_code, handler, operation, fixture):
+    status, code, message, retry_after = FAILURES[aws_code]
+    stubber = Stubber(_aws.table().client)
+    stubber.add_client_error(operation, service_error_code=aws_code, http_status_code=500)
+    with stubber:
+        response = handler(event(fixture), None)
+
+    assert assert_error(response, status, code)["message"] == message
+    assert response["headers"]["Retry-After"] == retry_after
+
+
+def test_unreachable_dynamodb_has_an_exact_answer(aws_env, monkeypatch, closed_port, event):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port}")
+
+    response = items.get_item(event("get_item"), None)
+
+    assert assert_error(response, 503, "StoreUnreachable")["message"] == "the item store did not answer in time"
+    assert response["headers"]["Retry-After"] == "5"
+
+
+def test_a_client_error_without_a_code_is_500(table, event):
+    stubber = Stubber(_aws.table().client)
+    stubber.add_client_error("get_item", service_error_code="", http_status_code=500)
+    with stubber:
+        error = assert_error(items.get_item(event("get_item"), None), 500, "InternalError")
+
+    assert error["message"] == "internal error"
+
+
+def test_errors_without_retry_after_have_no_such_header(table, event):
+    response = items.get_item(event("get_item", item_id="missing"), None)
+
+    assert set(response["headers"]) == {"Content-Type"}
+    assert response["isBase64Encoded"] is False
+
+
+BODY_MESSAGES = {
+    "no body": (None, "MissingBody", "a JSON body is required"),
+    "not text": (["a list"], "InvalidBody", "the body must be text"),
+    "NaN": ('{"a": NaN}', "InvalidJson", "the body is not valid JSON: NaN is not a JSON number"),
+}
+
+
+@pytest.mark.parametrize("body, code, message", BODY_MESSAGES.values(), ids=BODY_MESSAGES.keys())
+def test_body_errors_say_what_is_wrong(table, event, body, code, message):
+    request = event("post_item")
+    request["body"] = body
+
+    assert assert_error(items.create_item(request, None), 400, code)["message"] == message
+
+
+def test_bad_base64_says_so(table, event):
+    request = event("post_item", body="not base64!")
+    request["isBase64Encoded"] = True
+
+    error = assert_error(items.create_item(request, None), 400, "InvalidBody")
+    assert error["message"] == "the body is not valid base64-encoded UTF-8"
+
+
+def test_base64_with_characters_outside_the_alphabet_is_refused(table, event):
+    request = event("post_item", body=base64.b64encode(b'{"a": 1}').decode() + "!!")
+    request["isBase64Encoded"] = True
+
+    assert_error(items.create_item(request, None), 400, "InvalidBody")
+
+
+def test_request_id_is_unknown_without_any(table, event):
+    request = event("get_item", item_id="missing")
+    del request["requestContext"]
+
+    assert assert_error(items.get_item(request, None), 404, "NotFound")["request_id"] == "unknown"

@@ -2,6 +2,7 @@
 no body and no id, however odd, produces a 5xx."""
 
 import json
+import unicodedata
 from decimal import Decimal
 from urllib.parse import unquote
 
@@ -146,15 +147,22 @@ ids = st.one_of(
     odd_text,
     st.text(st.characters(min_codepoint=0x800, max_codepoint=0xFFFF, exclude_categories=["Cs"]), min_size=330, max_size=350),
     st.text(st.characters(max_codepoint=0xA0), max_size=5),  # dense in control characters
+    # dense in what NFC changes (combining marks, precomposed letters) and in format characters
+    st.text(st.sampled_from(["e", "\u0301", "\u00e9", "\u212b", "\u200b", "\u202e", "\ufeff", "x"]), max_size=6),
 )
 
 
 def valid_id(value):
+    """The rules for ids: 1..1024 UTF-8 bytes, no control (Cc) or format (Cf) characters, NFC."""
     try:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
         return False
-    return 0 < size <= 1024 and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+    return (
+        0 < size <= 1024
+        and not any(unicodedata.category(c) in ("Cc", "Cf") for c in value)
+        and unicodedata.normalize("NFC", value) == value
+    )
 
 
 @SETTINGS
