@@ -5,17 +5,24 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ENV ?= local
+WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
 .PHONY: setup synth validate test test-fast bench mutation deploy down docs clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+# The authorizer's wheels for every Lambda runtime and architecture, hash-checked by pip
+# (tools/wheels.py), so synth needs no network afterwards.
+$(WHEELS)/.downloaded: authorizer/requirements.txt $(VENV)/.installed
+	$(PY) -m tools.wheels download
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

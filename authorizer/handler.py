@@ -1,0 +1,100 @@
+"""``authorize``: a TOKEN Lambda authorizer for JWTs from one OpenID Connect issuer.
+
+API Gateway calls it with ``{"type": "TOKEN", "authorizationToken": "Bearer <jwt>",
+"methodArn": ...}`` after checking the header against the authorizer's identity validation
+expression. The token must be signed with RS256 or ES256 by a key in the issuer's JWKS
+(authorizer/keys.py), name the configured issuer and audience, be unexpired (60 s of clock
+skew allowed) and carry ``sub``. Its scopes (``scope``, space-separated, RFC 9068; or
+``scp``, a list) choose what the returned policy allows (authorizer/policy.py).
+
+Answers: the policy (API Gateway then allows or answers 403), or the error message
+``Unauthorized`` (API Gateway answers 401) for a token that is malformed, expired, wrongly
+signed, for another audience or issuer. When the signing keys cannot be had at all the
+function fails (API Gateway answers 500): the token may be good, and a 401 would send the
+client to get a new one for nothing. Never logs a token.
+
+Environment (set by modules/regional_auth.py): ``ISSUER``, ``AUDIENCE``, ``JWKS_URL``
+(empty: the issuer's discovery document says), ``JWKS_MAX_AGE_SECONDS``, ``ROUTE_SCOPES``
+(JSON: scope -> ["GET/items/*", ...]).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jwt
+
+from .keys import KeyCache, log
+from .policy import policy
+
+ALGORITHMS = ("RS256", "ES256")
+LEEWAY_SECONDS = 60
+BEARER = "Bearer "
+_cache: KeyCache | None = None
+
+
+class Unauthorized(Exception):
+    """API Gateway answers 401 when the authorizer fails with exactly this message."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def settings() -> tuple[str, str, dict[str, list[str]]]:
+    return os.environ["ISSUER"], os.environ["AUDIENCE"], json.loads(os.environ["ROUTE_SCOPES"])
+
+
+def key_cache() -> KeyCache:
+    """One cache per execution environment, made on the first request."""
+    global _cache
+    if _cache is None:
+        _cache = KeyCache(os.environ["ISSUER"], os.environ.get("JWKS_URL", ""),
+                          float(os.environ.get("JWKS_MAX_AGE_SECONDS", "3600")))
+    return _cache
+
+
+def token_scopes(claims: dict) -> set[str]:
+    scope, scp = claims.get("scope"), claims.get("scp")
+    found = set(scope.split()) if isinstance(scope, str) else set()
+    if isinstance(scp, list):
+        found |= {item for item in scp if isinstance(item, str)}
+    return found
+
+
+def verified_claims(token: str, issuer: str, audience: str, keys: KeyCache) -> dict:
+    """The token's claims, or Unauthorized saying nothing about the token in the log but why."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return _refuse("not a JWS")
+    algorithm, kid = header.get("alg"), header.get("kid")
+    if algorithm not in ALGORITHMS or not isinstance(kid, str):
+        return _refuse(f"algorithm {str(algorithm)[:10]!r} or key id not accepted")
+    key = keys.key(kid)
+    if key is None or key.algorithm_name != algorithm:
+        return _refuse("no signing key of the issuer with this key id and algorithm")
+    try:
+        return jwt.decode(token, key.key, algorithms=[algorithm], audience=audience, issuer=issuer,
+                          leeway=LEEWAY_SECONDS, options={"require": ["exp", "iss", "aud", "sub"]})
+    except jwt.PyJWTError as err:
+        return _refuse(type(err).__name__)
+
+
+def _refuse(reason: str):
+    log("token refused", reason=reason)
+    raise Unauthorized()
+
+
+def authorize(event, context=None):
+    """The Lambda entry point (see the module doc)."""
+    issuer, audience, route_scopes = settings()
+    header = event.get("authorizationToken") if isinstance(event, dict) else None
+    if not isinstance(header, str) or not header.startswith(BEARER):
+        return _refuse("no bearer token")
+    claims = verified_claims(header[len(BEARER):].strip(), issuer, audience, key_cache())
+    scopes = token_scopes(claims)
+    granted = sorted(scopes & set(route_scopes))
+    log("token accepted", sub=str(claims["sub"])[:128], scopes=granted)
+    return policy(str(claims["sub"]), event["methodArn"], scopes, route_scopes,
+                  {"sub": str(claims["sub"]), "scope": " ".join(granted)})
