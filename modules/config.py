@@ -164,6 +164,69 @@ class ApiConfig:
         "default steady-state requests per second", default=100.0, rule=between(1, 10000)
     )
     throttle_burst_limit: int = setting("default burst", default=200, rule=between(1, 5000))
+    cors_origins: tuple[str, ...] = setting(
+        "browser origins allowed to call the API (CORS): preflight `OPTIONS` on every resource and the "
+        "`Access-Control-Allow-Origin` header on every answer; see README, \"CORS\"", default=(),
+        each=matches(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$",
+                     "is not an origin (expected scheme://host[:port], e.g. \"https://app.example.com\", no path)",
+                     "origins `scheme://host[:port]`"),
+    )
+
+
+_HTTPS_URL = r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?$"
+
+
+def _empty_or(pattern: str, what: str, doc: str) -> Rule:
+    compiled = re.compile(pattern)
+    return Rule(lambda value: value == "" or bool(compiled.match(value)), f"is not {what}", doc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthConfig:
+    """``[auth]``: who may call the item routes: a JWT Lambda authorizer in every region
+    (``/health`` stays open: Route53 cannot sign). See README, "Authentication"."""
+
+    public: bool = setting(
+        "no authentication on the item routes; never allowed with `protected`", default=False,
+    )
+    issuer: str = setting(
+        "OpenID Connect issuer whose tokens are accepted (its `iss`); emulator mode: leave unset, "
+        "`make deploy` starts a local issuer", default="",
+        rule=_empty_or(_HTTPS_URL, "an https URL (expected e.g. \"https://login.example.com/\")", "https URL"),
+        default_doc="none", required_doc="unless `public` or `emulator`",
+    )
+    audience: str = setting(
+        "the `aud` every token must name", default="",
+        rule=_empty_or(r"^[\x21-\x7e]{1,256}$", "a valid audience (expected 1-256 printable characters)", "string"),
+        default_doc="none", required_doc="unless `public`",
+    )
+    jwks_url: str = setting(
+        "the issuer's signing keys (JWKS)", default="",
+        rule=_empty_or(_HTTPS_URL, "an https URL (expected e.g. \"https://login.example.com/jwks.json\")", "https URL"),
+        default_doc="`jwks_uri` of the issuer's discovery document",
+    )
+    cache_ttl: int = setting(
+        "API Gateway's authorizer cache per token, seconds: a token stays accepted that long after it "
+        "expires or its key is withdrawn", default=300, rule=between(1, 3600),
+    )
+    jwks_max_age: int = setting(
+        "how long fetched signing keys keep serving while the issuer is unreachable, seconds", default=3600,
+        rule=between(300, 86400),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WafConfig:
+    """``[waf]``: a regional AWS WAF web ACL on each region's stage. See README, "WAF"."""
+
+    enabled: bool | None = setting(
+        "AWS managed common and known-bad-inputs rules, a rate limit per client IP (not `/health`) and a "
+        "body-size rule, logged", default=None, default_doc="`protected`",
+    )
+    rate_limit: int = setting(
+        "requests per client IP in any 5 minutes before WAF blocks that IP (`/health` exempt)", default=2000,
+        rule=between(10, 2000000000),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,6 +322,8 @@ class EnvironmentConfig:
     health_check: HealthCheckConfig = section("health_check", HealthCheckConfig)
     lambda_: LambdaConfig = section("lambda", LambdaConfig)
     api: ApiConfig = section("api", ApiConfig)
+    auth: AuthConfig = section("auth", AuthConfig)
+    waf: WafConfig = section("waf", WafConfig)
     table: TableConfig = section("table", TableConfig)
     alarms: AlarmConfig = section("alarms", AlarmConfig)
     state: StateConfig = section("state", StateConfig)
@@ -480,8 +545,37 @@ def _state(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) ->
     return StateConfig(backend=backend, **{key.field: reader.read(table, key) for key in own})
 
 
+def _auth(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> AuthConfig:
+    """Authentication is on unless ``public = true``, which a protected environment may not
+    say; a real environment names its issuer, an emulated one gets the local issuer."""
+    read = reader.read_section(top, SECTIONS["auth"])
+    if read["public"]:
+        if values["protected"]:
+            reader.error("auth.public", True, "is not allowed in a protected environment (expected an issuer "
+                                              "and audience: every item route needs a token)")
+        return AuthConfig(**read)
+    if values["emulator"] and read["issuer"]:
+        reader.error("auth.issuer", read["issuer"], "is not used in emulator mode (expected it unset: "
+                                                    "`make deploy` starts a local issuer on 127.0.0.1)")
+    if not values["emulator"] and not read["issuer"]:
+        reader.error("auth.issuer", None, "is missing (expected the https URL of the OpenID Connect issuer "
+                                          "whose tokens are accepted, or public = true for no authentication)")
+    if not read["audience"]:
+        reader.error("auth.audience", None, "is missing (expected the audience every token must name, "
+                                            "or public = true for no authentication)")
+    return AuthConfig(**read)
+
+
+def _waf(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> WafConfig:
+    """WAF defaults to on exactly where the environment is protected."""
+    read = reader.read_section(top, SECTIONS["waf"])
+    enabled = values["protected"] if read["enabled"] is None else read["enabled"]
+    return WafConfig(enabled=enabled, rate_limit=read["rate_limit"])
+
+
 # Fields read by the functions above rather than straight from their declarations.
-_EXPLICIT = {"regions": _regions, "domain": _domain, "routing": _routing, "state": _state}
+_EXPLICIT = {"regions": _regions, "domain": _domain, "routing": _routing, "auth": _auth, "waf": _waf,
+             "state": _state}
 
 
 # --- the README's environment table ------------------------------------------------------

@@ -27,11 +27,16 @@ VARIANTS = {
         "domain": {"zone_name": "example.org", "record_name": "api.weighted.example.org"},
         "routing": {"mode": "weighted", "weights": {"eu-west-1": 50, "us-west-2": 30, "ap-northeast-1": 20}},
         "table": {"encryption": "aws_owned"},
+        "auth": {"issuer": "https://login.example.org/tenant/v2.0", "audience": "api://items",
+                 "jwks_url": "https://login.example.org/tenant/keys"},
+        "waf": {"enabled": True, "rate_limit": 500},
+        "api": {"cors_origins": ["https://a.example.org", "https://b.example.org"]},
     },
     "nodomain": {
         "project": "items",
         "regions": ["eu-west-1", "eu-central-1"],
         "table": {"encryption": "aws_managed"},
+        "auth": {"public": True},
     },
 }
 

@@ -20,6 +20,7 @@ GOOD = {
     "project": "items",
     "regions": ["eu-west-1", "eu-central-1"],
     "domain": {"zone_name": "example.com", "record_name": "api.example.com"},
+    "auth": {"issuer": "https://auth.example.com/", "audience": "items"},
 }
 
 
