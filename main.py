@@ -44,14 +44,19 @@ def build_app(configs: list[EnvironmentConfig], outdir: str | None = None) -> Ap
     """The cdktf App with one stack per config (imports cdktf: seconds, not milliseconds)."""
     from cdktf import App
 
-    from modules.package import build_functions_zip
+    from modules.package import WheelTarget, build_authorizer_zip, build_functions_zip
     from modules.stack import BackendStack, FunctionsCode
 
     zip_path = BUILD_DIR / "functions.zip"
     code = FunctionsCode(path=zip_path, sha256=build_functions_zip(FUNCTIONS_DIR, zip_path))
+    authorizers: dict[WheelTarget, FunctionsCode] = {}
     app = App(outdir=outdir) if outdir else App()
     for config in configs:
-        BackendStack(app, config, code, PROJECT_DIR)
+        target = WheelTarget(config.lambda_.runtime, config.lambda_.architecture)
+        if not config.auth.public and target not in authorizers:
+            path = BUILD_DIR / f"authorizer-{target.name}.zip"
+            authorizers[target] = FunctionsCode(path=path, sha256=build_authorizer_zip(PROJECT_DIR, target, path))
+        BackendStack(app, config, code, PROJECT_DIR, authorizers.get(target))
     return app
 
 

@@ -8,6 +8,7 @@ JSON with a bound on the number of values it may build (413) and no repeated key
 """
 
 import binascii
+import os
 import time
 from base64 import b64decode
 
@@ -19,6 +20,8 @@ from ._log import get_logger
 
 logger = get_logger()
 JSON_MEDIA_TYPE = "application/json"
+# What a browser script may read besides the simple headers (modules/api_contract.py says the same).
+CORS_EXPOSE_HEADERS = "Location,Retry-After,x-amzn-RequestId"
 
 
 def response(status, body=None, headers=None):
@@ -154,13 +157,34 @@ def handle(route, function, event, context):
     except (ClientError, BotoCoreError) as exc:
         error = from_aws(exc)
         if error is None:
-            return _internal_error(route, rid, started)
+            return with_cors(event, _internal_error(route, rid, started))
     except Exception:
-        return _internal_error(route, rid, started)
+        return with_cors(event, _internal_error(route, rid, started))
     if error is not None:
         result = error_response(error, rid)
     status = result["statusCode"]
     log_request(route, rid, started, status, None if error is None else error.code)
+    return with_cors(event, result)
+
+
+def cors_headers(event):
+    """CORS headers for a request whose one ``Origin`` is in ``CORS_ORIGINS`` (the deployed,
+    comma-separated list): that origin echoed, as a static header cannot do for several.
+    ``Vary: Origin`` whenever CORS is on, so caches keep answers per origin."""
+    allowed = os.environ.get("CORS_ORIGINS", "")
+    if not allowed:
+        return {}
+    origins = header_values(event, "Origin") if isinstance(event, dict) else []
+    if len(origins) != 1 or origins[0] not in allowed.split(","):
+        return {"Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origins[0], "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS,
+            "Vary": "Origin"}
+
+
+def with_cors(event, result):
+    headers = cors_headers(event)
+    if headers:
+        result["headers"] = {**result["headers"], **headers}
     return result
 
 

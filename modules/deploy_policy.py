@@ -123,7 +123,9 @@ RULES: tuple[ServiceRule, ...] = (
             "aws_api_gateway_rest_api", "aws_api_gateway_resource", "aws_api_gateway_method",
             "aws_api_gateway_integration", "aws_api_gateway_deployment", "aws_api_gateway_stage",
             "aws_api_gateway_method_settings", "aws_api_gateway_account", "aws_api_gateway_domain_name",
-            "aws_api_gateway_base_path_mapping",
+            "aws_api_gateway_base_path_mapping", "aws_api_gateway_authorizer", "aws_api_gateway_model",
+            "aws_api_gateway_request_validator", "aws_api_gateway_method_response",
+            "aws_api_gateway_integration_response", "aws_api_gateway_gateway_response",
         ),
         # REST API ids are generated: scoped by region; domain names by the stack's names.
         arns=(
@@ -135,6 +137,14 @@ RULES: tuple[ServiceRule, ...] = (
         names={"aws_api_gateway_domain_name": "domain_name"},
         read=("apigateway:GET",),
         exact_names=True,
+    ),
+    ServiceRule(
+        service="wafv2",
+        types=("aws_wafv2_web_acl", "aws_wafv2_web_acl_association", "aws_wafv2_web_acl_logging_configuration"),
+        # The ACL's ARN ends in a generated id.
+        arns=("arn:aws:wafv2:{region}:{account}:regional/webacl/{name}/*",),
+        names={"aws_wafv2_web_acl": "name"},
+        read=("wafv2:Get*", "wafv2:List*"),
     ),
     ServiceRule(
         service="route53",

@@ -1,11 +1,12 @@
 """One region's API: the four Lambda functions (one role each, least privilege), their log
-groups, and a REGIONAL REST API with a logged, throttled stage."""
+groups, and a REGIONAL REST API with a logged, throttled stage; the JWT authorizer on the
+item routes (modules/regional_auth.py), a request validator with the item model, and CORS
+(modules/regional_cors.py) when origins are configured."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,11 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
-from modules.config import ApiConfig, LambdaConfig
+from modules.api_contract import ITEM_MODEL_NAME, ITEM_MODEL_SCHEMA, JSON_MEDIA_TYPE, arn_path
+from modules.config import ApiConfig, AuthConfig, LambdaConfig
 from modules.naming import Naming
+from modules.regional_auth import RegionalAuthorizer, RegionalAuthorizerProps
+from modules.regional_cors import RegionalCors, RegionalCorsProps
 from modules.routes import RESOURCES, ROUTES, Route
 
 if TYPE_CHECKING:
@@ -48,8 +52,13 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
-# Every route's authorization (no authorizer yet).
+# The authorization of routes without a scope (/health: Route53 cannot sign), and of every
+# route when the environment is public.
 METHOD_AUTHORIZATION = "NONE"
+# Item routes with the JWT authorizer: a Lambda authorizer is "CUSTOM" in API Gateway.
+AUTHORIZER_AUTHORIZATION = "CUSTOM"
+# One validator for the item routes: the body against its model, required parameters present.
+VALIDATOR_SETTINGS = {"validate_request_body": True, "validate_request_parameters": True}
 # API Gateway's default integration timeout, stated so the deployment trigger sees it; every
 # function times out before it (lambda.timeout <= 29).
 INTEGRATION_TIMEOUT_MS = 29000
@@ -60,7 +69,9 @@ class RegionalApiProps:
     """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups;
     ``table_kms_key_arn`` (None unless the table uses a customer-managed key) is what the
     roles may use through DynamoDB. ``lambda_config``: every function's settings (and the
-    log retention); ``api_config``: the stage and its throttling. ``emulated`` (default
+    log retention); ``api_config``: the stage, its throttling and CORS origins;
+    ``auth_config``: the authorizer (none when public), which trusts ``issuer_url`` and runs
+    ``authorizer_code_path`` (defaults: empty, for a public environment). ``emulated`` (default
     False): moto does not store a function's logging_config, so in emulator mode it is
     ignored after creation, or every plan would show it again."""
 
@@ -75,6 +86,10 @@ class RegionalApiProps:
     code_hash: str
     lambda_config: LambdaConfig
     api_config: ApiConfig
+    auth_config: AuthConfig
+    issuer_url: str = ""
+    authorizer_code_path: str = ""
+    authorizer_code_hash: str = ""
     emulated: bool = False
 
 
@@ -96,13 +111,17 @@ class RegionalApi(Construct):
 
         self.rest_api = self._rest_api()
         resources = self._resources()
+        self.authorizer = self._authorizer()
         # What a deployment depends on: a change to any of these must publish a new one.
         fingerprint: list[str] = [resource.id for resource in resources.values()]
-        integrations: list[ApiGatewayIntegration] = []
+        fingerprint += self.authorizer.fingerprint if self.authorizer else []
+        self._validator_id, self._model_name = self._validation(fingerprint)
+        integrations: list = []
         for route in ROUTES:
             integration, route_fingerprint = self._route(route_scopes[route.id], route, resources[route.resource])
             integrations.append(integration)
             fingerprint += route_fingerprint
+        integrations += self._cors(resources, fingerprint)
 
         deployment = self._deployment(fingerprint, integrations)
         self.stage = self._stage(deployment, self._api_gateway_account())
@@ -183,7 +202,7 @@ class RegionalApi(Construct):
             reserved_concurrent_executions=settings.reserved_concurrency,
             filename=props.code_path,
             source_code_hash=props.code_hash,
-            environment=aws.lambda_function.LambdaFunctionEnvironment(variables={"TABLE_NAME": props.table_name}),
+            environment=aws.lambda_function.LambdaFunctionEnvironment(variables=self._variables()),
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
                 log_format="JSON", log_group=log_group.name, application_log_level="INFO", system_log_level="WARN"
@@ -192,6 +211,11 @@ class RegionalApi(Construct):
             depends_on=[policy, log_group],
             lifecycle={"ignore_changes": ["logging_config"]} if props.emulated else None,
         )
+
+    def _variables(self) -> dict[str, str]:
+        """The handlers' environment: the table, and the CORS origins they echo (when any)."""
+        origins = self._props.api_config.cors_origins
+        return {"TABLE_NAME": self._props.table_name, **({"CORS_ORIGINS": ",".join(origins)} if origins else {})}
 
     def _log_group(self, scope: Construct, id_: str, name: str) -> CloudwatchLogGroup:
         """Encrypted with the region's key, kept for the environment's retention."""
@@ -235,16 +259,17 @@ class RegionalApi(Construct):
         settings we configure as literal values (hashing whole objects would pull in
         computed attributes and make the plan after apply never empty)."""
         props, function = self._props, self.functions[route.id]
-        method_settings: dict[str, Any] = {
-            "authorization": METHOD_AUTHORIZATION,
-            "request_parameters": {"method.request.path.item_id": True} if "{item_id}" in route.path else None,
-        }
+        method_settings = self._method_settings_of(route)
         integration_settings: dict[str, Any] = {
             "type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
         }
+        protected = self.authorizer is not None and route.scope is not None
         method = aws.api_gateway_method.ApiGatewayMethod(
             scope, "method", provider=props.provider, rest_api_id=self.rest_api.id, resource_id=resource.id,
-            http_method=route.method, **method_settings,
+            http_method=route.method, authorizer_id=self.authorizer.authorizer.id if protected else None,
+            request_validator_id=self._validator_id if route.scope is not None else None,
+            # The model's name as a reference, so the method waits for the model.
+            **{**method_settings, "request_models": self._model_reference(method_settings["request_models"])},
         )
         integration = aws.api_gateway_integration.ApiGatewayIntegration(
             scope, "integration", provider=props.provider, rest_api_id=self.rest_api.id, resource_id=resource.id,
@@ -263,6 +288,55 @@ class RegionalApi(Construct):
         return integration, [
             method.id, integration.id, integration.uri, _redeploy_settings(method_settings, integration_settings)
         ]
+
+    def _method_settings_of(self, route: Route) -> dict[str, Any]:
+        """The literal settings of a route's method (they go into the deployment trigger):
+        the authorizer on routes with a scope, the path parameter required, POST bodies
+        validated against the item model. Ids go into the trigger separately."""
+        protected = self.authorizer is not None and route.scope is not None
+        return {
+            "authorization": AUTHORIZER_AUTHORIZATION if protected else METHOD_AUTHORIZATION,
+            "request_parameters": {"method.request.path.item_id": True} if "{item_id}" in route.path else None,
+            "request_models": {JSON_MEDIA_TYPE: ITEM_MODEL_NAME} if route.method == "POST" else None,
+        }
+
+    def _model_reference(self, request_models: dict | None) -> dict | None:
+        return {media_type: self._model_name for media_type in request_models} if request_models else None
+
+    def _authorizer(self) -> RegionalAuthorizer | None:
+        props = self._props
+        if props.auth_config.public:
+            return None
+        return RegionalAuthorizer(self, "authorizer", RegionalAuthorizerProps(
+            provider=props.provider, region=props.region, naming=props.naming, rest_api=self.rest_api,
+            issuer_url=props.issuer_url, auth_config=props.auth_config, lambda_config=props.lambda_config,
+            code_path=props.authorizer_code_path, code_hash=props.authorizer_code_hash, kms_key_arn=props.kms_key_arn,
+        ))
+
+    def _validation(self, fingerprint: list[str]) -> tuple[str, str]:
+        """The item model (JSON schema draft 4) and the validator; returns their id and name."""
+        props = self._props
+        model = aws.api_gateway_model.ApiGatewayModel(
+            self, "item_model", provider=props.provider, rest_api_id=self.rest_api.id, name=ITEM_MODEL_NAME,
+            content_type=JSON_MEDIA_TYPE, schema=json.dumps(ITEM_MODEL_SCHEMA, sort_keys=True),
+        )
+        validator = aws.api_gateway_request_validator.ApiGatewayRequestValidator(
+            self, "validator", provider=props.provider, rest_api_id=self.rest_api.id, name="body-and-parameters",
+            **VALIDATOR_SETTINGS,
+        )
+        settings = json.dumps({"model": ITEM_MODEL_SCHEMA, "validator": VALIDATOR_SETTINGS}, sort_keys=True)
+        fingerprint += [model.id, validator.id, hashlib.sha256(settings.encode()).hexdigest()]
+        return validator.id, model.name
+
+    def _cors(self, resources: dict, fingerprint: list[str]) -> list:
+        """Preflight methods and CORS on gateway responses; none without origins."""
+        origins = self._props.api_config.cors_origins
+        if not origins:
+            return []
+        cors = RegionalCors(self, "cors", RegionalCorsProps(
+            provider=self._props.provider, rest_api=self.rest_api, resources=resources, origins=origins))
+        fingerprint += cors.fingerprint
+        return cors.integrations
 
     def _deployment(self, fingerprint: list[str], integrations: list[ApiGatewayIntegration]) -> ApiGatewayDeployment:
         """API Gateway serves a stage's last deployment, not the current methods: a new one
@@ -343,7 +417,7 @@ def source_arn_path(path: str) -> str:
     with the ARN of the actual request (``.../GET/items/abc``) and Lambda matches it with
     ArnLike, so every path parameter must be ``*`` (as AWS CDK's ``pathForArn`` does; SAM
     issue 110). ``/items/{item_id}`` -> ``/items/*``."""
-    return re.sub(r"\{[^/{}]+\}", "*", path)
+    return arn_path(path)
 
 
 def _redeploy_settings(method_settings: dict, integration_settings: dict) -> str:

@@ -39,16 +39,21 @@ class Route:
     resource: str
     actions: tuple[str, ...]
     key_actions: tuple[str, ...] = ()
+    # The OAuth scope a token needs for this route (README, "Authentication"); None: open.
+    scope: str | None = None
 
     @property
     def path(self) -> str:
         return resource_path(self.resource)
 
 
+READ_SCOPE, WRITE_SCOPE = "items:read", "items:write"
+
 ROUTES: tuple[Route, ...] = (
-    Route("create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY),
-    Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY),
-    Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY),
-    # DescribeTable reads metadata only, so the health check needs no key.
+    Route("create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY, WRITE_SCOPE),
+    Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY, READ_SCOPE),
+    Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY,
+          WRITE_SCOPE),
+    # DescribeTable reads metadata only, so the health check needs no key. Open: Route53 cannot sign.
     Route("health", "functions.health.check", "GET", "health", ("dynamodb:DescribeTable",)),
 )

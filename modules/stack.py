@@ -17,6 +17,8 @@ from cdktf import (
     TerraformAsset,
     TerraformOutput,
     TerraformStack,
+    TerraformVariable,
+    TerraformVariableValidationConfig,
 )
 from constructs import Construct
 
@@ -43,6 +45,7 @@ from modules.regional_domain import (
     RegionalDomainProps,
 )
 from modules.regional_key import RegionalKey, RegionalKeyProps
+from modules.regional_waf import RegionalWaf, RegionalWafProps
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -50,6 +53,10 @@ if TYPE_CHECKING:
 GLOBAL_REGION = "us-east-1"
 # Nothing listens on port 1: in emulator mode, anything not bound for loopback fails here.
 EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
+# Emulator mode only: the local issuer's URL, chosen by tools/deploy.py at deploy time (a free
+# loopback port) and passed as TF_VAR_local_issuer_url, so the deployed authorizer is
+# configured through Terraform like any other setting rather than patched afterwards.
+LOCAL_ISSUER_VARIABLE = "local_issuer_url"
 REPLICATION_NOT_EMULATED = (
     "not emulated: each region has its own independent table (moto does not create DynamoDB replicas)"
 )
@@ -69,7 +76,8 @@ class BackendStack(TerraformStack):
     region's resources, us-east-1 included), ``table``, ``apis`` (region -> RegionalApi),
     ``domains`` (region -> RegionalDomain, empty without a domain) and ``routing``."""
 
-    def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path) -> None:
+    def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path,
+                 authorizer_code: FunctionsCode | None = None) -> None:
         super().__init__(scope, config.stack_name)
         self.config = config
         self._naming = Naming(project=config.project, environment=config.environment)
@@ -84,7 +92,8 @@ class BackendStack(TerraformStack):
 
         keys = self._keys(every_provider)
         self.table = self._global_table(keys)
-        self.apis = self._apis(keys, code)
+        self.apis = self._apis(keys, code, authorizer_code)
+        self._wafs(keys)
         self.domains: dict[str, RegionalDomain] = {}
         zone_id = None
         if config.domain is not None:
@@ -161,8 +170,10 @@ class BackendStack(TerraformStack):
             ),
         )
 
-    def _apis(self, keys: dict[str, RegionalKey], code: FunctionsCode) -> dict[str, RegionalApi]:
+    def _apis(self, keys: dict[str, RegionalKey], code: FunctionsCode,
+              authorizer_code: FunctionsCode | None) -> dict[str, RegionalApi]:
         asset = TerraformAsset(self, "functions_code", path=str(code.path), type=AssetType.FILE)
+        authorizer = self._authorizer_settings(authorizer_code)
         customer_managed = self.config.table.encryption == "customer_managed"
         return {
             region: RegionalApi(
@@ -180,11 +191,43 @@ class BackendStack(TerraformStack):
                     code_hash=code.sha256,
                     lambda_config=self.config.lambda_,
                     api_config=self.config.api,
+                    auth_config=self.config.auth,
                     emulated=self.config.emulator,
+                    **authorizer,
                 ),
             )
             for region, provider in self.providers.items()
         }
+
+    def _authorizer_settings(self, authorizer_code: FunctionsCode | None) -> dict[str, str]:
+        """The authorizer's zip (its own asset) and the issuer it trusts; nothing when public."""
+        auth = self.config.auth
+        if auth.public:
+            return {}
+        if authorizer_code is None:
+            raise ValueError(f"{self.config.stack_name}: [auth] is on but no authorizer zip was built")
+        asset = TerraformAsset(self, "authorizer_code", path=str(authorizer_code.path), type=AssetType.FILE)
+        issuer = auth.issuer
+        if self.config.emulator:
+            issuer = TerraformVariable(
+                self, LOCAL_ISSUER_VARIABLE, type="string", nullable=False,
+                description="The local issuer `make deploy` starts (emulator mode only)",
+                validation=[TerraformVariableValidationConfig(
+                    condition=f'can(regex("^http://127\\.0\\.0\\.1:[0-9]+$", var.{LOCAL_ISSUER_VARIABLE}))',
+                    error_message="The local issuer must be http://127.0.0.1:PORT.")],
+            ).string_value
+        return {"issuer_url": issuer, "authorizer_code_path": asset.path, "authorizer_code_hash": authorizer_code.sha256}
+
+    def _wafs(self, keys: dict[str, RegionalKey]) -> None:
+        """A web ACL on each region's stage where [waf] is on (README, "WAF")."""
+        if not self.config.waf.enabled:
+            return
+        for region, provider in self.providers.items():
+            RegionalWaf(self.region_scopes[region], "waf", RegionalWafProps(
+                provider=provider, region=region, naming=self._naming, stage_arn=self.apis[region].stage.arn,
+                health_path=f"/{self.config.api.stage}{self.config.health_check.path}", waf_config=self.config.waf,
+                log_retention_days=self.config.lambda_.log_retention_days, kms_key_arn=keys[region].arn,
+            ))
 
     # --- custom domain and routing --------------------------------------------------------
 

@@ -28,7 +28,9 @@ def actions(policy: dict) -> set[str]:
 def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
     policy = deploy_policy(synthesized[env], inputs(env))
     services = {a.split(":")[0] for a in actions(policy)}
-    assert services <= {"acm", "apigateway", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "route53", "sns", "s3"}
+    assert services <= {"acm", "apigateway", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "route53", "sns", "s3",
+                        "wafv2"}
+    assert ("wafv2" in services) == (env == "prod")  # WAF only where [waf] is on (protected prod)
     assert "*" not in actions(policy) and not any(a.startswith("s3:") and a != "s3:ListBucket" and "Object" not in a for a in actions(policy))
     # Inline role policies are limited to 10,240 characters (whitespace excluded).
     assert len(json.dumps(policy, separators=(",", ":"))) < 10240

@@ -17,6 +17,11 @@ def resources(doc: dict, rtype: str) -> dict[str, dict]:
     return doc.get("resource", {}).get(rtype, {})
 
 
+def item_functions(doc: dict) -> list[dict]:
+    """The route handlers' functions (not the authorizer's)."""
+    return [f for f in resources(doc, "aws_lambda_function").values() if f["handler"].startswith("functions.")]
+
+
 def path_of(logical_id: str) -> list[str]:
     """Construct path below the stack, from a logical id such as
     ``eu-west-1_api_get_item_policy_957E51BB`` (Testing.synth drops the metadata)."""
@@ -115,7 +120,10 @@ def test_one_api_stage_and_four_functions_per_region(env):
     assert len(resources(doc, "aws_api_gateway_rest_api")) == n
     for api in resources(doc, "aws_api_gateway_rest_api").values():
         assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
-    assert len(resources(doc, "aws_lambda_function")) == 4 * n
+    assert len(item_functions(doc)) == 4 * n
+    authorizers = [f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"]
+    assert len(authorizers) == (0 if config.auth.public else n)
+    assert len(resources(doc, "aws_lambda_function")) == len(item_functions(doc)) + len(authorizers)
     stages = resources(doc, "aws_api_gateway_stage").values()
     assert len(stages) == n
     for stage in stages:
@@ -129,31 +137,37 @@ def test_one_api_stage_and_four_functions_per_region(env):
 
 def test_routes_methods_and_handlers(env):
     config, doc = env
-    handlers = sorted(f["handler"] for f in resources(doc, "aws_lambda_function").values())
+    handlers = sorted(f["handler"] for f in item_functions(doc))
     assert handlers == sorted(
         ["functions.items.create_item", "functions.items.get_item", "functions.items.delete_item", "functions.health.check"]
         * len(config.regions)
     )
-    methods = sorted((m["http_method"], path_of(k)[2]) for k, m in resources(doc, "aws_api_gateway_method").items())
+    methods = sorted((m["http_method"], path_of(k)[2]) for k, m in resources(doc, "aws_api_gateway_method").items()
+                     if m["http_method"] != "OPTIONS")
     assert methods == sorted(
         [("POST", "create_item"), ("GET", "get_item"), ("DELETE", "delete_item"), ("GET", "health")] * len(config.regions)
     )
     paths = sorted(r["path_part"] for r in resources(doc, "aws_api_gateway_resource").values())
     assert paths == sorted(["items", "{item_id}", "health"] * len(config.regions))
-    for integration in resources(doc, "aws_api_gateway_integration").values():
-        assert integration["type"] == "AWS_PROXY" and integration["integration_http_method"] == "POST"
+    integrations = list(resources(doc, "aws_api_gateway_integration").values())
+    mocks = [i for i in integrations if i["type"] == "MOCK"]  # CORS preflights (tests/synth/test_api_security.py)
+    assert len(mocks) == (3 * len(config.regions) if config.api.cors_origins else 0)
+    for integration in integrations:
+        if integration["type"] != "MOCK":
+            assert integration["type"] == "AWS_PROXY" and integration["integration_http_method"] == "POST"
 
 
 def test_functions_settings(env):
     config, doc = env
     lam = config.lambda_
-    for fn in resources(doc, "aws_lambda_function").values():
+    for fn in item_functions(doc):
         assert fn["runtime"] == lam.runtime and fn["architectures"] == [lam.architecture]
         assert fn["memory_size"] == lam.memory and fn["timeout"] == lam.timeout
         assert fn.get("reserved_concurrent_executions") == lam.reserved_concurrency
         assert fn["tracing_config"] == {"mode": "Active"}
         assert fn["logging_config"]["log_format"] == "JSON"
-        assert fn["environment"]["variables"] == {"TABLE_NAME": f"{config.project}-{config.environment}-items"}
+        cors = {"CORS_ORIGINS": ",".join(config.api.cors_origins)} if config.api.cors_origins else {}
+        assert fn["environment"]["variables"] == {"TABLE_NAME": f"{config.project}-{config.environment}-items", **cors}
         assert fn["filename"].startswith("assets/functions_code/") and fn["source_code_hash"]
     for group in resources(doc, "aws_cloudwatch_log_group").values():
         assert group["kms_key_id"].startswith("${aws_kms_key.")
@@ -166,7 +180,7 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
     table_id = next(iter(resources(doc, "aws_dynamodb_table")))
     replica_ids = {path_of(rid)[1]: rid for rid in resources(doc, "aws_dynamodb_table_replica")}
     expected_actions = {route.id: list(route.actions) for route in ROUTES}
-    policies = resources(doc, "aws_iam_role_policy")
+    policies = {k: p for k, p in resources(doc, "aws_iam_role_policy").items() if "_authorizer_" not in k}
     assert len(policies) == 4 * len(config.regions)
     for logical_id, body in policies.items():
         region, _, route_id, _ = path_of(logical_id)
@@ -297,7 +311,8 @@ def test_permission_source_arns_match_real_requests(env):
     Lambda matches it with ArnLike: a literal ``{item_id}`` never matches, so every path
     parameter must be ``*``, and the ARN stays scoped to the stage, method and path shape."""
     config, doc = env
-    permissions = resources(doc, "aws_lambda_permission")
+    permissions = {k: p for k, p in resources(doc, "aws_lambda_permission").items()
+                   if p["statement_id"] == "AllowApiGatewayInvoke"}
     assert len(permissions) == len(ROUTES) * len(config.regions)
     arns = sorted(p["source_arn"] for p in permissions.values())
     assert not [arn for arn in arns if "{" in arn.split("}", 1)[-1]], arns
@@ -318,22 +333,46 @@ def _triggers(config, tmp_path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "setting, value",
-    [("METHOD_AUTHORIZATION", "AWS_IAM"), ("INTEGRATION_TIMEOUT_MS", 10000)],
+    "module, setting, value",
+    [
+        ("regional_api", "METHOD_AUTHORIZATION", "AWS_IAM"),
+        ("regional_api", "AUTHORIZER_AUTHORIZATION", "COGNITO_USER_POOLS"),
+        ("regional_api", "INTEGRATION_TIMEOUT_MS", 10000),
+        ("regional_api", "VALIDATOR_SETTINGS", {"validate_request_body": True, "validate_request_parameters": False}),
+        ("regional_api", "ITEM_MODEL_SCHEMA", {"type": "object"}),
+        ("regional_auth", "IDENTITY_VALIDATION_EXPRESSION", "^Bearer .+$"),
+        ("regional_auth", "IDENTITY_SOURCE", "method.request.header.X-Token"),
+    ],
 )
-def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(all_configs, monkeypatch, tmp_path, setting, value):
-    """Two synths that differ only in a method's authorization or an integration's timeout
-    get different deployment triggers; otherwise the stage would keep serving the old
-    configuration (API Gateway serves a stage's last deployment)."""
-    from modules import regional_api
+def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(all_configs, monkeypatch, tmp_path, module,
+                                                                           setting, value):
+    """Two synths that differ only in a method's authorization, an integration's timeout,
+    the authorizer's or the validator's settings or the request model get different
+    deployment triggers; otherwise the stage would keep serving the old configuration (API
+    Gateway serves a stage's last deployment). "weighted" has the authorizer and CORS."""
+    import importlib
 
-    config = all_configs["nodomain"]
+    config = all_configs["weighted"]
     before = _triggers(config, tmp_path / "before")
-    monkeypatch.setattr(regional_api, setting, value)
+    monkeypatch.setattr(importlib.import_module(f"modules.{module}"), setting, value)
     after = _triggers(config, tmp_path / "after")
     assert set(before) == set(config.regions)
     for region in config.regions:
         assert before[region] != after[region], f"{setting} changed but the {region} trigger did not"
+
+
+@pytest.mark.parametrize("changed", [
+    {"auth": {"issuer": "https://login.example.org/tenant/v2.0", "audience": "api://items", "cache_ttl": 60}},
+    {"api": {"cors_origins": ["https://a.example.org"]}},
+])
+def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(all_configs, tmp_path, changed):
+    from modules.config import parse_environment
+    from tests.conftest import VARIANTS
+
+    config = all_configs["weighted"]
+    other = parse_environment({**VARIANTS["weighted"], **changed}, environment="weighted", source="<variant>")
+    before, after = _triggers(config, tmp_path / "before"), _triggers(other, tmp_path / "after")
+    assert all(before[region] != after[region] for region in config.regions)
 
 
 def test_redeploy_settings_cover_request_parameters_and_integration_type():
@@ -345,16 +384,25 @@ def test_redeploy_settings_cover_request_parameters_and_integration_type():
 
 
 def test_deployment_trigger_carries_the_configured_settings(env):
-    from modules.regional_api import INTEGRATION_TIMEOUT_MS, METHOD_AUTHORIZATION, _redeploy_settings
+    from modules.api_contract import ITEM_MODEL_NAME
+    from modules.regional_api import (
+        AUTHORIZER_AUTHORIZATION, INTEGRATION_TIMEOUT_MS, METHOD_AUTHORIZATION, _redeploy_settings,
+    )
 
-    _, doc = env
+    config, doc = env
+    integration = {"type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS}
+    item_authorization = METHOD_AUTHORIZATION if config.auth.public else AUTHORIZER_AUTHORIZATION
     for dep in resources(doc, "aws_api_gateway_deployment").values():
         trigger = dep["triggers"]["redeployment"]
         health = _redeploy_settings(
-            {"authorization": METHOD_AUTHORIZATION, "request_parameters": None},
-            {"type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS},
-        )
-        assert f'"{health}"' in trigger
+            {"authorization": METHOD_AUTHORIZATION, "request_parameters": None, "request_models": None}, integration)
+        create = _redeploy_settings({"authorization": item_authorization, "request_parameters": None,
+                                     "request_models": {"application/json": ITEM_MODEL_NAME}}, integration)
+        get = _redeploy_settings({"authorization": item_authorization, "request_models": None,
+                                  "request_parameters": {"method.request.path.item_id": True}}, integration)
+        assert f'"{health}"' in trigger and f'"{create}"' in trigger and f'"{get}"' in trigger
+        assert ("aws_api_gateway_authorizer." in trigger) is not config.auth.public
+        assert "aws_api_gateway_request_validator." in trigger and "aws_api_gateway_model." in trigger
 
 
 def test_outputs(env):
@@ -442,5 +490,5 @@ def test_emulator_environment_is_isolated_and_says_replication_is_not_emulated(e
     assert {t["name"] for t in tables.values()} == {"items-local-items"}
     assert doc["output"]["replication"]["value"].startswith("not emulated")
     assert not [a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "ReplicationLatency"]
-    for fn in resources(doc, "aws_lambda_function").values():
+    for fn in item_functions(doc):
         assert fn["lifecycle"] == {"ignore_changes": ["logging_config"]}

@@ -1,0 +1,43 @@
+"""The handlers' CORS headers: the request's Origin echoed only when it is one of the
+deployed CORS_ORIGINS, on every answer including errors; nothing when CORS is off."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions import items
+
+
+def event(origin: str | None, item_id: str = "missing") -> dict:
+    headers = {"Origin": origin} if origin else {}
+    return {"httpMethod": "GET", "headers": headers, "pathParameters": {"item_id": item_id},
+            "requestContext": {"requestId": "r1"}}
+
+
+@pytest.fixture()
+def cors(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com,https://b.example.com")
+
+
+@pytest.mark.parametrize("origin", ["https://a.example.com", "https://b.example.com"])
+def test_an_allowed_origin_is_echoed_on_errors_too(cors, origin):
+    answer = items.get_item(event(origin, item_id=""))  # 400: an empty id
+    assert answer["statusCode"] == 400
+    assert answer["headers"]["Access-Control-Allow-Origin"] == origin
+    assert answer["headers"]["Vary"] == "Origin"
+    assert "Location" in answer["headers"]["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example.com", "https://a.example.com.evil.com", "null"])
+def test_other_origins_get_no_allow_origin(cors, origin):
+    headers = items.get_item(event(origin, item_id=""))["headers"]
+    assert "Access-Control-Allow-Origin" not in headers and headers["Vary"] == "Origin"
+
+
+def test_without_cors_origins_there_are_no_cors_headers(monkeypatch):
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    answer = items.get_item(event("https://a.example.com", item_id=""))
+    assert not {"Access-Control-Allow-Origin", "Vary"} & set(answer["headers"])
+    assert json.loads(answer["body"])["error"]["code"] == "InvalidItemId"
