@@ -9,7 +9,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down docs clean
+.PHONY: setup synth validate test test-fast bench mutation deploy down docs clean token openapi
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -69,6 +69,11 @@ mutation: setup
 deploy: setup
 	$(PY) -m tools.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve)
 
+# A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
+SCOPE ?= items:read items:write
+token:
+	@$(PY) -m tools.local_issuer token --deployment .emulator/deployment.json --scope "$(SCOPE)"
+
 # Stop what `make deploy` started on this machine and remove the local state.
 down:
 	@if [ -x $(PY) ]; then $(PY) -m tools.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
@@ -79,3 +84,7 @@ docs: $(VENV)/.installed
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis
+
+# The API's OpenAPI document (tools/openapi.py), kept in step by tests/tools/test_openapi.py.
+openapi: $(VENV)/.installed
+	$(PY) -m tools.openapi --write openapi.json

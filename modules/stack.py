@@ -213,7 +213,8 @@ class BackendStack(TerraformStack):
                 self, LOCAL_ISSUER_VARIABLE, type="string", nullable=False,
                 description="The local issuer `make deploy` starts (emulator mode only)",
                 validation=[TerraformVariableValidationConfig(
-                    condition=f'can(regex("^http://127\\.0\\.0\\.1:[0-9]+$", var.{LOCAL_ISSUER_VARIABLE}))',
+                    # Terraform JSON reads an expression only inside ${...}.
+                    condition=f'${{can(regex("^http://127[.]0[.]0[.]1:[0-9]+$", var.{LOCAL_ISSUER_VARIABLE}))}}',
                     error_message="The local issuer must be http://127.0.0.1:PORT.")],
             ).string_value
         return {"issuer_url": issuer, "authorizer_code_path": asset.path, "authorizer_code_hash": authorizer_code.sha256}

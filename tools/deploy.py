@@ -115,8 +115,48 @@ def synth(config: EnvironmentConfig, outdir: Path) -> Path:
 
 
 def emulator_env(state: emu.RunState, state_dir: Path) -> dict[str, str]:
-    """Terraform's environment for the emulator: every AWS call goes to its loopback URL."""
-    return tf.terraform_env(state_dir, {"AWS_ENDPOINT_URL": state.emulator_url})
+    """Terraform's environment for the emulator: every AWS call goes to its loopback URL, and
+    the stack's variable local_issuer_url names the local issuer (modules/stack.py)."""
+    extra = {"AWS_ENDPOINT_URL": state.emulator_url}
+    if state.issuer.get("url"):
+        extra["TF_VAR_local_issuer_url"] = state.issuer["url"]
+    return tf.terraform_env(state_dir, extra)
+
+
+def start_issuer(config: EnvironmentConfig, state: emu.RunState, state_dir: Path) -> None:
+    """The local OpenID Connect issuer (tools/local_issuer.py): fresh keys under
+    ``.emulator/issuer/`` (0600), served on a free loopback port chosen now; Terraform then
+    gives that URL to every region's authorizer. Nothing when the environment is public."""
+    if config.auth.public:
+        return
+    from tools import local_issuer
+
+    key_dir = state_dir / "issuer"
+    local_issuer.create_keys(key_dir)
+    url = f"http://{emu.LOOPBACK}:{emu.free_port()}"
+    proc = emu.spawn([sys.executable, "-m", "tools.local_issuer", "serve", "--dir", str(key_dir), "--issuer", url],
+                     state_dir / "issuer.log", {**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
+    state.issuer = {"pid": proc.pid, "url": url}
+    state.save()
+    emu.wait_for_http(url + local_issuer.DISCOVERY_PATH, TIMEOUTS["api"])
+
+
+def local_auth(config: EnvironmentConfig, state: emu.RunState, state_dir: Path) -> dict | None:
+    """The deployment file's ``auth``: what a client needs to get a token."""
+    if not state.issuer.get("url"):
+        return None
+    return {"issuer": state.issuer["url"], "audience": config.auth.audience, "key_dir": str((state_dir / "issuer").resolve()),
+            "token_command": "make -s token SCOPE='items:read items:write'"}
+
+
+def smoke_token(deployment: dict | None) -> str | None:
+    """A token with every route scope from the local issuer, or SMOKE_TOKEN for a real
+    environment (a client-credentials token of its issuer; never printed)."""
+    if deployment and deployment.get("auth"):
+        from tools import local_issuer
+
+        return local_issuer.mint(local_issuer.from_deployment(deployment), "items:read items:write")
+    return os.environ.get("SMOKE_TOKEN") or None
 
 
 def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
@@ -260,7 +300,8 @@ def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
     return len([line for line in result.stdout.splitlines() if line.strip() and not line.startswith("data.")])
 
 
-def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, state_dir: Path) -> dict:
+def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, state_dir: Path,
+                          auth: dict | None = None) -> dict:
     """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
     chosen for each region's gateway (README: "The deployment file")."""
     account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
@@ -273,7 +314,7 @@ def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, s
         }
         for region, served in outputs["regions"].items()
     }
-    deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions)
+    deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions, auth)
     deployment_file.write(state_dir / "deployment.json", deployment)
     return deployment
 
@@ -323,6 +364,7 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
             phase.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
         with progress.phase(f"synth: {config.stack_name}"):
             deployment = Deployment(config=config, stack_dir=synth(config, outdir))
+        start_issuer(config, state, state_dir)
         env = emulator_env(state, state_dir)
         with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as phase:
             create_zone(config, state.emulator_url)
@@ -332,14 +374,15 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
             phase.note(f"{deployment.resource_count} resources")
         deployment.outputs = outputs(deployment.stack_dir, env)
         with progress.phase("serve: a local API Gateway per region, from the deployed configuration") as phase:
-            served = write_deployment_file(deployment.outputs, state, deployment.stack_dir, state_dir)
+            served = write_deployment_file(deployment.outputs, state, deployment.stack_dir, state_dir,
+                                           local_auth(config, state, state_dir))
             deployment.urls = start_gateways(served, state, state_dir)
             deployment.deployment_file = state_dir / "deployment.json"
             phase.note(f"deployment file: {deployment.deployment_file}")
             for region, url in deployment.urls.items():
                 phase.note(f"{region}: {url}")
         with progress.phase("smoke: health, create, get, delete in every region"):
-            deployment.checks = smoke_tool.smoke(deployment.urls)
+            deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(served))
     except BaseException:
         stop_processes(state)
         raise
@@ -362,7 +405,7 @@ def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_app
     deployment.outputs = outputs(deployment.stack_dir, env)
     deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
     with progress.phase("smoke: health, create, get, delete in every region"):
-        deployment.checks = smoke_tool.smoke(deployment.urls)
+        deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(None))
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
 
@@ -380,6 +423,8 @@ def stop_processes(state: emu.RunState) -> list[str]:
     for region, gateway in state.apis.items():
         if gateway.get("pid") and emu.stop_pid(gateway["pid"]):
             stopped.append(f"local gateway {region} (pid {gateway['pid']})")
+    if state.issuer.get("pid") and emu.stop_pid(state.issuer["pid"]):
+        stopped.append(f"local issuer (pid {state.issuer['pid']})")
     if state.emulator_pid and emu.stop_pid(state.emulator_pid):
         stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
     return stopped

@@ -35,6 +35,9 @@ class Integration:
     type: str
     uri: str
     timeout_ms: int
+    # MOCK integrations: content type -> template; status code -> its integration response.
+    request_templates: dict = field(default_factory=dict)
+    responses: dict = field(default_factory=dict)
 
     @property
     def function_arn(self) -> str | None:
@@ -49,6 +52,28 @@ class Method:
     authorization_type: str
     api_key_required: bool
     integration: Integration | None
+    authorizer_id: str | None = None
+    request_validator_id: str | None = None
+    request_models: dict = field(default_factory=dict)  # content type -> model name
+    request_parameters: dict = field(default_factory=dict)  # "method.request.path.x" -> required
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """A Lambda authorizer as GetAuthorizer describes it."""
+
+    id: str
+    type: str
+    identity_source: str
+    validation_expression: str | None
+    ttl_s: int
+    function_arn: str | None
+
+
+@dataclass(frozen=True)
+class Validator:
+    validate_body: bool
+    validate_parameters: bool
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,10 @@ class ApiSnapshot:
     deployment_id: str
     resources: tuple[Resource, ...]
     binary_media_types: tuple[str, ...] = ()
+    authorizers: dict = field(default_factory=dict)  # id -> Authorizer
+    validators: dict = field(default_factory=dict)  # id -> Validator
+    models: dict = field(default_factory=dict)  # name -> JSON schema (dict)
+    gateway_responses: dict = field(default_factory=dict)  # response type -> {"statusCode", "responseParameters"}
 
     @cached_property
     def _tree(self) -> "_Node":
@@ -175,8 +204,22 @@ class ApiReader:
                 methods = {name: self._method(item["id"], name) for name in item.get("resourceMethods") or {}}
                 resources.append(Resource(item["id"], item["path"], methods))
         return ApiSnapshot(
-            self.rest_api_id, self.stage, deployment_id, tuple(resources), tuple(api.get("binaryMediaTypes") or ())
+            self.rest_api_id, self.stage, deployment_id, tuple(resources), tuple(api.get("binaryMediaTypes") or ()),
+            **self._api_settings(),
         )
+
+    def _api_settings(self) -> dict:
+        """Authorizers, request validators, models and gateway responses of the API."""
+        rest_api_id = self.rest_api_id
+        authorizers = {item["id"]: _authorizer(item) for item in
+                       self.client.get_authorizers(restApiId=rest_api_id).get("items") or []}
+        validators = {item["id"]: Validator(bool(item.get("validateRequestBody")), bool(item.get("validateRequestParameters")))
+                      for item in self.client.get_request_validators(restApiId=rest_api_id).get("items") or []}
+        models = {item["name"]: json.loads(item.get("schema") or "{}")
+                  for item in self.client.get_models(restApiId=rest_api_id).get("items") or []}
+        responses = {item["responseType"]: item for item in
+                     self.client.get_gateway_responses(restApiId=rest_api_id).get("items") or []}
+        return {"authorizers": authorizers, "validators": validators, "models": models, "gateway_responses": responses}
 
     def _method(self, resource_id: str, http_method: str) -> Method:
         method = self.client.get_method(restApiId=self.rest_api_id, resourceId=resource_id, httpMethod=http_method)
@@ -184,9 +227,23 @@ class ApiReader:
         integration = None
         if raw:
             integration = Integration(
-                raw.get("type", ""), raw.get("uri", ""), int(raw.get("timeoutInMillis") or DEFAULT_INTEGRATION_TIMEOUT_MS)
+                raw.get("type", ""), raw.get("uri", ""), int(raw.get("timeoutInMillis") or DEFAULT_INTEGRATION_TIMEOUT_MS),
+                dict(raw.get("requestTemplates") or {}), dict(raw.get("integrationResponses") or {}),
             )
-        return Method(http_method, method.get("authorizationType", "NONE"), bool(method.get("apiKeyRequired")), integration)
+        return Method(
+            http_method, method.get("authorizationType", "NONE"), bool(method.get("apiKeyRequired")), integration,
+            method.get("authorizerId"), method.get("requestValidatorId"), dict(method.get("requestModels") or {}),
+            dict(method.get("requestParameters") or {}),
+        )
+
+
+def _authorizer(item: dict) -> Authorizer:
+    match = LAMBDA_URI.match(item.get("authorizerUri") or "")
+    return Authorizer(
+        item["id"], item.get("type", ""), item.get("identitySource", ""), item.get("identityValidationExpression"),
+        int(item.get("authorizerResultTtlInSeconds") if item.get("authorizerResultTtlInSeconds") is not None else 300),
+        match.group("function_arn") if match else None,
+    )
 
 
 @dataclass(frozen=True)

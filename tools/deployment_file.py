@@ -17,9 +17,11 @@ class DeploymentFileError(ValueError):
     pass
 
 
-def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict]) -> dict:
-    """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions"}."""
-    return {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions}
+def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], auth: dict | None = None) -> dict:
+    """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions"}. ``auth``: the
+    local issuer, {"issuer", "audience", "key_dir", "token_command"} (absent when public)."""
+    deployment = {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions}
+    return {**deployment, "auth": auth} if auth else deployment
 
 
 def write(path: Path, deployment: dict) -> None:
@@ -53,6 +55,11 @@ def check(deployment: dict, source: str) -> None:
         if absent:
             raise DeploymentFileError(f"{source}: region {region} lacks {', '.join(absent)}")
         _loopback(served["api_url"], f"{source}: regions.{region}.api_url")
+    if "auth" in deployment:
+        absent = [key for key in ("issuer", "audience", "key_dir") if key not in deployment["auth"]]
+        if absent:
+            raise DeploymentFileError(f"{source}: auth lacks {', '.join(absent)}")
+        _loopback(deployment["auth"]["issuer"], f"{source}: auth.issuer")
 
 
 def _loopback(url: str, where: str) -> None:

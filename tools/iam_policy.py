@@ -36,10 +36,11 @@ ARN_COMPONENTS = 6  # arn:partition:service:region:account-id:resource (the reso
 
 @dataclass(frozen=True)
 class Request:
-    """What the service asks for: ``principal_service`` (e.g. apigateway.amazonaws.com),
-    ``action``, ``resource`` (an ARN) and the request's condition keys."""
+    """What the service asks for: ``principal_service`` (e.g. apigateway.amazonaws.com, or
+    None for an identity-based policy), ``action``, ``resource`` (an ARN) and the request's
+    condition keys."""
 
-    principal_service: str
+    principal_service: str | None
     action: str
     resource: str
     context: dict[str, str] = field(default_factory=dict)
@@ -125,7 +126,11 @@ def conditions_hold(condition: dict, context: dict[str, str]) -> bool:
     )
 
 
-def _principal_matches(statement: dict, service: str) -> bool:
+def _principal_matches(statement: dict, service: str | None) -> bool:
+    """``service`` None: an identity-based policy (e.g. a Lambda authorizer's), which names
+    no principal; a statement that does name one cannot be part of it."""
+    if service is None:
+        return "Principal" not in statement and "NotPrincipal" not in statement
     if "NotPrincipal" in statement:
         return not _principal_in(statement["NotPrincipal"], service)
     return _principal_in(statement.get("Principal"), service)

@@ -10,6 +10,14 @@ function's configuration and its resource policy, and answers the way API Gatewa
 - the function's resource policy does not let apigateway.amazonaws.com invoke it for
   ``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``: 500
   ``{"message": "Internal server error"}`` and the cause in the log;
+- a method with a Lambda authorizer: the authorizer runs as API Gateway runs it
+  (tools/local_authorizer.py: 401, 403, 500, results cached per token for the TTL);
+- a method with a request validator: required parameters and the body against its model
+  (tools/request_validation.py: 400 with API Gateway's messages);
+- a MOCK integration (CORS preflights): the status its request template names and the
+  static headers of that status's integration response (templates are not evaluated);
+- API Gateway's own error answers carry the static headers of the API's DEFAULT_4XX /
+  DEFAULT_5XX gateway responses (CORS);
 - otherwise the deployed handler runs in an execution environment made from the
   function's deployed configuration and code (tools/execution_environment.py), and its
   proxy response is returned; a function error, crash, timeout or malformed response is a
@@ -33,10 +41,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tools import deployment_file, iam_policy
+from tools import deployment_file, iam_policy, request_validation
 from tools.deployed_api import (
     ApiReader, ApiSnapshot, FunctionConfig, FunctionNotFound, FunctionReader, RouteMatch, StageNotFound,
 )
+from tools.local_authorizer import LocalAuthorizers, Refused
 from tools.emulator import LOOPBACK, aws_client
 from tools.execution_environment import CodeMismatch, CodeStore, EnvironmentPool, Outcome
 
@@ -61,13 +70,23 @@ class GatewayResponse:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     log: dict = field(default_factory=dict)  # what the access log line says about this request
+    from_gateway: bool = False  # one of API Gateway's own answers (gets the gateway responses' headers)
 
 
 def gateway_error(status: int, message: str, error_type: str, cause: str | None = None) -> GatewayResponse:
     """One of API Gateway's own responses (a "gateway response", not the function's)."""
     body = json.dumps({"message": message}).encode()
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
-    return GatewayResponse(status, body, headers, {"error": cause or message})
+    return GatewayResponse(status, body, headers, {"error": cause or message}, from_gateway=True)
+
+
+def gateway_response_headers(snapshot: ApiSnapshot, status: int) -> list[tuple[str, str]]:
+    """The static headers of the API's DEFAULT_4XX or DEFAULT_5XX gateway response (values
+    quoted like '...'); mapped values (request parameters, context) are not emulated."""
+    configured = snapshot.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX") or {}
+    prefix = "gatewayresponse.header."
+    return [(key[len(prefix):], value[1:-1]) for key, value in (configured.get("responseParameters") or {}).items()
+            if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"]
 
 
 def missing_token() -> GatewayResponse:
@@ -181,6 +200,26 @@ def _event_body(body: bytes, content_type: str | None, binary_media_types: tuple
     return body.decode("utf-8", errors="replace"), False
 
 
+def mock_response(integration, content_type: str | None) -> GatewayResponse:
+    """A MOCK integration's answer: the ``statusCode`` its request template names (a plain
+    JSON template; VTL is not evaluated: 500), that status's integration response with its
+    static header values; response templates are not evaluated, so the body is empty."""
+    templates = integration.request_templates
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    template = templates.get(media_type) or templates.get("application/json")
+    try:
+        status = str(int(json.loads(template)["statusCode"]))
+    except (TypeError, ValueError, KeyError):
+        return internal_error("the MOCK integration's request template is not plain JSON with a statusCode")
+    configured = integration.responses.get(status)
+    if configured is None:
+        return internal_error(f"the MOCK integration has no integration response for {status}")
+    prefix = "method.response.header."
+    headers = [(key[len(prefix):], value[1:-1]) for key, value in (configured.get("responseParameters") or {}).items()
+               if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"]
+    return GatewayResponse(int(status), b"", headers, {"integration": "MOCK"})
+
+
 def proxy_response(result: object) -> GatewayResponse:
     """The function's proxy result as an HTTP response; anything malformed is a 502."""
     if not isinstance(result, dict):
@@ -206,6 +245,7 @@ class Gateway:
 
     def __init__(self, region: Region, api: ApiReader, functions: FunctionReader, environments: EnvironmentPool) -> None:
         self.region, self.api, self.functions, self.environments = region, api, functions, environments
+        self.authorizers = LocalAuthorizers(region, functions, environments)
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         started, request_id = time.time(), str(uuid.uuid4())
@@ -227,31 +267,77 @@ class Gateway:
             return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
         route = snapshot.match(request.method, path[len(prefix):] or "/")
         if route is None:
-            return missing_token()
-        refused = self._authorize(request, route)
-        if refused is not None:
-            return refused
-        response = self._integrate(request, route, snapshot, stage_variables, request_id, started)
+            return self._with_gateway_headers(snapshot, missing_token())
+        authorized = self._authorize(request, route, snapshot, request_id)
+        if isinstance(authorized, GatewayResponse):
+            return self._with_gateway_headers(snapshot, authorized)
+        invalid = self._validate(request, route, snapshot)
+        if invalid is not None:
+            return self._with_gateway_headers(snapshot, invalid)
+        response = self._integrate(request, route, snapshot, stage_variables, request_id, started, authorized or None)
         response.log.setdefault("route", f"{request.method} {route.resource.path}")
-        return response
+        return self._with_gateway_headers(snapshot, response)
 
     @staticmethod
-    def _authorize(request: GatewayRequest, route: RouteMatch) -> GatewayResponse | None:
-        """Only NONE is emulated; every other kind fails closed, with the reason logged."""
+    def _with_gateway_headers(snapshot: ApiSnapshot, response: GatewayResponse) -> GatewayResponse:
+        if response.from_gateway:
+            present = {name.lower() for name, _ in response.headers}
+            response.headers += [(name, value) for name, value in gateway_response_headers(snapshot, response.status)
+                                 if name.lower() not in present]
+        return response
+
+    def _authorize(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot,
+                   request_id: str) -> GatewayResponse | dict | None:
+        """NONE and Lambda (CUSTOM) authorizers are emulated; the authorizer's context is
+        returned for the event. Every other kind fails closed, with the reason logged."""
         kind = route.method.authorization_type
         if route.method.api_key_required:
             return gateway_error(403, "Forbidden", "ForbiddenException", "API keys are not emulated")
         if kind == "NONE":
             return None
+        if kind == "CUSTOM":
+            return self._custom(request, route, snapshot, request_id)
         if kind == "AWS_IAM" and _header(request.headers, "authorization") is None:
             return missing_token()
         if kind == "AWS_IAM":
             return gateway_error(403, "Forbidden", "IncompleteSignatureException", "SigV4 is not verified locally")
         return gateway_error(401, "Unauthorized", "UnauthorizedException", f"{kind} authorizers are not emulated")
 
+    def _custom(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot, request_id: str):
+        authorizer = snapshot.authorizers.get(route.method.authorizer_id)
+        if authorizer is None:
+            return internal_error(f"the method's authorizer {route.method.authorizer_id!r} does not exist")
+        method_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1:])
+        try:
+            context = self.authorizers.authorize(authorizer, request.headers, method_arn, request_id)
+        except Refused as refused:
+            body = json.dumps({"message": refused.message}).encode()
+            return GatewayResponse(refused.status, body, [("Content-Type", "application/json"),
+                                                          ("x-amzn-ErrorType", refused.error_type)],
+                                   {"error": refused.cause}, from_gateway=True)
+        return context
+
+    def _validate(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot) -> GatewayResponse | None:
+        validator = snapshot.validators.get(route.method.request_validator_id)
+        if route.method.request_validator_id and validator is None:
+            return internal_error(f"the method's request validator {route.method.request_validator_id!r} does not exist")
+        split = urlsplit(request.target)
+        try:
+            request_validation.validate(validator, route.method, snapshot.models, {
+                "path_parameters": route.path_parameters, "query": parse_qs(split.query, keep_blank_values=True),
+                "headers": request.headers, "content_type": _header(request.headers, "content-type"),
+                "body": request.body,
+            })
+        except request_validation.Invalid as invalid:
+            return gateway_error(400, invalid.message, "BadRequestException", invalid.cause)
+        return None
+
     def _integrate(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot,
-                   stage_variables: dict | None, request_id: str, started: float) -> GatewayResponse:
+                   stage_variables: dict | None, request_id: str, started: float,
+                   authorizer_context: dict | None = None) -> GatewayResponse:
         integration = route.method.integration
+        if integration is not None and integration.type == "MOCK":
+            return mock_response(integration, _header(request.headers, "content-type"))
         function_arn = integration.function_arn if integration else None
         if integration is None or integration.type != "AWS_PROXY" or function_arn is None:
             kind = integration.type if integration else "no"
@@ -268,6 +354,8 @@ class Gateway:
         if not decision.allowed:
             return internal_error(f"{INVALID_PERMISSIONS} {config.name} for {source_arn}: {decision.reason}")
         event = build_event(request, self.region, route, snapshot, stage_variables, request_id, started)
+        if authorizer_context:
+            event["requestContext"]["authorizer"] = authorizer_context
         return self._invoke(config, event, request_id, integration.timeout_ms / 1000)
 
     def _invoke(self, config: FunctionConfig, event: dict, request_id: str, integration_timeout_s: float) -> GatewayResponse:

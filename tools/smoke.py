@@ -3,7 +3,10 @@ that region, payload exact), delete, and get again (404). Works the same against
 emulated APIs and a real deployment's invoke URLs.
 
     python -m tools.smoke --deployment .emulator/deployment.json
-    python -m tools.smoke --url eu-west-1=https://<id>.execute-api.eu-west-1.amazonaws.com/v1 --url ...
+    SMOKE_TOKEN=<token> python -m tools.smoke --url eu-west-1=https://<id>.execute-api.eu-west-1.amazonaws.com/v1 --url ...
+
+The item routes need a token with items:read and items:write: minted from the local issuer
+for a local deployment file, else taken from SMOKE_TOKEN.
 
 Exit status 0 only when every check in every region passed.
 """
@@ -43,9 +46,12 @@ class Response:
         return json.loads(self.body, parse_float=Decimal) if self.body else None
 
 
-def request(method: str, url: str, body: object = None, timeout: float = 10.0) -> Response:
+def request(method: str, url: str, body: object = None, timeout: float = 10.0, token: str | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """One request; ``token`` goes in ``Authorization: Bearer`` (never logged)."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    sent = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+    req = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - URLs come from our own outputs
             return Response(resp.status, dict(resp.headers.items()), resp.read())
@@ -53,8 +59,9 @@ def request(method: str, url: str, body: object = None, timeout: float = 10.0) -
         return Response(err.code, dict(err.headers.items()), err.read())
 
 
-def smoke_region(region: str, base_url: str, timeout: float = 10.0) -> list[Check]:
-    """Run the checks in order; stop at the first failure (later ones depend on it)."""
+def smoke_region(region: str, base_url: str, timeout: float = 10.0, token: str | None = None) -> list[Check]:
+    """Run the checks in order; stop at the first failure (later ones depend on it). The
+    item routes get ``token`` (scopes items:read and items:write); /health goes without."""
     base = base_url.rstrip("/")
     item_id = f"smoke-{uuid.uuid4()}"
     # 0.1 and a 20-digit integer catch any float round trip on the way.
@@ -65,7 +72,7 @@ def smoke_region(region: str, base_url: str, timeout: float = 10.0) -> list[Chec
     def step(name: str, method: str, path: str, expect: int, body=None, verify=None) -> bool:
         started = time.monotonic()
         try:
-            resp = request(method, base + path, body, timeout)
+            resp = request(method, base + path, body, timeout, token=None if path == "/health" else token)
             problem = None if resp.status == expect else f"HTTP {resp.status} (expected {expect}): {resp.body[:200]!r}"
             if problem is None and verify is not None:
                 problem = verify(resp)
@@ -104,10 +111,10 @@ def smoke_region(region: str, base_url: str, timeout: float = 10.0) -> list[Chec
     return checks
 
 
-def smoke(urls: dict[str, str], timeout: float = 10.0) -> list[Check]:
+def smoke(urls: dict[str, str], timeout: float = 10.0, token: str | None = None) -> list[Check]:
     checks: list[Check] = []
     for region, url in urls.items():
-        checks += smoke_region(region, url, timeout)
+        checks += smoke_region(region, url, timeout, token)
     return checks
 
 
@@ -148,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
     urls = urls_from_arguments(parser, args)
-    checks = smoke(urls, args.timeout)
+    deployment = deployment_file.load(args.deployment) if args.deployment else None
+    from tools.deploy import smoke_token
+
+    checks = smoke(urls, args.timeout, token=smoke_token(deployment))
     print(format_checks(checks))
     passed = sum(check.ok for check in checks)
     expected = 5 * len(urls)

@@ -39,6 +39,8 @@ def cli(tmp_path_factory, terraform_bin):
             "BACKEND_ENVIRONMENTS": "local",
             "CHECKPOINT_DISABLE": "1",
             "CI": "true",
+            # The stack's emulator-only variable (tools/deploy.py passes the running local issuer's URL).
+            "TF_VAR_local_issuer_url": "http://127.0.0.1:1",
             "HTTPS_PROXY": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost",
             "https_proxy": DEAD_PROXY, "http_proxy": DEAD_PROXY, "no_proxy": "127.0.0.1,localhost",
         }

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.local_deployment import deploy_for_module, stop
 from tools import deployment_file, smoke
+from tools.deploy import smoke_token
 from tools.emulator import aws_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
@@ -88,23 +89,24 @@ def test_get_follows_its_lambda_permission(local, described):
     region = local.config.regions[0]
     served = described["regions"][region]
     client, function = lambda_client(described, region), served["functions"]["get_item"]
-    created = smoke.request("POST", served["api_url"] + "/items", {"item_id": "permission-probe"})
+    token = smoke_token(described)
+    created = smoke.request("POST", served["api_url"] + "/items", {"item_id": "permission-probe"}, token=token)
     assert created.status == 201, created.body
     item_url = served["api_url"] + "/items/permission-probe"
     try:
-        assert smoke.request("GET", item_url).status == 200
+        assert smoke.request("GET", item_url, token=token).status == 200
         with permission_replaced(client, function, None):
-            response = smoke.request("GET", item_url)
+            response = smoke.request("GET", item_url, token=token)
             assert (response.status, response.json()) == (500, {"message": "Internal server error"})
-        assert smoke.request("GET", item_url).status == 200
+        assert smoke.request("GET", item_url, token=token).status == 200
         with permission_replaced(client, function, None) as deployed_arn:
             old_form = deployed_arn.rsplit("/", 1)[0] + "/{item_id}"
             client.add_permission(FunctionName=function, StatementId=STATEMENT_ID, Action="lambda:InvokeFunction",
                                   Principal="apigateway.amazonaws.com", SourceArn=old_form)
-            assert smoke.request("GET", item_url).status == 500
-        assert smoke.request("GET", item_url).status == 200
+            assert smoke.request("GET", item_url, token=token).status == 500
+        assert smoke.request("GET", item_url, token=token).status == 200
     finally:
-        assert smoke.request("DELETE", item_url).status == 204
+        assert smoke.request("DELETE", item_url, token=token).status == 204
     log = (local.state_dir / f"gateway-{region}.log").read_text()
     assert f"Invalid permissions on Lambda function {function}" in log
     assert "/v1/GET/items/permission-probe" in log

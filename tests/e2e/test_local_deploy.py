@@ -46,10 +46,12 @@ def test_regions_have_independent_tables(local):
     """Replication is not emulated: an item written in one region is not in the other."""
     config, deployment, state, *_ = local
     first, second = config.regions[:2]
-    created = deploy.smoke_tool.request("POST", deployment.urls[first] + "/items", {"item_id": "only-here"})
+    token = deploy.smoke_token(deploy.deployment_file.load(deployment.deployment_file))
+    request = deploy.smoke_tool.request
+    created = request("POST", deployment.urls[first] + "/items", {"item_id": "only-here"}, token=token)
     assert created.status == 201
-    assert deploy.smoke_tool.request("GET", deployment.urls[second] + "/items/only-here").status == 404
-    assert deploy.smoke_tool.request("DELETE", deployment.urls[first] + "/items/only-here").status == 204
+    assert request("GET", deployment.urls[second] + "/items/only-here", token=token).status == 404
+    assert request("DELETE", deployment.urls[first] + "/items/only-here", token=token).status == 204
 
 
 def test_plan_after_apply_is_empty(local):
