@@ -311,6 +311,7 @@ class RegionalApi(Construct):
             provider=props.provider, region=props.region, naming=props.naming, rest_api=self.rest_api,
             issuer_url=props.issuer_url, auth_config=props.auth_config, lambda_config=props.lambda_config,
             code_path=props.authorizer_code_path, code_hash=props.authorizer_code_hash, kms_key_arn=props.kms_key_arn,
+            emulated=props.emulated,
         ))
 
     def _validation(self, fingerprint: list[str]) -> tuple[str, str]:

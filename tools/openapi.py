@@ -71,6 +71,8 @@ def _responses(route: Route) -> dict:
         responses[str(status)] = {"description": f"{codes} (or API Gateway's own answer)", "content": _json(schema)}
     gateway = {"403": "API Gateway: missing route (Missing Authentication Token) or the token's scopes do not allow it",
                "429": "API Gateway or WAF: too many requests", "502": "API Gateway: the function failed",
+               "414": "API Gateway: the request line is too long",
+               "431": "API Gateway: the request line and headers are too large",
                "504": "API Gateway: the function did not answer in time"}
     if route.scope is not None:
         gateway["401"] = "API Gateway: no bearer token, or the token is expired, wrongly signed or for another audience"
