@@ -40,9 +40,12 @@ def test_item_routes_use_the_regions_authorizer_and_health_stays_open(env):
 
 def test_the_authorizer_is_a_cached_token_authorizer_with_its_own_function_and_permission(env):
     config, doc = env
+    authorizers = resources(doc, "aws_api_gateway_authorizer")
     if config.auth.public:
-        pytest.skip("public: no authorizer")
-    for authorizer in resources(doc, "aws_api_gateway_authorizer").values():
+        assert authorizers == {}, "a public API has no authorizer"
+        return
+    assert len(authorizers) == len(config.regions)
+    for authorizer in authorizers.values():
         assert authorizer["type"] == "TOKEN"
         assert authorizer["identity_source"] == "method.request.header.Authorization"
         assert re.fullmatch(authorizer["identity_validation_expression"], "Bearer aaa.bbb.ccc")
