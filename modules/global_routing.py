@@ -18,6 +18,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.config import DomainConfig, HealthCheckConfig, RoutingConfig
+from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.route53_record import Route53Record
 
 
-# Both children (the HTTP check and the alarm check) must be healthy.
-CHILD_HEALTH_THRESHOLD = 2
 # A CloudWatch outage (no data about the alarm) must not take a region out of DNS: the
 # HTTP check still decides availability.
 INSUFFICIENT_DATA_HEALTH_STATUS = "Healthy"
@@ -139,7 +138,7 @@ class GlobalRouting(Construct):
             provider=props.provider,
             type="CALCULATED",
             child_healthchecks=[self.health_checks[region].id, self.alarm_checks[region].id],
-            child_health_threshold=CHILD_HEALTH_THRESHOLD,
+            child_health_threshold=ROUTING_CHILD_HEALTH_THRESHOLD,
             tags={"Name": f"{props.name_prefix}-{region}-routing"},
             lifecycle={"ignore_changes": ["child_health_threshold"]},
         )

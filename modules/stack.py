@@ -320,8 +320,8 @@ class BackendStack(TerraformStack):
             self,
             "regions",
             value={region: self._region_output(region) for region in config.regions},
-            description="Per region: invoke URL, REST API id, stage, function names, health checks (HTTP, alarm, "
-            "the calculated one the records use), API 5XX alarm, domain target, table ARN",
+            description="Per region: invoke URL, REST API id, stage, function names, health checks (HTTP, the "
+            "calculated one the records use, the API 5XX alarm one), domain target, table ARN",
         )
         TerraformOutput(
             self,
@@ -337,6 +337,17 @@ class BackendStack(TerraformStack):
             value=REPLICATION_EMULATED if config.emulator else "DynamoDB global table (version 2019.11.21)",
         )
 
+    def _alarm_check_output(self, region: str) -> dict:
+        """The region's CloudWatch-alarm health check as applied (the local router needs it:
+        moto's Route53 does not keep the alarm identifier)."""
+        check = self.routing.alarm_checks[region]
+        return {
+            "id": check.id,
+            "alarm_name": check.cloudwatch_alarm_name,
+            "alarm_region": check.cloudwatch_alarm_region,
+            "insufficient_data_health_status": check.insufficient_data_health_status,
+        }
+
     def _region_output(self, region: str) -> dict:
         api = self.apis[region]
         return {
@@ -346,9 +357,8 @@ class BackendStack(TerraformStack):
             "functions": {route_id: function.function_name for route_id, function in api.functions.items()},
             "execute_api_host": api.execute_api_host,
             "health_check_id": self.routing.health_checks[region].id,
-            "alarm_health_check_id": self.routing.alarm_checks[region].id,
             "routing_health_check_id": self.routing.routing_checks[region].id,
-            "api_5xx_alarm_name": self.alarms[region].api_5xx.alarm_name,
+            "alarm_check": self._alarm_check_output(region),
             "custom_domain_target": self.domains[region].domain.regional_domain_name if region in self.domains else "",
             "table_arn": self.table.arns[region],
         }

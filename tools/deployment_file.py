@@ -17,9 +17,11 @@ class DeploymentFileError(ValueError):
     pass
 
 
-def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict]) -> dict:
-    """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions"}."""
-    return {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions}
+def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], **more) -> dict:
+    """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions", ...}.
+    ``more``: the later top-level fields (README, "The deployment file"), e.g. ``global_url``."""
+    return {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions,
+            **more}
 
 
 def write(path: Path, deployment: dict) -> None:
@@ -48,6 +50,8 @@ def check(deployment: dict, source: str) -> None:
             and len(deployment["account_id"]) == 12):
         raise DeploymentFileError(f"{source}: account_id {deployment['account_id']!r} is not 12 digits")
     _loopback(deployment["emulator_url"], f"{source}: emulator_url")
+    if "global_url" in deployment:
+        _loopback(deployment["global_url"], f"{source}: global_url")
     for region, served in deployment["regions"].items():
         absent = [key for key in ("api_url", "rest_api_id", "stage", "functions") if key not in served]
         if absent:
@@ -58,3 +62,10 @@ def check(deployment: dict, source: str) -> None:
 def _loopback(url: str, where: str) -> None:
     if urlsplit(url).hostname not in (LOOPBACK, "localhost"):
         raise DeploymentFileError(f"{where} {url!r} is not on loopback (expected http://{LOOPBACK}:PORT)")
+
+
+def require(deployment: dict, fields: tuple[str, ...], source: str, reader: str) -> None:
+    """Fields a reader needs that older deployment files may lack."""
+    missing = [name for name in fields if name not in deployment]
+    if missing:
+        raise DeploymentFileError(f"{source}: {reader} needs {', '.join(missing)} (deploy again with `make deploy`)")

@@ -122,6 +122,7 @@ class RunState:
     emulator_pid: int | None = None
     emulator_port: int | None = None
     apis: dict[str, dict] = field(default_factory=dict)  # region -> {"pid", "port", "url"}
+    processes: dict[str, dict] = field(default_factory=dict)  # "replicator", "router" -> {"pid", ...}
 
     @property
     def emulator_url(self) -> str:
@@ -132,13 +133,15 @@ class RunState:
         if not path.exists():
             return cls(path)
         data = json.loads(path.read_text())
-        return cls(path, data.get("emulator_pid"), data.get("emulator_port"), data.get("apis", {}))
+        return cls(path, data.get("emulator_pid"), data.get("emulator_port"), data.get("apis", {}),
+                   data.get("processes", {}))
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(
-            json.dumps({"emulator_pid": self.emulator_pid, "emulator_port": self.emulator_port, "apis": self.apis}, indent=2)
+            json.dumps({"emulator_pid": self.emulator_pid, "emulator_port": self.emulator_port, "apis": self.apis,
+                        "processes": self.processes}, indent=2)
         )
         tmp.replace(self.path)
 

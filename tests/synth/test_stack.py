@@ -421,10 +421,11 @@ def test_outputs(env):
     for region, value in outputs["regions"]["value"].items():
         assert set(value) == {
             "invoke_url", "rest_api_id", "stage", "functions", "execute_api_host", "health_check_id",
-            "alarm_health_check_id", "routing_health_check_id", "api_5xx_alarm_name", "custom_domain_target",
-            "table_arn",
+            "routing_health_check_id", "alarm_check", "custom_domain_target", "table_arn",
         }
-        assert "_routing_check_" in value["routing_health_check_id"] and "_alarm_check_" in value["alarm_health_check_id"]
+        assert "_routing_check_" in value["routing_health_check_id"]
+        assert set(value["alarm_check"]) == {"id", "alarm_name", "alarm_region", "insufficient_data_health_status"}
+        assert "_alarm_check_" in value["alarm_check"]["id"] and ".cloudwatch_alarm_name}" in value["alarm_check"]["alarm_name"]
         assert value["stage"].startswith("${aws_api_gateway_stage.")
         assert set(value["functions"]) == {route.id for route in ROUTES}
     expected_url = f"https://{config.domain.record_name}" if config.domain else ""
