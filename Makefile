@@ -8,7 +8,7 @@ ENV ?= local
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down docs clean
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -61,6 +61,13 @@ mutation: setup
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.
 deploy: setup
 	$(PY) -m tools.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve)
+
+# The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
+# the primary), watch the global name move away and come back, report failover and recovery
+# against the bound. ENV=local (default) needs `make deploy` first; TIME_SCALE=0.02 make deploy
+# makes the local one take seconds. Protected environments ask first.
+drill: setup
+	$(PY) -m tools.drill --env $(ENV) $(if $(REGION),--region $(REGION))
 
 # Stop what `make deploy` started on this machine and remove the local state.
 down:
