@@ -9,7 +9,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down docs clean token openapi
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -73,6 +73,13 @@ deploy: setup
 SCOPE ?= items:read items:write
 token:
 	@$(PY) -m tools.local_issuer token --deployment .emulator/deployment.json --scope "$(SCOPE)"
+
+# The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
+# the primary), watch the global name move away and come back, report failover and recovery
+# against the bound. ENV=local (default) needs `make deploy` first; TIME_SCALE=0.02 make deploy
+# makes the local one take seconds. Protected environments ask first.
+drill: setup
+	$(PY) -m tools.drill --env $(ENV) $(if $(REGION),--region $(REGION))
 
 # Stop what `make deploy` started on this machine and remove the local state.
 down:

@@ -60,6 +60,14 @@ def build_app(configs: list[EnvironmentConfig], outdir: str | None = None) -> Ap
     return app
 
 
+def print_failover_bounds(configs: list[EnvironmentConfig]) -> None:
+    """The worst case each environment's health checks and records allow (modules/failover.py)."""
+    from modules.failover import failover_bound
+
+    for config in configs:
+        print(f"{config.stack_name}: failover {failover_bound(config.health_check).describe()}", flush=True)
+
+
 def main() -> int:
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
     environments_dir = Path(os.environ.get("BACKEND_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR)
@@ -74,6 +82,7 @@ def main() -> int:
         stale = discard_stale_output(outdir)
         print("nothing was synthesized" + (f"; removed the previous synth of {', '.join(stale)} from {outdir}" if stale else ""), file=sys.stderr)
         return 2
+    print_failover_bounds(configs)
     app = build_app(configs)
     if delivery is not None:
         from modules.bootstrap import add_bootstrap

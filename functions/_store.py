@@ -18,7 +18,7 @@ from uuid import uuid4
 from botocore.exceptions import ClientError
 
 from ._errors import BadRequest, PayloadTooLarge, error_code
-from .schema import PARTITION_KEY
+from .schema import HEALTH_SENTINEL_ID, PARTITION_KEY
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (409,600 bytes)
 # The largest request body worth reading: 3 bytes of JSON per stored byte (1,228,800).
@@ -99,7 +99,8 @@ def validate_item_id(value):
     (Unicode category Cc: U+0000-U+001F, U+007F-U+009F), in Unicode normalization form NFC
     (so "é" typed as one character or as "e" + U+0301 cannot name two items that look the
     same), without format characters (category Cf: bidi overrides such as U+202E, zero-width
-    characters such as U+200B, which hide what an id says).
+    characters such as U+200B, which hide what an id says), and not the health check's
+    sentinel (``HEALTH_SENTINEL_ID``).
     """
     if value.__class__ is not str:
         raise BadRequest(f"{PARTITION_KEY} must be a string", code="InvalidItemId")
@@ -116,6 +117,10 @@ def validate_item_id(value):
         )
     if _CONTROL_CHARACTER.search(value):
         raise BadRequest(f"{PARTITION_KEY} must not contain control characters", code="InvalidItemId")
+    if value == HEALTH_SENTINEL_ID:
+        # The health check's item: clients may neither read it nor change it (a deleted
+        # sentinel would take the region out of DNS).
+        raise BadRequest(f"{PARTITION_KEY} {value!r} is reserved for the health check", code="InvalidItemId")
     if value.isascii():  # ASCII is NFC and has no format characters
         return value
     if not unicodedata.is_normalized("NFC", value):
@@ -228,10 +233,14 @@ def delete_item(table, item_id):
     return "Attributes" in response
 
 
-def table_status(table):
-    """The table's status in this region (DescribeTable: metadata only, so the health
-    check's role needs no item read and no access to a customer-managed key)."""
-    return table.client.describe_table(TableName=table.name)["Table"]["TableStatus"]
+def sentinel_present(table):
+    """True when a strongly consistent read of the health sentinel finds it: the read path a
+    GET takes (the partition answers, the table key decrypts), on the one key the health
+    check's role may read."""
+    response = table.client.get_item(
+        TableName=table.name, Key={PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}}, ConsistentRead=True
+    )
+    return "Item" in response
 
 
 def _attribute_value(value, depth):

@@ -1,10 +1,13 @@
 """GET /health: is this region able to serve?
 
-200 ``{"status": "ok", "region", "latency_ms", "forced": false}`` when this region's table
-answers DescribeTable within the health client's bounds (1 s connect, 1 s read, one
-attempt) and is ACTIVE or UPDATING (both serve reads and writes); otherwise 503
-``{"status": "unhealthy", "region", "reason", "forced": false}``. DescribeTable rather than
-a GetItem because the function's role gets only that action (modules/routes.py).
+200 ``{"status": "ok", "region", "latency_ms", "forced": false}`` when a strongly consistent
+GetItem of the health sentinel (``functions.schema.HEALTH_SENTINEL_ID``) finds it in this
+region's table within the health client's bounds (1 s connect, 1 s read, one attempt);
+otherwise 503 ``{"status": "unhealthy", "region", "reason", "forced": false}``. A read of a
+real item rather than DescribeTable: DescribeTable answers from metadata, so a region whose
+partitions or table key cannot serve a read would still look healthy. The function's role
+may read that one key and no other (modules/routes.py), with the table key through
+DynamoDB only.
 
 ``STATUS`` (environment) forces the answer for failover drills: an HTTP status from 200 to
 599 (e.g. "503") is returned as is, without touching DynamoDB, with ``"forced": true``.
@@ -21,9 +24,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import _aws, _store
 from ._errors import error_code, from_aws
 from ._http import handle, logger, response
-
-SERVING_STATUSES = frozenset({"ACTIVE", "UPDATING"})
-
 
 def check(event, context=None):
     """The Lambda entry point for GET /health."""
@@ -62,9 +62,9 @@ def forced_status():
 
 
 def probe():
-    """None when the table answers and serves, else why not (no secrets, no stack traces)."""
+    """None when the sentinel reads back, else why not (no secrets, no stack traces)."""
     try:
-        status = _store.table_status(_aws.table("health"))
+        present = _store.sentinel_present(_aws.table("health"))
     except _aws.ConfigurationError as exc:
         return str(exc)
     except ClientError as exc:
@@ -80,8 +80,8 @@ def probe():
     except Exception:
         logger.error("health probe failed", exc_info=True)
         return "unexpected error (see the logs)"
-    if status not in SERVING_STATUSES:
-        return f"the table is {status}"
+    if not present:
+        return "the health sentinel item is missing from this region's table"
     return None
 
 

@@ -52,7 +52,7 @@ class ServiceRule:
 RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="dynamodb",
-        types=("aws_dynamodb_table", "aws_dynamodb_table_replica"),
+        types=("aws_dynamodb_table", "aws_dynamodb_table_replica", "aws_dynamodb_table_item"),
         arns=("arn:aws:dynamodb:{region}:{account}:table/{name}", "arn:aws:dynamodb:{region}:{account}:table/{name}/*"),
         names={"aws_dynamodb_table": "name"},
         # No Get*: that would include GetItem, i.e. reading the data.
@@ -292,7 +292,7 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
         raise PolicyError(f"data source {unknown[0]!r} has no entry in modules/deploy_policy.py DATA_SOURCES")
     out.append(_statement("ReadUnscoped", reads, ["*"]))
     if not write:
-        return out
+        return out + _sentinel_read(facts, inputs)
     if "aws_kms_key" in facts.types:
         out.append(_statement("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], ["*"],
                               {"StringEquals": {"aws:RequestTag/environment": inputs.environment}}))
@@ -313,6 +313,20 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
             {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}},
         ))
     return out
+
+
+def _sentinel_read(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """Planning refreshes ``aws_dynamodb_table_item`` with a GetItem: the plan role may read
+    the health sentinel's key and no other item."""
+    if "aws_dynamodb_table_item" not in facts.types:
+        return []
+    from functions.schema import HEALTH_SENTINEL_ID
+
+    arns = [arn for arn in _rule_arns(_rule_for("aws_dynamodb_table_item"), facts, inputs) if not arn.endswith("/*")]
+    return [_statement("ReadHealthSentinelOnly", ["dynamodb:GetItem"], arns, {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [HEALTH_SENTINEL_ID]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    })]
 
 
 def _guard_statements(facts: StackFacts) -> list[dict]:

@@ -4,17 +4,19 @@ review shows every replica as its own resource."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
 from constructs import Construct
 
-from functions.schema import PARTITION_KEY, PARTITION_KEY_TYPE
+from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY, PARTITION_KEY_TYPE
 from modules import aws
 from modules.config import TableConfig
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTableServerSideEncryption
+    from cdktf_cdktf_provider_aws.dynamodb_table_item import DynamodbTableItem
     from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
@@ -25,8 +27,8 @@ class GlobalTableProps:
     ``kms_key_arns``: region -> key ARN, used when ``table_config.encryption`` is
     customer_managed. ``table_config`` (default ``TableConfig()``: PITR on, no deletion
     protection, customer-managed keys). ``emulated`` (default False): moto never creates
-    replicas (the apply hangs), so in emulator mode each region gets its own independent
-    table with the same name and schema instead; nothing replicates."""
+    replicas (the apply hangs), so in emulator mode each region gets its own table with the
+    same name and schema instead, and tools/replicator.py replicates between them."""
 
     name: str
     providers: Mapping[str, AwsProvider]
@@ -37,8 +39,8 @@ class GlobalTableProps:
 
 class GlobalTable(Construct):
     """Exposes ``name``, ``table`` (primary), ``tables`` (region -> table: the primary, or
-    one per region when emulated), ``replicas`` (region -> replica resource) and ``arns``
-    (region -> the table ARN in that region)."""
+    one per region when emulated), ``replicas`` (region -> replica resource), ``arns``
+    (region -> the table ARN in that region) and ``sentinel`` (the health check's item)."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalTableProps) -> None:
         super().__init__(scope, id_)
@@ -54,14 +56,31 @@ class GlobalTable(Construct):
                 self.tables[region] = self._table(Construct(self, region), region)
             self.table = self.tables[primary]
             self.arns = {region: table.arn for region, table in self.tables.items()}
-            return
+        else:
+            self.table = self._table(self, primary)
+            self.tables[primary] = self.table
+            self.arns = {primary: self.table.arn}
+            for region in secondaries:
+                self.replicas[region] = self._replica(Construct(self, region), region)
+                self.arns[region] = self.replicas[region].arn
+        self.sentinel = self._sentinel(primary)
 
-        self.table = self._table(self, primary)
-        self.tables[primary] = self.table
-        self.arns = {primary: self.table.arn}
-        for region in secondaries:
-            self.replicas[region] = self._replica(Construct(self, region), region)
-            self.arns[region] = self.replicas[region].arn
+    def _sentinel(self, primary: str) -> DynamodbTableItem:
+        """The item every region's /health reads, written once in the primary region:
+        replication copies it to every other region like any item, so a region that does
+        not receive replicated writes cannot answer healthy either."""
+        return aws.dynamodb_table_item.DynamodbTableItem(
+            self,
+            "health_sentinel",
+            provider=self._props.providers[primary],
+            table_name=self.table.name,
+            hash_key=PARTITION_KEY,
+            item=json.dumps({
+                PARTITION_KEY: {PARTITION_KEY_TYPE: HEALTH_SENTINEL_ID},
+                "purpose": {"S": "read by GET /health in every region; the items API refuses this key"},
+            }),
+            depends_on=list(self.replicas.values()) or None,
+        )
 
     def _table(self, scope: Construct, region: str) -> DynamodbTable:
         props, settings = self._props, self._props.table_config

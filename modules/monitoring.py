@@ -13,6 +13,7 @@ from modules import aws
 from modules.config import AlarmConfig
 
 if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 
@@ -64,13 +65,14 @@ class RegionalAlarmsProps:
 
 class RegionalAlarms(Construct):
     """Each alarm fires when 3 of 5 one-minute periods breach, and tells the topic when it
-    recovers; missing data (no traffic) is not a breach."""
+    recovers; missing data (no traffic) is not a breach. Exposes ``api_5xx`` (the API's 5XX
+    alarm, which Route53 also watches: modules/global_routing.py)."""
 
     def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
         super().__init__(scope, id_)
         self._props = props
         region = props.region
-        self._alarm(
+        self.api_5xx = self._alarm(
             self, "api_5xx", name="api-5xx", description=f"API 5XX errors in {region}",
             namespace="AWS/ApiGateway", metric_name="5XXError", dimensions={"ApiName": props.api_name, "Stage": props.stage_name},
             statistic="Sum", threshold=5, comparison="GreaterThanOrEqualToThreshold",
@@ -93,9 +95,9 @@ class RegionalAlarms(Construct):
     def _alarm(
         self, scope: Construct, alarm_id: str, *, name: str, description: str, namespace: str, metric_name: str,
         dimensions: dict[str, str], statistic: str, threshold: float, comparison: str,
-    ) -> None:
+    ) -> CloudwatchMetricAlarm:
         props = self._props
-        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+        return aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             scope, alarm_id, provider=props.provider, alarm_name=f"{props.name_prefix}-{name}-{props.region}",
             alarm_description=description, namespace=namespace, metric_name=metric_name, dimensions=dimensions,
             statistic=statistic, period=60, evaluation_periods=5, datapoints_to_alarm=3, threshold=threshold,

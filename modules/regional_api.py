@@ -160,7 +160,8 @@ class RegionalApi(Construct):
         and the table key through DynamoDB when the table has a customer-managed key."""
         props = self._props
         statements: list[dict] = [
-            {"Sid": "Table", "Effect": "Allow", "Action": list(route.actions), "Resource": props.table_arn},
+            {"Sid": "Table", "Effect": "Allow", "Action": list(route.actions), "Resource": props.table_arn,
+             **_leading_keys_condition(route.leading_keys)},
             {
                 "Sid": "Logs",
                 "Effect": "Allow",
@@ -419,6 +420,20 @@ def source_arn_path(path: str) -> str:
     ArnLike, so every path parameter must be ``*`` (as AWS CDK's ``pathForArn`` does; SAM
     issue 110). ``/items/{item_id}`` -> ``/items/*``."""
     return arn_path(path)
+
+
+def _leading_keys_condition(leading_keys: tuple[str, ...]) -> dict:
+    """Only these partition keys (none: any). ``dynamodb:LeadingKeys`` is multivalued, so
+    ForAllValues; and ForAllValues is true for a request that carries no key at all (a
+    Scan), so ``Null: false`` also requires the key to be present (IAM User Guide,
+    "Multivalued context keys"; DynamoDB "Using IAM policy conditions for fine-grained
+    access control")."""
+    if not leading_keys:
+        return {}
+    return {"Condition": {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }}
 
 
 def _redeploy_settings(method_settings: dict, integration_settings: dict) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functions.schema import HEALTH_SENTINEL_ID
+
 # API Gateway resources: key -> (parent key, path part). "" is the root.
 RESOURCES: dict[str, tuple[str, str]] = {
     "items": ("", "items"),
@@ -31,7 +33,8 @@ _WRITE_KEY = _READ_KEY + ("kms:Encrypt", "kms:GenerateDataKey")
 class Route:
     """A function and the API route it serves. ``actions``: the only DynamoDB actions its
     role gets, on its region's table. ``key_actions``: what it may do with a
-    customer-managed table key, through DynamoDB only."""
+    customer-managed table key, through DynamoDB only. ``leading_keys`` (default: any): the
+    only partition keys those actions may name (``dynamodb:LeadingKeys``)."""
 
     id: str
     handler: str
@@ -41,6 +44,7 @@ class Route:
     key_actions: tuple[str, ...] = ()
     # The OAuth scope a token needs for this route (README, "Authentication"); None: open.
     scope: str | None = None
+    leading_keys: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -54,6 +58,8 @@ ROUTES: tuple[Route, ...] = (
     Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY, READ_SCOPE),
     Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY,
           WRITE_SCOPE),
-    # DescribeTable reads metadata only, so the health check needs no key. Open: Route53 cannot sign.
-    Route("health", "functions.health.check", "GET", "health", ("dynamodb:DescribeTable",)),
+    # A consistent read of the sentinel and nothing else: the read path a GET takes, so the
+    # key to decrypt it too (through DynamoDB). Open: Route53 cannot sign.
+    Route("health", "functions.health.check", "GET", "health", ("dynamodb:GetItem",), _READ_KEY,
+          leading_keys=(HEALTH_SENTINEL_ID,)),
 )

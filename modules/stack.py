@@ -57,8 +57,9 @@ EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
 # loopback port) and passed as TF_VAR_local_issuer_url, so the deployed authorizer is
 # configured through Terraform like any other setting rather than patched afterwards.
 LOCAL_ISSUER_VARIABLE = "local_issuer_url"
-REPLICATION_NOT_EMULATED = (
-    "not emulated: each region has its own independent table (moto does not create DynamoDB replicas)"
+REPLICATION_EMULATED = (
+    "emulated: one table per region (moto does not create DynamoDB replicas), replicated from each "
+    "region's stream by tools/replicator.py, last writer wins"
 )
 
 
@@ -74,7 +75,8 @@ class BackendStack(TerraformStack):
     """Exposes ``providers`` (region -> provider, the environment's regions),
     ``global_provider`` (us-east-1), ``region_scopes`` (region -> the construct holding that
     region's resources, us-east-1 included), ``table``, ``apis`` (region -> RegionalApi),
-    ``domains`` (region -> RegionalDomain, empty without a domain) and ``routing``."""
+    ``domains`` (region -> RegionalDomain, empty without a domain), ``topics`` (region ->
+    AlarmTopic, us-east-1 included), ``alarms`` (region -> RegionalAlarms) and ``routing``."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path,
                  authorizer_code: FunctionsCode | None = None) -> None:
@@ -99,8 +101,10 @@ class BackendStack(TerraformStack):
         if config.domain is not None:
             zone_id = self._zone_id(config.domain)
             self.domains = self._domains(config.domain, zone_id)
+        self.topics = self._topics(every_provider, keys)
+        self.alarms = self._regional_alarms()
         self.routing = self._routing(zone_id)
-        self._alarms(every_provider, keys)
+        self._health_alarms()
         self._outputs()
 
     # --- providers and state ------------------------------------------------------------
@@ -276,6 +280,7 @@ class BackendStack(TerraformStack):
                 region=region,
                 execute_api_host=self.apis[region].execute_api_host,
                 stage=self.config.api.stage,
+                alarm_name=self.alarms[region].api_5xx.alarm_name,
                 target_name=self.domains[region].domain.regional_domain_name if region in self.domains else None,
                 target_zone_id=self.domains[region].domain.regional_zone_id if region in self.domains else None,
             )
@@ -292,15 +297,15 @@ class BackendStack(TerraformStack):
                 routing_config=self.config.routing,
                 domain=self.config.domain,
                 zone_id=zone_id,
+                emulated=self.config.emulator,
             ),
         )
 
     # --- alarms and outputs ---------------------------------------------------------------
 
-    def _alarms(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> None:
-        """A topic in every region (CloudWatch publishes only to its own region's), the
-        regional alarms, and the health-check alarms in us-east-1."""
-        topics = {
+    def _topics(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> dict[str, AlarmTopic]:
+        """A topic in every region (CloudWatch publishes only to its own region's)."""
+        return {
             region: AlarmTopic(
                 self.region_scopes[region],
                 "alarm_topic",
@@ -311,16 +316,19 @@ class BackendStack(TerraformStack):
             )
             for region, provider in every_provider.items()
         }
+
+    def _regional_alarms(self) -> dict[str, RegionalAlarms]:
+        alarms = {}
         for region, provider in self.providers.items():
             api = self.apis[region]
-            RegionalAlarms(
+            alarms[region] = RegionalAlarms(
                 self.region_scopes[region],
                 "alarms",
                 RegionalAlarmsProps(
                     provider=provider,
                     name_prefix=self._naming.prefix,
                     region=region,
-                    topic_arn=topics[region].topic.arn,
+                    topic_arn=self.topics[region].topic.arn,
                     api_name=api.rest_api.name,
                     stage_name=api.stage.stage_name,
                     function_names={route_id: function.function_name for route_id, function in api.functions.items()},
@@ -328,14 +336,19 @@ class BackendStack(TerraformStack):
                     replication_targets=self._replication_targets(region),
                 ),
             )
+        return alarms
+
+    def _health_alarms(self) -> None:
+        """In us-east-1 (Route53's metrics): one per region's calculated check, the one the
+        records use, so the alarm means traffic has left that region."""
         HealthAlarms(
             self,
             "health_alarms",
             HealthAlarmsProps(
                 provider=self.global_provider,
                 name_prefix=self._naming.prefix,
-                topic_arn=topics[GLOBAL_REGION].topic.arn,
-                health_check_ids={region: check.id for region, check in self.routing.health_checks.items()},
+                topic_arn=self.topics[GLOBAL_REGION].topic.arn,
+                health_check_ids={region: check.id for region, check in self.routing.routing_checks.items()},
             ),
         )
 
@@ -351,7 +364,8 @@ class BackendStack(TerraformStack):
             self,
             "regions",
             value={region: self._region_output(region) for region in config.regions},
-            description="Per region: invoke URL, REST API id, stage, function names, health check, domain target, table ARN",
+            description="Per region: invoke URL, REST API id, stage, function names, health checks (HTTP, the "
+            "calculated one the records use, the API 5XX alarm one), domain target, table ARN",
         )
         TerraformOutput(
             self,
@@ -364,8 +378,19 @@ class BackendStack(TerraformStack):
         TerraformOutput(
             self,
             "replication",
-            value=REPLICATION_NOT_EMULATED if config.emulator else "DynamoDB global table (version 2019.11.21)",
+            value=REPLICATION_EMULATED if config.emulator else "DynamoDB global table (version 2019.11.21)",
         )
+
+    def _alarm_check_output(self, region: str) -> dict:
+        """The region's CloudWatch-alarm health check as applied (the local router needs it:
+        moto's Route53 does not keep the alarm identifier)."""
+        check = self.routing.alarm_checks[region]
+        return {
+            "id": check.id,
+            "alarm_name": check.cloudwatch_alarm_name,
+            "alarm_region": check.cloudwatch_alarm_region,
+            "insufficient_data_health_status": check.insufficient_data_health_status,
+        }
 
     def _region_output(self, region: str) -> dict:
         api = self.apis[region]
@@ -376,6 +401,8 @@ class BackendStack(TerraformStack):
             "functions": {route_id: function.function_name for route_id, function in api.functions.items()},
             "execute_api_host": api.execute_api_host,
             "health_check_id": self.routing.health_checks[region].id,
+            "routing_health_check_id": self.routing.routing_checks[region].id,
+            "alarm_check": self._alarm_check_output(region),
             "custom_domain_target": self.domains[region].domain.regional_domain_name if region in self.domains else "",
             "table_arn": self.table.arns[region],
         }

@@ -4,8 +4,10 @@
 127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, write
 ``.emulator/deployment.json``, serve each region through a local API Gateway that answers from
 the deployed configuration (tools/local_gateway.py; moto's API Gateway does not route
-requests), smoke check every region and print a summary. Everything keeps running until
-``make down``.
+requests), replicate between the regions' tables (tools/replicator.py; moto creates no
+replicas), serve the global name like its Route53 records (tools/global_router.py), smoke
+check every region and the global URL, and print a summary with the measured replication
+lag. Everything keeps running until ``make down``.
 
 A real environment (``make deploy ENV=dev``): synthesize, ``terraform init`` with the
 environment's backend, ``terraform plan`` with your AWS credentials, apply exactly that plan
@@ -31,8 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modules.config import ConfigError, EnvironmentConfig, load_environments
+from modules.failover import failover_bound
 from tools import deployment_file
 from tools import emulator as emu
+from tools import global_router
+from tools import replicator as replicator_tool
 from tools import smoke as smoke_tool
 from tools import terraform as tf
 
@@ -44,7 +49,8 @@ STATE_DIR = PROJECT_DIR / ".emulator"
 EMULATOR_STUCK_AFTER = 60.0
 # One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
 MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
-TIMEOUTS = {"synth": 300, "init": 300, "apply": 600, "plan": 300, "destroy": 600, "output": 60, "api": 30}
+TIMEOUTS = {"synth": 300, "init": 300, "apply": 600, "plan": 300, "destroy": 600, "output": 60, "api": 30,
+            "replicated": 30}
 
 
 class DeployError(RuntimeError):
@@ -89,6 +95,7 @@ class Deployment:
     stack_dir: Path
     outputs: dict = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)  # region -> base URL with the stage
+    global_url: str | None = None  # the local router (or the real global name)
     deployment_file: Path | None = None  # .emulator/deployment.json of a local deployment
     resource_count: int = 0
     checks: list = field(default_factory=list)
@@ -301,9 +308,9 @@ def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
 
 
 def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, state_dir: Path,
-                          auth: dict | None = None) -> dict:
+                          config: EnvironmentConfig, auth: dict | None = None) -> dict:
     """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
-    chosen for each region's gateway (README: "The deployment file")."""
+    chosen for each region's gateway and for the global router (README: "The deployment file")."""
     account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
     regions = {
         region: {
@@ -311,10 +318,18 @@ def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, s
             "rest_api_id": served["rest_api_id"],
             "stage": served["stage"],
             "functions": served["functions"],
+            "health_check_id": served["health_check_id"],
+            "routing_health_check_id": served["routing_health_check_id"],
+            "alarm_check": served["alarm_check"],
         }
         for region, served in outputs["regions"].items()
     }
-    deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions, auth)
+    more = {"table_name": outputs["table_name"], "latency_order": list(config.regions),
+            "time_scale": global_router.time_scale(), "auth": auth}
+    if config.domain is not None:
+        more["global_url"] = f"http://{emu.LOOPBACK}:{emu.free_port()}"
+        more["dns"] = {"zone_name": config.domain.zone_name, "record_name": config.domain.record_name}
+    deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions, **more)
     deployment_file.write(state_dir / "deployment.json", deployment)
     return deployment
 
@@ -335,6 +350,37 @@ def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> di
         if not emu.wait_for_port(served["api_url"], TIMEOUTS["api"]):
             raise DeployError(f"the local gateway for {region} did not start; see {state_dir / f'gateway-{region}.log'}")
     return {region: served["api_url"] for region, served in deployment["regions"].items()}
+
+
+def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> None:
+    """tools/replicator.py, then wait until the health sentinel Terraform wrote in the
+    primary has reached every region (the health check of every region needs it)."""
+    proc = emu.spawn([sys.executable, "-m", "tools.replicator", "--deployment", str(state_dir / "deployment.json")],
+                     state_dir / "replicator.log", {**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
+    state.processes["replicator"] = {"pid": proc.pid}
+    state.save()
+    from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
+
+    deadline = time.monotonic() + TIMEOUTS["replicated"]
+    for region in deployment["regions"]:
+        client = emu.aws_client("dynamodb", region, state.emulator_url)
+        key = {PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}}
+        while "Item" not in client.get_item(TableName=deployment["table_name"], Key=key, ConsistentRead=True):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise DeployError(f"the replicator did not copy the health sentinel to {region}; "
+                                  f"see {state_dir / 'replicator.log'}")
+            time.sleep(0.1)
+
+
+def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
+    """tools/global_router.py on the deployment's global URL, once it answers."""
+    proc = emu.spawn([sys.executable, "-m", "tools.global_router", "--deployment", str(state_dir / "deployment.json")],
+                     state_dir / "router.log", {**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
+    state.processes["router"] = {"pid": proc.pid, "url": deployment["global_url"]}
+    state.save()
+    if not emu.wait_for_port(deployment["global_url"], TIMEOUTS["api"]):
+        raise DeployError(f"the global router did not start; see {state_dir / 'router.log'}")
+    return deployment["global_url"]
 
 
 def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
@@ -373,21 +419,34 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
             deployment.resource_count = resource_count(deployment.stack_dir, env)
             phase.note(f"{deployment.resource_count} resources")
         deployment.outputs = outputs(deployment.stack_dir, env)
-        with progress.phase("serve: a local API Gateway per region, from the deployed configuration") as phase:
-            served = write_deployment_file(deployment.outputs, state, deployment.stack_dir, state_dir,
-                                           local_auth(config, state, state_dir))
-            deployment.urls = start_gateways(served, state, state_dir)
-            deployment.deployment_file = state_dir / "deployment.json"
-            phase.note(f"deployment file: {deployment.deployment_file}")
-            for region, url in deployment.urls.items():
-                phase.note(f"{region}: {url}")
-        with progress.phase("smoke: health, create, get, delete in every region"):
-            deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(served))
+        with progress.phase("serve: a gateway per region, replication, the global router") as phase:
+            served = serve_local(deployment, state, state_dir, phase)
+        with progress.phase("smoke: every region, replication between them, the global URL"):
+            deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(served), global_url=deployment.global_url,
+                                                 replication_bound_s=replicator_tool.LAG_BOUND_S)
     except BaseException:
         stop_processes(state)
         raise
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
+
+
+def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, phase: Phase) -> dict:
+    """The deployment file, a gateway per region, the replicator, and the global router;
+    returns what the deployment file says."""
+    served = write_deployment_file(deployment.outputs, state, deployment.stack_dir, state_dir, deployment.config,
+                                   local_auth(deployment.config, state, state_dir))
+    deployment.deployment_file = state_dir / "deployment.json"
+    phase.note(f"deployment file: {deployment.deployment_file}")
+    deployment.urls = start_gateways(served, state, state_dir)
+    for region, url in deployment.urls.items():
+        phase.note(f"{region}: {url}")
+    start_replicator(served, state, state_dir)
+    phase.note(f"replicator: every region's stream (log: {state_dir / 'replicator.log'})")
+    if "global_url" in served:
+        deployment.global_url = start_router(served, state, state_dir)
+        phase.note(f"global URL: {deployment.global_url} (TIME_SCALE {served['time_scale']:g})")
+    return served
 
 
 def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout) -> Deployment:
@@ -404,8 +463,10 @@ def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_app
         deployment.resource_count = resource_count(deployment.stack_dir, env)
     deployment.outputs = outputs(deployment.stack_dir, env)
     deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
-    with progress.phase("smoke: health, create, get, delete in every region"):
-        deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(None))
+    deployment.global_url = deployment.outputs.get("global_url") or None
+    with progress.phase("smoke: every region, replication between them, the global URL"):
+        deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(None), global_url=deployment.global_url,
+                                             replication_bound_s=smoke_tool.REAL_REPLICATION_WAIT_S)
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
 
@@ -418,8 +479,12 @@ def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
 
 
 def stop_processes(state: emu.RunState) -> list[str]:
-    """Stop the local gateways, then the emulator; say which were still running."""
+    """Stop the router and the replicator, the local gateways, then the emulator; say which
+    were still running."""
     stopped = []
+    for name, process in state.processes.items():
+        if process.get("pid") and emu.stop_pid(process["pid"]):
+            stopped.append(f"{name} (pid {process['pid']})")
     for region, gateway in state.apis.items():
         if gateway.get("pid") and emu.stop_pid(gateway["pid"]):
             stopped.append(f"local gateway {region} (pid {gateway['pid']})")
@@ -440,6 +505,7 @@ def summary(deployment: Deployment) -> str:
         f"  resources    {deployment.resource_count} in Terraform state",
         f"  table        {outputs_.get('table_name')}",
         f"  replication  {outputs_.get('replication')}",
+        f"               {smoke_tool.lag_summary(deployment.checks)}",
     ]
     for region in config.regions:
         lines.append(f"  {region:<12} {deployment.urls.get(region, '')}")
@@ -448,9 +514,12 @@ def summary(deployment: Deployment) -> str:
             lines.append(f"  {'':<12} (in the emulator: {invoke})")
     if deployment.deployment_file:
         lines.append(f"  deployment   {deployment.deployment_file}")
-    if outputs_.get("global_url"):
-        where = " (Route53 records exist in the emulator only)" if config.emulator else ""
-        lines.append(f"  global URL   {outputs_['global_url']}{where}")
+    if deployment.global_url and config.emulator:
+        lines.append(f"  global URL   {deployment.global_url} (answers like {outputs_.get('global_url')}'s "
+                     f"{config.routing.mode} records; response header {global_router.SERVED_BY_HEADER})")
+    elif outputs_.get("global_url"):
+        lines.append(f"  global URL   {outputs_['global_url']}")
+    lines.append(f"  failover     {failover_bound(config.health_check).describe()}")
     lines.append(f"  checked      {passed}/{len(deployment.checks)} smoke checks passed:")
     lines.append(smoke_tool.format_checks(deployment.checks))
     timing = ", ".join(f"{name.split(':')[0]} {seconds:.1f} s" for name, seconds in deployment.timings.items())

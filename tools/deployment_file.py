@@ -17,11 +17,13 @@ class DeploymentFileError(ValueError):
     pass
 
 
-def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], auth: dict | None = None) -> dict:
-    """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions"}. ``auth``: the
-    local issuer, {"issuer", "audience", "key_dir", "token_command"} (absent when public)."""
-    deployment = {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions}
-    return {**deployment, "auth": auth} if auth else deployment
+def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], **more) -> dict:
+    """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions", ...}.
+    ``more``: the later top-level fields (README, "The deployment file"): ``global_url``, and
+    ``auth``, the local issuer {"issuer", "audience", "key_dir", "token_command"} (left out when
+    the API is public), ...; a field whose value is None is left out."""
+    return {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions,
+            **{name: value for name, value in more.items() if value is not None}}
 
 
 def write(path: Path, deployment: dict) -> None:
@@ -50,6 +52,8 @@ def check(deployment: dict, source: str) -> None:
             and len(deployment["account_id"]) == 12):
         raise DeploymentFileError(f"{source}: account_id {deployment['account_id']!r} is not 12 digits")
     _loopback(deployment["emulator_url"], f"{source}: emulator_url")
+    if "global_url" in deployment:
+        _loopback(deployment["global_url"], f"{source}: global_url")
     for region, served in deployment["regions"].items():
         absent = [key for key in ("api_url", "rest_api_id", "stage", "functions") if key not in served]
         if absent:
@@ -65,3 +69,10 @@ def check(deployment: dict, source: str) -> None:
 def _loopback(url: str, where: str) -> None:
     if urlsplit(url).hostname not in (LOOPBACK, "localhost"):
         raise DeploymentFileError(f"{where} {url!r} is not on loopback (expected http://{LOOPBACK}:PORT)")
+
+
+def require(deployment: dict, fields: tuple[str, ...], source: str, reader: str) -> None:
+    """Fields a reader needs that older deployment files may lack."""
+    missing = [name for name in fields if name not in deployment]
+    if missing:
+        raise DeploymentFileError(f"{source}: {reader} needs {', '.join(missing)} (deploy again with `make deploy`)")

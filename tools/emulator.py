@@ -123,6 +123,7 @@ class RunState:
     emulator_port: int | None = None
     apis: dict[str, dict] = field(default_factory=dict)  # region -> {"pid", "port", "url"}
     issuer: dict = field(default_factory=dict)  # the local issuer: {"pid", "url"}
+    processes: dict[str, dict] = field(default_factory=dict)  # "replicator", "router" -> {"pid", ...}
 
     @property
     def emulator_url(self) -> str:
@@ -133,14 +134,15 @@ class RunState:
         if not path.exists():
             return cls(path)
         data = json.loads(path.read_text())
-        return cls(path, data.get("emulator_pid"), data.get("emulator_port"), data.get("apis", {}), data.get("issuer", {}))
+        return cls(path, data.get("emulator_pid"), data.get("emulator_port"), data.get("apis", {}),
+                   data.get("issuer", {}), data.get("processes", {}))
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(
             json.dumps({"emulator_pid": self.emulator_pid, "emulator_port": self.emulator_port, "apis": self.apis,
-                        "issuer": self.issuer}, indent=2)
+                        "issuer": self.issuer, "processes": self.processes}, indent=2)
         )
         tmp.replace(self.path)
 

@@ -73,10 +73,18 @@ def test_dev_example(synthesized):
 
 
 def test_plan_policy_reads_but_never_writes_or_reads_items(synthesized):
+    """No item reads but the health sentinel's, which planning refreshes."""
     policy = plan_policy(synthesized["staging"], inputs("staging"))
     granted = actions(policy)
     assert not [a for a in granted if a.endswith(":*")]
-    assert "dynamodb:Get*" not in granted and "dynamodb:GetItem" not in granted
+    assert "dynamodb:Get*" not in granted
+    reading_items = [s for s in policy["Statement"] if "dynamodb:GetItem" in s["Action"]]
+    assert [s["Sid"] for s in reading_items] == ["ReadHealthSentinelOnly"]
+    assert reading_items[0]["Action"] == ["dynamodb:GetItem"]
+    assert reading_items[0]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["__health_sentinel__"]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= granted  # the lock file
     state = statements(policy)["StateObject"]
     assert state["Action"] == ["s3:GetObject"]

@@ -42,4 +42,5 @@ def deploy_for_module(tmp_path_factory) -> LocalDeployment:
 def stop(local: LocalDeployment) -> None:
     deploy.stop_processes(local.state)
     pids = [local.state.emulator_pid] + [gateway["pid"] for gateway in local.state.apis.values()]
+    pids += [process["pid"] for process in local.state.processes.values()]
     assert not [pid for pid in pids if emulator.pid_alive(pid)], "a process the test started is still running"

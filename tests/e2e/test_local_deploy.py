@@ -7,6 +7,7 @@ Every step has a hard timeout, and every process the test starts is stopped at t
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
@@ -30,28 +31,26 @@ def test_apply_reports_every_phase(local):
     for phase in ("emulator", "synth", "apply", "serve", "smoke"):
         assert f"] {phase}" in printed
     assert deployment.resource_count > 100
-    assert deployment.outputs["replication"].startswith("not emulated")
+    assert deployment.outputs["replication"].startswith("emulated: one table per region")
     assert set(deployment.outputs["regions"]) == set(config.regions)
 
 
-def test_smoke_passes_in_every_region(local):
+def test_smoke_passes_in_every_region_and_through_the_global_url(local):
+    """Per region: health, create, get, replicated, delete, delete replicated, get after
+    delete; then five checks through the global URL."""
     config, deployment, *_ = local
-    assert {c.region for c in deployment.checks} == set(config.regions)
+    assert {c.region for c in deployment.checks} == {*config.regions, "global"}
     failed = [c for c in deployment.checks if not c.ok]
     assert not failed, failed
-    assert len(deployment.checks) == 5 * len(config.regions)
+    assert len(deployment.checks) == 7 * len(config.regions) + 5
 
 
-def test_regions_have_independent_tables(local):
-    """Replication is not emulated: an item written in one region is not in the other."""
-    config, deployment, state, *_ = local
-    first, second = config.regions[:2]
-    token = deploy.smoke_token(deploy.deployment_file.load(deployment.deployment_file))
-    request = deploy.smoke_tool.request
-    created = request("POST", deployment.urls[first] + "/items", {"item_id": "only-here"}, token=token)
-    assert created.status == 201
-    assert request("GET", deployment.urls[second] + "/items/only-here", token=token).status == 404
-    assert request("DELETE", deployment.urls[first] + "/items/only-here", token=token).status == 204
+def test_the_summary_reports_the_measured_replication_lag_and_the_global_url(local):
+    config, deployment, *_ = local
+    printed = deploy.summary(deployment)
+    assert re.search(r"lag p50 \d+ ms, p99 \d+ ms over 4 writes and deletes", printed), printed
+    assert f"global URL   {deployment.global_url} (answers like https://{config.domain.record_name}'s latency records" in printed
+    assert "failover     within 210 s" in printed
 
 
 def test_plan_after_apply_is_empty(local):

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.schema import PARTITION_KEY, PARTITION_KEY_TYPE
+from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY, PARTITION_KEY_TYPE
 
 EVENTS = Path(__file__).parent / "events"
 REGION = "eu-west-1"
@@ -73,6 +73,14 @@ def table(ddb):
         BillingMode="PAY_PER_REQUEST",
     )
     return TABLE
+
+
+@pytest.fixture
+def healthy_table(table, ddb):
+    """The table of a healthy region: it holds the health check's sentinel, as Terraform
+    writes it (and replication copies it)."""
+    ddb.put_item(TableName=table, Item={PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}, "purpose": {"S": "health check"}})
+    return table
 
 
 def _load(name):

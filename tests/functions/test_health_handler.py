@@ -1,4 +1,5 @@
-"""GET /health: the real check against moto, the STATUS override, and bounded failure."""
+"""GET /health: the real check (a consistent read of the sentinel item) against moto, the
+STATUS override, and bounded failure."""
 
 import json
 import time
@@ -7,6 +8,10 @@ import pytest
 from botocore.stub import Stubber
 
 from functions import _aws, health
+from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
+
+SENTINEL_KEY = {PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}}
+SENTINEL_READ = {"TableName": "items-test-items", "Key": SENTINEL_KEY, "ConsistentRead": True}
 
 
 def call(event):
@@ -15,7 +20,7 @@ def call(event):
     return response["statusCode"], json.loads(response["body"])
 
 
-def test_ok_when_the_table_answers(table, event):
+def test_ok_when_the_table_answers(healthy_table, event):
     status, body = call(event)
 
     assert status == 200
@@ -35,16 +40,21 @@ def test_503_when_the_table_is_missing(moto_aws, event):
     }
 
 
-@pytest.mark.parametrize("table_status", ["CREATING", "DELETING", "INACCESSIBLE_ENCRYPTION_CREDENTIALS"])
-def test_503_when_the_table_does_not_serve(table, event, table_status):
-    stubber = Stubber(_aws.table("health").client)
-    stubber.add_response(
-        "describe_table", {"Table": {"TableName": table, "TableStatus": table_status}}, {"TableName": table}
-    )
-    with stubber:
-        status, body = call(event)
+def test_503_when_the_sentinel_is_missing(table, event):
+    """A table that answers but lacks the item (not replicated yet, deleted): not healthy."""
+    status, body = call(event)
 
-    assert status == 503 and body["reason"] == f"the table is {table_status}"
+    assert status == 503 and body["reason"] == "the health sentinel item is missing from this region's table"
+
+
+def test_the_check_is_a_consistent_read_of_the_sentinel_only(healthy_table, event):
+    stubber = Stubber(_aws.table("health").client)
+    stubber.add_response("get_item", {"Item": SENTINEL_KEY}, SENTINEL_READ)
+    with stubber:
+        status, _ = call(event)
+    stubber.assert_no_pending_responses()
+
+    assert status == 200
 
 
 def test_503_within_bounds_when_dynamodb_does_not_answer(aws_env, monkeypatch, silent_port, event):
@@ -75,7 +85,7 @@ def test_503_when_table_name_is_not_configured(moto_aws, monkeypatch, event):
 
 
 @pytest.mark.parametrize("forced", ["503", " 500 ", "429"])
-def test_status_forces_an_unhealthy_answer_even_with_a_healthy_table(table, monkeypatch, event, forced):
+def test_status_forces_an_unhealthy_answer_even_with_a_healthy_table(healthy_table, monkeypatch, event, forced):
     monkeypatch.setenv("STATUS", forced)
 
     status, body = call(event)
@@ -94,7 +104,7 @@ def test_status_200_forces_healthy_without_asking_dynamodb(moto_aws, monkeypatch
 
 
 @pytest.mark.parametrize("value", ["abc", "5O3", "99", "600", "503.0", "-503", "٥٠٣"])
-def test_invalid_status_is_ignored_with_a_warning(table, monkeypatch, event, capsys, value):
+def test_invalid_status_is_ignored_with_a_warning(healthy_table, monkeypatch, event, capsys, value):
     monkeypatch.setenv("STATUS", value)
 
     status, body = call(event)
@@ -120,9 +130,9 @@ def test_empty_status_means_not_set(moto_aws, monkeypatch, event, capsys):
 @pytest.mark.parametrize(
     "code", ["AccessDeniedException", "InternalServerError", "ServiceUnavailable", "UnrecognizedClientException"]
 )
-def test_503_when_dynamodb_answers_with_an_error(table, event, code):
+def test_503_when_dynamodb_answers_with_an_error(healthy_table, event, code):
     stubber = Stubber(_aws.table("health").client)
-    stubber.add_client_error("describe_table", service_error_code=code, http_status_code=500)
+    stubber.add_client_error("get_item", service_error_code=code, http_status_code=500)
     with stubber:
         status, body = call(event)
 
@@ -130,9 +140,9 @@ def test_503_when_dynamodb_answers_with_an_error(table, event, code):
     assert body == {"status": "unhealthy", "region": "eu-west-1", "reason": f"DynamoDB answered {code}", "forced": False}
 
 
-def test_503_when_dynamodb_answers_an_error_without_a_code(table, event):
+def test_503_when_dynamodb_answers_an_error_without_a_code(healthy_table, event):
     stubber = Stubber(_aws.table("health").client)
-    stubber.add_client_error("describe_table", service_error_code="", http_status_code=500)
+    stubber.add_client_error("get_item", service_error_code="", http_status_code=500)
     with stubber:
         status, body = call(event)
 
@@ -151,28 +161,17 @@ def test_503_and_an_error_log_when_the_client_itself_fails(moto_aws, monkeypatch
     assert "InvalidRegionError" in logged[0]["exception"]
 
 
-def test_503_and_an_error_log_when_the_answer_is_unexpected(table, event, capsys):
-    stubber = Stubber(_aws.table("health").client)
-    stubber.add_response("describe_table", {"Table": {"TableName": table}}, {"TableName": table})  # no status
-    with stubber:
-        status, body = call(event)
+def test_503_and_an_error_log_when_the_client_fails_unexpectedly(healthy_table, monkeypatch, event, capsys):
+    def broken(**_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_aws.table("health").client, "get_item", broken)  # botocore's client, not ours
+    status, body = call(event)
 
     assert status == 503 and body["reason"] == "unexpected error (see the logs)"
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert logged[0]["level"] == "ERROR" and logged[0]["message"] == "health probe failed"
-    assert "KeyError" in logged[0]["exception"]
-
-
-@pytest.mark.parametrize("table_status", ["ACTIVE", "UPDATING"])
-def test_200_while_the_table_serves(table, event, table_status):
-    stubber = Stubber(_aws.table("health").client)
-    stubber.add_response(
-        "describe_table", {"Table": {"TableName": table, "TableStatus": table_status}}, {"TableName": table}
-    )
-    with stubber:
-        status, body = call(event)
-
-    assert status == 200 and body["status"] == "ok"
+    assert "RuntimeError" in logged[0]["exception"]
 
 
 # --- STATUS boundaries -----------------------------------------------------------------
@@ -189,7 +188,7 @@ def test_status_boundaries(moto_aws, monkeypatch, event, forced, healthy):
     assert ("reason" in body) is not healthy
 
 
-def test_invalid_status_warning_says_what_was_ignored(table, monkeypatch, event, capsys):
+def test_invalid_status_warning_says_what_was_ignored(healthy_table, monkeypatch, event, capsys):
     monkeypatch.setenv("STATUS", "x" * 30)
 
     call(event)
@@ -200,7 +199,7 @@ def test_invalid_status_warning_says_what_was_ignored(table, monkeypatch, event,
     assert warning["reason"] == "STATUS='" + "x" * 20 + "'"
 
 
-def test_unset_status_means_the_real_check_without_a_warning(table, event, capsys):
+def test_unset_status_means_the_real_check_without_a_warning(healthy_table, event, capsys):
     status, _ = call(event)
 
     assert status == 200

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from functions import _aws, items
-from functions.schema import PARTITION_KEY
+from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
 
 from _assertions import assert_error
 
@@ -247,6 +247,21 @@ UNICODE_RULES = {
     ),
     "byte order mark": ("\ufeffé", "item_id must not contain Unicode format characters (category Cf): U+FEFF at position 0"),
 }
+
+
+def test_the_health_sentinel_can_be_neither_read_nor_written_nor_deleted(healthy_table, ddb, event):
+    """Deleting it would take the region out of DNS; overwriting it would hide a broken read."""
+    message = f"item_id {HEALTH_SENTINEL_ID!r} is reserved for the health check"
+    responses = [
+        items.create_item(event("post_item", body={PARTITION_KEY: HEALTH_SENTINEL_ID, "x": 1}), None),
+        items.get_item(event("get_item", item_id=HEALTH_SENTINEL_ID), None),
+        items.delete_item(event("delete_item", item_id=HEALTH_SENTINEL_ID), None),
+    ]
+
+    for response in responses:
+        assert assert_error(response, 400, "InvalidItemId")["message"] == message
+    stored = ddb.get_item(TableName=healthy_table, Key={PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}})["Item"]
+    assert "x" not in stored
 
 
 @pytest.mark.parametrize("item_id, message", UNICODE_RULES.values(), ids=UNICODE_RULES.keys())

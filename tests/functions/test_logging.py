@@ -94,7 +94,7 @@ def test_unset_level_means_info():
     assert _log.level_from({"LOG_LEVEL": "ERROR"}) == logging.INFO  # only Lambda's variable counts
 
 
-def test_warn_level_drops_request_lines_but_keeps_warnings(table, monkeypatch, event, capsys, lambda_log_level):
+def test_warn_level_drops_request_lines_but_keeps_warnings(healthy_table, monkeypatch, event, capsys, lambda_log_level):
     lambda_log_level("WARN")
     monkeypatch.setenv("STATUS", "bogus")
 
@@ -104,7 +104,7 @@ def test_warn_level_drops_request_lines_but_keeps_warnings(table, monkeypatch, e
     assert [(line["level"], line["message"][:6]) for line in lines(capsys)] == [("WARN", "STATUS")]
 
 
-def test_error_level_drops_warnings_but_keeps_unexpected_errors(table, monkeypatch, event, capsys, lambda_log_level):
+def test_error_level_drops_warnings_but_keeps_unexpected_errors(healthy_table, monkeypatch, event, capsys, lambda_log_level):
     lambda_log_level("ERROR")
     monkeypatch.delenv("TABLE_NAME")
 

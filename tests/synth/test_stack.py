@@ -29,7 +29,7 @@ def path_of(logical_id: str) -> list[str]:
     route_ids = {route.id for route in ROUTES}
     merged: list[str] = []
     for part in parts:
-        if merged and f"{merged[-1]}_{part}" in route_ids | {"global_table", "health_alarms", "certificate_validation", "alarm_topic", "rest_api", "health_check"}:
+        if merged and f"{merged[-1]}_{part}" in route_ids | {"global_table", "health_alarms", "certificate_validation", "alarm_topic", "rest_api", "health_check", "alarm_check", "routing_check", "health_sentinel"}:
             merged[-1] = f"{merged[-1]}_{part}"
         else:
             merged.append(part)
@@ -97,6 +97,22 @@ def test_global_table_primary_and_one_replica_per_other_region(env):
     for replica in replicas.values():
         assert replica["global_table_arn"] == ref("aws_dynamodb_table", table_id, "arn")
         assert replica["deletion_protection_enabled"] is config.table.deletion_protection
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod", "local"])
+def test_one_health_sentinel_written_in_the_primary_region(environment, synthesized, all_configs):
+    """Written once, in the primary; replication (global tables, or locally the replicator)
+    copies it to every other region, whose /health needs it."""
+    config, doc = all_configs[environment], synthesized[environment]
+    (item,) = resources(doc, "aws_dynamodb_table_item").values()
+    primary_tables = [lid for lid, t in resources(doc, "aws_dynamodb_table").items()
+                      if t["provider"] == f"aws.{provider_alias(config.primary_region)}"]
+    assert item["provider"] == f"aws.{provider_alias(config.primary_region)}"
+    assert item["table_name"] == ref("aws_dynamodb_table", primary_tables[0], "name")
+    assert item["hash_key"] == "item_id"
+    assert json.loads(item["item"])["item_id"] == {"S": "__health_sentinel__"}
+    replicas = resources(doc, "aws_dynamodb_table_replica")
+    assert sorted(item.get("depends_on", [])) == sorted(f"aws_dynamodb_table_replica.{lid}" for lid in replicas)
 
 
 def test_table_encryption_follows_the_environment(env):
@@ -189,6 +205,14 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
         assert len(table_statements) == 1
         (stmt,) = table_statements
         assert stmt["Action"] == expected_actions[route_id]
+        if route_id == "health":
+            # The sentinel's key and no other item (a Scan carries no key: Null false).
+            assert stmt["Condition"] == {
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["__health_sentinel__"]},
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            }
+        else:
+            assert "Condition" not in stmt
         if region == config.primary_region:
             assert stmt["Resource"] == ref("aws_dynamodb_table", table_id, "arn")
         else:
@@ -200,7 +224,8 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
                 assert set(s["Action"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
             if any(a.startswith("kms:") for a in s["Action"]):
                 assert s["Condition"] == {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
-                assert route_id != "health"
+                if route_id == "health":  # reading the sentinel decrypts, never encrypts
+                    assert sorted(s["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
 
 
 def test_certificate_domain_and_single_validation_record_per_region(env):
@@ -228,20 +253,49 @@ def test_certificate_domain_and_single_validation_record_per_region(env):
     assert len(resources(doc, "aws_api_gateway_base_path_mapping")) == n
 
 
+def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
+    """kind (health_check, alarm_check, routing_check) -> region -> (logical id, check)."""
+    found: dict[str, dict[str, tuple[str, dict]]] = {}
+    for logical_id, check in resources(doc, "aws_route53_health_check").items():
+        _, region, kind = path_of(logical_id)
+        found.setdefault(kind, {})[region] = (logical_id, check)
+    return found
+
+
 def test_health_check_per_region_on_execute_api_stage_health(env):
     config, doc = env
-    checks = resources(doc, "aws_route53_health_check")
-    assert len(checks) == len(config.regions)
-    seen = set()
-    for logical_id, check in checks.items():
-        region = path_of(logical_id)[1]
-        seen.add(region)
+    by_kind = checks_by_kind(doc)
+    assert len(resources(doc, "aws_route53_health_check")) == 3 * len(config.regions)
+    assert set(by_kind["health_check"]) == set(config.regions)
+    for region, (_, check) in by_kind["health_check"].items():
         assert re.fullmatch(rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com", check["fqdn"])
         assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
         assert check["type"] == "HTTPS" and check["port"] == 443
         assert check["request_interval"] == config.health_check.interval
         assert check["failure_threshold"] == config.health_check.failure_threshold
-    assert seen == set(config.regions)
+
+
+def test_calculated_check_needs_the_http_check_and_the_5xx_alarm_check(env):
+    """A region that answers /health but fails requests (its API 5XX alarm fires) leaves
+    DNS: the records use a calculated check of both; its threshold is the evacuation lever
+    Terraform leaves alone."""
+    config, doc = env
+    by_kind = checks_by_kind(doc)
+    alarms = {a["alarm_name"]: (lid, a) for lid, a in resources(doc, "aws_cloudwatch_metric_alarm").items()}
+    for region in config.regions:
+        http_id, _ = by_kind["health_check"][region]
+        alarm_id, alarm_check = by_kind["alarm_check"][region]
+        _, calculated = by_kind["routing_check"][region]
+        assert alarm_check["type"] == "CLOUDWATCH_METRIC" and alarm_check["cloudwatch_alarm_region"] == region
+        assert alarm_check["insufficient_data_health_status"] == "Healthy"
+        alarm_logical_id, _ = next(v for k, v in alarms.items() if k.endswith(f"-api-5xx-{region}"))
+        assert alarm_check["cloudwatch_alarm_name"] == ref("aws_cloudwatch_metric_alarm", alarm_logical_id, "alarm_name")
+        assert calculated["type"] == "CALCULATED" and calculated["child_health_threshold"] == 2
+        assert calculated["child_healthchecks"] == [
+            ref("aws_route53_health_check", http_id, "id"), ref("aws_route53_health_check", alarm_id, "id"),
+        ]
+        assert calculated["lifecycle"] == {"ignore_changes": ["child_health_threshold"]}
+        assert ("lifecycle" in alarm_check) is config.emulator
 
 
 def test_routing_records_per_region_and_mode(env):
@@ -255,7 +309,7 @@ def test_routing_records_per_region_and_mode(env):
     for r in records.values():
         by_region.setdefault(r["set_identifier"], []).append(r)
         assert r["name"] == config.domain.record_name
-        assert r["health_check_id"].startswith("${aws_route53_health_check.routing_" + r["set_identifier"] + "_")
+        assert r["health_check_id"].startswith("${aws_route53_health_check.routing_" + r["set_identifier"] + "_routing_check_")
         assert r["alias"]["evaluate_target_health"] is True
         assert r["alias"]["name"].startswith("${aws_api_gateway_domain_name." + r["set_identifier"] + "_domain")
     assert set(by_region) == set(config.regions)
@@ -283,6 +337,8 @@ def test_alarms(env):
     n = len(config.regions)
     assert len(by_metric["HealthCheckStatus"]) == n
     assert all(a["provider"] == "aws.us_east_1" for a in by_metric["HealthCheckStatus"])
+    # on the check the records use: the alarm means traffic has left the region
+    assert all("_routing_check_" in a["dimensions"]["HealthCheckId"] for a in by_metric["HealthCheckStatus"])
     assert len(by_metric["5XXError"]) == n
     assert len(by_metric["Errors"]) == 4 * n
     assert len(by_metric["ReplicationLatency"]) == n * (n - 1)
@@ -413,8 +469,11 @@ def test_outputs(env):
     for region, value in outputs["regions"]["value"].items():
         assert set(value) == {
             "invoke_url", "rest_api_id", "stage", "functions", "execute_api_host", "health_check_id",
-            "custom_domain_target", "table_arn",
+            "routing_health_check_id", "alarm_check", "custom_domain_target", "table_arn",
         }
+        assert "_routing_check_" in value["routing_health_check_id"]
+        assert set(value["alarm_check"]) == {"id", "alarm_name", "alarm_region", "insufficient_data_health_status"}
+        assert "_alarm_check_" in value["alarm_check"]["id"] and ".cloudwatch_alarm_name}" in value["alarm_check"]["alarm_name"]
         assert value["stage"].startswith("${aws_api_gateway_stage.")
         assert set(value["functions"]) == {route.id for route in ROUTES}
     expected_url = f"https://{config.domain.record_name}" if config.domain else ""
@@ -467,10 +526,10 @@ def test_real_environments_never_get_emulator_settings(environment_configs, synt
         for fn in resources(doc, "aws_lambda_function").values():
             assert "lifecycle" not in fn
         assert len(resources(doc, "aws_dynamodb_table_replica")) == len(environment_configs[name].regions) - 1
-        assert not doc["output"]["replication"]["value"].startswith("not emulated")
+        assert doc["output"]["replication"]["value"] == "DynamoDB global table (version 2019.11.21)"
 
 
-def test_emulator_environment_is_isolated_and_says_replication_is_not_emulated(environment_configs, synthesized):
+def test_emulator_environment_is_isolated_and_says_how_replication_is_emulated(environment_configs, synthesized):
     config = environment_configs["local"]
     assert config.emulator
     doc = synthesized["local"]
@@ -488,7 +547,7 @@ def test_emulator_environment_is_isolated_and_says_replication_is_not_emulated(e
     assert resources(doc, "aws_dynamodb_table_replica") == {}
     assert sorted(t["provider"] for t in tables.values()) == sorted(f"aws.{provider_alias(r)}" for r in config.regions)
     assert {t["name"] for t in tables.values()} == {"items-local-items"}
-    assert doc["output"]["replication"]["value"].startswith("not emulated")
+    assert doc["output"]["replication"]["value"].startswith("emulated: one table per region")
     assert not [a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "ReplicationLatency"]
     for fn in item_functions(doc):
         assert fn["lifecycle"] == {"ignore_changes": ["logging_config"]}

@@ -1,0 +1,179 @@
+"""Active-active on the local environment, deployed once with TIME_SCALE so Route53's
+intervals take seconds: writes replicate between the regions within the documented bound,
+deletes too, concurrent writes to one key converge; the global URL answers from the
+closest healthy region; the failover drill (the command users run) fails over within its
+bound and recovers; an evacuation through Route53 alone takes a region out and the plan
+stays empty; the region's API 5XX alarm takes it out too. Every change is undone."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.e2e.local_deployment import deploy_for_module, stop
+from tools import deployment_file, smoke
+from tools.deploy import smoke_token
+from tools import terraform as tf
+from tools.emulator import aws_client
+from tools.global_router import SERVED_BY_HEADER
+from tools.replicator import LAG_BOUND_S
+
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
+# Route53's 30 s interval becomes 0.6 s: three failures mark a region unhealthy in ~2 s.
+TIME_SCALE = "0.02"
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory, terraform_bin):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TIME_SCALE", TIME_SCALE)  # the router started by the deploy inherits it
+        deployed = deploy_for_module(tmp_path_factory)
+    yield deployed
+    stop(deployed)
+
+
+@pytest.fixture(scope="module")
+def described(local):
+    return deployment_file.load(local.state_dir / "deployment.json")
+
+
+def call(described, method: str, url: str, body=None, **kwargs) -> smoke.Response:
+    """A request with a token of every item scope from the local issuer."""
+    return smoke.request(method, url, body, token=smoke_token(described), **kwargs)
+
+
+def regions(local) -> tuple[str, str]:
+    primary, secondary = local.config.regions[:2]
+    return primary, secondary
+
+
+def until(predicate, timeout: float) -> float | None:
+    """Seconds until ``predicate()`` held, or None after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    return None
+
+
+def stored(described, region: str, item_id: str) -> dict | None:
+    response = call(described, "GET", f"{described['regions'][region]['api_url']}/items/{item_id}")
+    if response.status != 200:
+        return None
+    body = response.json()
+    body.pop("served_by")
+    return body
+
+
+def test_a_write_in_one_region_is_readable_in_every_other_within_the_bound(local, described):
+    for source in local.config.regions:
+        item_id = f"lag-{source}-{time.time_ns()}"
+        created = call(described, "POST", f"{described['regions'][source]['api_url']}/items", {"item_id": item_id, "n": 1})
+        assert created.status == 201
+        for other in local.config.regions:
+            waited = until(lambda: stored(described, other, item_id) == created.json(), LAG_BOUND_S)
+            assert waited is not None, f"{item_id} from {source} not readable in {other} within {LAG_BOUND_S} s"
+
+
+def test_a_delete_propagates(local, described):
+    primary, secondary = regions(local)
+    item_id = f"delete-{time.time_ns()}"
+    assert call(described, "POST", f"{described['regions'][primary]['api_url']}/items", {"item_id": item_id}).status == 201
+    assert until(lambda: stored(described, secondary, item_id) is not None, LAG_BOUND_S) is not None
+    assert call(described, "DELETE", f"{described['regions'][secondary]['api_url']}/items/{item_id}").status == 204
+    assert until(lambda: stored(described, primary, item_id) is None, LAG_BOUND_S) is not None
+
+
+def test_concurrent_writes_to_one_key_in_two_regions_converge_everywhere(local, described):
+    primary, secondary = regions(local)
+    for attempt in range(3):
+        item_id = f"conflict-{attempt}-{time.time_ns()}"
+        start, answers = threading.Barrier(2), {}
+
+        def write(region: str) -> None:
+            start.wait()
+            answers[region] = call(described, "POST", f"{described['regions'][region]['api_url']}/items",
+                                            {"item_id": item_id, "writer": region}).json()
+
+        threads = [threading.Thread(target=write, args=(region,)) for region in (primary, secondary)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        def same_everywhere() -> bool:
+            first = stored(described, primary, item_id)
+            return first is not None and first == stored(described, secondary, item_id)
+
+        converged = until(same_everywhere, LAG_BOUND_S * 2)
+        assert converged is not None, f"{item_id} differs: {stored(described, primary, item_id)} vs {stored(described, secondary, item_id)}"
+        assert stored(described, primary, item_id) in answers.values()
+
+
+def test_the_global_url_answers_from_the_closest_healthy_region(local, described):
+    primary, _ = regions(local)
+    response = call(described, "GET", described["global_url"] + "/health")
+    assert response.status == 200 and response.headers[SERVED_BY_HEADER] == primary == response.json()["region"]
+
+
+def drill(local, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.drill", "--env", "local", "--deployment",
+                           str(local.state_dir / "deployment.json"), *arguments], capture_output=True, text=True, timeout=300)
+
+
+def test_the_drill_fails_over_within_its_bound_recovers_and_puts_the_variable_back(local, described):
+    primary, secondary = regions(local)
+    health = aws_client("lambda", primary, described["emulator_url"])
+    function = described["regions"][primary]["functions"]["health"]
+    before = health.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    result = drill(local)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    failover, recovery, bound = map(float, re.fullmatch(r"failover ([\d.]+) s, recovery ([\d.]+) s, bound ([\d.]+) s", last).groups())
+    assert 0 < failover <= bound and 0 < recovery <= bound and bound == pytest.approx((30 * 3 + 60 + 60) * 0.02)
+    assert f"after the failover: {secondary}" in result.stdout  # items written then came from the survivor
+    assert health.get_function_configuration(FunctionName=function)["Environment"]["Variables"] == before
+    print(result.stdout)
+
+
+def test_an_evacuated_region_leaves_the_global_url_until_restored_and_the_plan_stays_empty(local, described):
+    primary, secondary = regions(local)
+    served = lambda: call(described, "GET", described["global_url"] + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
+    evacuated = drill(local, "--evacuate", primary)
+    try:
+        assert evacuated.returncode == 0 and f"{primary} evacuated" in evacuated.stdout, evacuated.stdout + evacuated.stderr
+        assert until(lambda: served() == secondary, 5) is not None
+        again = drill(local, "--evacuate", primary)
+        assert again.returncode == 0 and "already evacuated" in again.stdout
+        last = drill(local, "--evacuate", secondary)
+        assert last.returncode == 1 and "last region in DNS" in last.stderr
+        plan = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], local.deployment.stack_dir, local.env, 300)
+        assert plan.returncode == 0, f"the next apply would change the evacuation:\n{plan.stdout[-4000:]}"
+    finally:
+        restored = drill(local, "--restore", primary)
+    assert restored.returncode == 0 and f"{primary} restored" in restored.stdout, restored.stdout + restored.stderr
+    assert until(lambda: served() == primary, 5) is not None
+
+
+def test_the_regions_5xx_alarm_takes_it_out_of_the_global_url(local, described):
+    """The calculated check needs the alarm check too; the alarm's state is set through
+    CloudWatch (moto evaluates no alarms)."""
+    primary, secondary = regions(local)
+    alarm = described["regions"][primary]["alarm_check"]
+    cloudwatch = aws_client("cloudwatch", alarm["alarm_region"], described["emulator_url"])
+    served = lambda: call(described, "GET", described["global_url"] + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
+    cloudwatch.set_alarm_state(AlarmName=alarm["alarm_name"], StateValue="ALARM", StateReason="e2e test")
+    try:
+        assert until(lambda: served() == secondary, 5) is not None
+        status = json.loads((local.state_dir / "router-status.json").read_text())
+        assert status["regions"][primary]["healthy"] is False
+    finally:
+        cloudwatch.set_alarm_state(AlarmName=alarm["alarm_name"], StateValue="OK", StateReason="e2e test")
+    assert until(lambda: served() == primary, 5) is not None
