@@ -76,7 +76,13 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="logs",
         types=("aws_cloudwatch_log_group",),
-        arns=("arn:aws:logs:{region}:{account}:log-group:{name}", "arn:aws:logs:{region}:{account}:log-group:{name}:*"),
+        # API Gateway names a stage's execution log group after the REST API's generated id:
+        # scoped by region, like the REST APIs themselves.
+        arns=(
+            "arn:aws:logs:{region}:{account}:log-group:{name}", "arn:aws:logs:{region}:{account}:log-group:{name}:*",
+            "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
+            "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*:*",
+        ),
         names={"aws_cloudwatch_log_group": "name"},
         read=("logs:Describe*", "logs:List*"),
     ),

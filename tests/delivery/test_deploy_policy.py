@@ -48,7 +48,8 @@ def test_every_wildcard_action_is_scoped_to_the_environment(env, synthesized):
             scoped = f"items-{env}" in arn or f"{env}.example.com" in arn or "api.example.com" in arn
             tagged = s.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/environment") == env
             generated_ids = arn.endswith(("/restapis", "/restapis/*", "/account", "/tags/*", "/domainnames",
-                                          "healthcheck/*", "change/*"))
+                                          "healthcheck/*", "change/*", ":log-group:API-Gateway-Execution-Logs_*",
+                                          ":log-group:API-Gateway-Execution-Logs_*:*"))
             assert scoped or tagged or generated_ids, arn
 
 
@@ -63,6 +64,8 @@ def test_dev_example(synthesized):
     logs = next(s["Resource"] for s in by_sid.values() if s["Action"] == ["logs:*"])
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/items-dev-*" in logs
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/apigateway/items-dev-*" in logs
+    # API Gateway names the execution log group after the REST API's generated id.
+    assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
     assert by_sid["RequestOwnCertificates"]["Condition"] == {"ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]}}
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.api.dev.example.com", "api.dev.example.com"]

@@ -147,10 +147,10 @@ def test_routes_methods_and_handlers(env):
 def test_functions_settings(env):
     config, doc = env
     lam = config.lambda_
-    for fn in resources(doc, "aws_lambda_function").values():
+    for logical_id, fn in resources(doc, "aws_lambda_function").items():
         assert fn["runtime"] == lam.runtime and fn["architectures"] == [lam.architecture]
         assert fn["memory_size"] == lam.memory and fn["timeout"] == lam.timeout
-        assert fn.get("reserved_concurrent_executions") == lam.reserved_concurrency
+        assert fn.get("reserved_concurrent_executions") == lam.reserved_for(path_of(logical_id)[2])
         assert fn["tracing_config"] == {"mode": "Active"}
         assert fn["logging_config"]["log_format"] == "JSON"
         assert fn["environment"]["variables"] == {"TABLE_NAME": f"{config.project}-{config.environment}-items"}
