@@ -43,6 +43,7 @@ from modules.regional_domain import (
     RegionalDomainProps,
 )
 from modules.regional_key import RegionalKey, RegionalKeyProps
+from modules.routes import ROUTES
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -53,6 +54,11 @@ EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
 REPLICATION_NOT_EMULATED = (
     "not emulated: each region has its own independent table (moto does not create DynamoDB replicas)"
 )
+# The DynamoDB item operations the functions call, whose throttles and system errors are
+# alarmed (DescribeTable, the health check's, is a control-plane call DynamoDB does not count).
+TABLE_OPERATIONS: tuple[str, ...] = tuple(sorted(
+    {action.removeprefix("dynamodb:") for route in ROUTES for action in route.actions} - {"DescribeTable"}
+))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +73,9 @@ class BackendStack(TerraformStack):
     """Exposes ``providers`` (region -> provider, the environment's regions),
     ``global_provider`` (us-east-1), ``region_scopes`` (region -> the construct holding that
     region's resources, us-east-1 included), ``table``, ``apis`` (region -> RegionalApi),
-    ``domains`` (region -> RegionalDomain, empty without a domain) and ``routing``."""
+    ``domains`` (region -> RegionalDomain, empty without a domain), ``alarm_topics`` (region
+    -> AlarmTopic, us-east-1 included), ``regional_alarms`` (region -> RegionalAlarms) and
+    ``routing``."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path) -> None:
         super().__init__(scope, config.stack_name)
@@ -90,8 +98,10 @@ class BackendStack(TerraformStack):
         if config.domain is not None:
             zone_id = self._zone_id(config.domain)
             self.domains = self._domains(config.domain, zone_id)
+        self.alarm_topics = self._alarm_topics(every_provider, keys)
+        self.regional_alarms = self._regional_alarms()
         self.routing = self._routing(zone_id)
-        self._alarms(every_provider, keys)
+        self._health_alarms()
         self._outputs()
 
     # --- providers and state ------------------------------------------------------------
@@ -253,10 +263,9 @@ class BackendStack(TerraformStack):
 
     # --- alarms and outputs ---------------------------------------------------------------
 
-    def _alarms(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> None:
-        """A topic in every region (CloudWatch publishes only to its own region's), the
-        regional alarms, and the health-check alarms in us-east-1."""
-        topics = {
+    def _alarm_topics(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> dict[str, AlarmTopic]:
+        """A topic in every region: CloudWatch publishes only to its own region's."""
+        return {
             region: AlarmTopic(
                 self.region_scopes[region],
                 "alarm_topic",
@@ -267,30 +276,40 @@ class BackendStack(TerraformStack):
             )
             for region, provider in every_provider.items()
         }
+
+    def _regional_alarms(self) -> dict[str, RegionalAlarms]:
+        alarms = {}
         for region, provider in self.providers.items():
             api = self.apis[region]
-            RegionalAlarms(
+            alarms[region] = RegionalAlarms(
                 self.region_scopes[region],
                 "alarms",
                 RegionalAlarmsProps(
                     provider=provider,
                     name_prefix=self._naming.prefix,
                     region=region,
-                    topic_arn=topics[region].topic.arn,
+                    topic_arn=self.alarm_topics[region].topic.arn,
                     api_name=api.rest_api.name,
                     stage_name=api.stage.stage_name,
                     function_names={route_id: function.function_name for route_id, function in api.functions.items()},
                     table_name=self.table.name,
+                    table_operations=TABLE_OPERATIONS,
+                    lambda_config=self.config.lambda_,
+                    alarm_config=self.config.alarms,
                     replication_targets=self._replication_targets(region),
                 ),
             )
+        return alarms
+
+    def _health_alarms(self) -> None:
+        """Route53 publishes health-check metrics in us-east-1 only."""
         HealthAlarms(
             self,
             "health_alarms",
             HealthAlarmsProps(
                 provider=self.global_provider,
                 name_prefix=self._naming.prefix,
-                topic_arn=topics[GLOBAL_REGION].topic.arn,
+                topic_arn=self.alarm_topics[GLOBAL_REGION].topic.arn,
                 health_check_ids={region: check.id for region, check in self.routing.health_checks.items()},
             ),
         )

@@ -6,6 +6,9 @@ Terraform refuses to destroy by accident."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from modules.config import HEALTH_RESERVED_CONCURRENCY
@@ -104,6 +107,63 @@ def test_execution_log_group_is_managed_before_the_stage_logs_into_it(env):
         assert f"aws_cloudwatch_log_group.{logical_id}" in stage["depends_on"]
 
 
+# --- item 6: alarms -----------------------------------------------------------------------
+
+
+def alarms_by_metric(doc: dict) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for alarm in resources(doc, "aws_cloudwatch_metric_alarm").values():
+        found.setdefault(alarm["metric_name"], []).append(alarm)
+    return found
+
+
+def test_health_alarms_stay_quiet_on_a_fresh_deploy_and_report_a_check_that_stops(env):
+    """A new alarm starts in INSUFFICIENT_DATA, and actions run only on a change of state:
+    with missing data kept missing, a fresh deploy stays there until the first datapoints
+    (no page), while a check that stops reporting moves the alarm from OK to
+    INSUFFICIENT_DATA, which insufficient_data_actions report."""
+    config, doc = env
+    health = alarms_by_metric(doc)["HealthCheckStatus"]
+    assert len(health) == len(config.regions)
+    for alarm in health:
+        assert alarm["treat_missing_data"] == "missing"
+        assert alarm["insufficient_data_actions"] == alarm["alarm_actions"] != []
+
+
+def test_every_region_has_the_alarms_a_service_owner_expects(env):
+    config, doc = env
+    metrics = alarms_by_metric(doc)
+    regions = len(config.regions)
+    functions = len(ROUTES) * regions
+    operations = len({action for route in ROUTES for action in route.actions} - {"dynamodb:DescribeTable"})
+    assert len(metrics["Latency"]) == regions
+    assert len(metrics["Throttles"]) == functions
+    assert len(metrics["Duration"]) == functions
+    assert len(metrics["ThrottledRequests"]) == operations * regions
+    assert len(metrics["SystemErrors"]) == operations * regions
+    for alarm in metrics["Latency"]:
+        assert alarm["extended_statistic"] == "p99" and "statistic" not in alarm
+        assert alarm["threshold"] == config.alarms.api_p99_latency_ms
+        assert alarm["evaluate_low_sample_count_percentiles"] == "ignore"
+    for alarm in metrics["Duration"]:
+        assert alarm["statistic"] == "Maximum"
+        assert alarm["threshold"] == 0.8 * config.lambda_.timeout * 1000
+    for alarm in metrics["ThrottledRequests"] + metrics["SystemErrors"]:
+        assert set(alarm["dimensions"]) == {"TableName", "Operation"}
+        assert alarm["dimensions"]["Operation"] in {"PutItem", "GetItem", "DeleteItem"}
+    for alarm in resources(doc, "aws_cloudwatch_metric_alarm").values():
+        assert alarm["alarm_actions"] and alarm["alarm_actions"][0].startswith("${aws_sns_topic.")
+
+
+def test_regional_alarms_expose_the_api_5xx_alarm(app, all_configs):
+    """The active-active work ties a calculated health check to it."""
+    stack = app.node.find_child(all_configs["dev"].stack_name)
+    for region in all_configs["dev"].regions:
+        alarm = stack.regional_alarms[region].api_5xx
+        assert alarm.terraform_resource_type == "aws_cloudwatch_metric_alarm"
+        assert alarm.metric_name_input == "5XXError" and alarm.namespace_input == "AWS/ApiGateway"
+
+
 # --- item 7: Lambda's log level ---------------------------------------------------------------
 
 
@@ -117,3 +177,50 @@ def test_functions_log_at_the_environment_level_in_json(env):
 def test_dev_logs_debug_and_prod_info(all_configs):
     assert all_configs["dev"].lambda_.log_level == "DEBUG"
     assert all_configs["prod"].lambda_.log_level == "INFO"
+
+
+# --- item 8: key policies ---------------------------------------------------------------------
+
+
+def key_statements(doc: dict) -> dict[str, dict[str, dict]]:
+    """region -> Sid -> statement."""
+    keys = {}
+    for logical_id, key in resources(doc, "aws_kms_key").items():
+        keys[path_of(logical_id)[0]] = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
+    return keys
+
+
+def test_service_principals_are_scoped_to_this_account_and_its_resources(env):
+    config, doc = env
+    account = "${data.aws_caller_identity.account.account_id}"
+    prefix = f"{config.project}-{config.environment}"
+    for region, statements in key_statements(doc).items():
+        service = [s for s in statements.values() if "Service" in s["Principal"]]
+        assert {s["Sid"] for s in service} == {"CloudWatchLogsEncrypts", "CloudWatchAlarmsPublishToEncryptedTopics"}
+        logs = statements["CloudWatchLogsEncrypts"]
+        assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+            f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{prefix}-*",
+            f"arn:aws:logs:{region}:{account}:log-group:/aws/apigateway/{prefix}-*",
+            f"arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
+        ]}}
+        alarms = statements["CloudWatchAlarmsPublishToEncryptedTopics"]
+        assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert alarms["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{prefix}-*"},
+            "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{region}:{account}:{prefix}-*"},
+        }
+
+
+def test_every_alarm_and_topic_matches_its_key_policy(env):
+    """The patterns above must match what the stack names: a mismatch stops alarms from
+    publishing and logs from being written, only on a real account."""
+    config, doc = env
+    prefix = f"{config.project}-{config.environment}-"
+    for alarm in resources(doc, "aws_cloudwatch_metric_alarm").values():
+        assert alarm["alarm_name"].startswith(prefix)
+    for topic in resources(doc, "aws_sns_topic").values():
+        assert topic["name"].startswith(prefix)
+    patterns = (rf"/aws/lambda/{prefix}", rf"/aws/apigateway/{prefix}", r"API-Gateway-Execution-Logs_")
+    for group in resources(doc, "aws_cloudwatch_log_group").values():
+        assert any(re.match(pattern, group["name"]) for pattern in patterns), group["name"]
