@@ -151,6 +151,9 @@ RULES: tuple[ServiceRule, ...] = (
     ),
 )
 
+# Terraform's built-in resource types: they call no AWS API, so they need no grant.
+BUILTIN_TYPES = frozenset({"terraform_data"})
+
 # Data sources and the actions they read with (none needs a resource-scoped grant).
 DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
     "aws_caller_identity": (),  # sts:GetCallerIdentity needs no permission
@@ -264,7 +267,7 @@ def _statement(sid: str, actions: Iterable[str], resources: Iterable[str], condi
 
 def _service_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -> list[dict]:
     rules: list[ServiceRule] = []
-    for rule in (_rule_for(t) for t in sorted(facts.types)):
+    for rule in (_rule_for(t) for t in sorted(facts.types - BUILTIN_TYPES)):
         if not any(rule is seen for seen in rules):
             rules.append(rule)
     tag = {"StringEquals": {"aws:ResourceTag/environment": inputs.environment}}

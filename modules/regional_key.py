@@ -18,12 +18,15 @@ if TYPE_CHECKING:
 class RegionalKeyProps:
     """``provider``: the region's provider. ``alias``: name after ``alias/``, also the
     ``{project}-{env}`` prefix of every log group, alarm and topic the key may serve.
-    ``account_id``: the account that owns the key (a token is fine)."""
+    ``account_id``: the account that owns the key (a token is fine). ``retain`` (default
+    False): Terraform refuses to destroy the key (``prevent_destroy``), for environments
+    whose table has deletion protection: the table cannot be read without its key."""
 
     provider: AwsProvider
     region: str
     alias: str
     account_id: str
+    retain: bool = False
 
 
 class RegionalKey(Construct):
@@ -42,6 +45,7 @@ class RegionalKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=json.dumps(key_policy(props.account_id, props.region, props.alias)),
+            lifecycle={"prevent_destroy": True} if props.retain else None,
         )
         aws.kms_alias.KmsAlias(
             self, "alias", provider=props.provider, name=f"alias/{props.alias}", target_key_id=self.key.key_id

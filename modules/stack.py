@@ -153,7 +153,10 @@ class BackendStack(TerraformStack):
             region: RegionalKey(
                 self.region_scopes[region],
                 "key",
-                RegionalKeyProps(provider=provider, region=region, alias=self._naming.prefix, account_id=account_id),
+                RegionalKeyProps(
+                    provider=provider, region=region, alias=self._naming.prefix, account_id=account_id,
+                    retain=self.config.table.deletion_protection,
+                ),
             )
             for region, provider in every_provider.items()
         }

@@ -94,6 +94,13 @@ def test_a_resource_type_without_a_rule_is_an_error(synthesized):
         deploy_policy(doc, inputs("dev"))
 
 
+def test_terraform_data_calls_no_aws_api_and_gets_no_grant(synthesized):
+    """prod's primary-region guard is Terraform's built-in ``terraform_data``."""
+    assert "terraform_data" in synthesized["prod"]["resource"]
+    policy = deploy_policy(synthesized["prod"], inputs("prod"))
+    assert "terraform" not in {a.split(":")[0] for a in actions(policy)}
+
+
 def test_a_name_outside_the_prefix_is_an_error(synthesized):
     doc = copy.deepcopy(synthesized["dev"])
     table = next(iter(doc["resource"]["aws_dynamodb_table"].values()))

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from modules.config import HEALTH_RESERVED_CONCURRENCY
+from modules.naming import provider_alias
 from modules.routes import ROUTES
 from tests.synth.test_stack import ENVIRONMENTS, path_of, resources
 
@@ -224,3 +225,37 @@ def test_every_alarm_and_topic_matches_its_key_policy(env):
     patterns = (rf"/aws/lambda/{prefix}", rf"/aws/apigateway/{prefix}", r"API-Gateway-Execution-Logs_")
     for group in resources(doc, "aws_cloudwatch_log_group").values():
         assert any(re.match(pattern, group["name"]) for pattern in patterns), group["name"]
+
+
+# --- item 10: data that is not destroyed by accident ------------------------------------------
+
+
+def protected(body: dict) -> bool:
+    return body.get("lifecycle", {}).get("prevent_destroy") is True
+
+
+def test_table_replicas_and_keys_refuse_destroy_where_deletion_protection_is_on(env):
+    config, doc = env
+    on = config.table.deletion_protection
+    for rtype in ("aws_dynamodb_table", "aws_dynamodb_table_replica", "aws_kms_key"):
+        for logical_id, body in resources(doc, rtype).items():
+            assert protected(body) is on, f"{rtype}.{logical_id}"
+    assert on is (config.environment == "prod")
+
+
+def test_moving_the_primary_region_is_refused_where_deletion_protection_is_on(env):
+    """Moving the primary rebinds ``aws_dynamodb_table`` to another provider at the same
+    address: Terraform then reads it in the new region, where it finds the replica (or
+    nothing, and plans a new table), and destroys that region's replica; ``prevent_destroy``
+    on the table never fires. The guard records the primary region and must be replaced
+    when it changes, which ``prevent_destroy`` refuses."""
+    config, doc = env
+    guards = resources(doc, "terraform_data")
+    if config.emulator:
+        assert guards == {}
+        return
+    (guard,) = guards.values()
+    assert guard["input"] == guard["triggers_replace"] == {"primary_region": config.primary_region}
+    assert protected(guard) is config.table.deletion_protection
+    table = next(iter(resources(doc, "aws_dynamodb_table").values()))
+    assert table["provider"] == f"aws.{provider_alias(config.primary_region)}"
