@@ -605,10 +605,18 @@ def check_across(loaded: Mapping[str, EnvironmentConfig], chosen: set[str]) -> l
 
 def _zones_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str, ...], str]]:
     """A public hosted zone is owned by one account: environments naming the same zone must
-    run in the same account, or one of them waits for a validation record it cannot see."""
+    run in the same account, or one of them waits for a validation record it cannot see.
+    And no two environments serve the same name."""
     problems = []
     for later, earlier, config, other in _pairs(real):
-        if config.domain is None or other.domain is None or config.domain.zone_name != other.domain.zone_name:
+        if config.domain is None or other.domain is None:
+            continue
+        if config.domain.record_name == other.domain.record_name:
+            problems.append(((later, earlier), (
+                f"{later}: domain.record_name: \"{config.domain.record_name}\" is also the name of {earlier} "
+                "(expected a name of its own: two stacks would take each other's records and validation record)"
+            )))
+        if config.domain.zone_name != other.domain.zone_name:
             continue
         if set(config.allowed_account_ids) != set(other.allowed_account_ids):
             zone = config.domain.zone_name

@@ -131,6 +131,17 @@ def test_one_zone_shared_by_environments_of_one_account_is_fine(tmp_path):
     assert [config.environment for config in load_environments(directory)] == ["prod", "qa"]
 
 
+def test_two_environments_serving_one_name_are_rejected(tmp_path):
+    directory = write(tmp_path, {
+        "prod": BASE, "qa": with_("api.manage_account_settings", False),
+    })
+    message = problem(directory)
+    assert (
+        f'{directory / "qa.toml"}: domain.record_name: "api.example.com" is also the name of {directory / "prod.toml"} '
+        "(expected a name of its own: two stacks would take each other's records and validation record)"
+    ) in message
+
+
 def test_shipped_real_environments_each_have_an_account_and_a_zone_of_their_own(environment_configs):
     real = {name: config for name, config in environment_configs.items() if not config.emulator}
     assert {"dev", "staging", "prod"} <= set(real)
