@@ -103,6 +103,9 @@ class KeyCache:
 
 
 def log(message: str, **fields) -> None:
-    """One JSON line (Lambda's JSON log format reads ``level``); never tokens."""
+    """One JSON line with what Lambda's JSON log format reads (``level``, ``timestamp``);
+    never tokens."""
     level = "WARN" if "failed" in message else "INFO"
-    print(json.dumps({"level": level, "message": message, **fields}, default=str), flush=True)
+    now = time.time()
+    timestamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    print(json.dumps({"timestamp": timestamp, "level": level, "message": message, **fields}, default=str), flush=True)

@@ -21,8 +21,9 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from functions._log import PYTHON_LEVELS
 from modules.config_schema import (
     ConfigError,
     Key,
@@ -41,6 +42,7 @@ from modules.config_schema import (
     section,
     setting,
 )
+from modules.routes import ROUTES
 
 # Commercial AWS regions where DynamoDB global tables, API Gateway, Lambda and ACM all exist.
 AWS_REGIONS: frozenset[str] = frozenset(
@@ -65,6 +67,17 @@ LOG_RETENTION_DAYS = (
 MAX_LAMBDA_TIMEOUT = 29
 # The weights a region may get with weighted routing.
 MIN_WEIGHT, MAX_WEIGHT = 1, 255
+# Lambda refuses a reservation that leaves fewer than 100 concurrent executions of the
+# account's regional quota unreserved (for the functions without a reservation).
+MIN_UNRESERVED_CONCURRENCY = 100
+# /health always reserves this much, so item traffic can never throttle the health checks
+# (a throttled check fails, and Route53 takes the region out). Route53's checkers do not
+# coordinate and can send several requests in the same second; each answers in tens of
+# milliseconds (at most ~1 s, the DynamoDB timeout), so 10 covers bursts of ~10 per second
+# at the worst latency. It is also a cap: more would be throttled.
+HEALTH_RESERVED_CONCURRENCY = 10
+# The health route: the only path Route53 may check.
+HEALTH_ROUTE = next(route for route in ROUTES if route.id == "health")
 
 _NAME = r"^[a-z][a-z0-9-]{0,19}$"
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -126,8 +139,14 @@ class HealthCheckConfig:
     interval: int = setting("Route53 request interval, seconds", default=30, rule=one_of(10, 30))
     failure_threshold: int = setting("failures before a region is unhealthy", default=3, rule=between(1, 10))
     path: str = setting(
-        "health path after the stage", default="/health",
-        rule=matches(r"^/[A-Za-z0-9_./-]{0,254}$", "is not a URL path (expected e.g. \"/health\")", "URL path"),
+        "health path after the stage; only the API's health route (any other path fails in every region, and "
+        "Route53 then routes to all of them)", default=HEALTH_ROUTE.path,
+        rule=Rule(
+            lambda value: value == HEALTH_ROUTE.path,
+            f"is not the path of the health route (expected \"{HEALTH_ROUTE.path}\", the path the API serves "
+            f"{HEALTH_ROUTE.method} on)",
+            f"`{HEALTH_ROUTE.path}`",
+        ),
     )
 
 
@@ -143,12 +162,31 @@ class LambdaConfig:
         rule=between(1, MAX_LAMBDA_TIMEOUT),
     )
     reserved_concurrency: int | None = setting(
-        "reserved concurrency per function", default=None, rule=between(1, 10000), default_doc="unreserved",
+        "reserved concurrency of each item function (create, get, delete); the health function always "
+        f"reserves {HEALTH_RESERVED_CONCURRENCY}", default=None, rule=between(1, 10000), default_doc="unreserved",
+    )
+    account_concurrency: int = setting(
+        "the account's Lambda concurrency quota in each region (Service Quotas: \"Concurrent executions\"); "
+        f"the environment's reservations must leave {MIN_UNRESERVED_CONCURRENCY} of it unreserved",
+        default=1000, rule=between(1, 100_000),
     )
     log_retention_days: int = setting(
-        "retention of function and access logs", default=30,
+        "retention of function, access and execution logs", default=30,
         rule=one_of(*LOG_RETENTION_DAYS, doc="a CloudWatch Logs value (1, 3, 5, 7, 14, 30, ...)"),
     )
+    log_level: str = setting(
+        "application log level: Lambda drops lines below it (`logging_config.application_log_level`)",
+        default="INFO", rule=one_of(*PYTHON_LEVELS),
+    )
+
+    def reserved_for(self, route_id: str) -> int | None:
+        """The reservation of the route's function: fixed for health, configured for items."""
+        return HEALTH_RESERVED_CONCURRENCY if route_id == HEALTH_ROUTE.id else self.reserved_concurrency
+
+    @property
+    def reserved_per_region(self) -> int:
+        """What the environment's functions reserve in each of its regions."""
+        return sum(self.reserved_for(route.id) or 0 for route in ROUTES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,6 +202,10 @@ class ApiConfig:
         "default steady-state requests per second", default=100.0, rule=between(1, 10000)
     )
     throttle_burst_limit: int = setting("default burst", default=200, rule=between(1, 5000))
+    manage_account_settings: bool = setting(
+        "set API Gateway's CloudWatch role (`aws_api_gateway_account`), one setting per account and region: "
+        "exactly one environment per account and region sets it, the others set `false`", default=True,
+    )
     cors_origins: tuple[str, ...] = setting(
         "browser origins allowed to call the API (CORS): preflight `OPTIONS` on every resource and the "
         "`Access-Control-Allow-Origin` header on every answer; see README, \"CORS\"", default=(),
@@ -251,8 +293,12 @@ class AlarmConfig:
     """``[alarms]``: where alarms go (an SNS topic per region always)."""
 
     email: str | None = setting(
-        "email subscribed to every alarm topic",
+        "email subscribed to every alarm topic; without one, alarms reach nobody (console only)",
         rule=matches(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "is not an email address (expected e.g. \"ops@example.com\")", "email"),
+    )
+    api_p99_latency_ms: int = setting(
+        "the API's p99 latency, in milliseconds, above which each region's latency alarm fires",
+        default=1000, rule=between(10, 29000),
     )
 
 
@@ -340,7 +386,8 @@ class EnvironmentConfig:
         ),
     )
     allowed_account_ids: tuple[str, ...] = setting(
-        "providers refuse to run against any other account", default=(),
+        "the environment's AWS account (the first is its account); providers refuse to run against any other",
+        default=(), required_doc="unless `emulator`",
         each=Rule(
             lambda value: isinstance(value, str) and bool(_ACCOUNT_ID.match(value)),
             "is not an AWS account id (expected a string of 12 digits)", "12-digit strings",
@@ -384,6 +431,7 @@ def _every_key() -> tuple[Key, ...]:
 
 KEYS = _every_key()
 REGIONS = next(key for key in KEYS if key.path == "regions")
+ACCOUNTS = next(key for key in KEYS if key.path == "allowed_account_ids")
 TOP_LEVEL_NAMES = frozenset(item.name for _, item in FIELDS) | {PRIMARY_REGION.name}
 
 
@@ -404,9 +452,31 @@ def load_environment(path: Path) -> EnvironmentConfig:
 
 def load_environments(directory: Path, names: list[str] | None = None) -> list[EnvironmentConfig]:
     """Load every ``*.toml`` in ``directory`` (sorted), or only ``names`` when given.
-    All files are validated before any is returned, and every error is reported at once."""
+    All files are validated before any is returned, and every error is reported at once.
+    The rules across environments (one zone per account, one owner of API Gateway's account
+    settings, reservations that share a quota) also read the files that were not chosen:
+    choosing one environment must not hide its conflict with another. A file that is not
+    chosen and does not load is left out of them (its own errors show when it is chosen)."""
     directory = Path(directory)
     available = {path.stem: path for path in sorted(directory.glob("*.toml"))}
+    chosen = _chosen_files(directory, available, names)
+    configs: dict[str, EnvironmentConfig] = {}
+    errors: list[str] = []
+    for path in chosen:
+        try:
+            configs[str(path)] = load_environment(path)
+        except ConfigError as err:
+            errors.append(str(err))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    everything = {**_loadable(path for path in available.values() if path not in chosen), **configs}
+    errors = check_across(everything, chosen=set(configs))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return list(configs.values())
+
+
+def _chosen_files(directory: Path, available: Mapping[str, Path], names: list[str] | None) -> list[Path]:
     if names:
         unknown = [name for name in names if name not in available]
         if unknown:
@@ -419,15 +489,18 @@ def load_environments(directory: Path, names: list[str] | None = None) -> list[E
         chosen = list(available.values())
     if not chosen:
         raise ConfigError(f"{directory}/: no environment files (expected <env>.toml)")
-    configs, errors = [], []
-    for path in chosen:
+    return chosen
+
+
+def _loadable(paths: Iterable[Path]) -> dict[str, EnvironmentConfig]:
+    """The files among ``paths`` that load, by path."""
+    loaded = {}
+    for path in paths:
         try:
-            configs.append(load_environment(path))
-        except ConfigError as err:
-            errors.append(str(err))
-    if errors:
-        raise ConfigError("\n".join(errors))
-    return configs
+            loaded[str(path)] = load_environment(path)
+        except ConfigError:
+            continue
+    return loaded
 
 
 def parse_environment(raw: Mapping[str, Any], *, environment: str, source: str = "<config>") -> EnvironmentConfig:
@@ -573,34 +646,214 @@ def _waf(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> W
     return WafConfig(enabled=enabled, rate_limit=read["rate_limit"])
 
 
+def _lambda(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> LambdaConfig:
+    """The functions' reservations must leave the minimum unreserved in each region."""
+    settings = LambdaConfig(**reader.read_section(top, SECTIONS["lambda"]))
+    left = settings.account_concurrency - settings.reserved_per_region
+    if left < MIN_UNRESERVED_CONCURRENCY:
+        field_name, value = (
+            ("lambda.reserved_concurrency", settings.reserved_concurrency) if settings.reserved_concurrency
+            else ("lambda.account_concurrency", settings.account_concurrency)
+        )
+        reader.error(
+            field_name, value,
+            f"reserves {settings.reserved_per_region} per region (the item functions' reservations and "
+            f"{HEALTH_RESERVED_CONCURRENCY} for health), which leaves {left} of lambda.account_concurrency = "
+            f"{settings.account_concurrency} unreserved (expected at least {MIN_UNRESERVED_CONCURRENCY} unreserved, "
+            "which Lambda requires: reserve less, or raise the account's quota and lambda.account_concurrency)",
+        )
+    return settings
+
+
+def _accounts(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> tuple[str, ...]:
+    """A real environment names its account, so it cannot be applied into another's."""
+    accounts = reader.read(top, ACCOUNTS)
+    given = top.get(ACCOUNTS.name)
+    if not given and not values["emulator"]:
+        reader.error(
+            ACCOUNTS.path, given,
+            f"{'is missing' if given is None else 'names no account'} (expected the environment's AWS account, "
+            "e.g. [\"123456789012\"]; only emulator environments may leave it out)",
+        )
+    return accounts
+
+
 # Fields read by the functions above rather than straight from their declarations.
-_EXPLICIT = {"regions": _regions, "domain": _domain, "routing": _routing, "auth": _auth, "waf": _waf,
-             "state": _state}
+_EXPLICIT = {
+    "regions": _regions, "domain": _domain, "routing": _routing, "lambda_": _lambda, "auth": _auth, "waf": _waf,
+    "state": _state, "allowed_account_ids": _accounts,
+}
+
+
+# --- rules across environments -------------------------------------------------------------
+
+
+def check_across(loaded: Mapping[str, EnvironmentConfig], chosen: set[str]) -> list[str]:
+    """Problems between environments (source -> config) that involve a ``chosen`` source.
+    Emulator environments have no account and take no part."""
+    real = {source: config for source, config in sorted(loaded.items()) if not config.emulator}
+    problems = _zones_across(real) + _account_settings_across(real) + _reservations_across(real)
+    return [text for sources, text in problems if set(sources) & chosen]
+
+
+def _zones_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str, ...], str]]:
+    """A public hosted zone is owned by one account: environments naming the same zone must
+    run in the same account, or one of them waits for a validation record it cannot see.
+    And no two environments serve the same name."""
+    problems = []
+    for later, earlier, config, other in _pairs(real):
+        if config.domain is None or other.domain is None:
+            continue
+        if config.domain.record_name == other.domain.record_name:
+            problems.append(((later, earlier), (
+                f"{later}: domain.record_name: \"{config.domain.record_name}\" is also the name of {earlier} "
+                "(expected a name of its own: two stacks would take each other's records and validation record)"
+            )))
+        if config.domain.zone_name != other.domain.zone_name:
+            continue
+        if set(config.allowed_account_ids) != set(other.allowed_account_ids):
+            zone = config.domain.zone_name
+            problems.append(((later, earlier), (
+                f"{later}: domain.zone_name: \"{zone}\" is also the zone of {earlier}, in another account "
+                f"({', '.join(config.allowed_account_ids)} vs {', '.join(other.allowed_account_ids)}); a public "
+                f"hosted zone belongs to one account (expected a zone of this environment's own, e.g. "
+                f"\"{config.environment}.{zone}\" delegated from \"{zone}\")"
+            )))
+    return problems
+
+
+def _account_settings_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str, ...], str]]:
+    """API Gateway keeps one CloudWatch role per account and region: exactly one environment
+    there sets it."""
+    problems = []
+    for later, earlier, config, other in _pairs(real):
+        shared = [region for region in config.regions if region in other.regions]
+        accounts = [account for account in config.allowed_account_ids if account in other.allowed_account_ids]
+        if shared and accounts and config.api.manage_account_settings and other.api.manage_account_settings:
+            problems.append(((later, earlier), (
+                f"{later}: api.manage_account_settings: true is also set by {earlier} for account {accounts[0]} in "
+                f"{', '.join(shared)}; API Gateway keeps one CloudWatch role per account and region, so each would "
+                "overwrite the other's and destroying one would break the other's logs (expected true in exactly "
+                "one environment per account and region, false in the others)"
+            )))
+    for source, config in real.items():
+        if not config.api.manage_account_settings:
+            problems += _unowned(source, config, real)
+    return problems
+
+
+def _unowned(source: str, config: EnvironmentConfig, real: Mapping[str, EnvironmentConfig]) -> list:
+    problems = []
+    for account in config.allowed_account_ids:
+        missing = [
+            region for region in config.regions
+            if not any(
+                other.api.manage_account_settings and account in other.allowed_account_ids and region in other.regions
+                for other in real.values()
+            )
+        ]
+        if missing:
+            problems.append(((source,), (
+                f"{source}: api.manage_account_settings: false, but no environment manages them in account "
+                f"{account} in {', '.join(missing)} (expected one environment of that account with true in each of "
+                "these regions: API Gateway refuses execution logging without the account's CloudWatch role)"
+            )))
+    return problems
+
+
+def _reservations_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str, ...], str]]:
+    """Environments in one account and region share its concurrency quota."""
+    sharing: dict[tuple[str, str], list[str]] = {}
+    for source, config in real.items():
+        for account in config.allowed_account_ids:
+            for region in config.regions:
+                sharing.setdefault((account, region), []).append(source)
+    problems = []
+    for (account, region), sources in sharing.items():
+        if len(sources) < 2:
+            continue
+        total = sum(real[source].lambda_.reserved_per_region for source in sources)
+        quota = min(real[source].lambda_.account_concurrency for source in sources)
+        if quota - total < MIN_UNRESERVED_CONCURRENCY:
+            *others, last = sources
+            problems.append((tuple(sources), (
+                f"{last}: lambda.reserved_concurrency: {real[last].lambda_.reserved_concurrency} shares account "
+                f"{account} in {region} with {', '.join(others)}: they reserve {total} together, leaving "
+                f"{quota - total} of lambda.account_concurrency = {quota} (expected at least "
+                f"{MIN_UNRESERVED_CONCURRENCY} unreserved: reserve less, or raise the quota and "
+                "lambda.account_concurrency)"
+            )))
+    return problems
+
+
+def _pairs(real: Mapping[str, EnvironmentConfig]):
+    """(later source, earlier source, later config, earlier config) for every pair, in order."""
+    sources = list(real)
+    for index, later in enumerate(sources):
+        for earlier in sources[:index]:
+            yield later, earlier, real[later], real[earlier]
 
 
 # --- the README's environment table ------------------------------------------------------
 
 README_BEGIN = "<!-- environment-keys: begin (generated from modules/config.py by `make docs`) -->"
 README_END = "<!-- environment-keys: end -->"
+SUMMARY_BEGIN = "<!-- environments: begin (generated from environments/*.toml by `make docs`) -->"
+SUMMARY_END = "<!-- environments: end -->"
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
 
 
-def readme_with_table(readme: str) -> str:
-    """``readme`` with the environment table between the markers regenerated."""
+def environments_table(configs: Iterable[EnvironmentConfig]) -> str:
+    """The README's summary of the shipped environments: where each runs, who its alarms
+    reach, and the Lambda concurrency quota it needs in each of its regions."""
+    lines = [
+        "| environment | account | zone | regions | alarms reach | Lambda reserved per region "
+        "| Lambda quota it needs per region | API Gateway account settings |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for config in configs:
+        reserved = config.lambda_.reserved_per_region
+        cells = [
+            f"`{config.environment}`",
+            ", ".join(config.allowed_account_ids) or "(emulator)",
+            f"`{config.domain.zone_name}`" if config.domain else "(no domain)",
+            ", ".join(config.regions),
+            config.alarms.email or "**nobody**: no `alarms.email`, alarms show in the CloudWatch console only",
+            f"{reserved}",
+            f"{reserved + MIN_UNRESERVED_CONCURRENCY} (declared: {config.lambda_.account_concurrency})",
+            "set here" if config.api.manage_account_settings else "set by another environment",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_with_table(readme: str, configs: Iterable[EnvironmentConfig] | None = None) -> str:
+    """``readme`` with the environment-key table and, given ``configs``, the summary of the
+    environments regenerated between their markers."""
     start, stop = marked_span(readme, README_BEGIN, README_END)
-    return readme[:start] + markdown_table(KEYS) + readme[stop:]
+    readme = readme[:start] + markdown_table(KEYS) + readme[stop:]
+    if configs is not None:
+        start, stop = marked_span(readme, SUMMARY_BEGIN, SUMMARY_END)
+        readme = readme[:start] + environments_table(configs) + readme[stop:]
+    return readme
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modules.config", description="The environment-file keys.")
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--markdown", action="store_true", help="print the README's environment table")
-    action.add_argument("--update-readme", metavar="README", type=Path, help="regenerate the table in README")
+    action.add_argument("--update-readme", metavar="README", type=Path, help="regenerate the tables in README")
+    parser.add_argument(
+        "--environments", metavar="DIR", type=Path, default=ENVIRONMENTS_DIR,
+        help="the environment files the README's summary describes (default: environments/)",
+    )
     args = parser.parse_args(argv)
     if args.markdown:
         sys.stdout.write(markdown_table(KEYS))
         return 0
     readme = args.update_readme.read_text(encoding="utf-8")
-    updated = readme_with_table(readme)
+    configs = load_environments(args.environments) if SUMMARY_BEGIN in readme else None
+    updated = readme_with_table(readme, configs)
     if updated != readme:
         args.update_readme.write_text(updated, encoding="utf-8")
     return 0

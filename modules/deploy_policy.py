@@ -76,7 +76,13 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="logs",
         types=("aws_cloudwatch_log_group",),
-        arns=("arn:aws:logs:{region}:{account}:log-group:{name}", "arn:aws:logs:{region}:{account}:log-group:{name}:*"),
+        # API Gateway names a stage's execution log group after the REST API's generated id:
+        # scoped by region, like the REST APIs themselves.
+        arns=(
+            "arn:aws:logs:{region}:{account}:log-group:{name}", "arn:aws:logs:{region}:{account}:log-group:{name}:*",
+            "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
+            "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*:*",
+        ),
         names={"aws_cloudwatch_log_group": "name"},
         read=("logs:Describe*", "logs:List*"),
     ),
@@ -154,6 +160,9 @@ RULES: tuple[ServiceRule, ...] = (
         read=("route53:Get*", "route53:List*"),
     ),
 )
+
+# Terraform's built-in resource types: they call no AWS API, so they need no grant.
+BUILTIN_TYPES = frozenset({"terraform_data"})
 
 # Data sources and the actions they read with (none needs a resource-scoped grant).
 DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
@@ -268,7 +277,7 @@ def _statement(sid: str, actions: Iterable[str], resources: Iterable[str], condi
 
 def _service_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -> list[dict]:
     rules: list[ServiceRule] = []
-    for rule in (_rule_for(t) for t in sorted(facts.types)):
+    for rule in (_rule_for(t) for t in sorted(facts.types - BUILTIN_TYPES)):
         if not any(rule is seen for seen in rules):
             rules.append(rule)
     tag = {"StringEquals": {"aws:ResourceTag/environment": inputs.environment}}

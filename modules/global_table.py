@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
+from cdktf import DataResource
 from constructs import Construct
 
 from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY, PARTITION_KEY_TYPE
@@ -26,9 +27,11 @@ class GlobalTableProps:
     """``name``: the physical table name. ``providers``: region -> provider, primary first.
     ``kms_key_arns``: region -> key ARN, used when ``table_config.encryption`` is
     customer_managed. ``table_config`` (default ``TableConfig()``: PITR on, no deletion
-    protection, customer-managed keys). ``emulated`` (default False): moto never creates
-    replicas (the apply hangs), so in emulator mode each region gets its own table with the
-    same name and schema instead, and tools/replicator.py replicates between them."""
+    protection, customer-managed keys); with deletion protection, Terraform also refuses to
+    destroy the table, the replicas and a change of primary region (``prevent_destroy``).
+    ``emulated`` (default False): moto never creates replicas (the apply hangs), so in
+    emulator mode each region gets its own table with the same name and schema instead, and
+    tools/replicator.py replicates between them."""
 
     name: str
     providers: Mapping[str, AwsProvider]
@@ -40,7 +43,8 @@ class GlobalTableProps:
 class GlobalTable(Construct):
     """Exposes ``name``, ``table`` (primary), ``tables`` (region -> table: the primary, or
     one per region when emulated), ``replicas`` (region -> replica resource), ``arns``
-    (region -> the table ARN in that region) and ``sentinel`` (the health check's item)."""
+    (region -> the table ARN in that region), ``primary_region_guard`` (None when emulated)
+    and ``sentinel`` (the health check's item)."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalTableProps) -> None:
         super().__init__(scope, id_)
@@ -51,6 +55,7 @@ class GlobalTable(Construct):
         self.replicas: dict[str, DynamodbTableReplicaA] = {}
         self.tables: dict[str, DynamodbTable] = {}
 
+        self.primary_region_guard: DataResource | None = None
         if props.emulated:
             for region in regions:
                 self.tables[region] = self._table(Construct(self, region), region)
@@ -58,6 +63,7 @@ class GlobalTable(Construct):
             self.arns = {region: table.arn for region, table in self.tables.items()}
         else:
             self.table = self._table(self, primary)
+            self.primary_region_guard = self._primary_region_guard(primary)
             self.tables[primary] = self.table
             self.arns = {primary: self.table.arn}
             for region in secondaries:
@@ -101,7 +107,30 @@ class GlobalTable(Construct):
             server_side_encryption=self._server_side_encryption(region),
             deletion_protection_enabled=settings.deletion_protection,
             # Replicas are separate resources; without this the table would try to remove them.
-            lifecycle={"ignore_changes": ["replica"]},
+            lifecycle={"ignore_changes": ["replica"], **self._retained()},
+        )
+
+    def _retained(self) -> dict:
+        """``prevent_destroy`` where the environment protects its table: a plan that would
+        destroy or replace it fails instead (deletion protection alone fails only at apply,
+        after everything else in the plan has changed)."""
+        return {"prevent_destroy": True} if self._props.table_config.deletion_protection else {}
+
+    def _primary_region_guard(self, primary: str) -> DataResource:
+        """Moving the primary region (``primary_region``, or reordering ``regions``) keeps the
+        table's address but binds it to another region's provider. Terraform then reads the
+        table in the new region, finds that region's replica (or nothing, and plans a new
+        empty table; measured with Terraform 1.11 on the emulator), and plans to destroy the
+        new primary region's replica: ``prevent_destroy`` on the table never fires. This
+        record of the primary region is replaced when it changes, and with deletion
+        protection ``prevent_destroy`` refuses that plan. (README: "Adding or removing a
+        region" says how to move the primary on purpose.)"""
+        return DataResource(
+            self,
+            "primary_region",
+            input={"primary_region": primary},
+            triggers_replace={"primary_region": primary},
+            lifecycle={"prevent_destroy": True} if self._props.table_config.deletion_protection else None,
         )
 
     def _server_side_encryption(self, region: str) -> DynamodbTableServerSideEncryption | None:
@@ -125,4 +154,5 @@ class GlobalTable(Construct):
             point_in_time_recovery=settings.point_in_time_recovery,
             deletion_protection_enabled=settings.deletion_protection,
             kms_key_arn=props.kms_key_arns[region] if settings.encryption == "customer_managed" else None,
+            lifecycle=self._retained() or None,
         )

@@ -95,8 +95,8 @@ class RegionalApiProps:
 
 class RegionalApi(Construct):
     """Exposes ``rest_api``, ``stage``, ``functions`` (route id -> function), ``roles``
-    (route id -> role), ``log_groups`` (route id -> log group), ``invoke_url`` and
-    ``execute_api_host``."""
+    (route id -> role), ``log_groups`` (route id -> log group), ``execution_logs`` (the
+    stage's execution log group), ``invoke_url`` and ``execute_api_host``."""
 
     def __init__(self, scope: Construct, id_: str, props: RegionalApiProps) -> None:
         super().__init__(scope, id_)
@@ -124,7 +124,8 @@ class RegionalApi(Construct):
         integrations += self._cors(resources, fingerprint)
 
         deployment = self._deployment(fingerprint, integrations)
-        self.stage = self._stage(deployment, self._api_gateway_account())
+        self.execution_logs = self._execution_log_group()
+        self.stage = self._stage(deployment, [self.execution_logs, *self._api_gateway_account()])
         self._method_settings()
         self.invoke_url = self.stage.invoke_url
         self.execute_api_host = f"{self.rest_api.id}.execute-api.{props.region}.amazonaws.com"
@@ -200,13 +201,15 @@ class RegionalApi(Construct):
             architectures=[settings.architecture],
             memory_size=settings.memory,
             timeout=settings.timeout,
-            reserved_concurrent_executions=settings.reserved_concurrency,
+            # Item functions take the environment's reservation, health a fixed one of its own.
+            reserved_concurrent_executions=settings.reserved_for(route.id),
             filename=props.code_path,
             source_code_hash=props.code_hash,
             environment=aws.lambda_function.LambdaFunctionEnvironment(variables=self._variables()),
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
-                log_format="JSON", log_group=log_group.name, application_log_level="INFO", system_log_level="WARN"
+                log_format="JSON", log_group=log_group.name, application_log_level=settings.log_level,
+                system_log_level="WARN",
             ),
             # The role must be able to write logs before the first invocation.
             depends_on=[policy, log_group],
@@ -219,7 +222,8 @@ class RegionalApi(Construct):
         return {"TABLE_NAME": self._props.table_name, **({"CORS_ORIGINS": ",".join(origins)} if origins else {})}
 
     def _log_group(self, scope: Construct, id_: str, name: str) -> CloudwatchLogGroup:
-        """Encrypted with the region's key, kept for the environment's retention."""
+        """Encrypted with the region's key (whose policy admits these names only), kept for
+        the environment's retention."""
         return aws.cloudwatch_log_group.CloudwatchLogGroup(
             scope, id_, provider=self._props.provider, name=name,
             retention_in_days=self._props.lambda_config.log_retention_days, kms_key_id=self._props.kms_key_arn,
@@ -355,9 +359,21 @@ class RegionalApi(Construct):
 
     # --- the stage and its logging ----------------------------------------------------------
 
-    def _api_gateway_account(self) -> ApiGatewayAccount:
-        """API Gateway writes access and execution logs through one role per account and region."""
+    def _api_gateway_account(self) -> list[ApiGatewayAccount]:
+        """API Gateway writes access and execution logs through one CloudWatch role per
+        account and region (``aws_api_gateway_account``), so one environment per account and
+        region sets it (``api.manage_account_settings``; the config loader checks that across
+        environments) and the others make nothing here: a second would overwrite the first's
+        role, and destroying either would leave the setting naming a deleted role (the
+        provider leaves the setting as it is on destroy), breaking the other's logs.
+
+        The setting depends on the role's policy attachment explicitly: API Gateway checks
+        the role when the setting is made and refuses one without the policy ("The role ARN
+        does not have required permissions"), and only the role, not its attachment, is
+        referenced, so nothing else orders the attachment first."""
         props = self._props
+        if not props.api_config.manage_account_settings:
+            return []
         cloudwatch_role = aws.iam_role.IamRole(
             self,
             "cloudwatch_role",
@@ -365,18 +381,32 @@ class RegionalApi(Construct):
             name=props.naming.name("apigw-logs", props.region),
             assume_role_policy=_assume_role("apigateway.amazonaws.com"),
         )
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+        attachment = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
             "cloudwatch_role_policy",
             provider=props.provider,
             role=cloudwatch_role.name,
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         )
-        return aws.api_gateway_account.ApiGatewayAccount(
-            self, "account", provider=props.provider, cloudwatch_role_arn=cloudwatch_role.arn
-        )
+        return [
+            aws.api_gateway_account.ApiGatewayAccount(
+                self, "account", provider=props.provider, cloudwatch_role_arn=cloudwatch_role.arn,
+                depends_on=[attachment],
+            )
+        ]
 
-    def _stage(self, deployment: ApiGatewayDeployment, account: ApiGatewayAccount) -> ApiGatewayStage:
+    def _execution_log_group(self) -> CloudwatchLogGroup:
+        """The group API Gateway writes execution logs to. Made here, before the stage logs,
+        so it gets the environment's retention and the region's key and goes with a destroy;
+        left to API Gateway it would be created on first use, unencrypted, kept forever and
+        left behind. (A stage already logging before this existed needs ``terraform import``
+        of the group once.)"""
+        stage_name = self._props.api_config.stage
+        return self._log_group(self, "execution_logs", f"API-Gateway-Execution-Logs_{self.rest_api.id}/{stage_name}")
+
+    def _stage(self, deployment: ApiGatewayDeployment, logging_ready: list) -> ApiGatewayStage:
+        """``logging_ready``: what must exist before the stage logs (its execution log group,
+        and the account's CloudWatch role where this environment sets it)."""
         props = self._props
         stage_name = props.api_config.stage
         access_logs = self._log_group(self, "access_logs", f"/aws/apigateway/{props.naming.name('api')}/{stage_name}")
@@ -384,7 +414,7 @@ class RegionalApi(Construct):
             self,
             "stage",
             provider=props.provider,
-            depends_on=[account],
+            depends_on=logging_ready,
             rest_api_id=self.rest_api.id,
             deployment_id=deployment.id,
             stage_name=stage_name,

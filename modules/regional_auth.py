@@ -115,5 +115,13 @@ class RegionalAuthorizer(Construct):
                 "ISSUER": props.issuer_url, "AUDIENCE": auth.audience, "JWKS_URL": auth.jwks_url,
                 "JWKS_MAX_AGE_SECONDS": str(auth.jwks_max_age), "ROUTE_SCOPES": json.dumps(route_scopes()),
             }),
+            # JSON lines, filtered at the environment's level, like the handlers' (and, like
+            # theirs, moto does not keep logging_config: ignored after creation when emulated).
+            logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
+                log_format="JSON", log_group=self.log_group.name, application_log_level=settings.log_level,
+                system_log_level="WARN",
+            ),
+            tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
+            lifecycle={"ignore_changes": ["logging_config"]} if props.emulated else None,
             depends_on=[self._policy, self.log_group],
         )

@@ -2,7 +2,9 @@
 REGIONAL dualstack API Gateway domain name with TLS 1.2 and the base path mapping.
 
 ACM gives the same validation CNAME for a name in every region of an account, so
-``DnsValidation`` creates that record once and every region's validation waits on it.
+``DnsValidation`` creates that record once and every region's validation waits on it. The
+zone must belong to the environment's account (one public zone per account; the config
+loader rejects one zone named from two accounts).
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ class DnsValidation(Construct):
             type=f"${{{option}.resource_record_type}}",
             records=[f"${{{option}.resource_record_value}}"],
             ttl=300,
-            # Another stack (or a previous certificate) may already own the identical record.
-            allow_overwrite=True,
+            # No allow_overwrite: with it, a second stack validating the same name would adopt
+            # this record, and destroying either stack would delete it under the other. A
+            # record that already exists fails the apply instead, naming it.
         )
         self.fqdns = [record.fqdn]
 

@@ -46,6 +46,7 @@ from modules.regional_domain import (
 )
 from modules.regional_key import RegionalKey, RegionalKeyProps
 from modules.regional_waf import RegionalWaf, RegionalWafProps
+from modules.routes import ROUTES
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -61,6 +62,11 @@ REPLICATION_EMULATED = (
     "emulated: one table per region (moto does not create DynamoDB replicas), replicated from each "
     "region's stream by tools/replicator.py, last writer wins"
 )
+# The DynamoDB item operations the functions call, whose throttles and system errors are
+# alarmed (DescribeTable, a control-plane call, would not be counted; no route uses it now).
+TABLE_OPERATIONS: tuple[str, ...] = tuple(sorted(
+    {action.removeprefix("dynamodb:") for route in ROUTES for action in route.actions} - {"DescribeTable"}
+))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,8 +81,9 @@ class BackendStack(TerraformStack):
     """Exposes ``providers`` (region -> provider, the environment's regions),
     ``global_provider`` (us-east-1), ``region_scopes`` (region -> the construct holding that
     region's resources, us-east-1 included), ``table``, ``apis`` (region -> RegionalApi),
-    ``domains`` (region -> RegionalDomain, empty without a domain), ``topics`` (region ->
-    AlarmTopic, us-east-1 included), ``alarms`` (region -> RegionalAlarms) and ``routing``."""
+    ``domains`` (region -> RegionalDomain, empty without a domain), ``alarm_topics`` (region
+    -> AlarmTopic, us-east-1 included), ``regional_alarms`` (region -> RegionalAlarms) and
+    ``routing``."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path,
                  authorizer_code: FunctionsCode | None = None) -> None:
@@ -101,8 +108,8 @@ class BackendStack(TerraformStack):
         if config.domain is not None:
             zone_id = self._zone_id(config.domain)
             self.domains = self._domains(config.domain, zone_id)
-        self.topics = self._topics(every_provider, keys)
-        self.alarms = self._regional_alarms()
+        self.alarm_topics = self._alarm_topics(every_provider, keys)
+        self.regional_alarms = self._regional_alarms()
         self.routing = self._routing(zone_id)
         self._health_alarms()
         self._outputs()
@@ -156,7 +163,10 @@ class BackendStack(TerraformStack):
             region: RegionalKey(
                 self.region_scopes[region],
                 "key",
-                RegionalKeyProps(provider=provider, region=region, alias=self._naming.prefix, account_id=account_id),
+                RegionalKeyProps(
+                    provider=provider, region=region, alias=self._naming.prefix, account_id=account_id,
+                    retain=self.config.table.deletion_protection,
+                ),
             )
             for region, provider in every_provider.items()
         }
@@ -280,7 +290,7 @@ class BackendStack(TerraformStack):
                 region=region,
                 execute_api_host=self.apis[region].execute_api_host,
                 stage=self.config.api.stage,
-                alarm_name=self.alarms[region].api_5xx.alarm_name,
+                alarm_name=self.regional_alarms[region].api_5xx.alarm_name,
                 target_name=self.domains[region].domain.regional_domain_name if region in self.domains else None,
                 target_zone_id=self.domains[region].domain.regional_zone_id if region in self.domains else None,
             )
@@ -303,8 +313,8 @@ class BackendStack(TerraformStack):
 
     # --- alarms and outputs ---------------------------------------------------------------
 
-    def _topics(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> dict[str, AlarmTopic]:
-        """A topic in every region (CloudWatch publishes only to its own region's)."""
+    def _alarm_topics(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> dict[str, AlarmTopic]:
+        """A topic in every region: CloudWatch publishes only to its own region's."""
         return {
             region: AlarmTopic(
                 self.region_scopes[region],
@@ -328,11 +338,14 @@ class BackendStack(TerraformStack):
                     provider=provider,
                     name_prefix=self._naming.prefix,
                     region=region,
-                    topic_arn=self.topics[region].topic.arn,
+                    topic_arn=self.alarm_topics[region].topic.arn,
                     api_name=api.rest_api.name,
                     stage_name=api.stage.stage_name,
                     function_names={route_id: function.function_name for route_id, function in api.functions.items()},
                     table_name=self.table.name,
+                    table_operations=TABLE_OPERATIONS,
+                    lambda_config=self.config.lambda_,
+                    alarm_config=self.config.alarms,
                     replication_targets=self._replication_targets(region),
                 ),
             )
@@ -347,7 +360,7 @@ class BackendStack(TerraformStack):
             HealthAlarmsProps(
                 provider=self.global_provider,
                 name_prefix=self._naming.prefix,
-                topic_arn=self.topics[GLOBAL_REGION].topic.arn,
+                topic_arn=self.alarm_topics[GLOBAL_REGION].topic.arn,
                 health_check_ids={region: check.id for region, check in self.routing.routing_checks.items()},
             ),
         )

@@ -19,11 +19,13 @@ from modules.config import load_environments, parse_environment  # noqa: E402
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # Variants that the environment files do not cover: weighted routing, no domain, three
-# regions with failover rejected elsewhere, AWS-owned encryption, us-east-1 not a region.
+# regions with failover rejected elsewhere, AWS-owned encryption, us-east-1 not a region, and
+# API Gateway's account settings left to another environment.
 VARIANTS = {
     "weighted": {
         "project": "items",
         "regions": ["eu-west-1", "us-west-2", "ap-northeast-1"],
+        "allowed_account_ids": ["444444444444"],
         "domain": {"zone_name": "example.org", "record_name": "api.weighted.example.org"},
         "routing": {"mode": "weighted", "weights": {"eu-west-1": 50, "us-west-2": 30, "ap-northeast-1": 20}},
         "table": {"encryption": "aws_owned"},
@@ -35,8 +37,11 @@ VARIANTS = {
     "nodomain": {
         "project": "items",
         "regions": ["eu-west-1", "eu-central-1"],
+        "allowed_account_ids": ["555555555555"],
         "table": {"encryption": "aws_managed"},
         "auth": {"public": True},
+        # Another environment of the account sets API Gateway's CloudWatch role.
+        "api": {"manage_account_settings": False},
     },
 }
 

@@ -19,6 +19,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 GOOD = {
     "project": "items",
     "regions": ["eu-west-1", "eu-central-1"],
+    "allowed_account_ids": ["123456789012"],
     "domain": {"zone_name": "example.com", "record_name": "api.example.com"},
     "auth": {"issuer": "https://auth.example.com/", "audience": "items"},
 }
@@ -92,7 +93,7 @@ BAD = [
     ("failover with three regions", {**with_("routing.mode", "failover"), "regions": ["eu-west-1", "eu-central-1", "us-east-1"]}, ['routing.mode: "failover" needs exactly two regions (got 3']),
     ("health check interval", with_("health_check.interval", 20), ["health_check.interval: 20 is not allowed", "expected one of: 10, 30"]),
     ("failure threshold out of range", with_("health_check.failure_threshold", 11), ["health_check.failure_threshold: 11 is out of range (expected 1 to 10)"]),
-    ("health path", with_("health_check.path", "health"), ['health_check.path: "health" is not a URL path']),
+    ("health path", with_("health_check.path", "health"), ['health_check.path: "health" is not the path of the health route']),
     ("memory too small", with_("lambda.memory", 64), ["lambda.memory: 64 is out of range (expected 128 to 10240)"]),
     ("timeout over API Gateway's", with_("lambda.timeout", 60), ["lambda.timeout: 60 is out of range (expected 1 to 29)"]),
     ("timeout as boolean", with_("lambda.timeout", True), ["lambda.timeout: true is a boolean (expected an integer)"]),
@@ -161,7 +162,7 @@ def test_unknown_environment_is_named(tmp_path):
 def test_a_typo_file_exits_nonzero_fast_and_writes_nothing(tmp_path):
     envs = tmp_path / "environments"
     envs.mkdir()
-    (envs / "dev.toml").write_text('project = "items"\nregions = ["eu-west-1", "eu-central-1"]\n')
+    (envs / "dev.toml").write_text('project = "items"\nregions = ["eu-west-1", "eu-central-1"]\nallowed_account_ids = ["111111111111"]\n')
     (envs / "qa.toml").write_text('project = "items"\nregions = ["eu-west-1", "eu-central-1"]\n[lambda]\nmemroy = 512\n')
     outdir = tmp_path / "out"
     env = {**os.environ, "BACKEND_ENVIRONMENTS_DIR": str(envs), "CDKTF_OUTDIR": str(outdir)}

@@ -60,7 +60,8 @@ def test_section_defaults_are_the_declared_defaults():
     """A section left out of a file equals its class's defaults, so constructs built from
     ``LambdaConfig()`` and from a parsed file agree."""
     parsed = config.parse_environment(
-        {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "auth": {"public": True}},
+        {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "allowed_account_ids": ["111111111111"],
+         "auth": {"public": True}},
         environment="dev", source="test.toml"
     )
     assert parsed.lambda_ == config.LambdaConfig()

@@ -50,7 +50,8 @@ def test_every_wildcard_action_is_scoped_to_the_environment(env, synthesized):
             scoped = f"items-{env}" in arn or f"{env}.example.com" in arn or "api.example.com" in arn
             tagged = s.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/environment") == env
             generated_ids = arn.endswith(("/restapis", "/restapis/*", "/account", "/tags/*", "/domainnames",
-                                          "healthcheck/*", "change/*"))
+                                          "healthcheck/*", "change/*", ":log-group:API-Gateway-Execution-Logs_*",
+                                          ":log-group:API-Gateway-Execution-Logs_*:*"))
             assert scoped or tagged or generated_ids, arn
 
 
@@ -65,6 +66,8 @@ def test_dev_example(synthesized):
     logs = next(s["Resource"] for s in by_sid.values() if s["Action"] == ["logs:*"])
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/items-dev-*" in logs
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/apigateway/items-dev-*" in logs
+    # API Gateway names the execution log group after the REST API's generated id.
+    assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
     assert by_sid["RequestOwnCertificates"]["Condition"] == {"ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]}}
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.api.dev.example.com", "api.dev.example.com"]
@@ -99,6 +102,13 @@ def test_a_resource_type_without_a_rule_is_an_error(synthesized):
     doc["resource"]["aws_ec2_instance"] = {"x": {"provider": "aws.eu_west_1"}}
     with pytest.raises(PolicyError, match="aws_ec2_instance.*has no rule"):
         deploy_policy(doc, inputs("dev"))
+
+
+def test_terraform_data_calls_no_aws_api_and_gets_no_grant(synthesized):
+    """prod's primary-region guard is Terraform's built-in ``terraform_data``."""
+    assert "terraform_data" in synthesized["prod"]["resource"]
+    policy = deploy_policy(synthesized["prod"], inputs("prod"))
+    assert "terraform" not in {a.split(":")[0] for a in actions(policy)}
 
 
 def test_a_name_outside_the_prefix_is_an_error(synthesized):

@@ -41,7 +41,8 @@ def test_defaults_and_a_terraform_enterprise_host():
 
     import main
 
-    raw = {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "auth": {"public": True}}
+    raw = {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "allowed_account_ids": ["123456789012"],
+           "auth": {"public": True}}
     default = parse_environment({**raw, "state": {"backend": "cloud", "organization": "acme-platform"}}, environment="qa")
     custom = parse_environment({**raw, "state": CLOUD}, environment="uat")
     app = main.build_app([default, custom])

@@ -115,8 +115,8 @@ def dns(world, route53_says: str, resolved_here: str):
 
 def zone(stubs):
     stubs["route53"].add_response("list_hosted_zones_by_name", {
-        "HostedZones": [{"Id": "/hostedzone/Z1", "Name": "example.com.", "CallerReference": "r"}],
-        "IsTruncated": False, "MaxItems": "100"}, {"DNSName": "example.com"})
+        "HostedZones": [{"Id": "/hostedzone/Z1", "Name": "dev.example.com.", "CallerReference": "r"}],
+        "IsTruncated": False, "MaxItems": "100"}, {"DNSName": "dev.example.com"})
 
 
 def configuration(stubs, variables, status="Successful"):
