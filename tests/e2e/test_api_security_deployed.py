@@ -63,15 +63,17 @@ def test_every_item_route_refuses_missing_expired_forged_and_foreign_tokens(desc
 def test_each_route_needs_its_scope_and_one_token_serves_every_route_it_allows(described, issuer):
     reader = local_issuer.mint(issuer, "items:read", "ES256")
     writer = local_issuer.mint(issuer, "items:write")
-    for served in described["regions"].values():
-        base = served["api_url"]
-        denied = smoke.request("POST", base + "/items", {"item_id": "scoped"}, token=reader)
+    for region, served in described["regions"].items():
+        # One id per region: the replicator copies each write to the other region, where the
+        # same id would then be a replacement (200), not a creation (201).
+        base, item = served["api_url"], f"scoped-{region}-{time.time_ns()}"
+        denied = smoke.request("POST", base + "/items", {"item_id": item}, token=reader)
         assert (denied.status, denied.json()) == (403, {"message": "User is not authorized to access this resource"})
-        assert smoke.request("POST", base + "/items", {"item_id": "scoped"}, token=writer).status == 201
-        assert smoke.request("GET", base + "/items/scoped", token=writer).status == 403  # cached policy, other method
-        assert smoke.request("GET", base + "/items/scoped", token=reader).status == 200
-        assert smoke.request("DELETE", base + "/items/scoped", token=reader).status == 403
-        assert smoke.request("DELETE", base + "/items/scoped", token=writer).status == 204
+        assert smoke.request("POST", base + "/items", {"item_id": item}, token=writer).status == 201
+        assert smoke.request("GET", f"{base}/items/{item}", token=writer).status == 403  # cached policy, other method
+        assert smoke.request("GET", f"{base}/items/{item}", token=reader).status == 200
+        assert smoke.request("DELETE", f"{base}/items/{item}", token=reader).status == 403
+        assert smoke.request("DELETE", f"{base}/items/{item}", token=writer).status == 204
         assert smoke.request("GET", base + "/health").status == 200  # open: Route53 cannot sign
 
 
