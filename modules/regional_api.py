@@ -75,7 +75,9 @@ class RegionalApiProps:
     ``auth_config``: the authorizer (none when public), which trusts ``issuer_url`` and runs
     ``authorizer_code_path`` (defaults: empty, for a public environment). ``emulated`` (default
     False): moto does not store a function's logging_config, so in emulator mode it is
-    ignored after creation, or every plan would show it again."""
+    ignored after creation, or every plan would show it again. ``permissions_boundary``
+    (default None): the policy ARN every role here carries (the deploy role may create roles
+    only with it)."""
 
     provider: AwsProvider
     region: str
@@ -93,6 +95,7 @@ class RegionalApiProps:
     authorizer_code_path: str = ""
     authorizer_code_hash: str = ""
     emulated: bool = False
+    permissions_boundary: str | None = None
 
 
 class RegionalApi(Construct):
@@ -144,6 +147,7 @@ class RegionalApi(Construct):
             provider=props.provider,
             name=props.naming.name(route.id.replace("_", "-"), props.region),
             assume_role_policy=_assume_role("lambda.amazonaws.com"),
+            permissions_boundary=props.permissions_boundary,
         )
         policy = aws.iam_role_policy.IamRolePolicy(
             scope,
@@ -318,7 +322,7 @@ class RegionalApi(Construct):
             provider=props.provider, region=props.region, naming=props.naming, rest_api=self.rest_api,
             issuer_url=props.issuer_url, auth_config=props.auth_config, lambda_config=props.lambda_config,
             code_path=props.authorizer_code_path, code_hash=props.authorizer_code_hash, kms_key_arn=props.kms_key_arn,
-            emulated=props.emulated,
+            emulated=props.emulated, permissions_boundary=props.permissions_boundary,
         ))
 
     def _validation(self, fingerprint: list[str]) -> tuple[str, str]:
@@ -370,6 +374,7 @@ class RegionalApi(Construct):
             provider=props.provider,
             name=props.naming.name("apigw-logs", props.region),
             assume_role_policy=_assume_role("apigateway.amazonaws.com"),
+            permissions_boundary=props.permissions_boundary,
         )
         aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,

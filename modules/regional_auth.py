@@ -53,6 +53,8 @@ class RegionalAuthorizerProps:
     # creation in emulator mode, or every plan would show it again (the function refuses
     # malformed tokens with the same 401 anyway).
     emulated: bool = False
+    # The policy ARN the role carries (the deploy role may create roles only with it).
+    permissions_boundary: str | None = None
 
 
 class RegionalAuthorizer(Construct):
@@ -96,6 +98,7 @@ class RegionalAuthorizer(Construct):
             self, "role", provider=props.provider, name=props.naming.name("authorizer", props.region),
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            permissions_boundary=props.permissions_boundary,
         )
         self._policy = aws.iam_role_policy.IamRolePolicy(
             self, "policy", provider=props.provider, role=role.id, name="least-privilege",
