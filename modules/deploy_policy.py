@@ -32,7 +32,7 @@ the stack's backend is S3. Pure Python: no cdktf import, so it is tested on plai
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 TOKEN_MARK = "${"
@@ -287,7 +287,7 @@ class StackFacts:
     state_key: str | None
     trusted_services: tuple[str, ...] = ()  # service principals the stack's roles trust
     key_users: tuple[str, ...] = ()  # services the stack configures with a customer-managed key
-    role_actions: tuple[str, ...] = field(default=())  # every action the stack's role policies allow
+    role_actions: tuple[str, ...] = ()  # every action the stack's role policies allow
 
 
 def walk(doc: Mapping[str, Any]) -> StackFacts:
