@@ -4,12 +4,14 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov and cloudsplaining pin packages far below the project's pins: their own environment.
+SCAN_VENV := .venv-scan
 ENV ?= local
 WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -25,6 +27,14 @@ $(WHEELS)/.downloaded: authorizer/requirements.txt $(VENV)/.installed
 	$(PY) -m tools.wheels download
 	touch $@
 
+# The policy scan's tools (make scan), reinstalled only when scan/requirements.txt or
+# scan/constraints.txt change.
+$(SCAN_VENV)/.installed: scan/requirements.txt scan/constraints.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scan/requirements.txt -c scan/constraints.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -37,6 +47,11 @@ synth: setup
 # terraform init -backend=false && terraform validate on every synthesized stack.
 validate: synth
 	$(PY) -m pytest tests/terraform/test_validate.py -q
+
+# checkov (skips with reasons: scan/checkov-skips.toml) and cloudsplaining on every policy
+# document (exclusions: scan/iam-exclusions.toml) of every stack, synthesized into build/scan/.
+scan: setup $(SCAN_VENV)/.installed
+	$(PY) -m tools.policy_scan
 
 test: setup
 	$(PY) -m pytest

@@ -9,7 +9,10 @@ by an administrator.
 - per environment: a deploy role and a read-only plan role, trusted only by this repository's
   workflows in the GitHub environments ``<env>`` and ``<env>-plan`` (and, for Terraform Cloud
   environments, by that workspace's apply and plan runs), with the policies that
-  ``modules/deploy_policy.py`` derives from the environment's synthesized stack.
+  ``modules/deploy_policy.py`` derives from the environment's synthesized stack (customer-managed
+  policies: the explicit actions of a multi-region stack exceed an inline policy's size), and
+  the permissions boundary every role of that stack carries, which the deploy role cannot
+  change.
 
 An account is the environment's first ``allowed_account_ids`` entry; environments without one
 share the caller's account. Each account gets its own provider, which assumes
@@ -30,7 +33,10 @@ from constructs import Construct
 from modules import aws
 from modules.config import EnvironmentConfig
 from modules.delivery import BOOTSTRAP_STACK, DeliverySettings
-from modules.deploy_policy import PolicyInputs, deploy_policy, plan_policy
+from modules.deploy_policy import (
+    DELIVERY_PATH, PolicyInputs, boundary_policy, compact_json, deploy_policy, permissions_boundary_name, plan_policy,
+    split_policy,
+)
 from modules.naming import Naming, provider_alias
 from modules.stack import EMULATOR_DEAD_PROXY
 
@@ -38,8 +44,10 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 TFC_AUDIENCE = "aws.workload.identity"
 IAM_HOME_REGION = "us-east-1"
-ROLE_PATH = "/delivery/"
+ROLE_PATH = DELIVERY_PATH
 CALLER = "caller"
+# Twelve characters, like the account id it stands for while policies are sized and split.
+ACCOUNT_PLACEHOLDER = "ACCOUNT-ID-X"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,16 +172,24 @@ class DeliveryRolesProps:
 
 
 class DeliveryRoles(Construct):
-    """Exposes ``deploy_role`` and ``plan_role``. Roles live under the ``/delivery/`` path,
-    outside the ``<project>-<env>-*`` names the deploy role may manage, so it cannot change
-    its own permissions."""
+    """Exposes ``deploy_role``, ``plan_role`` and ``boundary`` (the permissions boundary of the
+    environment's own roles). Roles and policies live under the ``/delivery/`` path, outside
+    the ``<project>-<env>-*`` names the deploy role may manage, so it cannot change its own
+    permissions or the boundary."""
 
     def __init__(self, scope: Construct, id: str, props: DeliveryRolesProps) -> None:
         super().__init__(scope, id)
         config = props.target.config
         prefix = Naming(project=config.project, environment=config.environment).prefix
-        inputs = PolicyInputs(prefix=prefix, environment=config.environment, account=props.account_id)
+        # Policies are sized by IAM with the account id in them, not the longer reference to it.
+        inputs = PolicyInputs(prefix=prefix, environment=config.environment, account=ACCOUNT_PLACEHOLDER)
+        self._account_id = props.account_id
         policies = {"deploy": deploy_policy(props.target.doc, inputs), "plan": plan_policy(props.target.doc, inputs)}
+        self.boundary = aws.iam_policy.IamPolicy(
+            self, "boundary", provider=props.provider, name=permissions_boundary_name(prefix), path=DELIVERY_PATH,
+            description=f"the most any role of {config.stack_name} may do",
+            policy=self._with_account(boundary_policy(props.target.doc, inputs)),
+        )
         github_envs = {"deploy": config.environment, "plan": f"{config.environment}-plan"}
         run_phases = {"deploy": "apply", "plan": "plan"}
         roles = {}
@@ -188,11 +204,23 @@ class DeliveryRoles(Construct):
                 assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": trust}),
                 max_session_duration=3600,
             )
-            aws.iam_role_policy.IamRolePolicy(
-                self, f"{kind}_policy", provider=props.provider, role=roles[kind].id,
-                name=f"{kind}-{config.stack_name}", policy=json.dumps(policy, separators=(",", ":")),
-            )
+            self._attach(roles[kind], kind, f"{kind}-{config.stack_name}", policy, props.provider)
         self.deploy_role, self.plan_role = roles["deploy"], roles["plan"]
+
+
+    def _with_account(self, policy: dict) -> str:
+        return compact_json(policy).replace(ACCOUNT_PLACEHOLDER, self._account_id)
+
+    def _attach(self, role: Any, kind: str, name: str, policy: dict, provider: Any) -> None:
+        """``policy`` as customer-managed policies (as few as IAM's size limit allows) on ``role``."""
+        for number, part in enumerate(split_policy(policy), start=1):
+            managed = aws.iam_policy.IamPolicy(
+                self, f"{kind}_policy_{number}", provider=provider, name=f"{name}-{number}", path=DELIVERY_PATH,
+                policy=self._with_account(part),
+            )
+            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+                self, f"{kind}_policy_{number}_attachment", provider=provider, role=role.name, policy_arn=managed.arn,
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,7 @@ from constructs import Construct
 from modules import aws
 from modules.api_contract import ITEM_MODEL_NAME, ITEM_MODEL_SCHEMA, JSON_MEDIA_TYPE, arn_path
 from modules.config import ApiConfig, AuthConfig, LambdaConfig
+from modules.function_policy import TRACING_STATEMENT, environment_key_statement
 from modules.naming import Naming
 from modules.regional_auth import RegionalAuthorizer, RegionalAuthorizerProps
 from modules.regional_cors import RegionalCors, RegionalCorsProps
@@ -66,14 +67,17 @@ INTEGRATION_TIMEOUT_MS = 29000
 
 @dataclass(frozen=True, kw_only=True)
 class RegionalApiProps:
-    """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups;
+    """Everything one region's API needs. ``kms_key_arn`` encrypts its log groups and the
+    functions' environment variables;
     ``table_kms_key_arn`` (None unless the table uses a customer-managed key) is what the
     roles may use through DynamoDB. ``lambda_config``: every function's settings (and the
     log retention); ``api_config``: the stage, its throttling and CORS origins;
     ``auth_config``: the authorizer (none when public), which trusts ``issuer_url`` and runs
     ``authorizer_code_path`` (defaults: empty, for a public environment). ``emulated`` (default
     False): moto does not store a function's logging_config, so in emulator mode it is
-    ignored after creation, or every plan would show it again."""
+    ignored after creation, or every plan would show it again. ``permissions_boundary``
+    (default None): the policy ARN every role here carries (the deploy role may create roles
+    only with it)."""
 
     provider: AwsProvider
     region: str
@@ -91,6 +95,7 @@ class RegionalApiProps:
     authorizer_code_path: str = ""
     authorizer_code_hash: str = ""
     emulated: bool = False
+    permissions_boundary: str | None = None
 
 
 class RegionalApi(Construct):
@@ -143,6 +148,7 @@ class RegionalApi(Construct):
             provider=props.provider,
             name=props.naming.name(route.id.replace("_", "-"), props.region),
             assume_role_policy=_assume_role("lambda.amazonaws.com"),
+            permissions_boundary=props.permissions_boundary,
         )
         policy = aws.iam_role_policy.IamRolePolicy(
             scope,
@@ -150,15 +156,16 @@ class RegionalApi(Construct):
             provider=props.provider,
             role=role.id,
             name="least-privilege",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": self._policy_statements(route, log_group)}),
+            policy=json.dumps({"Version": "2012-10-17", "Statement": self._policy_statements(route, function_name, log_group)}),
         )
         self.functions[route.id] = self._lambda_function(scope, route, function_name, role, policy, log_group)
         self.roles[route.id] = role
         self.log_groups[route.id] = log_group
 
-    def _policy_statements(self, route: Route, log_group: CloudwatchLogGroup) -> list[dict]:
+    def _policy_statements(self, route: Route, function_name: str, log_group: CloudwatchLogGroup) -> list[dict]:
         """Only the route's table actions on this region's table, its own log group, X-Ray,
-        and the table key through DynamoDB when the table has a customer-managed key."""
+        its own environment variables, and the table key through DynamoDB when the table has
+        a customer-managed key."""
         props = self._props
         statements: list[dict] = [
             {"Sid": "Table", "Effect": "Allow", "Action": list(route.actions), "Resource": props.table_arn,
@@ -169,8 +176,8 @@ class RegionalApi(Construct):
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": f"{log_group.arn}:*",
             },
-            # X-Ray has no resource-level permissions; "*" is the narrowest form.
-            {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"},
+            TRACING_STATEMENT,
+            environment_key_statement(props.kms_key_arn, props.region, function_name),
         ]
         if props.table_kms_key_arn is not None and route.key_actions:
             statements.append(
@@ -206,6 +213,7 @@ class RegionalApi(Construct):
             filename=props.code_path,
             source_code_hash=props.code_hash,
             environment=aws.lambda_function.LambdaFunctionEnvironment(variables=self._variables()),
+            kms_key_arn=props.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
                 log_format="JSON", log_group=log_group.name, application_log_level=settings.log_level,
@@ -240,6 +248,9 @@ class RegionalApi(Construct):
             name=props.naming.name("api"),
             description=f"{props.naming.prefix} items API in {props.region}",
             endpoint_configuration=aws.api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            # Should the API ever be replaced, its successor exists before the old one goes, so
+            # the stage, custom domain mapping and health check move over without a gap.
+            lifecycle={"create_before_destroy": True},
         )
 
     def _resources(self) -> dict[str, ApiGatewayResource]:
@@ -316,7 +327,7 @@ class RegionalApi(Construct):
             provider=props.provider, region=props.region, naming=props.naming, rest_api=self.rest_api,
             issuer_url=props.issuer_url, auth_config=props.auth_config, lambda_config=props.lambda_config,
             code_path=props.authorizer_code_path, code_hash=props.authorizer_code_hash, kms_key_arn=props.kms_key_arn,
-            emulated=props.emulated,
+            emulated=props.emulated, permissions_boundary=props.permissions_boundary,
         ))
 
     def _validation(self, fingerprint: list[str]) -> tuple[str, str]:
@@ -380,6 +391,7 @@ class RegionalApi(Construct):
             provider=props.provider,
             name=props.naming.name("apigw-logs", props.region),
             assume_role_policy=_assume_role("apigateway.amazonaws.com"),
+            permissions_boundary=props.permissions_boundary,
         )
         attachment = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,

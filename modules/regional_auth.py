@@ -1,5 +1,5 @@
 """One region's JWT authorizer: a TOKEN Lambda authorizer (authorizer/handler.py) on the
-REST API, its function with a logs-only role, and the permission for API Gateway to invoke
+REST API, its function with a least-privilege role, and the permission for API Gateway to invoke
 it. Every region gets its own, all trusting the same issuer, so a token works in whichever
 region Route53 picks (IAM/SigV4 signs for one region; Cognito user pools do not replicate)."""
 
@@ -15,6 +15,7 @@ from constructs import Construct
 from modules import aws
 from modules.api_contract import route_scopes
 from modules.config import AuthConfig, LambdaConfig
+from modules.function_policy import TRACING_STATEMENT, environment_key_statement
 from modules.naming import Naming
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ TIMEOUT_SECONDS = 10
 class RegionalAuthorizerProps:
     """``issuer_url``: the configured issuer, or in emulator mode the Terraform variable
     naming the local issuer. ``code_path``/``code_hash``: the authorizer's own zip.
-    ``kms_key_arn`` encrypts its log group."""
+    ``kms_key_arn`` encrypts its log group and environment variables."""
 
     provider: AwsProvider
     region: str
@@ -52,6 +53,8 @@ class RegionalAuthorizerProps:
     # creation in emulator mode, or every plan would show it again (the function refuses
     # malformed tokens with the same 401 anyway).
     emulated: bool = False
+    # The policy ARN the role carries (the deploy role may create roles only with it).
+    permissions_boundary: str | None = None
 
 
 class RegionalAuthorizer(Construct):
@@ -66,7 +69,7 @@ class RegionalAuthorizer(Construct):
             self, "logs", provider=props.provider, name=f"/aws/lambda/{name}",
             retention_in_days=props.lambda_config.log_retention_days, kms_key_id=props.kms_key_arn,
         )
-        self.role = self._role()
+        self.role = self._role(name)
         self.function = self._function(name)
         settings = {
             "type": AUTHORIZER_TYPE, "identity_source": IDENTITY_SOURCE,
@@ -87,19 +90,24 @@ class RegionalAuthorizer(Construct):
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         self.fingerprint = [self.authorizer.id, self.authorizer.authorizer_uri, digest]
 
-    def _role(self):
-        """Logs only: the authorizer reads nothing in AWS (the keys come from the issuer)."""
+    def _role(self, function_name: str):
+        """Its logs, X-Ray and its own environment variables: the authorizer reads nothing
+        else in AWS (the keys come from the issuer)."""
         props = self._props
         role = aws.iam_role.IamRole(
             self, "role", provider=props.provider, name=props.naming.name("authorizer", props.region),
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            permissions_boundary=props.permissions_boundary,
         )
         self._policy = aws.iam_role_policy.IamRolePolicy(
-            self, "policy", provider=props.provider, role=role.id, name="logs-only",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{self.log_group.arn}:*"}]}),
+            self, "policy", provider=props.provider, role=role.id, name="least-privilege",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                 "Resource": f"{self.log_group.arn}:*"},
+                TRACING_STATEMENT,
+                environment_key_statement(props.kms_key_arn, props.region, function_name),
+            ]}),
         )
         return role
 
@@ -121,6 +129,7 @@ class RegionalAuthorizer(Construct):
                 log_format="JSON", log_group=self.log_group.name, application_log_level=settings.log_level,
                 system_log_level="WARN",
             ),
+            kms_key_arn=props.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             lifecycle={"ignore_changes": ["logging_config"]} if props.emulated else None,
             depends_on=[self._policy, self.log_group],

@@ -24,6 +24,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.config import DomainConfig, EnvironmentConfig
+from modules.deploy_policy import permissions_boundary_arn
 from modules.global_routing import GlobalRouting, GlobalRoutingProps, RegionEndpoint
 from modules.global_table import GlobalTable, GlobalTableProps
 from modules.monitoring import (
@@ -99,9 +100,13 @@ class BackendStack(TerraformStack):
         # Each region's resources are grouped under one scope, made here once.
         self.region_scopes = {region: Construct(self, region) for region in every_region}
 
-        keys = self._keys(every_provider)
+        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(
+            self, "account", provider=self.global_provider
+        ).account_id
+        keys = self._keys(every_provider, account_id)
         self.table = self._global_table(keys)
-        self.apis = self._apis(keys, code, authorizer_code)
+        # Every role carries the boundary the bootstrap makes (modules/deploy_policy.py).
+        self.apis = self._apis(keys, code, authorizer_code, permissions_boundary_arn(account_id, self._naming.prefix))
         self._wafs(keys)
         self.domains: dict[str, RegionalDomain] = {}
         zone_id = None
@@ -154,11 +159,8 @@ class BackendStack(TerraformStack):
 
     # --- per-region building blocks -------------------------------------------------------
 
-    def _keys(self, every_provider: dict[str, AwsProvider]) -> dict[str, RegionalKey]:
+    def _keys(self, every_provider: dict[str, AwsProvider], account_id: str) -> dict[str, RegionalKey]:
         """A KMS key in every region, us-east-1 included (its alarm topic)."""
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(
-            self, "account", provider=self.global_provider
-        ).account_id
         return {
             region: RegionalKey(
                 self.region_scopes[region],
@@ -184,8 +186,8 @@ class BackendStack(TerraformStack):
             ),
         )
 
-    def _apis(self, keys: dict[str, RegionalKey], code: FunctionsCode,
-              authorizer_code: FunctionsCode | None) -> dict[str, RegionalApi]:
+    def _apis(self, keys: dict[str, RegionalKey], code: FunctionsCode, authorizer_code: FunctionsCode | None,
+              permissions_boundary: str) -> dict[str, RegionalApi]:
         asset = TerraformAsset(self, "functions_code", path=str(code.path), type=AssetType.FILE)
         authorizer = self._authorizer_settings(authorizer_code)
         customer_managed = self.config.table.encryption == "customer_managed"
@@ -207,6 +209,7 @@ class BackendStack(TerraformStack):
                     api_config=self.config.api,
                     auth_config=self.config.auth,
                     emulated=self.config.emulator,
+                    permissions_boundary=permissions_boundary,
                     **authorizer,
                 ),
             )

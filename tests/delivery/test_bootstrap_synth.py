@@ -4,6 +4,7 @@ through its own provider, state buckets that Terraform will not destroy, roles p
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -67,11 +68,28 @@ def test_roles_per_real_environment_never_admin(bootstrap_doc):
     roles = {r["name"]: r for r in bootstrap_doc["resource"]["aws_iam_role"].values()}
     assert set(roles) == {f"{k}-items-{e}" for k in ("deploy", "plan") for e in ("dev", "staging", "prod")}
     assert all(r["path"] == "/delivery/" for r in roles.values())
-    assert "aws_iam_role_policy_attachment" not in bootstrap_doc["resource"]
-    for policy in bootstrap_doc["resource"]["aws_iam_role_policy"].values():
+    assert "aws_iam_role_policy" not in bootstrap_doc["resource"]
+    policies = bootstrap_doc["resource"]["aws_iam_policy"]
+    # Only the bootstrap's own managed policies are attached, never an AWS one (AdministratorAccess).
+    attached = {a["policy_arn"] for a in bootstrap_doc["resource"]["aws_iam_role_policy_attachment"].values()}
+    assert attached == {f"${{aws_iam_policy.{name}.arn}}" for name in policies if "_boundary_" not in name}
+    for policy in policies.values():
+        assert policy["path"] == "/delivery/"
         document = json.loads(policy["policy"])
         assert not [s for s in document["Statement"] if s["Effect"] == "Allow" and "*" in s["Action"]]
-        assert "AdministratorAccess" not in policy["policy"]
+        assert not [a for s in document["Statement"] for a in s["Action"] if a.endswith(":*")], "a service wildcard"
+        # IAM's limit for a managed policy, counted with the account id the reference becomes.
+        resolved = re.sub(r"\$\{data\.aws_caller_identity\.[\w-]+\.account_id\}", "111111111111", policy["policy"])
+        assert "${" not in resolved and len(resolved) <= 6144
+
+
+def test_each_environment_has_its_permissions_boundary_outside_the_deploy_roles_reach(bootstrap_doc):
+    boundaries = {p["name"]: p for p in bootstrap_doc["resource"]["aws_iam_policy"].values() if p["name"].startswith("boundary-")}
+    assert set(boundaries) == {f"boundary-items-{e}" for e in ("dev", "staging", "prod")}
+    deploy = [json.loads(p["policy"]) for p in bootstrap_doc["resource"]["aws_iam_policy"].values()
+              if p["name"].startswith("deploy-backend-prod-")]
+    granted = [arn for d in deploy for s in d["Statement"] if s["Effect"] == "Allow" for arn in s["Resource"]]
+    assert not [arn for arn in granted if ":policy/" in arn], "the deploy role must not reach any managed policy"
 
 
 def test_bootstrap_is_synthesized_only_when_named():

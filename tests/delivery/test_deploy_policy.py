@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from modules.deploy_policy import PolicyError, PolicyInputs, deploy_policy, name_pattern, plan_policy, walk
+from modules.deploy_policy import (
+    MANAGED_POLICY_CHARS, PolicyError, PolicyInputs, boundary_policy, deploy_policy, name_pattern, permissions_boundary_arn,
+    plan_policy, split_policy, walk,
+)
 
 ACCOUNT = "111111111111"
 
@@ -32,17 +35,21 @@ def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
                         "wafv2"}
     assert ("wafv2" in services) == (env == "prod")  # WAF only where [waf] is on (protected prod)
     assert "*" not in actions(policy) and not any(a.startswith("s3:") and a != "s3:ListBucket" and "Object" not in a for a in actions(policy))
-    # Inline role policies are limited to 10,240 characters (whitespace excluded).
-    assert len(json.dumps(policy, separators=(",", ":"))) < 10240
+    # Never a whole service: the explicit actions of each resource type (and reads by prefix).
+    assert not [a for a in actions(policy) if a.endswith(":*")]
+    # Attached as managed policies of at most 6,144 characters each (whitespace excluded).
+    parts = split_policy(policy)
+    assert all(len(json.dumps(p, separators=(",", ":"))) <= MANAGED_POLICY_CHARS for p in parts)
+    assert [s for p in parts for s in p["Statement"]] == policy["Statement"]
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_every_wildcard_action_is_scoped_to_the_environment(env, synthesized):
-    """``<service>:*`` only on ARNs carrying the environment's prefix, its domain, a region
-    of the stack, or with a condition on the environment tag."""
+def test_every_write_is_scoped_to_the_environment(env, synthesized):
+    """Writes only on ARNs carrying the environment's prefix, its domain, a region of the stack,
+    with a condition on the environment tag, or (ids AWS generates) on a region's API paths."""
     config_regions = {p["region"] for p in synthesized[env]["provider"]["aws"]}
     for s in deploy_policy(synthesized[env], inputs(env))["Statement"]:
-        if not any(a.endswith(":*") for a in s["Action"]):
+        if s["Effect"] != "Allow" or s["Resource"] == ["*"]:
             continue
         for arn in s["Resource"]:
             region = arn.split(":")[3]
@@ -50,29 +57,91 @@ def test_every_wildcard_action_is_scoped_to_the_environment(env, synthesized):
             scoped = f"items-{env}" in arn or f"{env}.example.com" in arn or "api.example.com" in arn
             tagged = s.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/environment") == env
             generated_ids = arn.endswith(("/restapis", "/restapis/*", "/account", "/tags/*", "/domainnames",
-                                          "healthcheck/*", "change/*", ":log-group:API-Gateway-Execution-Logs_*",
-                                          ":log-group:API-Gateway-Execution-Logs_*:*"))
-            assert scoped or tagged or generated_ids, arn
+                                          "healthcheck/*", "change/*", "hostedzone/*", "/stages/*", "managedruleset/*/*",
+                                          ":log-group:API-Gateway-Execution-Logs_*"))
+            service_linked = "aws-service-role/replication.dynamodb" in arn  # only with iam:AWSServiceName
+            state = arn.startswith(f"arn:aws:s3:::items-terraform-state-")  # the state object and lock only
+            assert scoped or tagged or generated_ids or service_linked or state, arn
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_unscoped_writes_are_only_those_aws_cannot_scope(env, synthesized):
+    unscoped = {a for s in deploy_policy(synthesized[env], inputs(env))["Statement"]
+                if s["Effect"] == "Allow" and s["Resource"] == ["*"] and "Condition" not in s for a in s["Action"]}
+    reads = {a for a in unscoped if a.split(":")[1].startswith(("Describe", "Get", "List"))}
+    expected = {"route53:CreateHealthCheck"} | ({
+        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:UpdateLogDelivery", "logs:PutResourcePolicy"}
+        if env == "prod" else set())
+    assert unscoped - reads == expected
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_roles_the_deploy_role_makes_stay_within_the_boundary(env, synthesized):
+    """The escalation path (make a role, give it any policy, pass it to a function, invoke) is
+    closed: role-granting actions need the boundary, which can never be removed, and roles go
+    only to the services the stack's roles trust."""
+    by_sid = statements(deploy_policy(synthesized[env], inputs(env)))
+    boundary = permissions_boundary_arn(ACCOUNT, f"items-{env}")
+    granting = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+    for s in by_sid.values():
+        if s["Effect"] == "Allow" and granting & set(s["Action"]):
+            assert s["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}, s["Sid"]
+    assert by_sid["NeverRemoveTheBoundary"] == {"Sid": "NeverRemoveTheBoundary", "Effect": "Deny",
+                                                "Action": ["iam:DeleteRolePermissionsBoundary"], "Resource": ["*"]}
+    passing = [s for s in by_sid.values() if "iam:PassRole" in s["Action"]]
+    assert [s["Condition"] for s in passing] == [
+        {"StringEquals": {"iam:PassedToService": ["apigateway.amazonaws.com", "lambda.amazonaws.com"]}}]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_every_role_of_the_stack_carries_the_boundary_and_the_boundary_covers_what_the_roles_use(env, synthesized):
+    doc = synthesized[env]
+    roles = doc["resource"]["aws_iam_role"].values()
+    assert {r["permissions_boundary"] for r in roles} == {
+        "arn:aws:iam::${data.aws_caller_identity.account.account_id}:policy/delivery/boundary-items-" + env}
+    boundary = boundary_policy(doc, inputs(env))
+    allowed = {a for s in boundary["Statement"] for a in s["Action"]}
+    assert set(walk(doc).role_actions) <= allowed
+    assert "logs:CreateLogGroup" in allowed  # the API Gateway logging role's managed policy
+    assert not [s for s in boundary["Statement"] if s["Resource"] == ["*"] and not all(
+        a.startswith("xray:") for a in s["Action"])], "only X-Ray, which has no resource-level permissions, on *"
+
+
+def test_a_role_policy_using_a_service_the_stack_has_no_rule_for_is_an_error(synthesized):
+    doc = copy.deepcopy(synthesized["dev"])
+    policy = next(iter(doc["resource"]["aws_iam_role_policy"].values()))
+    policy["policy"] = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::somebody/*"}]})
+    with pytest.raises(PolicyError, match="the stack's roles use s3"):
+        boundary_policy(doc, inputs("dev"))
 
 
 def test_dev_example(synthesized):
     by_sid = statements(deploy_policy(synthesized["dev"], inputs("dev")))
-    lambda_arns = next(s["Resource"] for s in by_sid.values() if s["Action"] == ["lambda:*"])
-    assert lambda_arns == [
+    lambda_statement = next(s for s in by_sid.values() if "lambda:CreateFunction" in s["Action"])
+    assert lambda_statement["Resource"] == [
         f"arn:aws:lambda:eu-central-1:{ACCOUNT}:function:items-dev-*",
         f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:items-dev-*",
         f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:items-dev-*",
     ]
-    logs = next(s["Resource"] for s in by_sid.values() if s["Action"] == ["logs:*"])
+    assert {"lambda:UpdateFunctionCode", "lambda:AddPermission", "lambda:Get*"} <= set(lambda_statement["Action"])
+    logs = next(s["Resource"] for s in by_sid.values() if "logs:CreateLogGroup" in s["Action"])
+    # log-group:/aws/lambda/items-dev-* also covers its streams (...:*): listed once.
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/items-dev-*" in logs
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/apigateway/items-dev-*" in logs
     # API Gateway names the execution log group after the REST API's generated id.
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
+    assert not [arn for arn in logs if arn.endswith("-*:*")]
     assert by_sid["RequestOwnCertificates"]["Condition"] == {"ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]}}
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.api.dev.example.com", "api.dev.example.com"]
     assert by_sid["OnlyTheStacksManagedPolicies"]["Effect"] == "Deny"
     assert by_sid["StateObject"]["Resource"] == ["arn:aws:s3:::items-terraform-state-111111111111/backend/dev/terraform.tfstate"]
+    # Lambda encrypts environment variables with the caller's grant on the environment's keys.
+    keys = by_sid["KeysThroughLambda"]
+    assert keys["Action"] == ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt"]
+    assert keys["Condition"]["StringEquals"]["kms:ViaService"] == [
+        "lambda.eu-central-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"]
 
 
 def test_plan_policy_reads_but_never_writes_or_reads_items(synthesized):
@@ -91,6 +160,8 @@ def test_plan_policy_reads_but_never_writes_or_reads_items(synthesized):
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= granted  # the lock file
     state = statements(policy)["StateObject"]
     assert state["Action"] == ["s3:GetObject"]
+    # Reading a function's encrypted environment needs Decrypt, through Lambda only.
+    assert statements(policy)["KeysThroughLambda"]["Action"] == ["kms:Decrypt"]
 
 
 def test_cloud_state_needs_no_bucket_statements(synthesized):

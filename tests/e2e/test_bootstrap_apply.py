@@ -102,11 +102,24 @@ def test_roles_trust_only_their_github_environment(applied, environment):
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
             "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:environment:{github_env}",
         }
-        (policy_name,) = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
-        document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
-        document = json.loads(document) if isinstance(document, str) else document
-        arns = json.dumps(document)
-        assert f":{account}:" in arns and "${" not in arns, "the account reference was not resolved"
+        assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
+        attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+        assert attached and all(p["PolicyName"].startswith(f"{kind}-backend-{environment}-") for p in attached)
+        for policy in attached:
+            version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
+            document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+            document = json.loads(document) if isinstance(document, str) else document
+            arns = json.dumps(document)
+            assert f":{account}:" in arns and "${" not in arns, "the account reference was not resolved"
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_permissions_boundary_exists_where_the_environments_roles_name_it(applied, environment, synthesized):
+    account = applied["configs"][environment].allowed_account_ids[0]
+    iam = client(applied["url"], "iam", account)
+    (named,) = {r["permissions_boundary"] for r in synthesized[environment]["resource"]["aws_iam_role"].values()}
+    arn = named.replace("${data.aws_caller_identity.account.account_id}", account)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Path"] == "/delivery/"
 
 
 def test_prod_roles_also_trust_its_terraform_cloud_workspace(applied):

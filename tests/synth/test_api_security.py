@@ -70,13 +70,27 @@ def test_the_authorizer_is_a_cached_token_authorizer_with_its_own_function_and_p
                             p["source_arn"]) for p in permissions)
 
 
-def test_the_authorizer_role_may_only_write_its_logs(env):
+def test_the_authorizer_role_may_only_write_its_logs_and_traces_and_read_its_own_environment(env):
     config, doc = env
     policies = [p for k, p in resources(doc, "aws_iam_role_policy").items() if "_authorizer_" in k]
     assert len(policies) == (0 if config.auth.public else len(config.regions))
     for policy in policies:
-        (statement,) = json.loads(policy["policy"])["Statement"]
-        assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+        assert set(statements) == {"Logs", "Tracing", "EnvironmentKey"}
+        assert statements["Logs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+        assert statements["Tracing"]["Action"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        context = statements["EnvironmentKey"]["Condition"]["StringLike"]["kms:EncryptionContext:aws:lambda:FunctionArn"]
+        assert statements["EnvironmentKey"]["Action"] == "kms:Decrypt"
+        assert context.endswith(f":function:{config.project}-{config.environment}-authorizer")
+
+
+def test_the_authorizer_is_traced_and_its_environment_encrypted_with_the_regions_key(env):
+    config, doc = env
+    functions = [f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"]
+    assert len(functions) == (0 if config.auth.public else len(config.regions))
+    for function in functions:
+        assert function["tracing_config"] == {"mode": "Active"}
+        assert re.fullmatch(r"\$\{aws_kms_key\.[\w-]+_key_[0-9A-F]+\.arn\}", function["kms_key_arn"])
 
 
 def test_only_the_emulator_takes_the_issuer_from_a_terraform_variable(env):

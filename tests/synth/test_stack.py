@@ -138,6 +138,7 @@ def test_one_api_stage_and_four_functions_per_region(env):
     assert len(resources(doc, "aws_api_gateway_rest_api")) == n
     for api in resources(doc, "aws_api_gateway_rest_api").values():
         assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
+        assert api["lifecycle"] == {"create_before_destroy": True}
     assert len(item_functions(doc)) == 4 * n
     authorizers = [f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"]
     assert len(authorizers) == (0 if config.auth.public else n)
@@ -185,6 +186,9 @@ def test_functions_settings(env):
         assert fn["memory_size"] == lam.memory and fn["timeout"] == lam.timeout
         assert fn.get("reserved_concurrent_executions") == lam.reserved_for(path_of(logical_id)[2])
         assert fn["tracing_config"] == {"mode": "Active"}
+        # Environment variables encrypted with the function's own region's customer-managed key.
+        region = fn["provider"].removeprefix("aws.").replace("_", "-")
+        assert fn["kms_key_arn"].startswith(f"${{aws_kms_key.{region}_key_") and fn["kms_key_arn"].endswith(".arn}")
         assert fn["logging_config"]["log_format"] == "JSON"
         cors = {"CORS_ORIGINS": ",".join(config.api.cors_origins)} if config.api.cors_origins else {}
         assert fn["environment"]["variables"] == {"TABLE_NAME": f"{config.project}-{config.environment}-items", **cors}
@@ -226,7 +230,11 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
             assert "*" not in "".join(s["Action"]), f"wildcard action in {route_id}"
             if s["Resource"] == "*":
                 assert set(s["Action"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-            if any(a.startswith("kms:") for a in s["Action"]):
+            if s["Sid"] == "EnvironmentKey":
+                function_arn = f"arn:aws:lambda:{region}:*:function:{config.project}-{config.environment}-{route_id.replace('_', '-')}"
+                assert s["Action"] == "kms:Decrypt"
+                assert s["Condition"] == {"StringLike": {"kms:EncryptionContext:aws:lambda:FunctionArn": function_arn}}
+            elif any(a.startswith("kms:") for a in s["Action"]):
                 assert s["Condition"] == {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
                 if route_id == "health":  # reading the sentinel decrypts, never encrypts
                     assert sorted(s["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
