@@ -80,7 +80,11 @@ def main() -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         stale = discard_stale_output(outdir)
-        print("nothing was synthesized" + (f"; removed the previous synth of {', '.join(stale)} from {outdir}" if stale else ""), file=sys.stderr)
+        print(
+            "nothing was synthesized"
+            + (f"; removed the previous synth of {', '.join(stale)} from {outdir}" if stale else ""),
+            file=sys.stderr,
+        )
         return 2
     print_failover_bounds(configs)
     app = build_app(configs)

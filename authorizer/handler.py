@@ -49,8 +49,9 @@ def key_cache() -> KeyCache:
     """One cache per execution environment, made on the first request."""
     global _cache
     if _cache is None:
-        _cache = KeyCache(os.environ["ISSUER"], os.environ.get("JWKS_URL", ""),
-                          float(os.environ.get("JWKS_MAX_AGE_SECONDS", "3600")))
+        _cache = KeyCache(
+            os.environ["ISSUER"], os.environ.get("JWKS_URL", ""), float(os.environ.get("JWKS_MAX_AGE_SECONDS", "3600"))
+        )
     return _cache
 
 
@@ -75,8 +76,15 @@ def verified_claims(token: str, issuer: str, audience: str, keys: KeyCache) -> d
     if key is None or key.algorithm_name != algorithm:
         return _refuse("no signing key of the issuer with this key id and algorithm")
     try:
-        return jwt.decode(token, key.key, algorithms=[algorithm], audience=audience, issuer=issuer,
-                          leeway=LEEWAY_SECONDS, options={"require": ["exp", "iss", "aud", "sub"]})
+        return jwt.decode(
+            token,
+            key.key,
+            algorithms=[algorithm],
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
     except jwt.PyJWTError as err:
         return _refuse(type(err).__name__)
 
@@ -92,9 +100,14 @@ def authorize(event, context=None):
     header = event.get("authorizationToken") if isinstance(event, dict) else None
     if not isinstance(header, str) or not header.startswith(BEARER):
         return _refuse("no bearer token")
-    claims = verified_claims(header[len(BEARER):].strip(), issuer, audience, key_cache())
+    claims = verified_claims(header[len(BEARER) :].strip(), issuer, audience, key_cache())
     scopes = token_scopes(claims)
     granted = sorted(scopes & set(route_scopes))
     log("token accepted", sub=str(claims["sub"])[:128], scopes=granted)
-    return policy(str(claims["sub"]), event["methodArn"], scopes, route_scopes,
-                  {"sub": str(claims["sub"]), "scope": " ".join(granted)})
+    return policy(
+        str(claims["sub"]),
+        event["methodArn"],
+        scopes,
+        route_scopes,
+        {"sub": str(claims["sub"]), "scope": " ".join(granted)},
+    )

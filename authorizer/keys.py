@@ -38,7 +38,7 @@ class KeysUnavailable(RuntimeError):
 def fetch_json(url: str) -> dict:
     """A JSON object from ``url``, bounded in time and size."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 - configured URLs
+    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
         body = response.read(MAX_DOCUMENT_BYTES + 1)
     if len(body) > MAX_DOCUMENT_BYTES:
         raise ValueError(f"{url}: document larger than {MAX_DOCUMENT_BYTES} bytes")
@@ -95,8 +95,11 @@ class KeyCache:
             keys = PyJWKSet.from_dict(self.fetch(url)).keys
         except (OSError, ValueError, PyJWKSetError) as err:  # URLError, timeouts, bad JSON, no usable key
             self._failed_at = now
-            log("jwks fetch failed", reason=f"{type(err).__name__}: {str(err)[:200]}",
-                cached_age_s=None if self._fetched_at is None else round(now - self._fetched_at))
+            log(
+                "jwks fetch failed",
+                reason=f"{type(err).__name__}: {str(err)[:200]}",
+                cached_age_s=None if self._fetched_at is None else round(now - self._fetched_at),
+            )
             return
         self._keys = {key.key_id: key for key in keys if key.key_id and getattr(key, "public_key_use", None) != "enc"}
         self._fetched_at, self._failed_at = now, None

@@ -31,8 +31,9 @@ def granted_resources(method_arn: str, scopes: set[str], route_scopes: dict[str,
     return sorted({f"{base}/{route}" for scope in scopes for route in route_scopes.get(scope, ())})
 
 
-def policy(principal_id: str, method_arn: str, scopes: set[str], route_scopes: dict[str, list[str]],
-           context: dict[str, str]) -> dict:
+def policy(
+    principal_id: str, method_arn: str, scopes: set[str], route_scopes: dict[str, list[str]], context: dict[str, str]
+) -> dict:
     resources = granted_resources(method_arn, scopes, route_scopes)
     if resources:
         statement = {"Effect": "Allow", "Action": INVOKE, "Resource": resources}

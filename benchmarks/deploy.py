@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools import deploy, emulator  # noqa: E402
-from tools import terraform as tf  # noqa: E402
+from tools import deploy, emulator
+from tools import terraform as tf
 
 
 def one_run() -> dict[str, float]:
@@ -54,8 +54,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     runs = [one_run() for _ in range(args.runs)]
-    print(f"local stack on moto's server, {runs[0]['resources']:.0f} resources, 2 regions, "
-          f"{os.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"local stack on moto's server, {runs[0]['resources']:.0f} resources, 2 regions, "
+        f"{os.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     for key in runs[0]:
         if key == "resources":
             continue

@@ -31,7 +31,16 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What a new user's shell passes on; everything else (AWS_*, TF_*, caches) stays behind.
-PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TERM", "TZ", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "TF_PROVIDER_MIRROR")
+PASSED_VARIABLES = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "TZ",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "TF_PROVIDER_MIRROR",
+)
 SMOKE_LINE = re.compile(r"checked\s+(\d+)/(\d+) smoke checks passed")
 TIME_LINE = re.compile(r"^\s+time\s+(.*)$", re.MULTILINE)
 
@@ -60,8 +69,15 @@ def run_make(target: str, cwd: Path, env: dict[str, str], timeout: float, log: P
     """``make <target>`` in its own process group, output to ``log``; on timeout the whole
     group is stopped and the return code is -9."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["make", target], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", target],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -96,7 +112,9 @@ def one_run(index: int, source: Path, logs: Path, caches: Path | None, timeout: 
         subprocess.run(["git", "clone", "--quiet", str(source), str(repo)], check=True)
         env = clean_env(home, caches, root / "terraform-debug.log" if tf_log else None)
         code, output = run_make("deploy", repo, env, timeout, root / "deploy.log")
-        recorded = json.loads((repo / ".emulator/state.json").read_text()) if (repo / ".emulator/state.json").exists() else {}
+        recorded = (
+            json.loads((repo / ".emulator/state.json").read_text()) if (repo / ".emulator/state.json").exists() else {}
+        )
         down_code, _ = run_make("down", repo, env, 120, root / "down.log")
         state_copy = root / "state.json"
         state_copy.write_text(json.dumps(recorded))
@@ -105,7 +123,12 @@ def one_run(index: int, source: Path, logs: Path, caches: Path | None, timeout: 
         smoke = SMOKE_LINE.search(output)
         passed = smoke is not None and smoke.group(1) == smoke.group(2) != "0"
         ok = code == 0 and passed and down_code == 0 and not left
-        detail = "ok" if ok else f"deploy exit {code}, smoke {smoke.group(0) if smoke else 'not reached'}, down exit {down_code}, left running {left}"
+        detail = (
+            "ok"
+            if ok
+            else f"deploy exit {code}, smoke {smoke.group(0) if smoke else 'not reached'}, "
+            f"down exit {down_code}, left running {left}"
+        )
         timing = TIME_LINE.search(output)
         if not ok:
             kept = logs / f"run-{index:02d}"
@@ -137,15 +160,25 @@ def main() -> int:
         for index in range(1, args.runs + 1):
             run = one_run(index, args.source.resolve(), args.logs, caches, args.timeout, args.tf_log)
             runs.append(run)
-            print(f"run {index:2d}/{args.runs}: {'ok  ' if run.ok else 'FAIL'} {run.seconds:6.1f} s  "
-                  f"{run.phases if run.ok else run.detail}", flush=True)
+            print(
+                f"run {index:2d}/{args.runs}: {'ok  ' if run.ok else 'FAIL'} {run.seconds:6.1f} s  "
+                f"{run.phases if run.ok else run.detail}",
+                flush=True,
+            )
     finally:
         if caches is not None:
             shutil.rmtree(caches, ignore_errors=True)
     succeeded = [r for r in runs if r.ok]
-    print(f"fresh-clone `make deploy` + `make down`: {len(succeeded)}/{len(runs)} succeeded on "
-          f"{os.cpu_count()} CPUs" + (f"; time per run median {statistics.median(r.seconds for r in runs):.0f} s, "
-                                      f"max {max(r.seconds for r in runs):.0f} s" if runs else ""))
+    print(
+        f"fresh-clone `make deploy` + `make down`: {len(succeeded)}/{len(runs)} succeeded on "
+        f"{os.cpu_count()} CPUs"
+        + (
+            f"; time per run median {statistics.median(r.seconds for r in runs):.0f} s, "
+            f"max {max(r.seconds for r in runs):.0f} s"
+            if runs
+            else ""
+        )
+    )
     return 0 if runs and len(succeeded) == len(runs) else 1
 
 

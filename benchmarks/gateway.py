@@ -25,7 +25,7 @@ def through_gateway(url: str, requests: int) -> list[float]:
     timings = []
     for _ in range(requests):
         started = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback from deployment.json
+        with urllib.request.urlopen(url, timeout=30) as response:
             response.read()
         timings.append((time.perf_counter() - started) * 1000)
     return timings
@@ -49,26 +49,38 @@ def main() -> None:
     region, served = next(iter(deployment["regions"].items()))
     base = served["api_url"]
     create = urllib.request.Request(base + "/items", data=json.dumps({"item_id": ITEM_ID}).encode(), method="POST")
-    urllib.request.urlopen(create, timeout=30).read()  # noqa: S310
+    urllib.request.urlopen(create, timeout=30).read()
     configuration = aws_client("lambda", region, deployment["emulator_url"]).get_function_configuration(
-        FunctionName=served["functions"]["health"])
-    os.environ.update({**configuration["Environment"]["Variables"], "AWS_REGION": region,
-                       "AWS_ENDPOINT_URL": deployment["emulator_url"], "AWS_ACCESS_KEY_ID": "test",
-                       "AWS_SECRET_ACCESS_KEY": "test"})
+        FunctionName=served["functions"]["health"]
+    )
+    os.environ.update(
+        {
+            **configuration["Environment"]["Variables"],
+            "AWS_REGION": region,
+            "AWS_ENDPOINT_URL": deployment["emulator_url"],
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+    )
     from functions import health, items
 
     cases = {
         "GET /health": (base + "/health", health.check, {"httpMethod": "GET", "path": "/health"}),
-        "GET /items/{item_id}": (f"{base}/items/{ITEM_ID}", items.get_item,
-                                 {"httpMethod": "GET", "pathParameters": {"item_id": ITEM_ID}}),
+        "GET /items/{item_id}": (
+            f"{base}/items/{ITEM_ID}",
+            items.get_item,
+            {"httpMethod": "GET", "pathParameters": {"item_id": ITEM_ID}},
+        ),
     }
     for name, (url, handler, event) in cases.items():
         through_gateway(url, 5), direct(handler, event, 5)  # warm both: environments, clients
         gateway_ms = statistics.median(through_gateway(url, args.requests))
         direct_ms = statistics.median(direct(handler, event, args.requests))
-        print(f"{name:<22} gateway {gateway_ms:6.1f} ms   handler alone {direct_ms:6.1f} ms   "
-              f"overhead {gateway_ms - direct_ms:6.1f} ms per request (median of {args.requests})")
-    urllib.request.urlopen(urllib.request.Request(f"{base}/items/{ITEM_ID}", method="DELETE"), timeout=30).read()  # noqa: S310
+        print(
+            f"{name:<22} gateway {gateway_ms:6.1f} ms   handler alone {direct_ms:6.1f} ms   "
+            f"overhead {gateway_ms - direct_ms:6.1f} ms per request (median of {args.requests})"
+        )
+    urllib.request.urlopen(urllib.request.Request(f"{base}/items/{ITEM_ID}", method="DELETE"), timeout=30).read()
 
 
 if __name__ == "__main__":

@@ -132,13 +132,19 @@ SHAPES = ("zeros", "empty lists", "empty maps", "nulls", "short strings", "small
 
 
 def worst_shapes():
-    env = {**os.environ, "AWS_REGION": "eu-west-1", "TABLE_NAME": "bench-items",
-           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # never reached: every shape is refused first
+    env = {
+        **os.environ,
+        "AWS_REGION": "eu-west-1",
+        "TABLE_NAME": "bench-items",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }  # never reached: every shape is refused first
     results = {}
     for shape in SHAPES:
-        out = subprocess.run([sys.executable, "-c", SHAPE_PROBE, shape], cwd=ROOT, check=True,
-                             capture_output=True, text=True, env=env).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", SHAPE_PROBE, shape], cwd=ROOT, check=True, capture_output=True, text=True, env=env
+        ).stdout
         results[shape] = json.loads(out)
     return results
 
@@ -204,14 +210,10 @@ def per_request(iterations):
 
         cases = {
             "create handler": lambda: items.create_item(create_event, None),
-            "bare put_item": lambda: client.put_item(
-                TableName="bench-items", Item=attributes, ReturnValues="ALL_OLD"
-            ),
+            "bare put_item": lambda: client.put_item(TableName="bench-items", Item=attributes, ReturnValues="ALL_OLD"),
             "minimal put_item": lambda: client.put_item(TableName="bench-items", Item=attributes),
             "get handler": lambda: items.get_item(get_event, None),
-            "bare get_item": lambda: client.get_item(
-                TableName="bench-items", Key=key, ConsistentRead=True
-            ),
+            "bare get_item": lambda: client.get_item(TableName="bench-items", Key=key, ConsistentRead=True),
         }
         samples = {name: [] for name in cases}
         real_stdout = sys.stdout
@@ -220,7 +222,7 @@ def per_request(iterations):
             try:
                 assert items.create_item(create_event, None)["statusCode"] in (200, 201)
                 assert items.get_item(get_event, None)["statusCode"] == 200
-                for name, call in cases.items():  # warm-up
+                for call in cases.values():  # warm-up
                     for _ in range(200):
                         call()
                 for _ in range(iterations):
@@ -240,10 +242,14 @@ def main():
     args = parser.parse_args()
 
     imports = import_times(args.runs)
-    print(f"import functions.items + functions.health after boto3: {imports['handlers']:.1f} ms "
-          f"(median of {args.runs}; target <= 50 ms; boto3 itself: {imports['boto3']:.1f} ms)")
-    print(f"import + create Powertools Logger and Metrics after boto3: {imports['powertools']:.1f} ms "
-          f"(median of {args.runs}; what adopting them would add to each cold start)")
+    print(
+        f"import functions.items + functions.health after boto3: {imports['handlers']:.1f} ms "
+        f"(median of {args.runs}; target <= 50 ms; boto3 itself: {imports['boto3']:.1f} ms)"
+    )
+    print(
+        f"import + create Powertools Logger and Metrics after boto3: {imports['powertools']:.1f} ms "
+        f"(median of {args.runs}; what adopting them would add to each cold start)"
+    )
 
     print(f"413 for an oversized body, create_item, median of {args.runs} (target < 10 ms for 6 MB):")
     for name, millis in oversized_body(args.runs).items():
@@ -255,8 +261,10 @@ def main():
 
     medians = per_request(args.iterations)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"per request, median of {args.iterations} (moto in-process, same client; "
-          f"load average {load} on {os.cpu_count()} CPUs):")
+    print(
+        f"per request, median of {args.iterations} (moto in-process, same client; "
+        f"load average {load} on {os.cpu_count()} CPUs):"
+    )
     for name, micros in medians.items():
         print(f"  {name:17s} {micros:9.1f} us")
     for handler, bare in (

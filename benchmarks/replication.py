@@ -57,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     writes = min(args.writes, MAX_WRITES)
     put_lags, delete_lags = measure(deployment, writes)
     for name, lags in (("write", put_lags), ("delete", delete_lags)):
-        print(f"{name:<6} readable in the other region: p50 {smoke.percentile(lags, 0.5):6.0f} ms, "
-              f"p99 {smoke.percentile(lags, 0.99):6.0f} ms, max {max(lags):6.0f} ms over {len(lags)} "
-              f"(bound {LAG_BOUND_S * 1000:.0f} ms)")
+        print(
+            f"{name:<6} readable in the other region: p50 {smoke.percentile(lags, 0.5):6.0f} ms, "
+            f"p99 {smoke.percentile(lags, 0.99):6.0f} ms, max {max(lags):6.0f} ms over {len(lags)} "
+            f"(bound {LAG_BOUND_S * 1000:.0f} ms)"
+        )
     return 0 if max(put_lags + delete_lags) <= LAG_BOUND_S * 1000 else 1
 
 

@@ -3,8 +3,8 @@
 
     .venv/bin/python benchmarks/synth.py [--runs N] [--interval SECONDS]
 
-After --warmup uncounted pairs (default 1), runs alternate fast, full, fast, full, ... (full = CDKTF_AWS_FULL_IMPORT=1), one at a
-time, each into its own temporary CDKTF_OUTDIR. Per run it reports:
+After --warmup uncounted pairs (default 1), runs alternate fast, full, fast, full, ...
+(full = CDKTF_AWS_FULL_IMPORT=1), one at a time, each into its own temporary CDKTF_OUTDIR. Per run it reports:
 
 * wall: seconds from starting ``python main.py`` until it has exited (the node jsii
   process is stopped and waited for at exit, so this includes its shutdown);
@@ -165,9 +165,14 @@ def main() -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-synth-"))
     results: list[dict] = []
-    header = f"{'run':>3}  {'mode':<4}  {'wall s':>6}  {'peak tree RSS MiB':>17}  {'python HWM':>10}  {'node HWM':>8}  {'maxrss MiB':>10}"
-    print(f"python main.py, all environments, {args.runs} runs per mode, alternating "
-          f"(after {args.warmup} uncounted warm-up pair(s))\n")
+    header = (
+        f"{'run':>3}  {'mode':<4}  {'wall s':>6}  {'peak tree RSS MiB':>17}  "
+        f"{'python HWM':>10}  {'node HWM':>8}  {'maxrss MiB':>10}"
+    )
+    print(
+        f"python main.py, all environments, {args.runs} runs per mode, alternating "
+        f"(after {args.warmup} uncounted warm-up pair(s))\n"
+    )
     print(header)
     print("-" * len(header))
     differences: list[list[str]] = []
@@ -211,7 +216,8 @@ def main() -> int:
         print(f"{label:<22}  {fmt(fast):>8}  {fmt(full):>8}  {fast / full if full else float('nan'):>9.2f}")
     ratio = median("fast", "wall") / median("full", "wall")
     print()
-    print(f"time ratio fast/full {ratio:.2f} (target <= {TARGET_RATIO:.2f}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})")
+    verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+    print(f"time ratio fast/full {ratio:.2f} (target <= {TARGET_RATIO:.2f}: {verdict})")
     print(f"lower peak memory: {'yes' if median('fast', 'peak_tree') < median('full', 'peak_tree') else 'NO'}")
     same = sum(1 for diff in differences if not diff)
     print(f"fast and full output byte-identical: {same}/{len(differences)} run pairs")

@@ -1,1 +1,3 @@
-"""Lambda handlers for the items API. Entry points: functions.items.create_item, get_item, delete_item; functions.health.check."""
+"""Lambda handlers for the items API.
+
+Entry points: functions.items.create_item, get_item, delete_item; functions.health.check."""

@@ -19,14 +19,10 @@ from ._store import Table
 # Short timeouts and one retry: API Gateway gives up after 29 s, and a client is better
 # served by a quick 503 (and its own retry or a failover) than by a long wait. (botocore's
 # "max_attempts" counts retries only; "total_max_attempts" includes the first request.)
-API_CONFIG = Config(
-    connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"}
-)
+API_CONFIG = Config(connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
 # The health check must answer quickly and for certain: one attempt, 1 s to connect and
 # 1 s to read. A table that does not answer within that is reported unhealthy.
-HEALTH_CONFIG = Config(
-    connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"}
-)
+HEALTH_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
 _CONFIGS = {"api": API_CONFIG, "health": HEALTH_CONFIG}
 
 _tables = {}
@@ -57,13 +53,7 @@ def table(purpose="api"):
     """The ``Table`` for this region's ``TABLE_NAME``; ``purpose`` picks the client config
     ("api" or "health")."""
     environ = os.environ
-    key = (
-        purpose,
-        region(),
-        table_name(),
-        environ.get("AWS_ENDPOINT_URL"),
-        environ.get("AWS_ENDPOINT_URL_DYNAMODB"),
-    )
+    key = (purpose, region(), table_name(), environ.get("AWS_ENDPOINT_URL"), environ.get("AWS_ENDPOINT_URL_DYNAMODB"))
     cached = _tables.get(key)
     if cached is None:
         with _lock:  # making clients from a session is not thread-safe; using them is

@@ -5,14 +5,10 @@ AWS errors map by type (and a botocore ``ClientError``'s error code), never by m
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
+THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 # DynamoDB's own transient failures, and a table missing in this region: both mean "this
 # region cannot serve you now", which is what 503 (and a failover) is for.
-UNAVAILABLE_CODES = frozenset(
-    {"InternalServerError", "ServiceUnavailable", "ResourceNotFoundException"}
-)
+UNAVAILABLE_CODES = frozenset({"InternalServerError", "ServiceUnavailable", "ResourceNotFoundException"})
 
 
 class ApiError(Exception):
@@ -77,7 +73,5 @@ def from_aws(exc):
     # EndpointConnectionError and ConnectTimeoutError are ConnectionErrors; ReadTimeoutError
     # and ConnectionClosedError are HTTPClientErrors.
     if isinstance(exc, (ConnectionError, HTTPClientError)):
-        return ServiceUnavailable(
-            "the item store did not answer in time", code="StoreUnreachable", retry_after=5
-        )
+        return ServiceUnavailable("the item store did not answer in time", code="StoreUnreachable", retry_after=5)
     return None

@@ -177,8 +177,11 @@ def cors_headers(event):
     origins = header_values(event, "Origin") if isinstance(event, dict) else []
     if len(origins) != 1 or origins[0] not in allowed.split(","):
         return {"Vary": "Origin"}
-    return {"Access-Control-Allow-Origin": origins[0], "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS,
-            "Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": origins[0],
+        "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS,
+        "Vary": "Origin",
+    }
 
 
 def with_cors(event, result):

@@ -103,9 +103,7 @@ def _encode(value):
     if kind is Decimal:
         return number_text(value)
     if kind is dict:
-        return "{" + ",".join(
-            [_encode_string(key) + ":" + _encode(item) for key, item in value.items()]
-        ) + "}"
+        return "{" + ",".join([_encode_string(key) + ":" + _encode(item) for key, item in value.items()]) + "}"
     if kind is list or kind is tuple:
         return "[" + ",".join([_encode(item) for item in value]) + "]"
     if value is None:

@@ -42,7 +42,7 @@ def timestamp(created):
     """RFC 3339 UTC with milliseconds (2026-11-27T09:00:00.123Z) for a ``time.time()`` value."""
     seconds = int(created)
     millis = int((created - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % millis
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 class JsonFormatter(logging.Formatter):

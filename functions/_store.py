@@ -89,7 +89,7 @@ def utc_timestamp(now=None):
     now = time.time() if now is None else now
     seconds = int(now)
     millis = int((now - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % millis
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def validate_item_id(value):
@@ -112,8 +112,7 @@ def validate_item_id(value):
         raise BadRequest(f"{PARTITION_KEY}: {exc.message}", code="InvalidItemId") from None
     if size > MAX_ID_BYTES:
         raise BadRequest(
-            f"{PARTITION_KEY} is {size} UTF-8 bytes; at most {MAX_ID_BYTES} are allowed",
-            code="InvalidItemId",
+            f"{PARTITION_KEY} is {size} UTF-8 bytes; at most {MAX_ID_BYTES} are allowed", code="InvalidItemId"
         )
     if _CONTROL_CHARACTER.search(value):
         raise BadRequest(f"{PARTITION_KEY} must not contain control characters", code="InvalidItemId")
@@ -148,9 +147,7 @@ def prepare_item(document, *, region, timestamp=None):
         raise BadRequest("the body must be a JSON object", code="InvalidBody")
     reserved = SERVER_ATTRIBUTES.intersection(document)
     if reserved:
-        raise BadRequest(
-            f"{', '.join(sorted(reserved))} cannot be set by a client", code="ReservedAttribute"
-        )
+        raise BadRequest(f"{', '.join(sorted(reserved))} cannot be set by a client", code="ReservedAttribute")
     item = dict(document)
     if PARTITION_KEY in item:
         validate_item_id(item[PARTITION_KEY])
@@ -204,9 +201,7 @@ def put_item(table, prepared):
     limit, and as an item DynamoDB refused (400) otherwise.
     """
     try:
-        response = table.client.put_item(
-            TableName=table.name, Item=prepared.attributes, ReturnValues="ALL_OLD"
-        )
+        response = table.client.put_item(TableName=table.name, Item=prepared.attributes, ReturnValues="ALL_OLD")
     except ClientError as exc:
         if error_code(exc) != "ValidationException":
             raise
@@ -218,9 +213,7 @@ def put_item(table, prepared):
 
 def get_item(table, item_id):
     """The item (strongly consistent read in this region), or None when absent."""
-    response = table.client.get_item(
-        TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ConsistentRead=True
-    )
+    response = table.client.get_item(TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ConsistentRead=True)
     attributes = response.get("Item")
     return None if attributes is None else from_attribute_values(attributes)
 
@@ -298,9 +291,7 @@ def _number(value):
     if count > MAX_DIGITS:  # trailing zeros are not significant: 1 followed by 50 zeros is fine
         significant = len("".join(map(str, digits)).rstrip("0"))
         if significant > MAX_DIGITS:
-            raise _InvalidValue(
-                f"number has {significant} significant digits; DynamoDB keeps at most {MAX_DIGITS}"
-            )
+            raise _InvalidValue(f"number has {significant} significant digits; DynamoDB keeps at most {MAX_DIGITS}")
     adjusted = exponent + count - 1
     if not MIN_ADJUSTED_EXPONENT <= adjusted <= MAX_ADJUSTED_EXPONENT:
         raise _InvalidValue("number magnitude must be between 1E-130 and 9.99E+125 (or 0)")

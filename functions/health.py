@@ -25,6 +25,7 @@ from . import _aws, _store
 from ._errors import error_code, from_aws
 from ._http import handle, logger, response
 
+
 def check(event, context=None):
     """The Lambda entry point for GET /health."""
     return handle("GET /health", report, event, context)
@@ -54,10 +55,7 @@ def forced_status():
         return None
     if value.isascii() and value.isdigit() and 200 <= int(value) <= 599:
         return int(value)
-    logger.warning(
-        "STATUS is not an HTTP status (200-599); ignoring it",
-        extra={"reason": f"STATUS={value[:20]!r}"},
-    )
+    logger.warning("STATUS is not an HTTP status (200-599); ignoring it", extra={"reason": f"STATUS={value[:20]!r}"})
     return None
 
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
@@ -34,7 +35,13 @@ from modules import aws
 from modules.config import EnvironmentConfig
 from modules.delivery import BOOTSTRAP_STACK, DeliverySettings
 from modules.deploy_policy import (
-    DELIVERY_PATH, PolicyInputs, boundary_policy, compact_json, deploy_policy, permissions_boundary_name, plan_policy,
+    DELIVERY_PATH,
+    PolicyInputs,
+    boundary_policy,
+    compact_json,
+    deploy_policy,
+    permissions_boundary_name,
+    plan_policy,
     split_policy,
 )
 from modules.naming import Naming, provider_alias
@@ -79,81 +86,119 @@ class StateBucket(Construct):
         super().__init__(scope, id)
         p = props.provider
         self.bucket = aws.s3_bucket.S3Bucket(
-            self, "bucket", provider=p, bucket=props.bucket,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+            self, "bucket", provider=p, bucket=props.bucket, lifecycle=TerraformResourceLifecycle(prevent_destroy=True)
         )
         bucket_id = self.bucket.id
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "ownership", provider=p, bucket=bucket_id,
+            self,
+            "ownership",
+            provider=p,
+            bucket=bucket_id,
             rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, "public_access_block", provider=p, bucket=bucket_id, block_public_acls=True,
-            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            self,
+            "public_access_block",
+            provider=p,
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
         aws.s3_bucket_versioning.S3BucketVersioningA(
-            self, "versioning", provider=p, bucket=bucket_id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+            self,
+            "versioning",
+            provider=p,
+            bucket=bucket_id,
+            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
+                status="Enabled"
+            ),
         )
         sse = aws.s3_bucket_server_side_encryption_configuration
         sse.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", provider=p, bucket=bucket_id,
-            rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                    sse_algorithm="AES256"),
-            )],
+            self,
+            "encryption",
+            provider=p,
+            bucket=bucket_id,
+            rule=[
+                sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
         )
         aws.s3_bucket_policy.S3BucketPolicy(
-            self, "tls_only", provider=p, bucket=bucket_id, policy=json.dumps(tls_only_policy(self.bucket.arn)),
+            self, "tls_only", provider=p, bucket=bucket_id, policy=json.dumps(tls_only_policy(self.bucket.arn))
         )
         self._lifecycle(p, bucket_id, props.noncurrent_version_days)
 
     def _lifecycle(self, provider: Any, bucket_id: str, days: int) -> None:
         lc = aws.s3_bucket_lifecycle_configuration
         lc.S3BucketLifecycleConfiguration(
-            self, "lifecycle", provider=provider, bucket=bucket_id,
-            rule=[lc.S3BucketLifecycleConfigurationRule(
-                id="expire-old-state-versions", status="Enabled",
-                filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                noncurrent_version_expiration=[
-                    lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=days)
-                ],
-                abort_incomplete_multipart_upload=[
-                    lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-                ],
-            )],
+            self,
+            "lifecycle",
+            provider=provider,
+            bucket=bucket_id,
+            rule=[
+                lc.S3BucketLifecycleConfigurationRule(
+                    id="expire-old-state-versions",
+                    status="Enabled",
+                    filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=days)
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                )
+            ],
         )
 
 
 def tls_only_policy(bucket_arn: str) -> dict:
     return {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
     }
 
 
 def github_trust(provider_arn: str, repository: str, github_environment: str) -> dict:
     """Only jobs of ``repository`` running in ``github_environment`` may assume the role."""
     return {
-        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {
-            f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE,
-            f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:environment:{github_environment}",
-        }},
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE,
+                f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:environment:{github_environment}",
+            }
+        },
     }
 
 
 def tfc_trust(provider_arn: str, hostname: str, organization: str, workspace: str, run_phase: str) -> dict:
     """Only ``run_phase`` runs of that Terraform Cloud workspace may assume the role."""
     return {
-        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {
             "StringEquals": {f"{hostname}:aud": TFC_AUDIENCE},
-            "StringLike": {f"{hostname}:sub": f"organization:{organization}:project:*:workspace:{workspace}:run_phase:{run_phase}"},
+            "StringLike": {
+                f"{hostname}:sub": f"organization:{organization}:project:*:workspace:{workspace}:run_phase:{run_phase}"
+            },
         },
     }
 
@@ -186,7 +231,11 @@ class DeliveryRoles(Construct):
         self._account_id = props.account_id
         policies = {"deploy": deploy_policy(props.target.doc, inputs), "plan": plan_policy(props.target.doc, inputs)}
         self.boundary = aws.iam_policy.IamPolicy(
-            self, "boundary", provider=props.provider, name=permissions_boundary_name(prefix), path=DELIVERY_PATH,
+            self,
+            "boundary",
+            provider=props.provider,
+            name=permissions_boundary_name(prefix),
+            path=DELIVERY_PATH,
             description=f"the most any role of {config.stack_name} may do",
             policy=self._with_account(boundary_policy(props.target.doc, inputs)),
         )
@@ -197,16 +246,21 @@ class DeliveryRoles(Construct):
             trust = [github_trust(props.github_provider_arn, props.repository, github_envs[kind])]
             if props.tfc_provider_arn:
                 s = config.state
-                trust.append(tfc_trust(props.tfc_provider_arn, s.hostname, s.organization, s.workspace, run_phases[kind]))
+                trust.append(
+                    tfc_trust(props.tfc_provider_arn, s.hostname, s.organization, s.workspace, run_phases[kind])
+                )
             roles[kind] = aws.iam_role.IamRole(
-                self, f"{kind}_role", provider=props.provider, name=f"{kind}-{prefix}", path=ROLE_PATH,
+                self,
+                f"{kind}_role",
+                provider=props.provider,
+                name=f"{kind}-{prefix}",
+                path=ROLE_PATH,
                 description=f"{kind} {config.stack_name} from GitHub Actions ({github_envs[kind]})",
                 assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": trust}),
                 max_session_duration=3600,
             )
             self._attach(roles[kind], kind, f"{kind}-{config.stack_name}", policy, props.provider)
         self.deploy_role, self.plan_role = roles["deploy"], roles["plan"]
-
 
     def _with_account(self, policy: dict) -> str:
         return compact_json(policy).replace(ACCOUNT_PLACEHOLDER, self._account_id)
@@ -215,11 +269,15 @@ class DeliveryRoles(Construct):
         """``policy`` as customer-managed policies (as few as IAM's size limit allows) on ``role``."""
         for number, part in enumerate(split_policy(policy), start=1):
             managed = aws.iam_policy.IamPolicy(
-                self, f"{kind}_policy_{number}", provider=provider, name=f"{name}-{number}", path=DELIVERY_PATH,
+                self,
+                f"{kind}_policy_{number}",
+                provider=provider,
+                name=f"{name}-{number}",
+                path=DELIVERY_PATH,
                 policy=self._with_account(part),
             )
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, f"{kind}_policy_{number}_attachment", provider=provider, role=role.name, policy_arn=managed.arn,
+                self, f"{kind}_policy_{number}_attachment", provider=provider, role=role.name, policy_arn=managed.arn
             )
 
 
@@ -257,29 +315,42 @@ class BootstrapStack(TerraformStack):
         home = self.provider(account, IAM_HOME_REGION)
         account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(scope, "identity", provider=home).account_id
         github = aws.iam_openid_connect_provider.IamOpenidConnectProvider(
-            scope, "github_oidc", provider=home, url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[GITHUB_AUDIENCE],
+            scope, "github_oidc", provider=home, url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[GITHUB_AUDIENCE]
         )
         self.github_providers[account] = github
         tfc_providers = {}
         for host in dict.fromkeys(t.config.state.hostname for t in targets if t.config.state.backend == "cloud"):
             tfc_providers[host] = aws.iam_openid_connect_provider.IamOpenidConnectProvider(
-                scope, f"tfc_oidc_{host.replace('.', '_')}", provider=home, url=f"https://{host}",
+                scope,
+                f"tfc_oidc_{host.replace('.', '_')}",
+                provider=home,
+                url=f"https://{host}",
                 client_id_list=[TFC_AUDIENCE],
             )
         for target in targets:
             state = target.config.state
             if state.backend == "s3" and state.bucket not in self.buckets:
                 self.buckets[state.bucket] = StateBucket(
-                    scope, f"state_{state.bucket}",
-                    StateBucketProps(provider=self.provider(account, state.region), bucket=state.bucket,
-                                     noncurrent_version_days=self.props.settings.noncurrent_version_days),
+                    scope,
+                    f"state_{state.bucket}",
+                    StateBucketProps(
+                        provider=self.provider(account, state.region),
+                        bucket=state.bucket,
+                        noncurrent_version_days=self.props.settings.noncurrent_version_days,
+                    ),
                 )
             tfc = tfc_providers.get(state.hostname) if state.backend == "cloud" else None
             self.roles[target.config.environment] = DeliveryRoles(
-                scope, target.config.environment,
-                DeliveryRolesProps(provider=home, target=target, repository=self.props.settings.github_repository,
-                                   account_id=account_id, github_provider_arn=github.arn,
-                                   tfc_provider_arn=tfc.arn if tfc else None),
+                scope,
+                target.config.environment,
+                DeliveryRolesProps(
+                    provider=home,
+                    target=target,
+                    repository=self.props.settings.github_repository,
+                    account_id=account_id,
+                    github_provider_arn=github.arn,
+                    tfc_provider_arn=tfc.arn if tfc else None,
+                ),
             )
 
     def provider(self, account: str, region: str) -> Any:
@@ -287,8 +358,13 @@ class BootstrapStack(TerraformStack):
         key = (account, region)
         if key not in self._providers:
             self._providers[key] = aws.provider.AwsProvider(
-                self, f"aws_{account}_{provider_alias(region)}", alias=f"account_{account}_{provider_alias(region)}",
-                region=region, default_tags=[aws.provider.AwsProviderDefaultTags(tags={"managed-by": "cdktf", "stack": BOOTSTRAP_STACK})],
+                self,
+                f"aws_{account}_{provider_alias(region)}",
+                alias=f"account_{account}_{provider_alias(region)}",
+                region=region,
+                default_tags=[
+                    aws.provider.AwsProviderDefaultTags(tags={"managed-by": "cdktf", "stack": BOOTSTRAP_STACK})
+                ],
                 **self._credentials(account),
             )
         return self._providers[key]
@@ -299,13 +375,22 @@ class BootstrapStack(TerraformStack):
             kwargs["allowed_account_ids"] = [account]
             if self.props.settings.assume_role:
                 role_arn = f"arn:aws:iam::{account}:role/{self.props.settings.assume_role}"
-                kwargs["assume_role"] = [aws.provider.AwsProviderAssumeRole(role_arn=role_arn, session_name="bootstrap")]
+                kwargs["assume_role"] = [
+                    aws.provider.AwsProviderAssumeRole(role_arn=role_arn, session_name="bootstrap")
+                ]
         if self.props.emulator:
             # As in the backend stack: test credentials, and anything not for loopback goes
             # to a dead proxy. moto's STS switches to the account of an assumed role.
-            kwargs.update(access_key="test", secret_key="test", skip_credentials_validation=True,
-                          skip_metadata_api_check="true", skip_region_validation=True,
-                          http_proxy=EMULATOR_DEAD_PROXY, https_proxy=EMULATOR_DEAD_PROXY, no_proxy="127.0.0.1,localhost")
+            kwargs.update(
+                access_key="test",
+                secret_key="test",
+                skip_credentials_validation=True,
+                skip_metadata_api_check="true",
+                skip_region_validation=True,
+                http_proxy=EMULATOR_DEAD_PROXY,
+                https_proxy=EMULATOR_DEAD_PROXY,
+                no_proxy="127.0.0.1,localhost",
+            )
         return kwargs
 
     def _outputs(self) -> None:
@@ -313,20 +398,31 @@ class BootstrapStack(TerraformStack):
             env: {"deploy_role_arn": r.deploy_role.arn, "plan_role_arn": r.plan_role.arn}
             for env, r in self.roles.items()
         }
-        TerraformOutput(self, "roles", value=roles, description="Per environment: the role ARNs for the GitHub environments <env> and <env>-plan")
+        TerraformOutput(
+            self,
+            "roles",
+            value=roles,
+            description="Per environment: the role ARNs for the GitHub environments <env> and <env>-plan",
+        )
         TerraformOutput(self, "state_buckets", value=sorted(self.buckets), description="Terraform state buckets")
 
 
-def targets_from_stacks(stacks: Mapping[str, TerraformStack], configs: list[EnvironmentConfig]) -> tuple[EnvironmentTarget, ...]:
+def targets_from_stacks(
+    stacks: Mapping[str, TerraformStack], configs: list[EnvironmentConfig]
+) -> tuple[EnvironmentTarget, ...]:
     """Pair each non-emulator environment with its stack's Terraform JSON."""
     return tuple(
-        EnvironmentTarget(config=c, doc=stacks[c.environment].to_terraform())
-        for c in configs if not c.emulator
+        EnvironmentTarget(config=c, doc=stacks[c.environment].to_terraform()) for c in configs if not c.emulator
     )
 
 
-def add_bootstrap(app: Any, configs: list[EnvironmentConfig], settings: DeliverySettings, project_dir: Path,
-                  build_app: Callable[[list[EnvironmentConfig]], Any]) -> BootstrapStack:
+def add_bootstrap(
+    app: Any,
+    configs: list[EnvironmentConfig],
+    settings: DeliverySettings,
+    project_dir: Path,
+    build_app: Callable[[list[EnvironmentConfig]], Any],
+) -> BootstrapStack:
     """Add the bootstrap stack to ``app``. Environment stacks already in ``app`` are reused;
     the others are built in a scratch app (``build_app``) that is never synthesized."""
     real = [c for c in configs if not c.emulator]

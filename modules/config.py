@@ -19,9 +19,10 @@ import argparse
 import re
 import sys
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from functions._log import PYTHON_LEVELS
 from modules.config_schema import (
@@ -47,21 +48,64 @@ from modules.routes import ROUTES
 # Commercial AWS regions where DynamoDB global tables, API Gateway, Lambda and ACM all exist.
 AWS_REGIONS: frozenset[str] = frozenset(
     {
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
         "af-south-1",
-        "ap-east-1", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
-        "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
-        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-        "ca-central-1", "ca-west-1",
-        "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3",
-        "eu-north-1", "eu-south-1", "eu-south-2",
-        "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1",
+        "ap-east-1",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
     }
 )
 # The values CloudWatch Logs accepts for retention_in_days.
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 # API Gateway's integration timeout is 29 s; a Lambda that runs longer only burns money.
 MAX_LAMBDA_TIMEOUT = 29
@@ -98,7 +142,7 @@ NAME = matches(
 )
 DOMAIN_NAME = Rule(
     _is_domain,
-    "is not a valid domain name (expected lowercase labels separated by dots, e.g. \"api.example.com\", no trailing dot)",
+    'is not a valid domain name (expected lowercase labels separated by dots, e.g. "api.example.com", no trailing dot)',
     "domain name",
 )
 AWS_REGION = Rule(lambda value: value in AWS_REGIONS, "is not an AWS region (expected e.g. eu-west-1)", "AWS region")
@@ -113,7 +157,9 @@ class DomainConfig:
 
     zone_name: str = setting("existing public hosted zone, looked up by name", required=True, rule=DOMAIN_NAME)
     record_name: str = setting(
-        "the API's name inside the zone, e.g. `api.example.com`", required=True, rule=DOMAIN_NAME,
+        "the API's name inside the zone, e.g. `api.example.com`",
+        required=True,
+        rule=DOMAIN_NAME,
         type_doc="domain name inside the zone",
     )
 
@@ -123,12 +169,15 @@ class RoutingConfig:
     """``[routing]``: how Route53 spreads clients over regions."""
 
     mode: str = setting(
-        "how Route53 picks a region for each client; `failover` needs exactly two regions", default="latency",
+        "how Route53 picks a region for each client; `failover` needs exactly two regions",
+        default="latency",
         rule=one_of("latency", "failover", "weighted"),
     )
     weights: Mapping[str, int] = setting(
-        "weight per region, every region present", default={},
-        type_doc=f"table of region = {MIN_WEIGHT}..{MAX_WEIGHT}", required_doc="with `weighted`",
+        "weight per region, every region present",
+        default={},
+        type_doc=f"table of region = {MIN_WEIGHT}..{MAX_WEIGHT}",
+        required_doc="with `weighted`",
     )
 
 
@@ -140,10 +189,11 @@ class HealthCheckConfig:
     failure_threshold: int = setting("failures before a region is unhealthy", default=3, rule=between(1, 10))
     path: str = setting(
         "health path after the stage; only the API's health route (any other path fails in every region, and "
-        "Route53 then routes to all of them)", default=HEALTH_ROUTE.path,
+        "Route53 then routes to all of them)",
+        default=HEALTH_ROUTE.path,
         rule=Rule(
             lambda value: value == HEALTH_ROUTE.path,
-            f"is not the path of the health route (expected \"{HEALTH_ROUTE.path}\", the path the API serves "
+            f'is not the path of the health route (expected "{HEALTH_ROUTE.path}", the path the API serves '
             f"{HEALTH_ROUTE.method} on)",
             f"`{HEALTH_ROUTE.path}`",
         ),
@@ -154,29 +204,38 @@ class HealthCheckConfig:
 class LambdaConfig:
     """``[lambda]``: function settings shared by every handler."""
 
-    runtime: str = setting("Lambda runtime", default="python3.12", rule=one_of("python3.11", "python3.12", "python3.13"))
+    runtime: str = setting(
+        "Lambda runtime", default="python3.12", rule=one_of("python3.11", "python3.12", "python3.13")
+    )
     architecture: str = setting("CPU architecture", default="arm64", rule=one_of("arm64", "x86_64"))
     memory: int = setting("memory, MB", default=256, rule=between(128, 10240))
     timeout: int = setting(
-        f"timeout, seconds (API Gateway stops waiting at {MAX_LAMBDA_TIMEOUT})", default=10,
+        f"timeout, seconds (API Gateway stops waiting at {MAX_LAMBDA_TIMEOUT})",
+        default=10,
         rule=between(1, MAX_LAMBDA_TIMEOUT),
     )
     reserved_concurrency: int | None = setting(
         "reserved concurrency of each item function (create, get, delete); the health function always "
-        f"reserves {HEALTH_RESERVED_CONCURRENCY}", default=None, rule=between(1, 10000), default_doc="unreserved",
+        f"reserves {HEALTH_RESERVED_CONCURRENCY}",
+        default=None,
+        rule=between(1, 10000),
+        default_doc="unreserved",
     )
     account_concurrency: int = setting(
-        "the account's Lambda concurrency quota in each region (Service Quotas: \"Concurrent executions\"); "
+        'the account\'s Lambda concurrency quota in each region (Service Quotas: "Concurrent executions"); '
         f"the environment's reservations must leave {MIN_UNRESERVED_CONCURRENCY} of it unreserved",
-        default=1000, rule=between(1, 100_000),
+        default=1000,
+        rule=between(1, 100_000),
     )
     log_retention_days: int = setting(
-        "retention of function, access and execution logs", default=30,
+        "retention of function, access and execution logs",
+        default=30,
         rule=one_of(*LOG_RETENTION_DAYS, doc="a CloudWatch Logs value (1, 3, 5, 7, 14, 30, ...)"),
     )
     log_level: str = setting(
         "application log level: Lambda drops lines below it (`logging_config.application_log_level`)",
-        default="INFO", rule=one_of(*PYTHON_LEVELS),
+        default="INFO",
+        rule=one_of(*PYTHON_LEVELS),
     )
 
     def reserved_for(self, route_id: str) -> int | None:
@@ -194,9 +253,13 @@ class ApiConfig:
     """``[api]``: the REST API stage and its default throttling."""
 
     stage: str = setting(
-        "stage name, part of every invoke URL and the health check path", default="v1",
-        rule=matches(r"^[A-Za-z0-9_]{1,64}$", "is not a valid stage name (expected 1-64 letters, digits or '_')",
-                     "`[A-Za-z0-9_]{1,64}`"),
+        "stage name, part of every invoke URL and the health check path",
+        default="v1",
+        rule=matches(
+            r"^[A-Za-z0-9_]{1,64}$",
+            "is not a valid stage name (expected 1-64 letters, digits or '_')",
+            "`[A-Za-z0-9_]{1,64}`",
+        ),
     )
     throttle_rate_limit: float = setting(
         "default steady-state requests per second", default=100.0, rule=between(1, 10000)
@@ -204,14 +267,18 @@ class ApiConfig:
     throttle_burst_limit: int = setting("default burst", default=200, rule=between(1, 5000))
     manage_account_settings: bool = setting(
         "set API Gateway's CloudWatch role (`aws_api_gateway_account`), one setting per account and region: "
-        "exactly one environment per account and region sets it, the others set `false`", default=True,
+        "exactly one environment per account and region sets it, the others set `false`",
+        default=True,
     )
     cors_origins: tuple[str, ...] = setting(
         "browser origins allowed to call the API (CORS): preflight `OPTIONS` on every resource and the "
-        "`Access-Control-Allow-Origin` header on every answer; see README, \"CORS\"", default=(),
-        each=matches(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$",
-                     "is not an origin (expected scheme://host[:port], e.g. \"https://app.example.com\", no path)",
-                     "origins `scheme://host[:port]`"),
+        '`Access-Control-Allow-Origin` header on every answer; see README, "CORS"',
+        default=(),
+        each=matches(
+            r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$",
+            'is not an origin (expected scheme://host[:port], e.g. "https://app.example.com", no path)',
+            "origins `scheme://host[:port]`",
+        ),
     )
 
 
@@ -228,31 +295,37 @@ class AuthConfig:
     """``[auth]``: who may call the item routes: a JWT Lambda authorizer in every region
     (``/health`` stays open: Route53 cannot sign). See README, "Authentication"."""
 
-    public: bool = setting(
-        "no authentication on the item routes; never allowed with `protected`", default=False,
-    )
+    public: bool = setting("no authentication on the item routes; never allowed with `protected`", default=False)
     issuer: str = setting(
         "OpenID Connect issuer whose tokens are accepted (its `iss`); emulator mode: leave unset, "
-        "`make deploy` starts a local issuer", default="",
-        rule=_empty_or(_HTTPS_URL, "an https URL (expected e.g. \"https://login.example.com/\")", "https URL"),
-        default_doc="none", required_doc="unless `public` or `emulator`",
+        "`make deploy` starts a local issuer",
+        default="",
+        rule=_empty_or(_HTTPS_URL, 'an https URL (expected e.g. "https://login.example.com/")', "https URL"),
+        default_doc="none",
+        required_doc="unless `public` or `emulator`",
     )
     audience: str = setting(
-        "the `aud` every token must name", default="",
+        "the `aud` every token must name",
+        default="",
         rule=_empty_or(r"^[\x21-\x7e]{1,256}$", "a valid audience (expected 1-256 printable characters)", "string"),
-        default_doc="none", required_doc="unless `public`",
+        default_doc="none",
+        required_doc="unless `public`",
     )
     jwks_url: str = setting(
-        "the issuer's signing keys (JWKS)", default="",
-        rule=_empty_or(_HTTPS_URL, "an https URL (expected e.g. \"https://login.example.com/jwks.json\")", "https URL"),
+        "the issuer's signing keys (JWKS)",
+        default="",
+        rule=_empty_or(_HTTPS_URL, 'an https URL (expected e.g. "https://login.example.com/jwks.json")', "https URL"),
         default_doc="`jwks_uri` of the issuer's discovery document",
     )
     cache_ttl: int = setting(
         "API Gateway's authorizer cache per token, seconds: a token stays accepted that long after it "
-        "expires or its key is withdrawn", default=300, rule=between(1, 3600),
+        "expires or its key is withdrawn",
+        default=300,
+        rule=between(1, 3600),
     )
     jwks_max_age: int = setting(
-        "how long fetched signing keys keep serving while the issuer is unreachable, seconds", default=3600,
+        "how long fetched signing keys keep serving while the issuer is unreachable, seconds",
+        default=3600,
         rule=between(300, 86400),
     )
 
@@ -263,10 +336,13 @@ class WafConfig:
 
     enabled: bool | None = setting(
         "AWS managed common and known-bad-inputs rules, a rate limit per client IP (not `/health`) and a "
-        "body-size rule, logged", default=None, default_doc="`protected`",
+        "body-size rule, logged",
+        default=None,
+        default_doc="`protected`",
     )
     rate_limit: int = setting(
-        "requests per client IP in any 5 minutes before WAF blocks that IP (`/health` exempt)", default=2000,
+        "requests per client IP in any 5 minutes before WAF blocks that IP (`/health` exempt)",
+        default=2000,
         rule=between(10, 2000000000),
     )
 
@@ -276,15 +352,20 @@ class TableConfig:
     """``[table]``: the global table."""
 
     name: str = setting(
-        "table component of the name `{project}-{env}-{name}`", default="items",
-        rule=matches(_NAME, "is not a valid name (expected 1-20 characters: lowercase letters, digits, '-')",
-                     "name: `[a-z][a-z0-9-]{0,19}`"),
+        "table component of the name `{project}-{env}-{name}`",
+        default="items",
+        rule=matches(
+            _NAME,
+            "is not a valid name (expected 1-20 characters: lowercase letters, digits, '-')",
+            "name: `[a-z][a-z0-9-]{0,19}`",
+        ),
     )
     point_in_time_recovery: bool = setting("PITR on the table and every replica", default=True)
     deletion_protection: bool = setting("deletion protection on the table and every replica", default=False)
     encryption: str = setting(
         "table encryption; `customer_managed` is a KMS key per region, rotation on",
-        default="customer_managed", rule=one_of("customer_managed", "aws_managed", "aws_owned"),
+        default="customer_managed",
+        rule=one_of("customer_managed", "aws_managed", "aws_owned"),
     )
 
 
@@ -294,11 +375,14 @@ class AlarmConfig:
 
     email: str | None = setting(
         "email subscribed to every alarm topic; without one, alarms reach nobody (console only)",
-        rule=matches(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "is not an email address (expected e.g. \"ops@example.com\")", "email"),
+        rule=matches(
+            r"^[^@\s]+@[^@\s]+\.[^@\s]+$", 'is not an email address (expected e.g. "ops@example.com")', "email"
+        ),
     )
     api_p99_latency_ms: int = setting(
         "the API's p99 latency, in milliseconds, above which each region's latency alarm fires",
-        default=1000, rule=between(10, 29000),
+        default=1000,
+        rule=between(10, 29000),
     )
 
 
@@ -309,36 +393,57 @@ class StateConfig:
 
     backend: str = setting("where Terraform keeps the state", default="local", rule=one_of("local", "s3", "cloud"))
     path: str = setting(
-        "state file, relative to the project", default=PerEnvironment("state/backend-{environment}.tfstate"),
-        unset="", backend="local",
+        "state file, relative to the project",
+        default=PerEnvironment("state/backend-{environment}.tfstate"),
+        unset="",
+        backend="local",
         rule=Rule(
-            lambda value: bool(_RELATIVE_PATH.match(value)) and not value.startswith("/") and ".." not in value.split("/"),
-            "is not a path inside the project (expected e.g. \"state/backend-dev.tfstate\")", "relative path",
+            lambda value: (
+                bool(_RELATIVE_PATH.match(value)) and not value.startswith("/") and ".." not in value.split("/")
+            ),
+            'is not a path inside the project (expected e.g. "state/backend-dev.tfstate")',
+            "relative path",
         ),
     )
     bucket: str = setting(
-        "bucket", required=True, unset="", backend="s3",
-        rule=matches(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-                     "is not an S3 bucket name (expected 3-63 lowercase letters, digits, '.', '-')", "S3 bucket name"),
+        "bucket",
+        required=True,
+        unset="",
+        backend="s3",
+        rule=matches(
+            r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+            "is not an S3 bucket name (expected 3-63 lowercase letters, digits, '.', '-')",
+            "S3 bucket name",
+        ),
     )
     region: str = setting("the bucket's region", required=True, unset="", backend="s3", rule=AWS_REGION)
     key: str = setting(
-        "object key", default=PerEnvironment("backend/{environment}/terraform.tfstate"), unset="", backend="s3",
+        "object key",
+        default=PerEnvironment("backend/{environment}/terraform.tfstate"),
+        unset="",
+        backend="s3",
         rule=Rule(
             lambda value: bool(_RELATIVE_PATH.match(value)) and not value.startswith("/"),
-            "is not a valid state key (expected e.g. \"backend/dev/terraform.tfstate\")", "object key",
+            'is not a valid state key (expected e.g. "backend/dev/terraform.tfstate")',
+            "object key",
         ),
     )
     use_lockfile: bool = setting("native S3 locking (Terraform >= 1.10)", default=True, backend="s3")
     organization: str = setting("Terraform Cloud organization", required=True, unset="", backend="cloud")
     workspace: str = setting(
-        "workspace", default=PerEnvironment("backend-{environment}"), unset="", backend="cloud",
-        rule=matches(r"^[A-Za-z0-9_-]{1,90}$", "is not a workspace name (expected letters, digits, '-', '_')",
-                     "workspace name"),
+        "workspace",
+        default=PerEnvironment("backend-{environment}"),
+        unset="",
+        backend="cloud",
+        rule=matches(
+            r"^[A-Za-z0-9_-]{1,90}$", "is not a workspace name (expected letters, digits, '-', '_')", "workspace name"
+        ),
     )
     hostname: str = setting(
-        "host", default="app.terraform.io", backend="cloud",
-        rule=Rule(_is_domain, "is not a host name (expected e.g. \"app.terraform.io\")", "host name"),
+        "host",
+        default="app.terraform.io",
+        backend="cloud",
+        rule=Rule(_is_domain, 'is not a host name (expected e.g. "app.terraform.io")', "host name"),
     )
 
 
@@ -353,15 +458,18 @@ class EnvironmentConfig:
     environment: str
     regions: tuple[str, ...] = setting(
         "regions to deploy to, in order; the first is the primary (holds the table, `PRIMARY` in failover)",
-        required=True, type_doc="list of AWS regions, at least 2, no duplicates",
+        required=True,
+        type_doc="list of AWS regions, at least 2, no duplicates",
     )
     emulator: bool = setting(
         "emulator mode: providers point at the emulator with test credentials, one table per region "
-        "instead of replicas", default=False,
+        "instead of replicas",
+        default=False,
     )
     protected: bool = setting(
         "production safeguards: tools that change a running deployment (the failover drill, region "
-        "evacuation) ask for confirmation, and stricter defaults apply", default=False,
+        "evacuation) ask for confirmation, and stricter defaults apply",
+        default=False,
     )
     domain: DomainConfig | None = section("domain", DomainConfig, optional=True)
     routing: RoutingConfig = section("routing", RoutingConfig)
@@ -375,22 +483,27 @@ class EnvironmentConfig:
     state: StateConfig = section("state", StateConfig)
     tags: Mapping[str, str] = setting(
         "tags on every resource (provider default tags), plus `project`, `environment`, `managed-by`",
-        default={}, type_doc="table of strings",
+        default={},
+        type_doc="table of strings",
         each_key=Rule(
             lambda key: bool(_TAG_KEY.match(key)) and not key.lower().startswith("aws:"),
-            "is not a valid tag key (expected 1-128 characters, not starting with \"aws:\")", "tag key",
+            'is not a valid tag key (expected 1-128 characters, not starting with "aws:")',
+            "tag key",
         ),
         each=Rule(
             lambda value: isinstance(value, str) and len(value) <= 256,
-            "is not a valid tag value (expected a string of at most 256 characters)", "tag value",
+            "is not a valid tag value (expected a string of at most 256 characters)",
+            "tag value",
         ),
     )
     allowed_account_ids: tuple[str, ...] = setting(
         "the environment's AWS account (the first is its account); providers refuse to run against any other",
-        default=(), required_doc="unless `emulator`",
+        default=(),
+        required_doc="unless `emulator`",
         each=Rule(
             lambda value: isinstance(value, str) and bool(_ACCOUNT_ID.match(value)),
-            "is not an AWS account id (expected a string of 12 digits)", "12-digit strings",
+            "is not an AWS account id (expected a string of 12 digits)",
+            "12-digit strings",
         ),
     )
 
@@ -409,10 +522,14 @@ class EnvironmentConfig:
 
 # A key without a field of its own: it moves one region to the front of ``regions``.
 PRIMARY_REGION = Key(
-    "primary_region", "", Setting(
-        description="moves this region to the front of `regions`", type_doc="one of `regions`",
+    "primary_region",
+    "",
+    Setting(
+        description="moves this region to the front of `regions`",
+        type_doc="one of `regions`",
         default_doc="first of `regions`",
-    ), (str,),
+    ),
+    (str,),
 )
 # (field name, key or section) of EnvironmentConfig, in the order files are read.
 FIELDS = declarations(EnvironmentConfig)
@@ -531,7 +648,7 @@ def _regions(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) 
     good: list[str] = []
     for index, region in enumerate(regions):
         if not isinstance(region, str):
-            reader.error(f"regions[{index}]", region, "is not a string (expected a region name like \"eu-west-1\")")
+            reader.error(f"regions[{index}]", region, 'is not a string (expected a region name like "eu-west-1")')
         elif region not in AWS_REGIONS:
             hint = closest(region, AWS_REGIONS)
             reader.error("regions", region, f"is not an AWS region (expected e.g. {hint or 'eu-west-1'})")
@@ -545,7 +662,8 @@ def _regions(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) 
     if primary is not None:
         if primary not in good:
             reader.error(
-                "primary_region", primary,
+                "primary_region",
+                primary,
                 f"is not one of regions (expected one of: {', '.join(good) or 'the listed regions'})",
             )
         else:
@@ -564,7 +682,7 @@ def _domain(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -
         return None
     if not record.endswith("." + zone):
         reader.error(
-            "domain.record_name", record, f"is not inside the zone {zone!r} (expected a name ending in \".{zone}\")"
+            "domain.record_name", record, f'is not inside the zone {zone!r} (expected a name ending in ".{zone}")'
         )
         return None
     return DomainConfig(zone_name=zone, record_name=record)
@@ -576,13 +694,14 @@ def _routing(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) 
     mode, weights, regions = read["mode"], read["weights"], values["regions"]
     if mode == "failover" and len(regions) != 2:
         reader.error(
-            "routing.mode", "failover",
+            "routing.mode",
+            "failover",
             f"needs exactly two regions (got {len(regions)}: {', '.join(regions)}); "
             "expected latency or weighted routing for more",
         )
     if mode != "weighted":
         if weights:
-            reader.error("routing.weights", dict(weights), f"is only used with mode = \"weighted\" (mode is {mode!r})")
+            reader.error("routing.weights", dict(weights), f'is only used with mode = "weighted" (mode is {mode!r})')
         return RoutingConfig(mode=mode)
     return RoutingConfig(mode=mode, weights=_weights(reader, weights, regions))
 
@@ -591,10 +710,13 @@ def _weights(reader: Reader, weights: Mapping[str, Any], regions: tuple[str, ...
     good: dict[str, int] = {}
     for region, weight in weights.items():
         if region not in regions:
-            reader.error(f"routing.weights.{region}", region, f"is not one of regions (expected one of: {', '.join(regions)})")
+            reader.error(
+                f"routing.weights.{region}", region, f"is not one of regions (expected one of: {', '.join(regions)})"
+            )
         elif not isinstance(weight, int) or isinstance(weight, bool) or not MIN_WEIGHT <= weight <= MAX_WEIGHT:
             reader.error(
-                f"routing.weights.{region}", weight,
+                f"routing.weights.{region}",
+                weight,
                 f"is not a positive weight (expected an integer from {MIN_WEIGHT} to {MAX_WEIGHT})",
             )
         else:
@@ -602,8 +724,9 @@ def _weights(reader: Reader, weights: Mapping[str, Any], regions: tuple[str, ...
     missing = [region for region in regions if region not in weights]
     if missing:
         reader.error(
-            "routing.weights", dict(weights),
-            f"has no weight for {', '.join(missing)} (expected a weight for every region with mode = \"weighted\")",
+            "routing.weights",
+            dict(weights),
+            f'has no weight for {", ".join(missing)} (expected a weight for every region with mode = "weighted")',
         )
     return good
 
@@ -624,18 +747,32 @@ def _auth(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> 
     read = reader.read_section(top, SECTIONS["auth"])
     if read["public"]:
         if values["protected"]:
-            reader.error("auth.public", True, "is not allowed in a protected environment (expected an issuer "
-                                              "and audience: every item route needs a token)")
+            reader.error(
+                "auth.public",
+                True,
+                "is not allowed in a protected environment (expected an issuer "
+                "and audience: every item route needs a token)",
+            )
         return AuthConfig(**read)
     if values["emulator"] and read["issuer"]:
-        reader.error("auth.issuer", read["issuer"], "is not used in emulator mode (expected it unset: "
-                                                    "`make deploy` starts a local issuer on 127.0.0.1)")
+        reader.error(
+            "auth.issuer",
+            read["issuer"],
+            "is not used in emulator mode (expected it unset: `make deploy` starts a local issuer on 127.0.0.1)",
+        )
     if not values["emulator"] and not read["issuer"]:
-        reader.error("auth.issuer", None, "is missing (expected the https URL of the OpenID Connect issuer "
-                                          "whose tokens are accepted, or public = true for no authentication)")
+        reader.error(
+            "auth.issuer",
+            None,
+            "is missing (expected the https URL of the OpenID Connect issuer "
+            "whose tokens are accepted, or public = true for no authentication)",
+        )
     if not read["audience"]:
-        reader.error("auth.audience", None, "is missing (expected the audience every token must name, "
-                                            "or public = true for no authentication)")
+        reader.error(
+            "auth.audience",
+            None,
+            "is missing (expected the audience every token must name, or public = true for no authentication)",
+        )
     return AuthConfig(**read)
 
 
@@ -652,11 +789,13 @@ def _lambda(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -
     left = settings.account_concurrency - settings.reserved_per_region
     if left < MIN_UNRESERVED_CONCURRENCY:
         field_name, value = (
-            ("lambda.reserved_concurrency", settings.reserved_concurrency) if settings.reserved_concurrency
+            ("lambda.reserved_concurrency", settings.reserved_concurrency)
+            if settings.reserved_concurrency
             else ("lambda.account_concurrency", settings.account_concurrency)
         )
         reader.error(
-            field_name, value,
+            field_name,
+            value,
             f"reserves {settings.reserved_per_region} per region (the item functions' reservations and "
             f"{HEALTH_RESERVED_CONCURRENCY} for health), which leaves {left} of lambda.account_concurrency = "
             f"{settings.account_concurrency} unreserved (expected at least {MIN_UNRESERVED_CONCURRENCY} unreserved, "
@@ -671,17 +810,24 @@ def _accounts(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any])
     given = top.get(ACCOUNTS.name)
     if not given and not values["emulator"]:
         reader.error(
-            ACCOUNTS.path, given,
+            ACCOUNTS.path,
+            given,
             f"{'is missing' if given is None else 'names no account'} (expected the environment's AWS account, "
-            "e.g. [\"123456789012\"]; only emulator environments may leave it out)",
+            'e.g. ["123456789012"]; only emulator environments may leave it out)',
         )
     return accounts
 
 
 # Fields read by the functions above rather than straight from their declarations.
 _EXPLICIT = {
-    "regions": _regions, "domain": _domain, "routing": _routing, "lambda_": _lambda, "auth": _auth, "waf": _waf,
-    "state": _state, "allowed_account_ids": _accounts,
+    "regions": _regions,
+    "domain": _domain,
+    "routing": _routing,
+    "lambda_": _lambda,
+    "auth": _auth,
+    "waf": _waf,
+    "state": _state,
+    "allowed_account_ids": _accounts,
 }
 
 
@@ -705,20 +851,30 @@ def _zones_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str
         if config.domain is None or other.domain is None:
             continue
         if config.domain.record_name == other.domain.record_name:
-            problems.append(((later, earlier), (
-                f"{later}: domain.record_name: \"{config.domain.record_name}\" is also the name of {earlier} "
-                "(expected a name of its own: two stacks would take each other's records and validation record)"
-            )))
+            problems.append(
+                (
+                    (later, earlier),
+                    (
+                        f'{later}: domain.record_name: "{config.domain.record_name}" is also the name of {earlier} '
+                        "(expected a name of its own: two stacks would take each other's records and validation record)"
+                    ),
+                )
+            )
         if config.domain.zone_name != other.domain.zone_name:
             continue
         if set(config.allowed_account_ids) != set(other.allowed_account_ids):
             zone = config.domain.zone_name
-            problems.append(((later, earlier), (
-                f"{later}: domain.zone_name: \"{zone}\" is also the zone of {earlier}, in another account "
-                f"({', '.join(config.allowed_account_ids)} vs {', '.join(other.allowed_account_ids)}); a public "
-                f"hosted zone belongs to one account (expected a zone of this environment's own, e.g. "
-                f"\"{config.environment}.{zone}\" delegated from \"{zone}\")"
-            )))
+            problems.append(
+                (
+                    (later, earlier),
+                    (
+                        f'{later}: domain.zone_name: "{zone}" is also the zone of {earlier}, in another account '
+                        f"({', '.join(config.allowed_account_ids)} vs {', '.join(other.allowed_account_ids)}); "
+                        f"a public hosted zone belongs to one account (expected a zone of this environment's own, e.g. "
+                        f'"{config.environment}.{zone}" delegated from "{zone}")'
+                    ),
+                )
+            )
     return problems
 
 
@@ -730,12 +886,17 @@ def _account_settings_across(real: Mapping[str, EnvironmentConfig]) -> list[tupl
         shared = [region for region in config.regions if region in other.regions]
         accounts = [account for account in config.allowed_account_ids if account in other.allowed_account_ids]
         if shared and accounts and config.api.manage_account_settings and other.api.manage_account_settings:
-            problems.append(((later, earlier), (
-                f"{later}: api.manage_account_settings: true is also set by {earlier} for account {accounts[0]} in "
-                f"{', '.join(shared)}; API Gateway keeps one CloudWatch role per account and region, so each would "
-                "overwrite the other's and destroying one would break the other's logs (expected true in exactly "
-                "one environment per account and region, false in the others)"
-            )))
+            problems.append(
+                (
+                    (later, earlier),
+                    (
+                        f"{later}: api.manage_account_settings: true is also set by {earlier} for account "
+                        f"{accounts[0]} in {', '.join(shared)}; API Gateway keeps one CloudWatch role per account "
+                        "and region, so each would overwrite the other's and destroying one would break the other's "
+                        "logs (expected true in exactly one environment per account and region, false in the others)"
+                    ),
+                )
+            )
     for source, config in real.items():
         if not config.api.manage_account_settings:
             problems += _unowned(source, config, real)
@@ -746,18 +907,25 @@ def _unowned(source: str, config: EnvironmentConfig, real: Mapping[str, Environm
     problems = []
     for account in config.allowed_account_ids:
         missing = [
-            region for region in config.regions
+            region
+            for region in config.regions
             if not any(
                 other.api.manage_account_settings and account in other.allowed_account_ids and region in other.regions
                 for other in real.values()
             )
         ]
         if missing:
-            problems.append(((source,), (
-                f"{source}: api.manage_account_settings: false, but no environment manages them in account "
-                f"{account} in {', '.join(missing)} (expected one environment of that account with true in each of "
-                "these regions: API Gateway refuses execution logging without the account's CloudWatch role)"
-            )))
+            problems.append(
+                (
+                    (source,),
+                    (
+                        f"{source}: api.manage_account_settings: false, but no environment manages them in account "
+                        f"{account} in {', '.join(missing)} (expected one environment of that account with true "
+                        "in each of these regions: API Gateway refuses execution logging without the account's "
+                        "CloudWatch role)"
+                    ),
+                )
+            )
     return problems
 
 
@@ -776,13 +944,18 @@ def _reservations_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tu
         quota = min(real[source].lambda_.account_concurrency for source in sources)
         if quota - total < MIN_UNRESERVED_CONCURRENCY:
             *others, last = sources
-            problems.append((tuple(sources), (
-                f"{last}: lambda.reserved_concurrency: {real[last].lambda_.reserved_concurrency} shares account "
-                f"{account} in {region} with {', '.join(others)}: they reserve {total} together, leaving "
-                f"{quota - total} of lambda.account_concurrency = {quota} (expected at least "
-                f"{MIN_UNRESERVED_CONCURRENCY} unreserved: reserve less, or raise the quota and "
-                "lambda.account_concurrency)"
-            )))
+            problems.append(
+                (
+                    tuple(sources),
+                    (
+                        f"{last}: lambda.reserved_concurrency: {real[last].lambda_.reserved_concurrency} "
+                        f"shares account {account} in {region} with {', '.join(others)}: they reserve {total} "
+                        f"together, leaving {quota - total} of lambda.account_concurrency = {quota} (expected at least "
+                        f"{MIN_UNRESERVED_CONCURRENCY} unreserved: reserve less, or raise the quota and "
+                        "lambda.account_concurrency)"
+                    ),
+                )
+            )
     return problems
 
 
@@ -844,7 +1017,10 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--markdown", action="store_true", help="print the README's environment table")
     action.add_argument("--update-readme", metavar="README", type=Path, help="regenerate the tables in README")
     parser.add_argument(
-        "--environments", metavar="DIR", type=Path, default=ENVIRONMENTS_DIR,
+        "--environments",
+        metavar="DIR",
+        type=Path,
+        default=ENVIRONMENTS_DIR,
         help="the environment files the README's summary describes (default: environments/)",
     )
     args = parser.parse_args(argv)

@@ -18,9 +18,9 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Callable, Iterable
+from typing import Any
 
 SETTING = "setting"
 SECTION = "section"
@@ -146,7 +146,13 @@ class Key:
 
 # Python annotation -> the TOML values that may fill it.
 _TOML_KINDS: dict[type, tuple[type, ...]] = {
-    str: (str,), bool: (bool,), int: (int,), float: (int, float), tuple: (list,), list: (list,), Mapping: (Mapping,),
+    str: (str,),
+    bool: (bool,),
+    int: (int,),
+    float: (int, float),
+    tuple: (list,),
+    list: (list,),
+    Mapping: (Mapping,),
 }
 
 
@@ -263,7 +269,11 @@ class Reader:
         value = table[key.name]
         # bool is an int in Python; never accept true for a number or 1 for a flag.
         if not isinstance(value, key.kinds) or (isinstance(value, bool) and bool not in key.kinds):
-            self.error(key.path, value, f"is {_with_article(_toml_type(value))} (expected {_with_article(_kind_names(key.kinds))})")
+            self.error(
+                key.path,
+                value,
+                f"is {_with_article(_toml_type(value))} (expected {_with_article(_kind_names(key.kinds))})",
+            )
             return None
         return value
 
@@ -358,7 +368,14 @@ def _kind_names(kinds: tuple[type, ...]) -> str:
 
 
 def _toml_type(value: Any) -> str:
-    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "list"), (Mapping, "table")):
+    for kind, name in (
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "number"),
+        (str, "string"),
+        (list, "list"),
+        (Mapping, "table"),
+    ):
         if isinstance(value, kind):
             return name
     return type(value).__name__

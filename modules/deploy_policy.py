@@ -32,8 +32,9 @@ the stack's backend is S3. Pure Python: no cdktf import, so it is tested on plai
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 TOKEN_MARK = "${"
 # IAM path of everything the bootstrap makes for delivery (roles, boundaries): outside the
@@ -86,18 +87,38 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="dynamodb",
         write={
-            "aws_dynamodb_table": ("dynamodb:CreateTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
-                                   "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource"),
+            "aws_dynamodb_table": (
+                "dynamodb:CreateTable",
+                "dynamodb:UpdateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+            ),
             # Adding a replica to a global table (version 2019.11.21) needs these on the table in
             # every region: DynamoDB backfills the new replica with the caller's permissions.
             "aws_dynamodb_table_replica": (
-                "dynamodb:UpdateTable", "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica",
-                "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource",
-                "dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
+                "dynamodb:UpdateTable",
+                "dynamodb:CreateTableReplica",
+                "dynamodb:DeleteTableReplica",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:Scan",
+                "dynamodb:Query",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+            ),
             # The health sentinel item (see functions/schema.py HEALTH_SENTINEL_ID).
-            "aws_dynamodb_table_item": ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                                        "dynamodb:GetItem"),
+            "aws_dynamodb_table_item": (
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+            ),
         },
         arns=("arn:aws:dynamodb:{region}:{account}:table/{name}", "arn:aws:dynamodb:{region}:{account}:table/{name}/*"),
         names={"aws_dynamodb_table": "name"},
@@ -107,9 +128,16 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="lambda",
         write={
-            "aws_lambda_function": ("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
-                                    "lambda:UpdateFunctionConfiguration", "lambda:PutFunctionConcurrency",
-                                    "lambda:DeleteFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource"),
+            "aws_lambda_function": (
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:PutFunctionConcurrency",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+            ),
             "aws_lambda_permission": ("lambda:AddPermission", "lambda:RemovePermission"),
         },
         arns=("arn:aws:lambda:{region}:{account}:function:{name}",),
@@ -120,26 +148,49 @@ RULES: tuple[ServiceRule, ...] = (
         service="iam",
         # Creating a role and giving it permissions are in _role_statements (boundary required).
         write={
-            "aws_iam_role": ("iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
-                             "iam:TagRole", "iam:UntagRole"),
+            "aws_iam_role": (
+                "iam:DeleteRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+            ),
             "aws_iam_role_policy": ("iam:DeleteRolePolicy",),
             "aws_iam_role_policy_attachment": ("iam:DetachRolePolicy",),
         },
         arns=("arn:aws:iam::{account}:role/{name}",),
         names={"aws_iam_role": "name"},
-        read=("iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-              "iam:ListRoleTags", "iam:ListInstanceProfilesForRole"),
+        read=(
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRoleTags",
+            "iam:ListInstanceProfilesForRole",
+        ),
     ),
     ServiceRule(
         service="logs",
-        write={"aws_cloudwatch_log_group": (
-            "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
-            "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
-            "logs:TagLogGroup", "logs:UntagLogGroup")},
+        write={
+            "aws_cloudwatch_log_group": (
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:TagLogGroup",
+                "logs:UntagLogGroup",
+            )
+        },
         # API Gateway names a stage's execution log group after the REST API's generated id:
         # scoped by region, like the REST APIs themselves.
         arns=(
-            "arn:aws:logs:{region}:{account}:log-group:{name}", "arn:aws:logs:{region}:{account}:log-group:{name}:*",
+            "arn:aws:logs:{region}:{account}:log-group:{name}",
+            "arn:aws:logs:{region}:{account}:log-group:{name}:*",
             "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
             "arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*:*",
         ),
@@ -148,8 +199,14 @@ RULES: tuple[ServiceRule, ...] = (
     ),
     ServiceRule(
         service="cloudwatch",
-        write={"aws_cloudwatch_metric_alarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
-                                               "cloudwatch:TagResource", "cloudwatch:UntagResource")},
+        write={
+            "aws_cloudwatch_metric_alarm": (
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            )
+        },
         arns=("arn:aws:cloudwatch:{region}:{account}:alarm:{name}",),
         names={"aws_cloudwatch_metric_alarm": "alarm_name"},
         read=("cloudwatch:Describe*", "cloudwatch:ListTagsForResource"),
@@ -157,8 +214,13 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="sns",
         write={
-            "aws_sns_topic": ("sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:TagResource",
-                              "sns:UntagResource"),
+            "aws_sns_topic": (
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ),
             "aws_sns_topic_subscription": ("sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"),
         },
         arns=("arn:aws:sns:{region}:{account}:{name}", "arn:aws:sns:{region}:{account}:{name}:*"),
@@ -168,11 +230,21 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="kms",
         # CreateKey itself cannot be scoped to a key: _unscoped_statements.
-        write={"aws_kms_key": ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DisableKeyRotation",
-                               "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion", "kms:TagResource",
-                               "kms:UntagResource",
-                               # An alias is created, moved and deleted with permission on its key too.
-                               "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias")},
+        write={
+            "aws_kms_key": (
+                "kms:PutKeyPolicy",
+                "kms:EnableKeyRotation",
+                "kms:DisableKeyRotation",
+                "kms:UpdateKeyDescription",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                # An alias is created, moved and deleted with permission on its key too.
+                "kms:CreateAlias",
+                "kms:UpdateAlias",
+                "kms:DeleteAlias",
+            )
+        },
         arns=("arn:aws:kms:{region}:{account}:key/*",),
         names={},
         read=("kms:Describe*", "kms:Get*", "kms:List*"),
@@ -188,9 +260,14 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="acm",
         # RequestCertificate cannot be scoped to a certificate: _unscoped_statements.
-        write={"aws_acm_certificate": ("acm:DeleteCertificate", "acm:AddTagsToCertificate",
-                                       "acm:RemoveTagsFromCertificate"),
-               "aws_acm_certificate_validation": ()},
+        write={
+            "aws_acm_certificate": (
+                "acm:DeleteCertificate",
+                "acm:AddTagsToCertificate",
+                "acm:RemoveTagsFromCertificate",
+            ),
+            "aws_acm_certificate_validation": (),
+        },
         arns=("arn:aws:acm:{region}:{account}:certificate/*",),
         names={},
         read=("acm:Describe*", "acm:Get*", "acm:List*"),
@@ -200,23 +277,42 @@ RULES: tuple[ServiceRule, ...] = (
         service="apigateway",
         # API Gateway's IAM actions are the HTTP verbs of its management API, per resource path.
         write={
-            **{t: _API_GATEWAY_WRITE for t in (
-                "aws_api_gateway_rest_api", "aws_api_gateway_resource", "aws_api_gateway_method",
-                "aws_api_gateway_integration", "aws_api_gateway_deployment", "aws_api_gateway_stage",
-                "aws_api_gateway_method_settings", "aws_api_gateway_account", "aws_api_gateway_base_path_mapping",
-                "aws_api_gateway_authorizer", "aws_api_gateway_model", "aws_api_gateway_request_validator",
-                "aws_api_gateway_method_response", "aws_api_gateway_integration_response",
-                "aws_api_gateway_gateway_response")},
-            "aws_api_gateway_domain_name": (*_API_GATEWAY_WRITE, "apigateway:AddCertificateToDomain",
-                                            "apigateway:RemoveCertificateFromDomain"),
+            **{
+                t: _API_GATEWAY_WRITE
+                for t in (
+                    "aws_api_gateway_rest_api",
+                    "aws_api_gateway_resource",
+                    "aws_api_gateway_method",
+                    "aws_api_gateway_integration",
+                    "aws_api_gateway_deployment",
+                    "aws_api_gateway_stage",
+                    "aws_api_gateway_method_settings",
+                    "aws_api_gateway_account",
+                    "aws_api_gateway_base_path_mapping",
+                    "aws_api_gateway_authorizer",
+                    "aws_api_gateway_model",
+                    "aws_api_gateway_request_validator",
+                    "aws_api_gateway_method_response",
+                    "aws_api_gateway_integration_response",
+                    "aws_api_gateway_gateway_response",
+                )
+            },
+            "aws_api_gateway_domain_name": (
+                *_API_GATEWAY_WRITE,
+                "apigateway:AddCertificateToDomain",
+                "apigateway:RemoveCertificateFromDomain",
+            ),
             # Associating a web ACL with a stage also needs this on the stage.
             "aws_wafv2_web_acl_association": ("apigateway:SetWebACL",),
         },
         # REST API ids are generated: scoped by region; domain names by the stack's names.
         arns=(
-            "arn:aws:apigateway:{region}::/restapis", "arn:aws:apigateway:{region}::/restapis/*",
-            "arn:aws:apigateway:{region}::/account", "arn:aws:apigateway:{region}::/tags/*",
-            "arn:aws:apigateway:{region}::/domainnames", "arn:aws:apigateway:{region}::/domainnames/{name}",
+            "arn:aws:apigateway:{region}::/restapis",
+            "arn:aws:apigateway:{region}::/restapis/*",
+            "arn:aws:apigateway:{region}::/account",
+            "arn:aws:apigateway:{region}::/tags/*",
+            "arn:aws:apigateway:{region}::/domainnames",
+            "arn:aws:apigateway:{region}::/domainnames/{name}",
             "arn:aws:apigateway:{region}::/domainnames/{name}/*",
         ),
         names={"aws_api_gateway_domain_name": "domain_name"},
@@ -226,17 +322,26 @@ RULES: tuple[ServiceRule, ...] = (
     ServiceRule(
         service="wafv2",
         write={
-            "aws_wafv2_web_acl": ("wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL",
-                                  "wafv2:TagResource", "wafv2:UntagResource"),
+            "aws_wafv2_web_acl": (
+                "wafv2:CreateWebACL",
+                "wafv2:UpdateWebACL",
+                "wafv2:DeleteWebACL",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+            ),
             "aws_wafv2_web_acl_association": ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"),
-            "aws_wafv2_web_acl_logging_configuration": ("wafv2:PutLoggingConfiguration",
-                                                        "wafv2:DeleteLoggingConfiguration"),
+            "aws_wafv2_web_acl_logging_configuration": (
+                "wafv2:PutLoggingConfiguration",
+                "wafv2:DeleteLoggingConfiguration",
+            ),
         },
         # The ACL's ARN ends in a generated id; an ACL uses AWS's managed rule groups and is
         # associated with the stack's stages.
-        arns=("arn:aws:wafv2:{region}:{account}:regional/webacl/{name}/*",
-              "arn:aws:wafv2:{region}:*:regional/managedruleset/*/*",
-              "arn:aws:apigateway:{region}::/restapis/*/stages/*"),
+        arns=(
+            "arn:aws:wafv2:{region}:{account}:regional/webacl/{name}/*",
+            "arn:aws:wafv2:{region}:*:regional/managedruleset/*/*",
+            "arn:aws:apigateway:{region}::/restapis/*/stages/*",
+        ),
         names={"aws_wafv2_web_acl": "name"},
         read=("wafv2:Get*", "wafv2:List*"),
     ),
@@ -244,9 +349,14 @@ RULES: tuple[ServiceRule, ...] = (
         service="route53",
         # Records are changed in _unscoped_statements (a condition on the record names);
         # creating a health check cannot be scoped to one.
-        write={"aws_route53_health_check": ("route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
-                                            "route53:ChangeTagsForResource"),
-               "aws_route53_record": ()},
+        write={
+            "aws_route53_health_check": (
+                "route53:UpdateHealthCheck",
+                "route53:DeleteHealthCheck",
+                "route53:ChangeTagsForResource",
+            ),
+            "aws_route53_record": (),
+        },
         arns=("arn:aws:route53:::healthcheck/*", "arn:aws:route53:::change/*"),
         names={},
         read=("route53:Get*", "route53:List*"),
@@ -259,15 +369,25 @@ BUILTIN_TYPES = frozenset({"terraform_data"})
 # Data sources and the actions they read with (none needs a resource-scoped grant).
 DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
     "aws_caller_identity": (),  # sts:GetCallerIdentity needs no permission
-    "aws_route53_zone": ("route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:GetHostedZone",
-                         "route53:ListTagsForResource"),
+    "aws_route53_zone": (
+        "route53:ListHostedZones",
+        "route53:ListHostedZonesByName",
+        "route53:GetHostedZone",
+        "route53:ListTagsForResource",
+    ),
 }
 # AWS managed policies the stack may attach, and their actions (for the boundary, which must
 # let them work): a new one must be listed here, as a new resource type needs a rule.
 MANAGED_POLICY_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs": (
-        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
-        "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"),
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        "logs:GetLogEvents",
+        "logs:FilterLogEvents",
+    )
 }
 # Services whose actions have no resource-level permissions (the boundary grants them on "*").
 UNSCOPED_SERVICES = frozenset({"xray"})
@@ -275,14 +395,26 @@ UNSCOPED_SERVICES = frozenset({"xray"})
 # Lambda encrypts environment variables with the caller's grant; DynamoDB encrypts tables.
 KEY_USE_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "lambda": ("kms:CreateGrant", "kms:Encrypt", "kms:Decrypt"),
-    "dynamodb": ("kms:CreateGrant", "kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*",
-                 "kms:ReEncrypt*"),
+    "dynamodb": (
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    ),
 }
 # WAF writes its logs to CloudWatch Logs through log delivery, which the caller sets up: these
 # actions have no resource-level permissions and no condition keys.
-WAF_LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery",
-                            "logs:ListLogDeliveries", "logs:UpdateLogDelivery", "logs:PutResourcePolicy",
-                            "logs:DescribeResourcePolicies")
+WAF_LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:UpdateLogDelivery",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,7 +436,9 @@ class StackFacts:
 
 def walk(doc: Mapping[str, Any]) -> StackFacts:
     """Collect types, regions, literal names and the S3 state location of a stack."""
-    regions_by_alias = {f"aws.{p['alias']}": p["region"] for p in doc.get("provider", {}).get("aws", []) if "alias" in p}
+    regions_by_alias = {
+        f"aws.{p['alias']}": p["region"] for p in doc.get("provider", {}).get("aws", []) if "alias" in p
+    }
     resources = doc.get("resource", {})
     names_attr = {t: attr for rule in RULES for t, attr in rule.names.items()}
     regions: dict[str, None] = {}
@@ -341,8 +475,12 @@ def _literals(items: Mapping[str, Any], attribute: str) -> tuple[str, ...]:
 
 def _statements_of(items: Mapping[str, Any], attribute: str) -> list[dict]:
     """The statements of the JSON policy documents in ``attribute`` (references stay strings)."""
-    return [s for body in items.values() if isinstance(body.get(attribute), str)
-            for s in json.loads(body[attribute]).get("Statement", [])]
+    return [
+        s
+        for body in items.values()
+        if isinstance(body.get(attribute), str)
+        for s in json.loads(body[attribute]).get("Statement", [])
+    ]
 
 
 def _as_list(value: Any) -> list:
@@ -350,8 +488,11 @@ def _as_list(value: Any) -> list:
 
 
 def _trusted_services(roles: Mapping[str, Any]) -> tuple[str, ...]:
-    services = [service for s in _statements_of(roles, "assume_role_policy")
-                for service in _as_list(s.get("Principal", {}).get("Service", []))]
+    services = [
+        service
+        for s in _statements_of(roles, "assume_role_policy")
+        for service in _as_list(s.get("Principal", {}).get("Service", []))
+    ]
     return tuple(sorted(set(services)))
 
 
@@ -361,14 +502,23 @@ def _key_users(resources: Mapping[str, Any]) -> tuple[str, ...]:
         users.add("lambda")
     tables = resources.get("aws_dynamodb_table", {}).values()
     if any((t.get("server_side_encryption") or {}).get("kms_key_arn") for t in tables) or any(
-            r.get("kms_key_arn") for r in resources.get("aws_dynamodb_table_replica", {}).values()):
+        r.get("kms_key_arn") for r in resources.get("aws_dynamodb_table_replica", {}).values()
+    ):
         users.add("dynamodb")
     return tuple(sorted(users))
 
 
 def _role_actions(policies: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(sorted({a for s in _statements_of(policies, "policy") if s.get("Effect") == "Allow"
-                         for a in _as_list(s.get("Action", []))}))
+    return tuple(
+        sorted(
+            {
+                a
+                for s in _statements_of(policies, "policy")
+                if s.get("Effect") == "Allow"
+                for a in _as_list(s.get("Action", []))
+            }
+        )
+    )
 
 
 def name_pattern(name: str, prefix: str, where: str) -> str:
@@ -376,7 +526,9 @@ def name_pattern(name: str, prefix: str, where: str) -> str:
     stays exact. A name without the prefix is an error: the role could not manage it."""
     at = name.find(prefix)
     if at < 0:
-        raise PolicyError(f"{where}: name {name!r} does not contain the prefix {prefix!r}; the deploy role is scoped to it")
+        raise PolicyError(
+            f"{where}: name {name!r} does not contain the prefix {prefix!r}; the deploy role is scoped to it"
+        )
     end = at + len(prefix)
     rest = name[end:]
     if not rest:
@@ -429,10 +581,14 @@ def _without_covered(resources: Iterable[str]) -> list[str]:
     return [r for r in unique if not any(r != p + "*" and r.startswith(p) for p in prefixes)]
 
 
-def _statement(sid: str, actions: Iterable[str], resources: Iterable[str], condition: dict | None = None,
-               effect: str = "Allow") -> dict:
+def _statement(
+    sid: str, actions: Iterable[str], resources: Iterable[str], condition: dict | None = None, effect: str = "Allow"
+) -> dict:
     statement: dict[str, Any] = {
-        "Sid": sid, "Effect": effect, "Action": sorted(set(actions)), "Resource": _without_covered(resources),
+        "Sid": sid,
+        "Effect": effect,
+        "Action": sorted(set(actions)),
+        "Resource": _without_covered(resources),
     }
     if condition:
         statement["Condition"] = condition
@@ -459,16 +615,21 @@ def _service_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) ->
         if write:
             actions += [a for t in rule.types if t in facts.types for a in rule.write[t]]
         sid = f"{rule.service.capitalize()}{index}"
-        statements.append(_statement(sid, actions, _rule_arns(rule, facts, inputs),
-                                     _environment_tag(inputs) if rule.tag_scoped else None))
+        statements.append(
+            _statement(
+                sid, actions, _rule_arns(rule, facts, inputs), _environment_tag(inputs) if rule.tag_scoped else None
+            )
+        )
     return statements
 
 
 def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -> list[dict]:
     """Actions AWS cannot scope to a resource ARN, each narrowed by a condition where AWS
     offers one."""
-    reads = sorted({a for t in facts.data_types for a in DATA_SOURCES.get(t, ())}
-                   | {"logs:DescribeLogGroups", "cloudwatch:DescribeAlarms", "kms:ListAliases"})
+    reads = sorted(
+        {a for t in facts.data_types for a in DATA_SOURCES.get(t, ())}
+        | {"logs:DescribeLogGroups", "cloudwatch:DescribeAlarms", "kms:ListAliases"}
+    )
     unknown = sorted(t for t in facts.data_types if t not in DATA_SOURCES)
     if unknown:
         raise PolicyError(f"data source {unknown[0]!r} has no entry in modules/deploy_policy.py DATA_SOURCES")
@@ -485,38 +646,71 @@ def _sentinel_read(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
 
     (rule,) = _rules_for("aws_dynamodb_table_item")
     arns = [arn for arn in _rule_arns(rule, facts, inputs) if not arn.endswith("/*")]
-    return [_statement("ReadHealthSentinelOnly", ["dynamodb:GetItem"], arns, {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [HEALTH_SENTINEL_ID]},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    })]
+    return [
+        _statement(
+            "ReadHealthSentinelOnly",
+            ["dynamodb:GetItem"],
+            arns,
+            {
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [HEALTH_SENTINEL_ID]},
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            },
+        )
+    ]
 
 
 def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
     out: list[dict] = []
     if "aws_kms_key" in facts.types:
-        out.append(_statement("CreateTaggedKeys", ["kms:CreateKey", "kms:TagResource"], ["*"],
-                              {"StringEquals": {"aws:RequestTag/environment": inputs.environment}}))
+        out.append(
+            _statement(
+                "CreateTaggedKeys",
+                ["kms:CreateKey", "kms:TagResource"],
+                ["*"],
+                {"StringEquals": {"aws:RequestTag/environment": inputs.environment}},
+            )
+        )
     if "aws_acm_certificate" in facts.types:
         domains = [n for n in facts.names.get("aws_api_gateway_domain_name", ())] or list(facts.record_names)
-        out.append(_statement("RequestOwnCertificates", ["acm:RequestCertificate", "acm:AddTagsToCertificate"], ["*"],
-                              {"ForAllValues:StringEquals": {"acm:DomainNames": sorted(set(domains))}}))
+        out.append(
+            _statement(
+                "RequestOwnCertificates",
+                ["acm:RequestCertificate", "acm:AddTagsToCertificate"],
+                ["*"],
+                {"ForAllValues:StringEquals": {"acm:DomainNames": sorted(set(domains))}},
+            )
+        )
     if "aws_route53_record" in facts.types:
         names = sorted({n for d in facts.record_names for n in (d, f"*.{d}")})
-        out.append(_statement("OwnRecordsOnly", ["route53:ChangeResourceRecordSets"], ["arn:aws:route53:::hostedzone/*"],
-                              {"ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": names}}))
-        out.append(_statement("ReadZones", ["route53:GetHostedZone", "route53:ListResourceRecordSets",
-                                            "route53:ListTagsForResource"], ["arn:aws:route53:::hostedzone/*"]))
+        out.append(
+            _statement(
+                "OwnRecordsOnly",
+                ["route53:ChangeResourceRecordSets"],
+                ["arn:aws:route53:::hostedzone/*"],
+                {"ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": names}},
+            )
+        )
+        out.append(
+            _statement(
+                "ReadZones",
+                ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource"],
+                ["arn:aws:route53:::hostedzone/*"],
+            )
+        )
     if "aws_route53_health_check" in facts.types:
         # CreateHealthCheck has neither resource-level permissions nor condition keys.
         out.append(_statement("CreateHealthChecks", ["route53:CreateHealthCheck"], ["*"]))
     if "aws_wafv2_web_acl_logging_configuration" in facts.types:
         out.append(_statement("WafLogDelivery", WAF_LOG_DELIVERY_ACTIONS, ["*"]))
     if "aws_dynamodb_table_replica" in facts.types:
-        out.append(_statement(
-            "ReplicationServiceRole", ["iam:CreateServiceLinkedRole"],
-            [f"arn:aws:iam::{inputs.account}:role/aws-service-role/replication.dynamodb.amazonaws.com/*"],
-            {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}},
-        ))
+        out.append(
+            _statement(
+                "ReplicationServiceRole",
+                ["iam:CreateServiceLinkedRole"],
+                [f"arn:aws:iam::{inputs.account}:role/aws-service-role/replication.dynamodb.amazonaws.com/*"],
+                {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}},
+            )
+        )
     return out
 
 
@@ -545,11 +739,18 @@ def _role_statements(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
     iam_rule = next(rule for rule in RULES if rule.service == "iam")
     roles = _rule_arns(iam_rule, facts, inputs)
     return [
-        _statement("RolesWithinTheBoundary",
-                   ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"],
-                   roles, {"StringEquals": {"iam:PermissionsBoundary": inputs.boundary_arn}}),
-        _statement("PassRolesToTheStacksServices", ["iam:PassRole"], roles,
-                   {"StringEquals": {"iam:PassedToService": list(facts.trusted_services)}}),
+        _statement(
+            "RolesWithinTheBoundary",
+            ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"],
+            roles,
+            {"StringEquals": {"iam:PermissionsBoundary": inputs.boundary_arn}},
+        ),
+        _statement(
+            "PassRolesToTheStacksServices",
+            ["iam:PassRole"],
+            roles,
+            {"StringEquals": {"iam:PassedToService": list(facts.trusted_services)}},
+        ),
         _statement("NeverRemoveTheBoundary", ["iam:DeleteRolePermissionsBoundary"], ["*"], effect="Deny"),
     ]
 
@@ -558,11 +759,17 @@ def _guard_statements(facts: StackFacts) -> list[dict]:
     """The role may attach only the managed policies the stack attaches."""
     if "aws_iam_role_policy_attachment" not in facts.types:
         return []
-    return [{
-        "Sid": "OnlyTheStacksManagedPolicies", "Effect": "Deny",
-        "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], "Resource": "*",
-        "Condition": {"ArnNotEquals": {"iam:PolicyARN": sorted(facts.managed_policy_arns) or ["arn:aws:iam::aws:policy/none"]}},
-    }]
+    return [
+        {
+            "Sid": "OnlyTheStacksManagedPolicies",
+            "Effect": "Deny",
+            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            "Resource": "*",
+            "Condition": {
+                "ArnNotEquals": {"iam:PolicyARN": sorted(facts.managed_policy_arns) or ["arn:aws:iam::aws:policy/none"]}
+            },
+        }
+    ]
 
 
 def _state_statements(facts: StackFacts, write: bool) -> list[dict]:
@@ -572,25 +779,42 @@ def _state_statements(facts: StackFacts, write: bool) -> list[dict]:
     # Planning takes the lock too (the .tflock object), so both roles write the lock file.
     object_actions = ["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"]
     return [
-        _statement("StateList", ["s3:ListBucket"], [f"arn:aws:s3:::{bucket}"], {"StringLike": {"s3:prefix": [key, f"{key}.tflock"]}}),
+        _statement(
+            "StateList",
+            ["s3:ListBucket"],
+            [f"arn:aws:s3:::{bucket}"],
+            {"StringLike": {"s3:prefix": [key, f"{key}.tflock"]}},
+        ),
         _statement("StateObject", object_actions, [f"arn:aws:s3:::{bucket}/{key}"]),
-        _statement("StateLock", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"arn:aws:s3:::{bucket}/{key}.tflock"]),
+        _statement(
+            "StateLock", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"arn:aws:s3:::{bucket}/{key}.tflock"]
+        ),
     ]
 
 
 def deploy_policy(doc: Mapping[str, Any], inputs: PolicyInputs) -> dict:
     """The deploy role's policy document for a synthesized stack."""
     facts = walk(doc)
-    statements = (_service_statements(facts, inputs, write=True) + _unscoped_statements(facts, inputs, write=True)
-                  + _key_statements(facts, inputs, write=True) + _role_statements(facts, inputs))
-    return {"Version": "2012-10-17", "Statement": statements + _guard_statements(facts) + _state_statements(facts, True)}
+    statements = (
+        _service_statements(facts, inputs, write=True)
+        + _unscoped_statements(facts, inputs, write=True)
+        + _key_statements(facts, inputs, write=True)
+        + _role_statements(facts, inputs)
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": statements + _guard_statements(facts) + _state_statements(facts, True),
+    }
 
 
 def plan_policy(doc: Mapping[str, Any], inputs: PolicyInputs) -> dict:
     """The plan role's read-only policy document (plus the state lock) for a synthesized stack."""
     facts = walk(doc)
-    statements = (_service_statements(facts, inputs, write=False) + _unscoped_statements(facts, inputs, write=False)
-                  + _key_statements(facts, inputs, write=False))
+    statements = (
+        _service_statements(facts, inputs, write=False)
+        + _unscoped_statements(facts, inputs, write=False)
+        + _key_statements(facts, inputs, write=False)
+    )
     return {"Version": "2012-10-17", "Statement": statements + _state_statements(facts, False)}
 
 
@@ -612,8 +836,10 @@ def boundary_policy(doc: Mapping[str, Any], inputs: PolicyInputs) -> dict:
             continue
         own = [r for r in rules if r.service == service]
         if not own:
-            raise PolicyError(f"the stack's roles use {service} but no resource of the stack has a {service} rule; "
-                              "add the service to UNSCOPED_SERVICES only if it has no resource-level permissions")
+            raise PolicyError(
+                f"the stack's roles use {service} but no resource of the stack has a {service} rule; "
+                "add the service to UNSCOPED_SERVICES only if it has no resource-level permissions"
+            )
         tagged = [r for r in own if r.tag_scoped] or own
         arns = [arn for r in tagged for arn in _rule_arns(r, facts, inputs)]
         statements.append(_statement(sid, actions, arns, _environment_tag(inputs) if tagged[0].tag_scoped else None))
@@ -656,5 +882,7 @@ def split_policy(policy: dict, limit: int = MANAGED_POLICY_CHARS) -> list[dict]:
         if len(compact_json({**policy, "Statement": chunks[-1]})) > limit:
             raise PolicyError(f"statement {statement.get('Sid')} alone is over IAM's {limit} characters")
     if len(chunks) > MANAGED_POLICIES_PER_ROLE:
-        raise PolicyError(f"the policy needs {len(chunks)} managed policies; a role may have {MANAGED_POLICIES_PER_ROLE}")
+        raise PolicyError(
+            f"the policy needs {len(chunks)} managed policies; a role may have {MANAGED_POLICIES_PER_ROLE}"
+        )
     return [{**policy, "Statement": chunk} for chunk in chunks]

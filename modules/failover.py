@@ -59,9 +59,11 @@ class FailoverBound:
 
     def describe(self) -> str:
         scaled = f" (TIME_SCALE {self.scale:g})" if self.scale != 1 else ""
-        return (f"within {self.total_s:g} s of a region failing its health check: {self.interval_s:g} s x "
-                f"{self.failure_threshold} failures + {ROUTE53_PROPAGATION_S} s Route53 propagation + "
-                f"{ALIAS_TARGET_TTL_S} s alias TTL{scaled}")
+        return (
+            f"within {self.total_s:g} s of a region failing its health check: {self.interval_s:g} s x "
+            f"{self.failure_threshold} failures + {ROUTE53_PROPAGATION_S} s Route53 propagation + "
+            f"{ALIAS_TARGET_TTL_S} s alias TTL{scaled}"
+        )
 
 
 def failover_bound(health_check: HealthCheckConfig, scale: float = 1.0) -> FailoverBound:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 # X-Ray has no resource-level permissions; "*" is the narrowest form.
 TRACING_STATEMENT = {
-    "Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*",
+    "Sid": "Tracing",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
 }
 
 
@@ -19,7 +22,13 @@ def environment_key_statement(key_arn: str, region: str, function_name: str) -> 
     function's ARN is not known before the role exists; the key trusts only this account's
     IAM (modules/regional_key.py), so it adds nothing."""
     return {
-        "Sid": "EnvironmentKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
-        "Condition": {"StringLike": {
-            "kms:EncryptionContext:aws:lambda:FunctionArn": f"arn:aws:lambda:{region}:*:function:{function_name}"}},
+        "Sid": "EnvironmentKey",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key_arn,
+        "Condition": {
+            "StringLike": {
+                "kms:EncryptionContext:aws:lambda:FunctionArn": f"arn:aws:lambda:{region}:*:function:{function_name}"
+            }
+        },
     }

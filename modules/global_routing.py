@@ -34,7 +34,11 @@ INSUFFICIENT_DATA_HEALTH_STATUS = "Healthy"
 # and request interval 30 (the interval forces a replacement). Ignored after creation in
 # emulator mode only, or every plan would show them again.
 EMULATOR_ALARM_CHECK_DRIFT = (
-    "cloudwatch_alarm_name", "cloudwatch_alarm_region", "insufficient_data_health_status", "port", "request_interval",
+    "cloudwatch_alarm_name",
+    "cloudwatch_alarm_region",
+    "insufficient_data_health_status",
+    "port",
+    "request_interval",
 )
 
 
@@ -149,7 +153,12 @@ class GlobalRouting(Construct):
         """The region's A and AAAA alias records, tied to its calculated check; none without
         a domain. ``index``: the region's place in the endpoints (0 is the primary)."""
         props = self._props
-        if props.zone_id is None or props.domain is None or endpoint.target_name is None or endpoint.target_zone_id is None:
+        if (
+            props.zone_id is None
+            or props.domain is None
+            or endpoint.target_name is None
+            or endpoint.target_zone_id is None
+        ):
             return []
         return [
             aws.route53_record.Route53Record(

@@ -5,8 +5,9 @@ review shows every replica as its own resource."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from cdktf import DataResource
 from constructs import Construct
@@ -81,10 +82,12 @@ class GlobalTable(Construct):
             provider=self._props.providers[primary],
             table_name=self.table.name,
             hash_key=PARTITION_KEY,
-            item=json.dumps({
-                PARTITION_KEY: {PARTITION_KEY_TYPE: HEALTH_SENTINEL_ID},
-                "purpose": {"S": "read by GET /health in every region; the items API refuses this key"},
-            }),
+            item=json.dumps(
+                {
+                    PARTITION_KEY: {PARTITION_KEY_TYPE: HEALTH_SENTINEL_ID},
+                    "purpose": {"S": "read by GET /health in every region; the items API refuses this key"},
+                }
+            ),
             depends_on=list(self.replicas.values()) or None,
         )
 

@@ -6,8 +6,9 @@ one alarm per region's health check."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from constructs import Construct
 
@@ -86,15 +87,29 @@ class RegionalAlarms(Construct):
         self._props = props
         region, api = props.region, {"ApiName": props.api_name, "Stage": props.stage_name}
         self.api_5xx = self._alarm(
-            self, "api_5xx", name="api-5xx", description=f"API 5XX errors in {region}",
-            namespace="AWS/ApiGateway", metric_name="5XXError", dimensions=api,
-            statistic="Sum", threshold=5, comparison="GreaterThanOrEqualToThreshold",
+            self,
+            "api_5xx",
+            name="api-5xx",
+            description=f"API 5XX errors in {region}",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions=api,
+            statistic="Sum",
+            threshold=5,
+            comparison="GreaterThanOrEqualToThreshold",
         )
         latency = props.alarm_config.api_p99_latency_ms
         self.api_latency = self._alarm(
-            self, "api_latency", name="api-p99-latency", description=f"API p99 latency in {region} over {latency} ms",
-            namespace="AWS/ApiGateway", metric_name="Latency", dimensions=api,
-            extended_statistic="p99", threshold=latency, comparison="GreaterThanThreshold",
+            self,
+            "api_latency",
+            name="api-p99-latency",
+            description=f"API p99 latency in {region} over {latency} ms",
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions=api,
+            extended_statistic="p99",
+            threshold=latency,
+            comparison="GreaterThanThreshold",
         )
         for route_id, function_name in props.function_names.items():
             self._function_alarms(Construct(self, route_id), route_id.replace("_", "-"), function_name)
@@ -102,10 +117,16 @@ class RegionalAlarms(Construct):
             self._table_alarms(Construct(self, f"table_{operation.lower()}"), operation)
         for target in props.replication_targets:
             self._alarm(
-                Construct(self, f"replication_{target}"), "latency", name=f"replication-to-{target}",
-                description=f"DynamoDB replication latency {region} -> {target} over 60 s", namespace="AWS/DynamoDB",
-                metric_name="ReplicationLatency", dimensions={"TableName": props.table_name, "ReceivingRegion": target},
-                statistic="Average", threshold=60000, comparison="GreaterThanThreshold",
+                Construct(self, f"replication_{target}"),
+                "latency",
+                name=f"replication-to-{target}",
+                description=f"DynamoDB replication latency {region} -> {target} over 60 s",
+                namespace="AWS/DynamoDB",
+                metric_name="ReplicationLatency",
+                dimensions={"TableName": props.table_name, "ReceivingRegion": target},
+                statistic="Average",
+                threshold=60000,
+                comparison="GreaterThanThreshold",
             )
 
     def _function_alarms(self, scope: Construct, name: str, function_name: str) -> None:
@@ -113,21 +134,41 @@ class RegionalAlarms(Construct):
         duration near its timeout."""
         region, function = self._props.region, {"FunctionName": function_name}
         self._alarm(
-            scope, "errors", name=f"{name}-errors", description=f"Lambda {function_name} errors in {region}",
-            namespace="AWS/Lambda", metric_name="Errors", dimensions=function, statistic="Sum", threshold=1,
+            scope,
+            "errors",
+            name=f"{name}-errors",
+            description=f"Lambda {function_name} errors in {region}",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions=function,
+            statistic="Sum",
+            threshold=1,
             comparison="GreaterThanOrEqualToThreshold",
         )
         self._alarm(
-            scope, "throttles", name=f"{name}-throttles", description=f"Lambda {function_name} throttled in {region}",
-            namespace="AWS/Lambda", metric_name="Throttles", dimensions=function, statistic="Sum", threshold=1,
+            scope,
+            "throttles",
+            name=f"{name}-throttles",
+            description=f"Lambda {function_name} throttled in {region}",
+            namespace="AWS/Lambda",
+            metric_name="Throttles",
+            dimensions=function,
+            statistic="Sum",
+            threshold=1,
             comparison="GreaterThanOrEqualToThreshold",
         )
         timeout_ms = self._props.lambda_config.timeout * 1000
         self._alarm(
-            scope, "duration", name=f"{name}-duration",
+            scope,
+            "duration",
+            name=f"{name}-duration",
             description=f"Lambda {function_name} in {region} near its {timeout_ms} ms timeout",
-            namespace="AWS/Lambda", metric_name="Duration", dimensions=function, statistic="Maximum",
-            threshold=DURATION_SHARE_OF_TIMEOUT * timeout_ms, comparison="GreaterThanOrEqualToThreshold",
+            namespace="AWS/Lambda",
+            metric_name="Duration",
+            dimensions=function,
+            statistic="Maximum",
+            threshold=DURATION_SHARE_OF_TIMEOUT * timeout_ms,
+            comparison="GreaterThanOrEqualToThreshold",
         )
 
     def _table_alarms(self, scope: Construct, operation: str) -> None:
@@ -136,31 +177,61 @@ class RegionalAlarms(Construct):
         which the handlers answer with 503."""
         region, props = self._props.region, self._props
         table = {"TableName": props.table_name, "Operation": operation}
-        for alarm_id, metric_name, what in (("throttled", "ThrottledRequests", "throttled"),
-                                            ("system_errors", "SystemErrors", "system errors")):
+        for alarm_id, metric_name, what in (
+            ("throttled", "ThrottledRequests", "throttled"),
+            ("system_errors", "SystemErrors", "system errors"),
+        ):
             self._alarm(
-                scope, alarm_id, name=f"table-{operation.lower()}-{alarm_id.replace('_', '-')}",
+                scope,
+                alarm_id,
+                name=f"table-{operation.lower()}-{alarm_id.replace('_', '-')}",
                 description=f"DynamoDB {operation} {what} on {props.table_name} in {region}",
-                namespace="AWS/DynamoDB", metric_name=metric_name, dimensions=table, statistic="Sum", threshold=1,
+                namespace="AWS/DynamoDB",
+                metric_name=metric_name,
+                dimensions=table,
+                statistic="Sum",
+                threshold=1,
                 comparison="GreaterThanOrEqualToThreshold",
             )
 
     def _alarm(
-        self, scope: Construct, alarm_id: str, *, name: str, description: str, namespace: str, metric_name: str,
-        dimensions: dict[str, str], threshold: float, comparison: str, statistic: str | None = None,
+        self,
+        scope: Construct,
+        alarm_id: str,
+        *,
+        name: str,
+        description: str,
+        namespace: str,
+        metric_name: str,
+        dimensions: dict[str, str],
+        threshold: float,
+        comparison: str,
+        statistic: str | None = None,
         extended_statistic: str | None = None,
     ) -> CloudwatchMetricAlarm:
         """One alarm; a percentile (``extended_statistic``) alarm keeps its state while a
         period has too few requests for the percentile to mean anything."""
         props = self._props
         return aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-            scope, alarm_id, provider=props.provider, alarm_name=f"{props.name_prefix}-{name}-{props.region}",
-            alarm_description=description, namespace=namespace, metric_name=metric_name, dimensions=dimensions,
-            statistic=statistic, extended_statistic=extended_statistic,
+            scope,
+            alarm_id,
+            provider=props.provider,
+            alarm_name=f"{props.name_prefix}-{name}-{props.region}",
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            statistic=statistic,
+            extended_statistic=extended_statistic,
             evaluate_low_sample_count_percentiles="ignore" if extended_statistic else None,
-            period=60, evaluation_periods=5, datapoints_to_alarm=3, threshold=threshold,
-            comparison_operator=comparison, treat_missing_data="notBreaching",
-            alarm_actions=[props.topic_arn], ok_actions=[props.topic_arn],
+            period=60,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            threshold=threshold,
+            comparison_operator=comparison,
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn],
+            ok_actions=[props.topic_arn],
         )
 
 

@@ -129,8 +129,9 @@ def wheel_entries(wheels: Path, allowed: frozenset[str]) -> list[tuple[str, byte
     return entries
 
 
-def build_authorizer_zip(project_dir: Path, target: WheelTarget, destination: Path,
-                         requirements: Path = AUTHORIZER_REQUIREMENTS) -> str:
+def build_authorizer_zip(
+    project_dir: Path, target: WheelTarget, destination: Path, requirements: Path = AUTHORIZER_REQUIREMENTS
+) -> str:
     """``authorizer/`` and the target's pinned wheels in one zip; returns its base64 SHA-256."""
     project_dir = Path(project_dir)
     entries = wheel_entries(wheels_dir(project_dir, target), pinned_hashes(requirements))

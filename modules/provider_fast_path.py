@@ -46,9 +46,9 @@ import pkgutil
 import re
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable, Optional
 
 from modules import binding
 
@@ -112,7 +112,7 @@ def install(submodules: Iterable[str]) -> str:
 # --- can the fast path be used? ----------------------------------------------------------
 
 
-def fast_path_problem(submodules: Iterable[str]) -> tuple[Optional[str], Optional[Path]]:
+def fast_path_problem(submodules: Iterable[str]) -> tuple[str | None, Path | None]:
     """(reason the fast path can't be used or None, package directory)."""
     problem = _check_versions()
     if problem:
@@ -125,7 +125,7 @@ def fast_path_problem(submodules: Iterable[str]) -> tuple[Optional[str], Optiona
     return problem, package_dir
 
 
-def _check_versions() -> Optional[str]:
+def _check_versions() -> str | None:
     """Reason the installed distributions are not the pinned ones, or None."""
     from importlib import metadata
 
@@ -139,7 +139,7 @@ def _check_versions() -> Optional[str]:
     return None
 
 
-def check_layout(package_dir: Path, submodules: Iterable[str]) -> Optional[str]:
+def check_layout(package_dir: Path, submodules: Iterable[str]) -> str | None:
     """Reason ``package_dir`` is not laid out as the fast path expects, or None.
     ``submodules`` are the names that must exist (the stack's allow-list)."""
     init = package_dir / "__init__.py"
@@ -164,7 +164,7 @@ def check_layout(package_dir: Path, submodules: Iterable[str]) -> Optional[str]:
     return None
 
 
-def _file_problem(path: Path, sha256: str, differs: str) -> Optional[str]:
+def _file_problem(path: Path, sha256: str, differs: str) -> str | None:
     if not path.is_file():
         return f"{path} is missing"
     if _sha256(path) != sha256:
@@ -172,7 +172,7 @@ def _file_problem(path: Path, sha256: str, differs: str) -> Optional[str]:
     return None
 
 
-def _tarball_problem(tarball: Path) -> Optional[str]:
+def _tarball_problem(tarball: Path) -> str | None:
     if not tarball.is_file():
         return f"jsii assembly {tarball} is missing"
     if tarball.stat().st_size != JSII_TARBALL_SIZE:
@@ -180,7 +180,7 @@ def _tarball_problem(tarball: Path) -> Optional[str]:
     return None
 
 
-def _check_jsii_runtime() -> Optional[str]:
+def _check_jsii_runtime() -> str | None:
     try:
         from jsii import _reference_map
     except Exception as exc:  # pragma: no cover - jsii is a hard dependency
@@ -192,7 +192,7 @@ def _check_jsii_runtime() -> Optional[str]:
     return None
 
 
-def parse_init(text: str) -> tuple[Optional[str], list[str], list[str]]:
+def parse_init(text: str) -> tuple[str | None, list[str], list[str]]:
     """(docstring, submodules imported by ``from . import x``, ``__all__``) of the real __init__."""
     docstring = None
     if text.startswith("r'''"):
@@ -225,7 +225,7 @@ def _install_fast_package() -> ModuleType:
     package = importlib.util.module_from_spec(spec)  # sets __spec__/__file__/__path__/...
     package.__path__ = pkgutil.extend_path(package.__path__, PACKAGE)  # as the real __init__
     package.__doc__ = docstring
-    setattr(package, "__all__", public)  # what publication.publish() leaves public (the submodules)
+    package.__all__ = public  # what publication.publish() leaves public (the submodules)
     setattr(package, FAST_PATH_MARKER, True)
     known = frozenset(submodules)
 
@@ -235,7 +235,7 @@ def _install_fast_package() -> ModuleType:
             return importlib.import_module(f"{PACKAGE}.{name}")
         raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
 
-    setattr(package, "__getattr__", __getattr__)
+    package.__getattr__ = __getattr__
 
     from jsii import _reference_map
 
@@ -254,14 +254,16 @@ def lazy_index_js(text: str) -> str:
     requires the module on first access and then caches it as a plain property."""
     replaced, count = _LAZY_INDEX_LINE.subn(
         lambda match: (
-            f'Object.defineProperty(exports, "{match[1]}", {{ enumerable: true, configurable: true, get: function () {{ '
-            f'var mod = require("{match[2]}"); Object.defineProperty(exports, "{match[1]}", '
-            f'{{ enumerable: true, configurable: true, writable: true, value: mod }}); return mod; }} }});'
+            f'Object.defineProperty(exports, "{match[1]}", {{ enumerable: true, configurable: true, '
+            f'get: function () {{ var mod = require("{match[2]}"); Object.defineProperty(exports, "{match[1]}", '
+            f"{{ enumerable: true, configurable: true, writable: true, value: mod }}); return mod; }} }});"
         ),
         text,
     )
     if count < MIN_RESOURCE_REQUIRES:
-        raise _FastPathUnavailable(f"lib/index.js has {count} resource requires, expected the 2,135 of {binding.VERSION}")
+        raise _FastPathUnavailable(
+            f"lib/index.js has {count} resource requires, expected the 2,135 of {binding.VERSION}"
+        )
     return replaced
 
 

@@ -156,7 +156,9 @@ class RegionalApi(Construct):
             provider=props.provider,
             role=role.id,
             name="least-privilege",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": self._policy_statements(route, function_name, log_group)}),
+            policy=json.dumps(
+                {"Version": "2012-10-17", "Statement": self._policy_statements(route, function_name, log_group)}
+            ),
         )
         self.functions[route.id] = self._lambda_function(scope, route, function_name, role, policy, log_group)
         self.roles[route.id] = role
@@ -168,8 +170,13 @@ class RegionalApi(Construct):
         a customer-managed key."""
         props = self._props
         statements: list[dict] = [
-            {"Sid": "Table", "Effect": "Allow", "Action": list(route.actions), "Resource": props.table_arn,
-             **_leading_keys_condition(route.leading_keys)},
+            {
+                "Sid": "Table",
+                "Effect": "Allow",
+                "Action": list(route.actions),
+                "Resource": props.table_arn,
+                **_leading_keys_condition(route.leading_keys),
+            },
             {
                 "Sid": "Logs",
                 "Effect": "Allow",
@@ -192,7 +199,12 @@ class RegionalApi(Construct):
         return statements
 
     def _lambda_function(
-        self, scope: Construct, route: Route, function_name: str, role: IamRole, policy: IamRolePolicy,
+        self,
+        scope: Construct,
+        route: Route,
+        function_name: str,
+        role: IamRole,
+        policy: IamRolePolicy,
         log_group: CloudwatchLogGroup,
     ) -> LambdaFunction:
         props, settings = self._props, self._props.lambda_config
@@ -216,7 +228,9 @@ class RegionalApi(Construct):
             kms_key_arn=props.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
-                log_format="JSON", log_group=log_group.name, application_log_level=settings.log_level,
+                log_format="JSON",
+                log_group=log_group.name,
+                application_log_level=settings.log_level,
                 system_log_level="WARN",
             ),
             # The role must be able to write logs before the first invocation.
@@ -233,8 +247,12 @@ class RegionalApi(Construct):
         """Encrypted with the region's key (whose policy admits these names only), kept for
         the environment's retention."""
         return aws.cloudwatch_log_group.CloudwatchLogGroup(
-            scope, id_, provider=self._props.provider, name=name,
-            retention_in_days=self._props.lambda_config.log_retention_days, kms_key_id=self._props.kms_key_arn,
+            scope,
+            id_,
+            provider=self._props.provider,
+            name=name,
+            retention_in_days=self._props.lambda_config.log_retention_days,
+            kms_key_id=self._props.kms_key_arn,
         )
 
     # --- the REST API -----------------------------------------------------------------------
@@ -277,19 +295,32 @@ class RegionalApi(Construct):
         props, function = self._props, self.functions[route.id]
         method_settings = self._method_settings_of(route)
         integration_settings: dict[str, Any] = {
-            "type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
+            "type": "AWS_PROXY",
+            "integration_http_method": "POST",
+            "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
         }
         protected = self.authorizer is not None and route.scope is not None
         method = aws.api_gateway_method.ApiGatewayMethod(
-            scope, "method", provider=props.provider, rest_api_id=self.rest_api.id, resource_id=resource.id,
-            http_method=route.method, authorizer_id=self.authorizer.authorizer.id if protected else None,
+            scope,
+            "method",
+            provider=props.provider,
+            rest_api_id=self.rest_api.id,
+            resource_id=resource.id,
+            http_method=route.method,
+            authorizer_id=self.authorizer.authorizer.id if protected else None,
             request_validator_id=self._validator_id if route.scope is not None else None,
             # The model's name as a reference, so the method waits for the model.
             **{**method_settings, "request_models": self._model_reference(method_settings["request_models"])},
         )
         integration = aws.api_gateway_integration.ApiGatewayIntegration(
-            scope, "integration", provider=props.provider, rest_api_id=self.rest_api.id, resource_id=resource.id,
-            http_method=method.http_method, uri=function.invoke_arn, **integration_settings,
+            scope,
+            "integration",
+            provider=props.provider,
+            rest_api_id=self.rest_api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            uri=function.invoke_arn,
+            **integration_settings,
         )
         aws.lambda_permission.LambdaPermission(
             scope,
@@ -302,7 +333,10 @@ class RegionalApi(Construct):
             source_arn=f"{self.rest_api.execution_arn}/{props.api_config.stage}/{route.method}{source_arn_path(route.path)}",
         )
         return integration, [
-            method.id, integration.id, integration.uri, _redeploy_settings(method_settings, integration_settings)
+            method.id,
+            integration.id,
+            integration.uri,
+            _redeploy_settings(method_settings, integration_settings),
         ]
 
     def _method_settings_of(self, route: Route) -> dict[str, Any]:
@@ -323,22 +357,43 @@ class RegionalApi(Construct):
         props = self._props
         if props.auth_config.public:
             return None
-        return RegionalAuthorizer(self, "authorizer", RegionalAuthorizerProps(
-            provider=props.provider, region=props.region, naming=props.naming, rest_api=self.rest_api,
-            issuer_url=props.issuer_url, auth_config=props.auth_config, lambda_config=props.lambda_config,
-            code_path=props.authorizer_code_path, code_hash=props.authorizer_code_hash, kms_key_arn=props.kms_key_arn,
-            emulated=props.emulated, permissions_boundary=props.permissions_boundary,
-        ))
+        return RegionalAuthorizer(
+            self,
+            "authorizer",
+            RegionalAuthorizerProps(
+                provider=props.provider,
+                region=props.region,
+                naming=props.naming,
+                rest_api=self.rest_api,
+                issuer_url=props.issuer_url,
+                auth_config=props.auth_config,
+                lambda_config=props.lambda_config,
+                code_path=props.authorizer_code_path,
+                code_hash=props.authorizer_code_hash,
+                kms_key_arn=props.kms_key_arn,
+                emulated=props.emulated,
+                permissions_boundary=props.permissions_boundary,
+            ),
+        )
 
     def _validation(self, fingerprint: list[str]) -> tuple[str, str]:
         """The item model (JSON schema draft 4) and the validator; returns their id and name."""
         props = self._props
         model = aws.api_gateway_model.ApiGatewayModel(
-            self, "item_model", provider=props.provider, rest_api_id=self.rest_api.id, name=ITEM_MODEL_NAME,
-            content_type=JSON_MEDIA_TYPE, schema=json.dumps(ITEM_MODEL_SCHEMA, sort_keys=True),
+            self,
+            "item_model",
+            provider=props.provider,
+            rest_api_id=self.rest_api.id,
+            name=ITEM_MODEL_NAME,
+            content_type=JSON_MEDIA_TYPE,
+            schema=json.dumps(ITEM_MODEL_SCHEMA, sort_keys=True),
         )
         validator = aws.api_gateway_request_validator.ApiGatewayRequestValidator(
-            self, "validator", provider=props.provider, rest_api_id=self.rest_api.id, name="body-and-parameters",
+            self,
+            "validator",
+            provider=props.provider,
+            rest_api_id=self.rest_api.id,
+            name="body-and-parameters",
             **VALIDATOR_SETTINGS,
         )
         settings = json.dumps({"model": ITEM_MODEL_SCHEMA, "validator": VALIDATOR_SETTINGS}, sort_keys=True)
@@ -350,8 +405,13 @@ class RegionalApi(Construct):
         origins = self._props.api_config.cors_origins
         if not origins:
             return []
-        cors = RegionalCors(self, "cors", RegionalCorsProps(
-            provider=self._props.provider, rest_api=self.rest_api, resources=resources, origins=origins))
+        cors = RegionalCors(
+            self,
+            "cors",
+            RegionalCorsProps(
+                provider=self._props.provider, rest_api=self.rest_api, resources=resources, origins=origins
+            ),
+        )
         fingerprint += cors.fingerprint
         return cors.integrations
 
@@ -402,7 +462,10 @@ class RegionalApi(Construct):
         )
         return [
             aws.api_gateway_account.ApiGatewayAccount(
-                self, "account", provider=props.provider, cloudwatch_role_arn=cloudwatch_role.arn,
+                self,
+                "account",
+                provider=props.provider,
+                cloudwatch_role_arn=cloudwatch_role.arn,
                 depends_on=[attachment],
             )
         ]
@@ -472,10 +535,12 @@ def _leading_keys_condition(leading_keys: tuple[str, ...]) -> dict:
     access control")."""
     if not leading_keys:
         return {}
-    return {"Condition": {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)},
-        "Null": {"dynamodb:LeadingKeys": "false"},
-    }}
+    return {
+        "Condition": {
+            "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)},
+            "Null": {"dynamodb:LeadingKeys": "false"},
+        }
+    }
 
 
 def _redeploy_settings(method_settings: dict, integration_settings: dict) -> str:

@@ -66,24 +66,38 @@ class RegionalAuthorizer(Construct):
         self._props = props
         name = props.naming.name("authorizer")
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "logs", provider=props.provider, name=f"/aws/lambda/{name}",
-            retention_in_days=props.lambda_config.log_retention_days, kms_key_id=props.kms_key_arn,
+            self,
+            "logs",
+            provider=props.provider,
+            name=f"/aws/lambda/{name}",
+            retention_in_days=props.lambda_config.log_retention_days,
+            kms_key_id=props.kms_key_arn,
         )
         self.role = self._role(name)
         self.function = self._function(name)
         settings = {
-            "type": AUTHORIZER_TYPE, "identity_source": IDENTITY_SOURCE,
+            "type": AUTHORIZER_TYPE,
+            "identity_source": IDENTITY_SOURCE,
             "identity_validation_expression": IDENTITY_VALIDATION_EXPRESSION,
             "authorizer_result_ttl_in_seconds": props.auth_config.cache_ttl,
         }
         self.authorizer = aws.api_gateway_authorizer.ApiGatewayAuthorizer(
-            self, "authorizer", provider=props.provider, rest_api_id=props.rest_api.id, name="jwt",
-            authorizer_uri=self.function.invoke_arn, **settings,
+            self,
+            "authorizer",
+            provider=props.provider,
+            rest_api_id=props.rest_api.id,
+            name="jwt",
+            authorizer_uri=self.function.invoke_arn,
+            **settings,
             lifecycle={"ignore_changes": ["identity_validation_expression"]} if props.emulated else None,
         )
         aws.lambda_permission.LambdaPermission(
-            self, "permission", provider=props.provider, statement_id="AllowApiGatewayInvokeAuthorizer",
-            action="lambda:InvokeFunction", function_name=self.function.function_name,
+            self,
+            "permission",
+            provider=props.provider,
+            statement_id="AllowApiGatewayInvokeAuthorizer",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{props.rest_api.execution_arn}/authorizers/{self.authorizer.id}",
         )
@@ -95,19 +109,45 @@ class RegionalAuthorizer(Construct):
         else in AWS (the keys come from the issuer)."""
         props = self._props
         role = aws.iam_role.IamRole(
-            self, "role", provider=props.provider, name=props.naming.name("authorizer", props.region),
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            self,
+            "role",
+            provider=props.provider,
+            name=props.naming.name("authorizer", props.region),
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
             permissions_boundary=props.permissions_boundary,
         )
         self._policy = aws.iam_role_policy.IamRolePolicy(
-            self, "policy", provider=props.provider, role=role.id, name="least-privilege",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": f"{self.log_group.arn}:*"},
-                TRACING_STATEMENT,
-                environment_key_statement(props.kms_key_arn, props.region, function_name),
-            ]}),
+            self,
+            "policy",
+            provider=props.provider,
+            role=role.id,
+            name="least-privilege",
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "Logs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": f"{self.log_group.arn}:*",
+                        },
+                        TRACING_STATEMENT,
+                        environment_key_statement(props.kms_key_arn, props.region, function_name),
+                    ],
+                }
+            ),
         )
         return role
 
@@ -115,18 +155,34 @@ class RegionalAuthorizer(Construct):
         props, settings = self._props, self._props.lambda_config
         auth = props.auth_config
         return aws.lambda_function.LambdaFunction(
-            self, "function", provider=props.provider, function_name=name,
-            description="JWT authorizer (TOKEN) for the item routes", role=self.role.arn, handler=HANDLER,
-            runtime=settings.runtime, architectures=[settings.architecture], memory_size=256, timeout=TIMEOUT_SECONDS,
-            filename=props.code_path, source_code_hash=props.code_hash,
-            environment=aws.lambda_function.LambdaFunctionEnvironment(variables={
-                "ISSUER": props.issuer_url, "AUDIENCE": auth.audience, "JWKS_URL": auth.jwks_url,
-                "JWKS_MAX_AGE_SECONDS": str(auth.jwks_max_age), "ROUTE_SCOPES": json.dumps(route_scopes()),
-            }),
+            self,
+            "function",
+            provider=props.provider,
+            function_name=name,
+            description="JWT authorizer (TOKEN) for the item routes",
+            role=self.role.arn,
+            handler=HANDLER,
+            runtime=settings.runtime,
+            architectures=[settings.architecture],
+            memory_size=256,
+            timeout=TIMEOUT_SECONDS,
+            filename=props.code_path,
+            source_code_hash=props.code_hash,
+            environment=aws.lambda_function.LambdaFunctionEnvironment(
+                variables={
+                    "ISSUER": props.issuer_url,
+                    "AUDIENCE": auth.audience,
+                    "JWKS_URL": auth.jwks_url,
+                    "JWKS_MAX_AGE_SECONDS": str(auth.jwks_max_age),
+                    "ROUTE_SCOPES": json.dumps(route_scopes()),
+                }
+            ),
             # JSON lines, filtered at the environment's level, like the handlers' (and, like
             # theirs, moto does not keep logging_config: ignored after creation when emulated).
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
-                log_format="JSON", log_group=self.log_group.name, application_log_level=settings.log_level,
+                log_format="JSON",
+                log_group=self.log_group.name,
+                application_log_level=settings.log_level,
                 system_log_level="WARN",
             ),
             kms_key_arn=props.kms_key_arn,

@@ -59,9 +59,11 @@ def origin_override_template(origins: tuple[str, ...]) -> str:
     if len(origins) == 1:
         return ""
     others = " || ".join(f'$origin == "{origin}"' for origin in origins[1:])
-    return ('#set($origin = $input.params().header.get("Origin"))\n'
-            '#if($origin == "")#set($origin = $input.params().header.get("origin"))#end\n'
-            f"#if({others})\n  #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n#end\n")
+    return (
+        '#set($origin = $input.params().header.get("Origin"))\n'
+        '#if($origin == "")#set($origin = $input.params().header.get("origin"))#end\n'
+        f"#if({others})\n  #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n#end\n"
+    )
 
 
 class RegionalCors(Construct):
@@ -81,20 +83,35 @@ class RegionalCors(Construct):
         common = dict(provider=props.provider, rest_api_id=props.rest_api.id, resource_id=resource.id)
         headers = preflight_headers(props.origins, methods)
         method = aws.api_gateway_method.ApiGatewayMethod(
-            self, f"{key}_options", http_method="OPTIONS", authorization="NONE", **common)
+            self, f"{key}_options", http_method="OPTIONS", authorization="NONE", **common
+        )
         integration = aws.api_gateway_integration.ApiGatewayIntegration(
-            self, f"{key}_options_integration", http_method=method.http_method, type="MOCK",
-            request_templates={"application/json": json.dumps({"statusCode": int(PREFLIGHT_STATUS)})}, **common)
+            self,
+            f"{key}_options_integration",
+            http_method=method.http_method,
+            type="MOCK",
+            request_templates={"application/json": json.dumps({"statusCode": int(PREFLIGHT_STATUS)})},
+            **common,
+        )
         method_response = aws.api_gateway_method_response.ApiGatewayMethodResponse(
-            self, f"{key}_options_response", http_method=method.http_method, status_code=PREFLIGHT_STATUS,
-            response_parameters={_HEADER + name: True for name in headers}, **common)
+            self,
+            f"{key}_options_response",
+            http_method=method.http_method,
+            status_code=PREFLIGHT_STATUS,
+            response_parameters={_HEADER + name: True for name in headers},
+            **common,
+        )
         template = origin_override_template(props.origins)
         integration_response = aws.api_gateway_integration_response.ApiGatewayIntegrationResponse(
-            self, f"{key}_options_integration_response", http_method=method.http_method,
+            self,
+            f"{key}_options_integration_response",
+            http_method=method.http_method,
             status_code=method_response.status_code,
             response_parameters={_HEADER + name: value for name, value in headers.items()},
             response_templates={"application/json": template} if template else None,
-            depends_on=[integration], **common)
+            depends_on=[integration],
+            **common,
+        )
         self.integrations += [integration, integration_response]
         settings = {"headers": headers, "template": template, "type": "MOCK"}
         self.fingerprint += [method.id, integration.id, integration_response.id, _digest(settings)]
@@ -110,8 +127,13 @@ class RegionalCors(Construct):
         }
         for response_type in GATEWAY_RESPONSE_TYPES:
             response = aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
-                self, response_type.lower(), provider=props.provider, rest_api_id=props.rest_api.id,
-                response_type=response_type, response_parameters=parameters)
+                self,
+                response_type.lower(),
+                provider=props.provider,
+                rest_api_id=props.rest_api.id,
+                response_type=response_type,
+                response_parameters=parameters,
+            )
             self.fingerprint += [response.id, _digest(parameters)]
 
 

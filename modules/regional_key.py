@@ -70,7 +70,6 @@ def key_policy(account_id: str, region: str, prefix: str) -> dict:
       the alarm's behalf with the topic's ARN as encryption context, and the request carries
       the alarm as ``aws:SourceArn`` and its account as ``aws:SourceAccount`` (the SNS
       documentation's policy for AWS event sources)."""
-    log_group = f"arn:aws:logs:{region}:{account_id}:log-group:"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -81,23 +80,7 @@ def key_policy(account_id: str, region: str, prefix: str) -> dict:
                 "Action": "kms:*",
                 "Resource": "*",
             },
-            {
-                "Sid": "CloudWatchLogsEncrypts",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": [
-                            f"{log_group}/aws/lambda/{prefix}-*",
-                            f"{log_group}/aws/apigateway/{prefix}-*",
-                            f"{log_group}API-Gateway-Execution-Logs_*",
-                            f"{log_group}aws-waf-logs-{prefix}-*",
-                        ]
-                    }
-                },
-            },
+            _logs_statement(account_id, region, prefix),
             {
                 "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
                 "Effect": "Allow",
@@ -107,8 +90,32 @@ def key_policy(account_id: str, region: str, prefix: str) -> dict:
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account_id},
                     "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"},
-                    "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{region}:{account_id}:{prefix}-*"},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{region}:{account_id}:{prefix}-*"
+                    },
                 },
             },
         ],
+    }
+
+
+def _logs_statement(account_id: str, region: str, prefix: str) -> dict:
+    """CloudWatch Logs may use the key for the environment's log groups (see key_policy)."""
+    log_group = f"arn:aws:logs:{region}:{account_id}:log-group:"
+    return {
+        "Sid": "CloudWatchLogsEncrypts",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": [
+                    f"{log_group}/aws/lambda/{prefix}-*",
+                    f"{log_group}/aws/apigateway/{prefix}-*",
+                    f"{log_group}API-Gateway-Execution-Logs_*",
+                    f"{log_group}aws-waf-logs-{prefix}-*",
+                ]
+            }
+        },
     }

@@ -49,8 +49,14 @@ CONTENT_LENGTH_OVER_LIMIT = (
     r"|12289[0-9]{2}|12288[1-9][0-9]|122880[1-9])$"
 )
 TOO_LARGE_BODY_KEY = "body-too-large"
-TOO_LARGE_BODY = json.dumps({"error": {
-    "code": "BodyTooLarge", "message": f"the body is over {MAX_BODY_BYTES} bytes, more than any storable item takes as JSON"}})
+TOO_LARGE_BODY = json.dumps(
+    {
+        "error": {
+            "code": "BodyTooLarge",
+            "message": f"the body is over {MAX_BODY_BYTES} bytes, more than any storable item takes as JSON",
+        }
+    }
+)
 RATE_LIMITED_BODY_KEY = "rate-limited"
 RATE_LIMITED_BODY = json.dumps({"message": "Too Many Requests"})
 
@@ -78,28 +84,61 @@ def _managed(name: str, priority: int, overrides: tuple[str, ...] = ()) -> dict:
     statement: dict = {"vendor_name": "AWS", "name": name}
     if overrides:
         statement["rule_action_override"] = [{"name": rule, "action_to_use": {"count": {}}} for rule in overrides]
-    return {"name": name, "priority": priority, "override_action": {"none": {}},
-            "statement": {"managed_rule_group_statement": statement}, "visibility_config": _visibility(name)}
+    return {
+        "name": name,
+        "priority": priority,
+        "override_action": {"none": {}},
+        "statement": {"managed_rule_group_statement": statement},
+        "visibility_config": _visibility(name),
+    }
 
 
 def rules(rate_limit: int, health_path: str) -> list[dict]:
     """The web ACL's rules as Terraform JSON (see the module doc)."""
-    not_health = {"not_statement": {"statement": {"byte_match_statement": {
-        "field_to_match": {"uri_path": {}}, "positional_constraint": "EXACTLY", "search_string": health_path,
-        "text_transformation": [{"priority": 0, "type": "NONE"}]}}}}
+    not_health = {
+        "not_statement": {
+            "statement": {
+                "byte_match_statement": {
+                    "field_to_match": {"uri_path": {}},
+                    "positional_constraint": "EXACTLY",
+                    "search_string": health_path,
+                    "text_transformation": [{"priority": 0, "type": "NONE"}],
+                }
+            }
+        }
+    }
     return [
-        {"name": "rate-limit-per-ip", "priority": 0,
-         "action": {"block": {"custom_response": {"response_code": 429, "custom_response_body_key": RATE_LIMITED_BODY_KEY}}},
-         "statement": {"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
-                                                "evaluation_window_sec": RATE_WINDOW_SECONDS,
-                                                "scope_down_statement": not_health}},
-         "visibility_config": _visibility("rate-limit-per-ip")},
-        {"name": "body-size-limit", "priority": 1,
-         "action": {"block": {"custom_response": {"response_code": 413, "custom_response_body_key": TOO_LARGE_BODY_KEY}}},
-         "statement": {"regex_match_statement": {"regex_string": CONTENT_LENGTH_OVER_LIMIT,
-                                                 "field_to_match": {"single_header": {"name": "content-length"}},
-                                                 "text_transformation": [{"priority": 0, "type": "NONE"}]}},
-         "visibility_config": _visibility("body-size-limit")},
+        {
+            "name": "rate-limit-per-ip",
+            "priority": 0,
+            "action": {
+                "block": {"custom_response": {"response_code": 429, "custom_response_body_key": RATE_LIMITED_BODY_KEY}}
+            },
+            "statement": {
+                "rate_based_statement": {
+                    "limit": rate_limit,
+                    "aggregate_key_type": "IP",
+                    "evaluation_window_sec": RATE_WINDOW_SECONDS,
+                    "scope_down_statement": not_health,
+                }
+            },
+            "visibility_config": _visibility("rate-limit-per-ip"),
+        },
+        {
+            "name": "body-size-limit",
+            "priority": 1,
+            "action": {
+                "block": {"custom_response": {"response_code": 413, "custom_response_body_key": TOO_LARGE_BODY_KEY}}
+            },
+            "statement": {
+                "regex_match_statement": {
+                    "regex_string": CONTENT_LENGTH_OVER_LIMIT,
+                    "field_to_match": {"single_header": {"name": "content-length"}},
+                    "text_transformation": [{"priority": 0, "type": "NONE"}],
+                }
+            },
+            "visibility_config": _visibility("body-size-limit"),
+        },
         _managed("AWSManagedRulesCommonRuleSet", 2, overrides=("SizeRestrictions_BODY",)),
         _managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
     ]
@@ -112,28 +151,44 @@ class RegionalWaf(Construct):
         super().__init__(scope, id_)
         name = props.naming.name("api", props.region)
         self.web_acl = aws.wafv2_web_acl.Wafv2WebAcl(
-            self, "web_acl", provider=props.provider, name=name, scope="REGIONAL",
+            self,
+            "web_acl",
+            provider=props.provider,
+            name=name,
+            scope="REGIONAL",
             description=f"{props.naming.prefix} API in {props.region}",
             default_action=aws.wafv2_web_acl.Wafv2WebAclDefaultAction(allow={}),
             visibility_config=aws.wafv2_web_acl.Wafv2WebAclVisibilityConfig(**_visibility(name)),
         )
         self.web_acl.add_override("rule", rules(props.waf_config.rate_limit, props.health_path))
-        self.web_acl.add_override("custom_response_body", [
-            {"key": TOO_LARGE_BODY_KEY, "content_type": "APPLICATION_JSON", "content": TOO_LARGE_BODY},
-            {"key": RATE_LIMITED_BODY_KEY, "content_type": "APPLICATION_JSON", "content": RATE_LIMITED_BODY},
-        ])
-        self.web_acl.add_override("association_config", {"request_body": [{"api_gateway": [
-            {"default_size_inspection_limit": BODY_INSPECTION_LIMIT}]}]})
+        self.web_acl.add_override(
+            "custom_response_body",
+            [
+                {"key": TOO_LARGE_BODY_KEY, "content_type": "APPLICATION_JSON", "content": TOO_LARGE_BODY},
+                {"key": RATE_LIMITED_BODY_KEY, "content_type": "APPLICATION_JSON", "content": RATE_LIMITED_BODY},
+            ],
+        )
+        self.web_acl.add_override(
+            "association_config",
+            {"request_body": [{"api_gateway": [{"default_size_inspection_limit": BODY_INSPECTION_LIMIT}]}]},
+        )
         aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
-            self, "association", provider=props.provider, resource_arn=props.stage_arn, web_acl_arn=self.web_acl.arn,
+            self, "association", provider=props.provider, resource_arn=props.stage_arn, web_acl_arn=self.web_acl.arn
         )
         # WAF logs only to log groups whose name starts with aws-waf-logs-.
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "logs", provider=props.provider, name=f"aws-waf-logs-{name}",
-            retention_in_days=props.log_retention_days, kms_key_id=props.kms_key_arn,
+            self,
+            "logs",
+            provider=props.provider,
+            name=f"aws-waf-logs-{name}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
         )
         logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
-            self, "logging", provider=props.provider, resource_arn=self.web_acl.arn,
+            self,
+            "logging",
+            provider=props.provider,
+            resource_arn=self.web_acl.arn,
             log_destination_configs=[self.log_group.arn],
         )
         logging.add_override("redacted_fields", [{"single_header": {"name": "authorization"}}])

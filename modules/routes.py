@@ -54,12 +54,28 @@ class Route:
 READ_SCOPE, WRITE_SCOPE = "items:read", "items:write"
 
 ROUTES: tuple[Route, ...] = (
-    Route("create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY, WRITE_SCOPE),
+    Route(
+        "create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY, WRITE_SCOPE
+    ),
     Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY, READ_SCOPE),
-    Route("delete_item", "functions.items.delete_item", "DELETE", "item", ("dynamodb:DeleteItem",), _WRITE_KEY,
-          WRITE_SCOPE),
+    Route(
+        "delete_item",
+        "functions.items.delete_item",
+        "DELETE",
+        "item",
+        ("dynamodb:DeleteItem",),
+        _WRITE_KEY,
+        WRITE_SCOPE,
+    ),
     # A consistent read of the sentinel and nothing else: the read path a GET takes, so the
     # key to decrypt it too (through DynamoDB). Open: Route53 cannot sign.
-    Route("health", "functions.health.check", "GET", "health", ("dynamodb:GetItem",), _READ_KEY,
-          leading_keys=(HEALTH_SENTINEL_ID,)),
+    Route(
+        "health",
+        "functions.health.check",
+        "GET",
+        "health",
+        ("dynamodb:GetItem",),
+        _READ_KEY,
+        leading_keys=(HEALTH_SENTINEL_ID,),
+    ),
 )

@@ -65,9 +65,9 @@ REPLICATION_EMULATED = (
 )
 # The DynamoDB item operations the functions call, whose throttles and system errors are
 # alarmed (DescribeTable, a control-plane call, would not be counted; no route uses it now).
-TABLE_OPERATIONS: tuple[str, ...] = tuple(sorted(
-    {action.removeprefix("dynamodb:") for route in ROUTES for action in route.actions} - {"DescribeTable"}
-))
+TABLE_OPERATIONS: tuple[str, ...] = tuple(
+    sorted({action.removeprefix("dynamodb:") for route in ROUTES for action in route.actions} - {"DescribeTable"})
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,8 +86,14 @@ class BackendStack(TerraformStack):
     -> AlarmTopic, us-east-1 included), ``regional_alarms`` (region -> RegionalAlarms) and
     ``routing``."""
 
-    def __init__(self, scope: Construct, config: EnvironmentConfig, code: FunctionsCode, project_dir: Path,
-                 authorizer_code: FunctionsCode | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        config: EnvironmentConfig,
+        code: FunctionsCode,
+        project_dir: Path,
+        authorizer_code: FunctionsCode | None = None,
+    ) -> None:
         super().__init__(scope, config.stack_name)
         self.config = config
         self._naming = Naming(project=config.project, environment=config.environment)
@@ -166,7 +172,10 @@ class BackendStack(TerraformStack):
                 self.region_scopes[region],
                 "key",
                 RegionalKeyProps(
-                    provider=provider, region=region, alias=self._naming.prefix, account_id=account_id,
+                    provider=provider,
+                    region=region,
+                    alias=self._naming.prefix,
+                    account_id=account_id,
                     retain=self.config.table.deletion_protection,
                 ),
             )
@@ -186,8 +195,13 @@ class BackendStack(TerraformStack):
             ),
         )
 
-    def _apis(self, keys: dict[str, RegionalKey], code: FunctionsCode, authorizer_code: FunctionsCode | None,
-              permissions_boundary: str) -> dict[str, RegionalApi]:
+    def _apis(
+        self,
+        keys: dict[str, RegionalKey],
+        code: FunctionsCode,
+        authorizer_code: FunctionsCode | None,
+        permissions_boundary: str,
+    ) -> dict[str, RegionalApi]:
         asset = TerraformAsset(self, "functions_code", path=str(code.path), type=AssetType.FILE)
         authorizer = self._authorizer_settings(authorizer_code)
         customer_managed = self.config.table.encryption == "customer_managed"
@@ -227,25 +241,44 @@ class BackendStack(TerraformStack):
         issuer = auth.issuer
         if self.config.emulator:
             issuer = TerraformVariable(
-                self, LOCAL_ISSUER_VARIABLE, type="string", nullable=False,
+                self,
+                LOCAL_ISSUER_VARIABLE,
+                type="string",
+                nullable=False,
                 description="The local issuer `make deploy` starts (emulator mode only)",
-                validation=[TerraformVariableValidationConfig(
-                    # Terraform JSON reads an expression only inside ${...}.
-                    condition=f'${{can(regex("^http://127[.]0[.]0[.]1:[0-9]+$", var.{LOCAL_ISSUER_VARIABLE}))}}',
-                    error_message="The local issuer must be http://127.0.0.1:PORT.")],
+                validation=[
+                    TerraformVariableValidationConfig(
+                        # Terraform JSON reads an expression only inside ${...}.
+                        condition=f'${{can(regex("^http://127[.]0[.]0[.]1:[0-9]+$", var.{LOCAL_ISSUER_VARIABLE}))}}',
+                        error_message="The local issuer must be http://127.0.0.1:PORT.",
+                    )
+                ],
             ).string_value
-        return {"issuer_url": issuer, "authorizer_code_path": asset.path, "authorizer_code_hash": authorizer_code.sha256}
+        return {
+            "issuer_url": issuer,
+            "authorizer_code_path": asset.path,
+            "authorizer_code_hash": authorizer_code.sha256,
+        }
 
     def _wafs(self, keys: dict[str, RegionalKey]) -> None:
         """A web ACL on each region's stage where [waf] is on (README, "WAF")."""
         if not self.config.waf.enabled:
             return
         for region, provider in self.providers.items():
-            RegionalWaf(self.region_scopes[region], "waf", RegionalWafProps(
-                provider=provider, region=region, naming=self._naming, stage_arn=self.apis[region].stage.arn,
-                health_path=f"/{self.config.api.stage}{self.config.health_check.path}", waf_config=self.config.waf,
-                log_retention_days=self.config.lambda_.log_retention_days, kms_key_arn=keys[region].arn,
-            ))
+            RegionalWaf(
+                self.region_scopes[region],
+                "waf",
+                RegionalWafProps(
+                    provider=provider,
+                    region=region,
+                    naming=self._naming,
+                    stage_arn=self.apis[region].stage.arn,
+                    health_path=f"/{self.config.api.stage}{self.config.health_check.path}",
+                    waf_config=self.config.waf,
+                    log_retention_days=self.config.lambda_.log_retention_days,
+                    kms_key_arn=keys[region].arn,
+                ),
+            )
 
     # --- custom domain and routing --------------------------------------------------------
 
@@ -316,14 +349,18 @@ class BackendStack(TerraformStack):
 
     # --- alarms and outputs ---------------------------------------------------------------
 
-    def _alarm_topics(self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]) -> dict[str, AlarmTopic]:
+    def _alarm_topics(
+        self, every_provider: dict[str, AwsProvider], keys: dict[str, RegionalKey]
+    ) -> dict[str, AlarmTopic]:
         """A topic in every region: CloudWatch publishes only to its own region's."""
         return {
             region: AlarmTopic(
                 self.region_scopes[region],
                 "alarm_topic",
                 AlarmTopicProps(
-                    provider=provider, name=self._naming.name("alarms"), kms_key_arn=keys[region].arn,
+                    provider=provider,
+                    name=self._naming.name("alarms"),
+                    kms_key_arn=keys[region].arn,
                     alarm_config=self.config.alarms,
                 ),
             )

@@ -29,8 +29,11 @@ VARIANTS = {
         "domain": {"zone_name": "example.org", "record_name": "api.weighted.example.org"},
         "routing": {"mode": "weighted", "weights": {"eu-west-1": 50, "us-west-2": 30, "ap-northeast-1": 20}},
         "table": {"encryption": "aws_owned"},
-        "auth": {"issuer": "https://login.example.org/tenant/v2.0", "audience": "api://items",
-                 "jwks_url": "https://login.example.org/tenant/keys"},
+        "auth": {
+            "issuer": "https://login.example.org/tenant/v2.0",
+            "audience": "api://items",
+            "jwks_url": "https://login.example.org/tenant/keys",
+        },
         "waf": {"enabled": True, "rate_limit": 500},
         "api": {"cors_origins": ["https://a.example.org", "https://b.example.org"]},
     },
@@ -81,8 +84,7 @@ def synthesized(app, all_configs):
     from cdktf import Testing
 
     return {
-        name: json.loads(Testing.synth(app.node.find_child(config.stack_name)))
-        for name, config in all_configs.items()
+        name: json.loads(Testing.synth(app.node.find_child(config.stack_name))) for name, config in all_configs.items()
     }
 
 

@@ -30,7 +30,11 @@ WARNING_TEXT = "fast import path for cdktf_cdktf_provider_aws not used"
 
 
 def _env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {fast_path.FULL_IMPORT_ENV, "CDKTF_OUTDIR", "BACKEND_ENVIRONMENTS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {fast_path.FULL_IMPORT_ENV, "CDKTF_OUTDIR", "BACKEND_ENVIRONMENTS"}
+    }
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"  # Node 20 banner is noise
     env["PYTHONPATH"] = str(PROJECT_DIR)
     env.update(overrides)
@@ -112,8 +116,15 @@ def _remove(path: Path) -> None:
             "differs from the 20.1.0 release",
         ),
     ],
-    ids=["jsii-init-missing", "jsii-init-changed", "tarball-renamed", "tarball-size", "submodule-missing",
-         "init-missing", "init-changed"],
+    ids=[
+        "jsii-init-missing",
+        "jsii-init-changed",
+        "tarball-renamed",
+        "tarball-size",
+        "submodule-missing",
+        "init-missing",
+        "init-changed",
+    ],
 )
 def test_layout_check_rejects_unexpected_layouts(fake_package: Path, breakage, expected: str):
     breakage(fake_package)
@@ -163,7 +174,7 @@ def test_jsii_namespace_convention_holds_for_every_submodule():
                 assert chunk, f"{name}: no jsii_type found"
                 data += chunk
         start = data.index(marker) + len(marker)
-        namespace = data[start:data.index(b'"', start)].rsplit(b".", 1)[0].decode()
+        namespace = data[start : data.index(b'"', start)].rsplit(b".", 1)[0].decode()
         if namespace != fast_path.jsii_namespace(name):
             wrong.append((name, namespace, fast_path.jsii_namespace(name)))
     assert len(submodules) > 2000
@@ -358,7 +369,9 @@ def test_synth_output_identical_to_normal_import(tmp_path: Path):
         name for name in fast if name in full and not filecmp.cmp(fast[name], full[name], shallow=False)
     ]
     if different and inputs_digest() != inputs_before:
-        pytest.fail(f"inputs (main.py/modules/functions/environments) changed between the two synths; rerun. {different}")
+        pytest.fail(
+            f"inputs (main.py/modules/functions/environments) changed between the two synths; rerun. {different}"
+        )
     assert different == []
 
 
@@ -378,7 +391,9 @@ def test_lazy_index_requires_a_module_only_when_it_is_used(tmp_path: Path):
         "const ok = idx.mod7.ok + idx.mod7.ok;"
         "console.log(JSON.stringify({before, after: globalThis.loaded, ok, keys: Object.keys(idx).length}));"
     )
-    result = subprocess.run(["node", "-e", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        ["node", "-e", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True
+    )
     assert json.loads(result.stdout) == {"before": 0, "after": 1, "ok": 2, "keys": 2001}
 
 

@@ -48,8 +48,9 @@ def _type_checking_import_nodes(path: Path) -> list[ast.ImportFrom]:
 
 
 PROJECT_DIR = AWS_PY.parent.parent
-TYPED_SOURCES = sorted(path for path in [*PROJECT_DIR.glob("modules/*.py"), PROJECT_DIR / "main.py"]
-                       if _type_checking_import_nodes(path))
+TYPED_SOURCES = sorted(
+    path for path in [*PROJECT_DIR.glob("modules/*.py"), PROJECT_DIR / "main.py"] if _type_checking_import_nodes(path)
+)
 
 
 @pytest.mark.parametrize("path", TYPED_SOURCES, ids=lambda path: str(path.relative_to(PROJECT_DIR)))

@@ -39,10 +39,10 @@ def test_no_function_is_longer_than_the_limit(path: Path):
     assert too_long == [], f"split these into named helpers (limit {MAX_FUNCTION_LINES} lines)"
 
 
-@pytest.mark.parametrize("path, constructor", [
-    ("modules/stack.py", "BackendStack.__init__"),
-    ("modules/regional_api.py", "RegionalApi.__init__"),
-])
+@pytest.mark.parametrize(
+    "path, constructor",
+    [("modules/stack.py", "BackendStack.__init__"), ("modules/regional_api.py", "RegionalApi.__init__")],
+)
 def test_constructors_delegate_to_builders(path: str, constructor: str):
     lines = dict(_functions(PROJECT_DIR / path))[constructor]
     assert lines <= MAX_CONSTRUCTOR_LINES, f"{constructor} is {lines} lines: move the work into named builders"

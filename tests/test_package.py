@@ -45,6 +45,8 @@ def test_every_route_handler_imports_from_the_zip_alone(tmp_path):
         "print('ok')\n"
     )
     # -I: isolated, so the project directory is not on sys.path and only the zip can serve.
-    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

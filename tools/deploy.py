@@ -34,9 +34,8 @@ from pathlib import Path
 
 from modules.config import ConfigError, EnvironmentConfig, load_environments
 from modules.failover import failover_bound
-from tools import deployment_file
+from tools import deployment_file, global_router
 from tools import emulator as emu
-from tools import global_router
 from tools import replicator as replicator_tool
 from tools import smoke as smoke_tool
 from tools import terraform as tf
@@ -49,8 +48,16 @@ STATE_DIR = PROJECT_DIR / ".emulator"
 EMULATOR_STUCK_AFTER = 60.0
 # One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
 MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
-TIMEOUTS = {"synth": 300, "init": 300, "apply": 600, "plan": 300, "destroy": 600, "output": 60, "api": 30,
-            "replicated": 30}
+TIMEOUTS = {
+    "synth": 300,
+    "init": 300,
+    "apply": 600,
+    "plan": 300,
+    "destroy": 600,
+    "output": 60,
+    "api": 30,
+    "replicated": 30,
+}
 
 
 class DeployError(RuntimeError):
@@ -113,8 +120,12 @@ def load_config(name: str) -> EnvironmentConfig:
 def synth(config: EnvironmentConfig, outdir: Path) -> Path:
     env = {**os.environ, "BACKEND_ENVIRONMENTS": config.environment, "CDKTF_OUTDIR": str(outdir)}
     result = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "main.py")], env=env, capture_output=True, text=True,
-        timeout=TIMEOUTS["synth"], cwd=PROJECT_DIR,
+        [sys.executable, str(PROJECT_DIR / "main.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUTS["synth"],
+        cwd=PROJECT_DIR,
     )
     if result.returncode != 0:
         raise DeployError(f"synth failed:\n{result.stderr[-4000:]}")
@@ -141,8 +152,11 @@ def start_issuer(config: EnvironmentConfig, state: emu.RunState, state_dir: Path
     key_dir = state_dir / "issuer"
     local_issuer.create_keys(key_dir)
     url = f"http://{emu.LOOPBACK}:{emu.free_port()}"
-    proc = emu.spawn([sys.executable, "-m", "tools.local_issuer", "serve", "--dir", str(key_dir), "--issuer", url],
-                     state_dir / "issuer.log", {**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
+    proc = emu.spawn(
+        [sys.executable, "-m", "tools.local_issuer", "serve", "--dir", str(key_dir), "--issuer", url],
+        state_dir / "issuer.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
     state.issuer = {"pid": proc.pid, "url": url}
     state.save()
     emu.wait_for_http(url + local_issuer.DISCOVERY_PATH, TIMEOUTS["api"])
@@ -152,8 +166,12 @@ def local_auth(config: EnvironmentConfig, state: emu.RunState, state_dir: Path) 
     """The deployment file's ``auth``: what a client needs to get a token."""
     if not state.issuer.get("url"):
         return None
-    return {"issuer": state.issuer["url"], "audience": config.auth.audience, "key_dir": str((state_dir / "issuer").resolve()),
-            "token_command": "make -s token SCOPE='items:read items:write'"}
+    return {
+        "issuer": state.issuer["url"],
+        "audience": config.auth.audience,
+        "key_dir": str((state_dir / "issuer").resolve()),
+        "token_command": "make -s token SCOPE='items:read items:write'",
+    }
 
 
 def smoke_token(deployment: dict | None) -> str | None:
@@ -173,8 +191,11 @@ def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
     if config.domain is None:
         return
     client = boto3.client(
-        "route53", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
+        "route53",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
     )
     zones = client.list_hosted_zones_by_name(DNSName=config.domain.zone_name)["HostedZones"]
     if not any(zone["Name"].rstrip(".") == config.domain.zone_name for zone in zones):
@@ -224,20 +245,39 @@ def emulator_errors(moto_log: Path, limit: int = 12) -> str:
         return "(the emulator answered every request with a status below 400)"
     counts = Counter((request, status) for request, status, _ in failed)
     summary = [f"  {count:4d} x {status}  {request}" for (request, status), count in counts.most_common(8)]
-    return "\n".join(["failed requests by count:", *summary, f"last {min(limit, len(failed))}:",
-                      *(f"  {line}" for *_, line in failed[-limit:])])
+    return "\n".join(
+        [
+            "failed requests by count:",
+            *summary,
+            f"last {min(limit, len(failed))}:",
+            *(f"  {line}" for *_, line in failed[-limit:]),
+        ]
+    )
 
 
-def apply(stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase | None = None,
-          stuck_after: float | None = None, emulator_log: Path | None = None) -> None:
+def apply(
+    stack_dir: Path,
+    env: dict[str, str],
+    log_dir: Path,
+    phase: Phase | None = None,
+    stuck_after: float | None = None,
+    emulator_log: Path | None = None,
+) -> None:
     """terraform apply -auto-approve (the emulator). With ``stuck_after``, a resource still
     in progress after that many seconds stops the apply at once with the emulator's failed
     requests, instead of waiting out the provider's retry loops."""
     watch = StuckResources(stuck_after) if stuck_after else None
     log = log_dir / "terraform-apply.log"
     try:
-        result = tf.run(["apply", "-auto-approve", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["apply"],
-                        log, _progress_counter(phase, watch), watch.stuck if watch else None)
+        result = tf.run(
+            ["apply", "-auto-approve", "-input=false", "-no-color"],
+            stack_dir,
+            env,
+            TIMEOUTS["apply"],
+            log,
+            _progress_counter(phase, watch),
+            watch.stuck if watch else None,
+        )
     except tf.TerraformStopped as stopped:
         errors = emulator_errors(emulator_log) if emulator_log else ""
         raise DeployError(
@@ -264,14 +304,17 @@ def _progress_counter(phase: Phase | None, watch: StuckResources | None):
     return see
 
 
-def plan_and_apply(stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase, auto_approve: bool,
-                   confirm=input) -> None:
+def plan_and_apply(
+    stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase, auto_approve: bool, confirm=input
+) -> None:
     """A real environment: ``terraform plan -out``, shown for approval unless
     ``auto_approve``, then ``terraform apply`` of exactly that plan. Each step has its own
     log, and a failure names the step, its log and Terraform's error."""
     plan_file = (log_dir / f"{stack_dir.name}.tfplan").resolve()
     plan_log = log_dir / "terraform-plan.log"
-    planned = tf.run(["plan", "-input=false", "-no-color", f"-out={plan_file}"], stack_dir, env, TIMEOUTS["plan"], plan_log)
+    planned = tf.run(
+        ["plan", "-input=false", "-no-color", f"-out={plan_file}"], stack_dir, env, TIMEOUTS["plan"], plan_log
+    )
     if planned.returncode != 0:
         raise DeployError(terraform_failure("plan", plan_log, planned.stdout))
     if not auto_approve:
@@ -279,8 +322,14 @@ def plan_and_apply(stack_dir: Path, env: dict[str, str], log_dir: Path, phase: P
         if confirm("Apply this plan? Only 'yes' applies it: ").strip() != "yes":
             raise DeployError(f"not applied: the plan was not approved (it is kept in {plan_file})")
     apply_log = log_dir / "terraform-apply.log"
-    applied = tf.run(["apply", "-input=false", "-no-color", str(plan_file)], stack_dir, env, TIMEOUTS["apply"],
-                     apply_log, _progress_counter(phase, None))
+    applied = tf.run(
+        ["apply", "-input=false", "-no-color", str(plan_file)],
+        stack_dir,
+        env,
+        TIMEOUTS["apply"],
+        apply_log,
+        _progress_counter(phase, None),
+    )
     if applied.returncode != 0:
         raise DeployError(terraform_failure("apply", apply_log, applied.stdout))
 
@@ -307,8 +356,14 @@ def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
     return len([line for line in result.stdout.splitlines() if line.strip() and not line.startswith("data.")])
 
 
-def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, state_dir: Path,
-                          config: EnvironmentConfig, auth: dict | None = None) -> dict:
+def write_deployment_file(
+    outputs: dict,
+    state: emu.RunState,
+    stack_dir: Path,
+    state_dir: Path,
+    config: EnvironmentConfig,
+    auth: dict | None = None,
+) -> dict:
     """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
     chosen for each region's gateway and for the global router (README: "The deployment file")."""
     account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
@@ -324,8 +379,12 @@ def write_deployment_file(outputs: dict, state: emu.RunState, stack_dir: Path, s
         }
         for region, served in outputs["regions"].items()
     }
-    more = {"table_name": outputs["table_name"], "latency_order": list(config.regions),
-            "time_scale": global_router.time_scale(), "auth": auth}
+    more = {
+        "table_name": outputs["table_name"],
+        "latency_order": list(config.regions),
+        "time_scale": global_router.time_scale(),
+        "auth": auth,
+    }
     if config.domain is not None:
         more["global_url"] = f"http://{emu.LOOPBACK}:{emu.free_port()}"
         more["dns"] = {"zone_name": config.domain.zone_name, "record_name": config.domain.record_name}
@@ -339,8 +398,15 @@ def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> di
     region -> base URL (with the stage) once each one accepts connections."""
     for region in deployment["regions"]:
         proc = emu.spawn(
-            [sys.executable, "-m", "tools.local_gateway", "--deployment", str(state_dir / "deployment.json"),
-             "--region", region],
+            [
+                sys.executable,
+                "-m",
+                "tools.local_gateway",
+                "--deployment",
+                str(state_dir / "deployment.json"),
+                "--region",
+                region,
+            ],
             state_dir / f"gateway-{region}.log",
             {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
         )
@@ -348,15 +414,20 @@ def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> di
         state.save()
     for region, served in deployment["regions"].items():
         if not emu.wait_for_port(served["api_url"], TIMEOUTS["api"]):
-            raise DeployError(f"the local gateway for {region} did not start; see {state_dir / f'gateway-{region}.log'}")
+            raise DeployError(
+                f"the local gateway for {region} did not start; see {state_dir / f'gateway-{region}.log'}"
+            )
     return {region: served["api_url"] for region, served in deployment["regions"].items()}
 
 
 def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> None:
     """tools/replicator.py, then wait until the health sentinel Terraform wrote in the
     primary has reached every region (the health check of every region needs it)."""
-    proc = emu.spawn([sys.executable, "-m", "tools.replicator", "--deployment", str(state_dir / "deployment.json")],
-                     state_dir / "replicator.log", {**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
+    proc = emu.spawn(
+        [sys.executable, "-m", "tools.replicator", "--deployment", str(state_dir / "deployment.json")],
+        state_dir / "replicator.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
     state.processes["replicator"] = {"pid": proc.pid}
     state.save()
     from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
@@ -367,15 +438,19 @@ def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> 
         key = {PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}}
         while "Item" not in client.get_item(TableName=deployment["table_name"], Key=key, ConsistentRead=True):
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise DeployError(f"the replicator did not copy the health sentinel to {region}; "
-                                  f"see {state_dir / 'replicator.log'}")
+                raise DeployError(
+                    f"the replicator did not copy the health sentinel to {region}; see {state_dir / 'replicator.log'}"
+                )
             time.sleep(0.1)
 
 
 def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
     """tools/global_router.py on the deployment's global URL, once it answers."""
-    proc = emu.spawn([sys.executable, "-m", "tools.global_router", "--deployment", str(state_dir / "deployment.json")],
-                     state_dir / "router.log", {**os.environ, "PYTHONPATH": str(PROJECT_DIR)})
+    proc = emu.spawn(
+        [sys.executable, "-m", "tools.global_router", "--deployment", str(state_dir / "deployment.json")],
+        state_dir / "router.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
     state.processes["router"] = {"pid": proc.pid, "url": deployment["global_url"]}
     state.save()
     if not emu.wait_for_port(deployment["global_url"], TIMEOUTS["api"]):
@@ -422,8 +497,12 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
         with progress.phase("serve: a gateway per region, replication, the global router") as phase:
             served = serve_local(deployment, state, state_dir, phase)
         with progress.phase("smoke: every region, replication between them, the global URL"):
-            deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(served), global_url=deployment.global_url,
-                                                 replication_bound_s=replicator_tool.LAG_BOUND_S)
+            deployment.checks = smoke_tool.smoke(
+                deployment.urls,
+                token=smoke_token(served),
+                global_url=deployment.global_url,
+                replication_bound_s=replicator_tool.LAG_BOUND_S,
+            )
     except BaseException:
         stop_processes(state)
         raise
@@ -434,8 +513,14 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
 def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, phase: Phase) -> dict:
     """The deployment file, a gateway per region, the replicator, and the global router;
     returns what the deployment file says."""
-    served = write_deployment_file(deployment.outputs, state, deployment.stack_dir, state_dir, deployment.config,
-                                   local_auth(deployment.config, state, state_dir))
+    served = write_deployment_file(
+        deployment.outputs,
+        state,
+        deployment.stack_dir,
+        state_dir,
+        deployment.config,
+        local_auth(deployment.config, state, state_dir),
+    )
     deployment.deployment_file = state_dir / "deployment.json"
     phase.note(f"deployment file: {deployment.deployment_file}")
     deployment.urls = start_gateways(served, state, state_dir)
@@ -449,7 +534,9 @@ def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, ph
     return served
 
 
-def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout) -> Deployment:
+def deploy_real(
+    config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout
+) -> Deployment:
     """Synth, init with the environment's backend, plan and apply with the user's
     credentials, smoke."""
     started = time.monotonic()
@@ -457,7 +544,9 @@ def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_app
     with progress.phase(f"synth: {config.stack_name}"):
         deployment = Deployment(config=config, stack_dir=synth(config, outdir))
     env = tf.terraform_env(log_dir)
-    with progress.phase(f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)") as phase:
+    with progress.phase(
+        f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)"
+    ) as phase:
         init(deployment.stack_dir, env, log_dir)
         plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
         deployment.resource_count = resource_count(deployment.stack_dir, env)
@@ -465,8 +554,12 @@ def deploy_real(config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_app
     deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
     deployment.global_url = deployment.outputs.get("global_url") or None
     with progress.phase("smoke: every region, replication between them, the global URL"):
-        deployment.checks = smoke_tool.smoke(deployment.urls, token=smoke_token(None), global_url=deployment.global_url,
-                                             replication_bound_s=smoke_tool.REAL_REPLICATION_WAIT_S)
+        deployment.checks = smoke_tool.smoke(
+            deployment.urls,
+            token=smoke_token(None),
+            global_url=deployment.global_url,
+            replication_bound_s=smoke_tool.REAL_REPLICATION_WAIT_S,
+        )
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
 
@@ -515,8 +608,10 @@ def summary(deployment: Deployment) -> str:
     if deployment.deployment_file:
         lines.append(f"  deployment   {deployment.deployment_file}")
     if deployment.global_url and config.emulator:
-        lines.append(f"  global URL   {deployment.global_url} (answers like {outputs_.get('global_url')}'s "
-                     f"{config.routing.mode} records; response header {global_router.SERVED_BY_HEADER})")
+        lines.append(
+            f"  global URL   {deployment.global_url} (answers like {outputs_.get('global_url')}'s "
+            f"{config.routing.mode} records; response header {global_router.SERVED_BY_HEADER})"
+        )
     elif outputs_.get("global_url"):
         lines.append(f"  global URL   {outputs_['global_url']}")
     lines.append(f"  failover     {failover_bound(config.health_check).describe()}")

@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
 
 # API Gateway's Lambda integration URI: the invoke path of one function (maybe qualified).
 LAMBDA_URI = re.compile(
@@ -97,9 +97,9 @@ class RouteMatch:
 @dataclass
 class _Node:
     resource: Resource | None = None
-    literals: dict[str, "_Node"] = field(default_factory=dict)
-    variable: tuple[str, "_Node"] | None = None
-    greedy: tuple[str, "_Node"] | None = None
+    literals: dict[str, _Node] = field(default_factory=dict)
+    variable: tuple[str, _Node] | None = None
+    greedy: tuple[str, _Node] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class ApiSnapshot:
     gateway_responses: dict = field(default_factory=dict)  # response type -> {"statusCode", "responseParameters"}
 
     @cached_property
-    def _tree(self) -> "_Node":
+    def _tree(self) -> _Node:
         return _tree(self.resources)
 
     def match(self, http_method: str, path: str) -> RouteMatch | None:
@@ -204,21 +204,33 @@ class ApiReader:
                 methods = {name: self._method(item["id"], name) for name in item.get("resourceMethods") or {}}
                 resources.append(Resource(item["id"], item["path"], methods))
         return ApiSnapshot(
-            self.rest_api_id, self.stage, deployment_id, tuple(resources), tuple(api.get("binaryMediaTypes") or ()),
+            self.rest_api_id,
+            self.stage,
+            deployment_id,
+            tuple(resources),
+            tuple(api.get("binaryMediaTypes") or ()),
             **self._api_settings(),
         )
 
     def _api_settings(self) -> dict:
         """Authorizers, request validators, models and gateway responses of the API."""
         rest_api_id = self.rest_api_id
-        authorizers = {item["id"]: _authorizer(item) for item in
-                       self.client.get_authorizers(restApiId=rest_api_id).get("items") or []}
-        validators = {item["id"]: Validator(bool(item.get("validateRequestBody")), bool(item.get("validateRequestParameters")))
-                      for item in self.client.get_request_validators(restApiId=rest_api_id).get("items") or []}
-        models = {item["name"]: json.loads(item.get("schema") or "{}")
-                  for item in self.client.get_models(restApiId=rest_api_id).get("items") or []}
-        responses = {item["responseType"]: item for item in
-                     self.client.get_gateway_responses(restApiId=rest_api_id).get("items") or []}
+        authorizers = {
+            item["id"]: _authorizer(item)
+            for item in self.client.get_authorizers(restApiId=rest_api_id).get("items") or []
+        }
+        validators = {
+            item["id"]: Validator(bool(item.get("validateRequestBody")), bool(item.get("validateRequestParameters")))
+            for item in self.client.get_request_validators(restApiId=rest_api_id).get("items") or []
+        }
+        models = {
+            item["name"]: json.loads(item.get("schema") or "{}")
+            for item in self.client.get_models(restApiId=rest_api_id).get("items") or []
+        }
+        responses = {
+            item["responseType"]: item
+            for item in self.client.get_gateway_responses(restApiId=rest_api_id).get("items") or []
+        }
         return {"authorizers": authorizers, "validators": validators, "models": models, "gateway_responses": responses}
 
     def _method(self, resource_id: str, http_method: str) -> Method:
@@ -227,12 +239,20 @@ class ApiReader:
         integration = None
         if raw:
             integration = Integration(
-                raw.get("type", ""), raw.get("uri", ""), int(raw.get("timeoutInMillis") or DEFAULT_INTEGRATION_TIMEOUT_MS),
-                dict(raw.get("requestTemplates") or {}), dict(raw.get("integrationResponses") or {}),
+                raw.get("type", ""),
+                raw.get("uri", ""),
+                int(raw.get("timeoutInMillis") or DEFAULT_INTEGRATION_TIMEOUT_MS),
+                dict(raw.get("requestTemplates") or {}),
+                dict(raw.get("integrationResponses") or {}),
             )
         return Method(
-            http_method, method.get("authorizationType", "NONE"), bool(method.get("apiKeyRequired")), integration,
-            method.get("authorizerId"), method.get("requestValidatorId"), dict(method.get("requestModels") or {}),
+            http_method,
+            method.get("authorizationType", "NONE"),
+            bool(method.get("apiKeyRequired")),
+            integration,
+            method.get("authorizerId"),
+            method.get("requestValidatorId"),
+            dict(method.get("requestModels") or {}),
             dict(method.get("requestParameters") or {}),
         )
 
@@ -240,7 +260,10 @@ class ApiReader:
 def _authorizer(item: dict) -> Authorizer:
     match = LAMBDA_URI.match(item.get("authorizerUri") or "")
     return Authorizer(
-        item["id"], item.get("type", ""), item.get("identitySource", ""), item.get("identityValidationExpression"),
+        item["id"],
+        item.get("type", ""),
+        item.get("identitySource", ""),
+        item.get("identityValidationExpression"),
         int(item.get("authorizerResultTtlInSeconds") if item.get("authorizerResultTtlInSeconds") is not None else 300),
         match.group("function_arn") if match else None,
     )
@@ -262,8 +285,10 @@ class FunctionConfig:
     @property
     def environment_key(self) -> str:
         """Equal for two configurations only if an environment made from one can serve the other."""
-        return json.dumps([self.handler, self.runtime, self.timeout_s, self.memory_mb, self.environment,
-                           self.code_sha256], sort_keys=True)
+        return json.dumps(
+            [self.handler, self.runtime, self.timeout_s, self.memory_mb, self.environment, self.code_sha256],
+            sort_keys=True,
+        )
 
 
 class FunctionNotFound(LookupError):

@@ -22,8 +22,13 @@ def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str
     ``more``: the later top-level fields (README, "The deployment file"): ``global_url``, and
     ``auth``, the local issuer {"issuer", "audience", "key_dir", "token_command"} (left out when
     the API is public), ...; a field whose value is None is left out."""
-    return {"emulator_url": emulator_url, "account_id": account_id, "stack_dir": str(stack_dir), "regions": regions,
-            **{name: value for name, value in more.items() if value is not None}}
+    return {
+        "emulator_url": emulator_url,
+        "account_id": account_id,
+        "stack_dir": str(stack_dir),
+        "regions": regions,
+        **{name: value for name, value in more.items() if value is not None},
+    }
 
 
 def write(path: Path, deployment: dict) -> None:
@@ -48,8 +53,11 @@ def check(deployment: dict, source: str) -> None:
     missing = [key for key in ("emulator_url", "account_id", "stack_dir", "regions") if key not in deployment]
     if missing:
         raise DeploymentFileError(f"{source}: missing {', '.join(missing)}")
-    if not (isinstance(deployment["account_id"], str) and deployment["account_id"].isdigit()
-            and len(deployment["account_id"]) == 12):
+    if not (
+        isinstance(deployment["account_id"], str)
+        and deployment["account_id"].isdigit()
+        and len(deployment["account_id"]) == 12
+    ):
         raise DeploymentFileError(f"{source}: account_id {deployment['account_id']!r} is not 12 digits")
     _loopback(deployment["emulator_url"], f"{source}: emulator_url")
     if "global_url" in deployment:

@@ -40,9 +40,9 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -89,8 +89,10 @@ class ForcedStatus:
     def set(self, status: str) -> None:
         variables = self.variables()
         if "STATUS" in variables:
-            raise DrillError(f"STATUS is already {variables['STATUS']!r} on {self.function_name}: another drill is "
-                             "running or one left it set; remove it first")
+            raise DrillError(
+                f"STATUS is already {variables['STATUS']!r} on {self.function_name}: another drill is "
+                "running or one left it set; remove it first"
+            )
         self.original = variables
         self._update({**variables, "STATUS": status})
 
@@ -108,9 +110,11 @@ class ForcedStatus:
             except Exception as err:  # an update in progress, a throttle: try again
                 last = err
             self.sleep(2.0 * (attempt + 1))
-        raise DrillError(f"could not put back the variables of {self.function_name} ({last!r}); restore them by hand: "
-                         f"aws lambda update-function-configuration --function-name {self.function_name} "
-                         "--environment '<the variables without STATUS>'")
+        raise DrillError(
+            f"could not put back the variables of {self.function_name} ({last!r}); restore them by hand: "
+            f"aws lambda update-function-configuration --function-name {self.function_name} "
+            "--environment '<the variables without STATUS>'"
+        )
 
     def _update(self, variables: dict[str, str]) -> None:
         self.client.update_function_configuration(FunctionName=self.function_name, Environment={"Variables": variables})
@@ -158,7 +162,9 @@ class Writer:
     def summary(self, failover_at: float | None) -> str:
         after = [origin for at, _, origin in self.written if failover_at is not None and at >= failover_at]
         origins = sorted({origin or "nowhere" for _, _, origin in self.written})
-        counts = ", ".join(f"{sum((o or 'nowhere') == name for _, _, o in self.written)} from {name}" for name in origins)
+        counts = ", ".join(
+            f"{sum((o or 'nowhere') == name for _, _, o in self.written)} from {name}" for name in origins
+        )
         tail = f"; after the failover: {', '.join(sorted({o or 'nowhere' for o in after}))}" if after else ""
         return f"{len(self.written)} items written through the global name: {counts}{tail}"
 
@@ -175,8 +181,16 @@ class DrillResult:
     summary: str
 
 
-def watch(target, region: str, timeline: Timeline, writer: Writer, want_healthy: bool, answers_from_region: bool,
-          deadline_s: float, sleep: Callable[[float], None]) -> float:
+def watch(
+    target,
+    region: str,
+    timeline: Timeline,
+    writer: Writer,
+    want_healthy: bool,
+    answers_from_region: bool,
+    deadline_s: float,
+    sleep: Callable[[float], None],
+) -> float:
     """Until, in one look, Route53 marks ``region`` as ``want_healthy`` and the global name
     answers from ``region`` (``answers_from_region``) or from another region; returns the
     elapsed time then. Notes every change on the timeline; writes items meanwhile."""
@@ -195,13 +209,20 @@ def watch(target, region: str, timeline: Timeline, writer: Writer, want_healthy:
         if healthy is want_healthy and answer is not None and (answer == region) is answers_from_region:
             return timeline.clock() - timeline.start
         if timeline.clock() - started > deadline_s:
-            raise DrillError(f"not within {deadline_s:.0f} s: {region} is marked {healthy}, the global name answers from {answer}")
+            raise DrillError(
+                f"not within {deadline_s:.0f} s: {region} is marked {healthy}, the global name answers from {answer}"
+            )
         writer.maybe_write()
         sleep(target.poll_s)
 
 
-def run_drill(target, region: str, out=sys.stdout, clock: Callable[[], float] = time.monotonic,
-              sleep: Callable[[float], None] = time.sleep) -> DrillResult:
+def run_drill(
+    target,
+    region: str,
+    out=sys.stdout,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrillResult:
     """The whole drill on ``region``. The variable is put back whatever happens (an error,
     Ctrl-C), then the drill waits for the region to serve again (Ctrl-C again stops that
     wait, not the restore); an interrupt propagates after that."""
@@ -229,8 +250,16 @@ def run_drill(target, region: str, out=sys.stdout, clock: Callable[[], float] = 
     return _result(timeline, writer, bound, times)
 
 
-def _recover(target, region: str, timeline: Timeline, writer: Writer, answers_again: bool, deadline: float,
-             sleep: Callable[[float], None], times: dict[str, float]) -> None:
+def _recover(
+    target,
+    region: str,
+    timeline: Timeline,
+    writer: Writer,
+    answers_again: bool,
+    deadline: float,
+    sleep: Callable[[float], None],
+    times: dict[str, float],
+) -> None:
     try:
         times["recovered"] = watch(target, region, timeline, writer, True, answers_again, deadline, sleep)
         timeline.note(f"recovered: {region} is healthy{' and answers again' if answers_again else ''}")
@@ -290,8 +319,9 @@ def set_evacuated(target, region: str, evacuated: bool) -> str:
     version = {"HealthCheckVersion": check["HealthCheckVersion"]} if "HealthCheckVersion" in check else {}
     # The children are sent unchanged: AWS keeps them when they are omitted, but moto's
     # UpdateHealthCheck then removes them.
-    route53.update_health_check(HealthCheckId=check_id, HealthThreshold=wanted,
-                                ChildHealthChecks=config["ChildHealthChecks"], **version)
+    route53.update_health_check(
+        HealthCheckId=check_id, HealthThreshold=wanted, ChildHealthChecks=config["ChildHealthChecks"], **version
+    )
     return f"{region} {action}: health check {check_id} threshold {current} -> {wanted} of {children} children"
 
 
@@ -302,12 +332,16 @@ def _refuse_last_region(target, region: str) -> None:
     for other in target.regions:
         if other == region:
             continue
-        config = target.route53.get_health_check(HealthCheckId=target.routing_check_id(other))["HealthCheck"]["HealthCheckConfig"]
+        config = target.route53.get_health_check(HealthCheckId=target.routing_check_id(other))["HealthCheck"][
+            "HealthCheckConfig"
+        ]
         if (config.get("HealthThreshold") or 0) <= len(config.get("ChildHealthChecks") or []):
             remaining.append(other)
     if not remaining:
-        raise DrillError(f"refusing to evacuate {region}: it is the last region in DNS, and with every record "
-                         "unhealthy Route53 answers with all of them")
+        raise DrillError(
+            f"refusing to evacuate {region}: it is the last region in DNS, and with every record "
+            "unhealthy Route53 answers with all of them"
+        )
 
 
 # --- command line --------------------------------------------------------------------------
@@ -333,8 +367,12 @@ def target_for(config, args) -> LocalTarget | AwsTarget:
     import boto3
 
     session = boto3.session.Session()
-    return AwsTarget(config, _real_outputs(config, args.outputs), lambda service, region: session.client(service, region_name=region),
-                     client_subnet=args.client_subnet)
+    return AwsTarget(
+        config,
+        _real_outputs(config, args.outputs),
+        lambda service, region: session.client(service, region_name=region),
+        client_subnet=args.client_subnet,
+    )
 
 
 def _real_outputs(config, outputs_file: Path | None) -> dict:
@@ -344,8 +382,10 @@ def _real_outputs(config, outputs_file: Path | None) -> dict:
 
     if outputs_file is not None:
         raw = json.loads(outputs_file.read_text())
-        return {name: value.get("value", value) if isinstance(value, dict) and "value" in value else value
-                for name, value in raw.items()}
+        return {
+            name: value.get("value", value) if isinstance(value, dict) and "value" in value else value
+            for name, value in raw.items()
+        }
     from tools import deploy
     from tools import terraform as tf
 
@@ -364,8 +404,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     action.add_argument("--evacuate", metavar="REGION", help="take REGION out of DNS through Route53 alone")
     action.add_argument("--restore", metavar="REGION", help="put an evacuated REGION back into DNS")
     parser.add_argument("--yes", action="store_true", help="protected environments: do not ask")
-    parser.add_argument("--deployment", type=Path, default=PROJECT_DIR / ".emulator" / "deployment.json",
-                        help="the local environment's deployment file (default: .emulator/deployment.json)")
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        default=PROJECT_DIR / ".emulator" / "deployment.json",
+        help="the local environment's deployment file (default: .emulator/deployment.json)",
+    )
     parser.add_argument("--outputs", type=Path, help="real environments: `terraform output -json` saved to a file")
     parser.add_argument("--client-subnet", help="real environments: EDNS0 client subnet for TestDNSAnswer")
     return parser.parse_args(argv)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tools import deployment_file, smoke
 from tools.emulator import aws_client
@@ -76,8 +76,9 @@ class LocalTarget:
         return self._lambda[region], self.deployment["regions"][region]["functions"]["health"]
 
     def http_check(self, region: str) -> HttpCheck:
-        config = self.route53.get_health_check(
-            HealthCheckId=self.deployment["regions"][region]["health_check_id"])["HealthCheck"]["HealthCheckConfig"]
+        config = self.route53.get_health_check(HealthCheckId=self.deployment["regions"][region]["health_check_id"])[
+            "HealthCheck"
+        ]["HealthCheckConfig"]
         return HttpCheck(float(config["RequestInterval"]), int(config["FailureThreshold"]))
 
     def routing_check_id(self, region: str) -> str:
@@ -99,8 +100,9 @@ class LocalTarget:
         return region, f"{self.deployment['global_url']} answered from {region} (HTTP {response.status})"
 
     def write_item(self, item_id: str) -> str | None:
-        response = self.request("POST", self.deployment["global_url"] + "/items", {"item_id": item_id, "drill": True},
-                                token=self.token)
+        response = self.request(
+            "POST", self.deployment["global_url"] + "/items", {"item_id": item_id, "drill": True}, token=self.token
+        )
         return (response.json() or {}).get("origin_region") if response.status in (200, 201) else None
 
     def delete_item(self, item_id: str) -> None:
@@ -117,9 +119,16 @@ class AwsTarget:
     scale = 1.0
     poll_s = AWS_POLL_S
 
-    def __init__(self, config, outputs: dict, clients: Callable[[str, str], object],
-                 resolver: Callable[[str], set[str]] = system_resolver, request=smoke.request,
-                 global_url: str | None = None, client_subnet: str | None = None) -> None:
+    def __init__(
+        self,
+        config,
+        outputs: dict,
+        clients: Callable[[str, str], object],
+        resolver: Callable[[str], set[str]] = system_resolver,
+        request=smoke.request,
+        global_url: str | None = None,
+        client_subnet: str | None = None,
+    ) -> None:
         if config.domain is None:
             raise DrillError(f"{config.environment} has no [domain]: there is no global name to drill")
         self.config, self.outputs, self.resolver, self.request = config, outputs, resolver, request
@@ -138,8 +147,9 @@ class AwsTarget:
         return self._lambda[region], self.outputs["regions"][region]["functions"]["health"]
 
     def http_check(self, region: str) -> HttpCheck:
-        config = self.route53.get_health_check(
-            HealthCheckId=self.outputs["regions"][region]["health_check_id"])["HealthCheck"]["HealthCheckConfig"]
+        config = self.route53.get_health_check(HealthCheckId=self.outputs["regions"][region]["health_check_id"])[
+            "HealthCheck"
+        ]["HealthCheckConfig"]
         return HttpCheck(float(config["RequestInterval"]), int(config["FailureThreshold"]))
 
     def routing_check_id(self, region: str) -> str:
@@ -149,7 +159,8 @@ class AwsTarget:
         """Each checker's last view of the region's HTTP check (GetHealthCheckStatus cannot
         read a calculated check), aggregated as Route53 does: more than 18% healthy."""
         observations = self.route53.get_health_check_status(
-            HealthCheckId=self.outputs["regions"][region]["health_check_id"])["HealthCheckObservations"]
+            HealthCheckId=self.outputs["regions"][region]["health_check_id"]
+        )["HealthCheckObservations"]
         if not observations:
             return None, "no health checker has reported yet"
         healthy = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
@@ -160,8 +171,11 @@ class AwsTarget:
         of the global name point at; None while they disagree or match no region."""
         options = {"EDNS0ClientSubnetIP": self.client_subnet} if self.client_subnet else {}
         answer = self.route53.test_dns_answer(
-            HostedZoneId=self._zone(), RecordName=self.record_name, RecordType="A", **options)
-        by_region = {region: self.resolver(self.outputs["regions"][region]["custom_domain_target"]) for region in self.regions}
+            HostedZoneId=self._zone(), RecordName=self.record_name, RecordType="A", **options
+        )
+        by_region = {
+            region: self.resolver(self.outputs["regions"][region]["custom_domain_target"]) for region in self.regions
+        }
         route53_region = _region_of(set(answer.get("RecordData") or []), by_region)
         resolved = self.resolver(self.record_name)
         resolved_region = _region_of(resolved, by_region)
@@ -171,11 +185,15 @@ class AwsTarget:
     def _zone(self) -> str:
         if self._zone_id is None:
             zones = self.route53.list_hosted_zones_by_name(DNSName=self.config.domain.zone_name)["HostedZones"]
-            self._zone_id = next(zone["Id"] for zone in zones if zone["Name"].rstrip(".") == self.config.domain.zone_name)
+            self._zone_id = next(
+                zone["Id"] for zone in zones if zone["Name"].rstrip(".") == self.config.domain.zone_name
+            )
         return self._zone_id
 
     def write_item(self, item_id: str) -> str | None:
-        response = self.request("POST", self.global_url + "/items", {"item_id": item_id, "drill": True}, token=self.token)
+        response = self.request(
+            "POST", self.global_url + "/items", {"item_id": item_id, "drill": True}, token=self.token
+        )
         return (response.json() or {}).get("origin_region") if response.status in (200, 201) else None
 
     def delete_item(self, item_id: str) -> None:

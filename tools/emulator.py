@@ -13,9 +13,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The only address anything local listens on or is sent to.
 LOOPBACK = "127.0.0.1"
@@ -47,7 +47,7 @@ def wait_for_http(url: str, timeout: float) -> None:
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except urllib.error.HTTPError:
             return
@@ -62,8 +62,7 @@ def aws_client(service: str, region: str, endpoint: str):
     import boto3
 
     return boto3.client(
-        service, endpoint_url=endpoint, region_name=region,
-        aws_access_key_id="test", aws_secret_access_key="test",
+        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
     )
 
 
@@ -109,8 +108,13 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subp
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, start_new_session=True, close_fds=True,
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
         )
 
 
@@ -130,19 +134,33 @@ class RunState:
         return f"http://{LOOPBACK}:{self.emulator_port}"
 
     @classmethod
-    def load(cls, path: Path) -> "RunState":
+    def load(cls, path: Path) -> RunState:
         if not path.exists():
             return cls(path)
         data = json.loads(path.read_text())
-        return cls(path, data.get("emulator_pid"), data.get("emulator_port"), data.get("apis", {}),
-                   data.get("issuer", {}), data.get("processes", {}))
+        return cls(
+            path,
+            data.get("emulator_pid"),
+            data.get("emulator_port"),
+            data.get("apis", {}),
+            data.get("issuer", {}),
+            data.get("processes", {}),
+        )
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(
-            json.dumps({"emulator_pid": self.emulator_pid, "emulator_port": self.emulator_port, "apis": self.apis,
-                        "issuer": self.issuer, "processes": self.processes}, indent=2)
+            json.dumps(
+                {
+                    "emulator_pid": self.emulator_pid,
+                    "emulator_port": self.emulator_port,
+                    "apis": self.apis,
+                    "issuer": self.issuer,
+                    "processes": self.processes,
+                },
+                indent=2,
+            )
         )
         tmp.replace(self.path)
 

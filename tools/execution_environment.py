@@ -145,8 +145,13 @@ class Worker:
     def __init__(self, config: FunctionConfig, env: dict[str, str], task_root: Path, log) -> None:
         self.key = config.environment_key
         self.proc = subprocess.Popen(
-            [sys.executable, str(RUNTIME_FILE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-            env=env, cwd=task_root, close_fds=True,
+            [sys.executable, str(RUNTIME_FILE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            cwd=task_root,
+            close_fds=True,
         )
         self.ready: Outcome | None = None
 
@@ -217,8 +222,14 @@ class EnvironmentPool:
     """Execution environments per function name, reused while the function's configuration
     is unchanged; at most ``max_per_function`` at once (more requests wait for one)."""
 
-    def __init__(self, code: CodeStore, region: str, emulator_url: str, log=None,
-                 max_per_function: int = MAX_WORKERS_PER_FUNCTION) -> None:
+    def __init__(
+        self,
+        code: CodeStore,
+        region: str,
+        emulator_url: str,
+        log=None,
+        max_per_function: int = MAX_WORKERS_PER_FUNCTION,
+    ) -> None:
         self.code, self.region, self.emulator_url = code, region, emulator_url
         self.log = log if log is not None else sys.stderr
         self.max_per_function = max_per_function

@@ -46,7 +46,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sys
 import threading
 import time
@@ -133,10 +132,19 @@ class DeployedState:
             for domain in client.get_domain_names()["items"]:
                 if (domain.get("regionalDomainName") or "").lower() == target:
                     url = self._mapped_url(region, client, domain["domainName"])
-                    return Record(
-                        raw["SetIdentifier"], region, raw.get("HealthCheckId"), url, raw.get("Region"),
-                        raw.get("Failover"), raw.get("Weight"),
-                    ) if url else None
+                    return (
+                        Record(
+                            raw["SetIdentifier"],
+                            region,
+                            raw.get("HealthCheckId"),
+                            url,
+                            raw.get("Region"),
+                            raw.get("Failover"),
+                            raw.get("Weight"),
+                        )
+                        if url
+                        else None
+                    )
         return None
 
     def _mapped_url(self, region: str, client, domain_name: str) -> str | None:
@@ -174,7 +182,9 @@ def probe(url: str) -> tuple[bool, str]:
     try:
         connection.connect()
         connection.sock.settimeout(RESPONSE_TIMEOUT_S)
-        connection.request("GET", split.path or "/", headers={"User-Agent": "Amazon-Route53-Health-Check-Service (local)"})
+        connection.request(
+            "GET", split.path or "/", headers={"User-Agent": "Amazon-Route53-Health-Check-Service (local)"}
+        )
         status = connection.getresponse().status
     except (OSError, http.client.HTTPException) as err:
         return False, f"Failure: {type(err).__name__}: {err}"
@@ -266,7 +276,10 @@ class Evaluator:
         if kind == "CALCULATED":
             children = config.get("ChildHealthChecks") or []
             healthy_children = sum(self.check(child, evaluation) for child in children)
-            healthy, why = healthy_children >= int(config.get("HealthThreshold") or 0), f"{healthy_children}/{len(children)} children healthy"
+            healthy, why = (
+                healthy_children >= int(config.get("HealthThreshold") or 0),
+                f"{healthy_children}/{len(children)} children healthy",
+            )
         elif kind == "CLOUDWATCH_METRIC":
             healthy, why = self._alarm(check_id)
         elif kind in ("HTTP", "HTTPS"):
@@ -298,7 +311,9 @@ class Evaluator:
         return state == "OK", f"alarm {alarm['alarm_name']} {state}"
 
 
-def choose(records: list[Record], healthy: dict[str, bool], latency_order: list[str], rng: random.Random) -> Record | None:
+def choose(
+    records: list[Record], healthy: dict[str, bool], latency_order: list[str], rng: random.Random
+) -> Record | None:
     """The record one DNS answer would give: only healthy records, or all when none is."""
     candidates = [record for record in records if healthy.get(record.set_identifier)] or list(records)
     if not candidates:
@@ -315,14 +330,23 @@ def choose(records: list[Record], healthy: dict[str, bool], latency_order: list[
 class Router:
     """The rounds (records, evaluation, status file) and the choice per request."""
 
-    def __init__(self, deployment: dict, status_file: Path, scale: float, stop: threading.Event,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, deployment: dict, status_file: Path, scale: float, stop: threading.Event, rng: random.Random | None = None
+    ) -> None:
         self.state = DeployedState(deployment)
         self.checker = HealthChecker(self.state, scale, stop)
-        alarm_checks = {served["alarm_check"]["id"]: served["alarm_check"]
-                        for served in deployment["regions"].values() if "alarm_check" in served}
+        alarm_checks = {
+            served["alarm_check"]["id"]: served["alarm_check"]
+            for served in deployment["regions"].values()
+            if "alarm_check" in served
+        }
         self.evaluator = Evaluator(self.state, self.checker, alarm_checks)
-        self.latency_order, self.status_file, self.scale, self.stop = deployment["latency_order"], status_file, scale, stop
+        self.latency_order, self.status_file, self.scale, self.stop = (
+            deployment["latency_order"],
+            status_file,
+            scale,
+            stop,
+        )
         self.rng = rng or random.Random()
         self.records: list[Record] = []
         self.evaluation = Evaluation()
@@ -349,10 +373,15 @@ class Router:
 
     def _write_status(self, records: list[Record], evaluation: Evaluation) -> None:
         status = {
-            "time": time.time(), "time_scale": self.scale,
-            "regions": {record.region: {"healthy": evaluation.healthy.get(record.set_identifier),
-                                        "health_check_id": record.health_check_id}
-                        for record in records},
+            "time": time.time(),
+            "time_scale": self.scale,
+            "regions": {
+                record.region: {
+                    "healthy": evaluation.healthy.get(record.set_identifier),
+                    "health_check_id": record.health_check_id,
+                }
+                for record in records
+            },
             "checks": evaluation.checks,
             "endpoints": {check_id: vars(self.checker.status(check_id)) for check_id in list(self.checker.endpoints)},
         }
@@ -415,10 +444,14 @@ class RouterServer(ThreadingHTTPServer):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the local environment's global name like its Route53 records.")
-    parser.add_argument("--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json")
+    parser.add_argument(
+        "--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json"
+    )
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
-    deployment_file.require(deployment, ("global_url", "dns", "latency_order"), str(args.deployment), "the global router")
+    deployment_file.require(
+        deployment, ("global_url", "dns", "latency_order"), str(args.deployment), "the global router"
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scale = time_scale()

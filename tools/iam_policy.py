@@ -73,7 +73,7 @@ def arn_like(pattern: str, value: str) -> bool:
     value_parts = value.split(":", ARN_COMPONENTS - 1)
     if len(pattern_parts) != ARN_COMPONENTS or len(value_parts) != ARN_COMPONENTS:
         return False
-    return all(string_like(part, actual) for part, actual in zip(pattern_parts, value_parts))
+    return all(string_like(part, actual) for part, actual in zip(pattern_parts, value_parts, strict=True))
 
 
 # operator -> (test one policy value against the request's value, negated)

@@ -23,8 +23,14 @@ from cloudsplaining.scan.policy_document import PolicyDocument
 from cloudsplaining.shared.constants import DEFAULT_EXCLUSIONS_CONFIG, ISSUE_SEVERITY
 from cloudsplaining.shared.exclusions import Exclusions
 
-CATEGORIES = ("PrivilegeEscalation", "ResourceExposure", "CredentialsExposure", "DataExfiltration",
-              "ServiceWildcard", "InfrastructureModification")
+CATEGORIES = (
+    "PrivilegeEscalation",
+    "ResourceExposure",
+    "CredentialsExposure",
+    "DataExfiltration",
+    "ServiceWildcard",
+    "InfrastructureModification",
+)
 
 
 def findings_of(label: str, kind: str, document: dict[str, Any], exclusions: Exclusions) -> list[dict[str, str]]:
@@ -32,8 +38,10 @@ def findings_of(label: str, kind: str, document: dict[str, Any], exclusions: Exc
     if kind == "trust":
         services = AssumeRolePolicyDocument(document).role_assumable_by_compute_services
         category = "AssumableByComputeService"
-        return [{"label": label, "category": category, "severity": ISSUE_SEVERITY[category], "finding": service}
-                for service in services]
+        return [
+            {"label": label, "category": category, "severity": ISSUE_SEVERITY[category], "finding": service}
+            for service in services
+        ]
     results = PolicyFinding(PolicyDocument(document, exclusions=exclusions), exclusions).results
     found = []
     for category in CATEGORIES:

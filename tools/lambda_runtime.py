@@ -62,7 +62,7 @@ def serve(channel, requests) -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     try:
         handler = load_handler(os.environ["_HANDLER"], task_root)
-    except Exception as exc:  # noqa: BLE001 - reported to the gateway as an init error
+    except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         channel.write(json.dumps({"init_error": _error(exc)}).encode() + b"\n")
         return
@@ -73,7 +73,7 @@ def serve(channel, requests) -> None:
         try:
             reply = {"result": handler(request["event"], context)}
             encoded = json.dumps(reply).encode()
-        except Exception as exc:  # noqa: BLE001 - a function error, as Lambda reports it
+        except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             encoded = json.dumps({"error": _error(exc)}).encode()
         channel.write(encoded + b"\n")
@@ -85,7 +85,9 @@ def main() -> None:
     os.dup2(2, 1)
     # Lambda puts the task root first; the tools/ folder (this script's) is not Lambda's.
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [os.environ["LAMBDA_TASK_ROOT"]] + [entry for entry in sys.path if os.path.abspath(entry or ".") != here]
+    sys.path[:] = [os.environ["LAMBDA_TASK_ROOT"]] + [
+        entry for entry in sys.path if os.path.abspath(entry or ".") != here
+    ]
     serve(channel, sys.stdin.buffer)
 
 

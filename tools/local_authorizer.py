@@ -65,7 +65,7 @@ def identity(headers: list[tuple[str, str]], authorizer: Authorizer) -> str:
     """The identity source's value, checked as API Gateway does before invoking anything."""
     if not authorizer.identity_source.startswith(HEADER_SOURCE):
         raise configuration_error(f"identity source {authorizer.identity_source!r} is not emulated")
-    name = authorizer.identity_source[len(HEADER_SOURCE):].lower()
+    name = authorizer.identity_source[len(HEADER_SOURCE) :].lower()
     value = next((value for key, value in reversed(headers) if key.lower() == name), "")
     if not value.strip():
         raise unauthorized(f"no {name} header")
@@ -96,7 +96,9 @@ class LocalAuthorizers:
         self._cache: dict[tuple[str, str], tuple[float, Result]] = {}
         self._lock = threading.Lock()
 
-    def authorize(self, authorizer: Authorizer, headers: list[tuple[str, str]], method_arn: str, request_id: str) -> dict:
+    def authorize(
+        self, authorizer: Authorizer, headers: list[tuple[str, str]], method_arn: str, request_id: str
+    ) -> dict:
         """The ``requestContext.authorizer`` for the integration, or Refused."""
         if authorizer.type != "TOKEN" or authorizer.function_arn is None:
             raise configuration_error(f"{authorizer.type} authorizers are not emulated")
@@ -108,8 +110,12 @@ class LocalAuthorizers:
         decision = iam_policy.evaluate(result.policy, iam_policy.Request(None, "execute-api:Invoke", method_arn))
         if not decision.allowed:
             explicit = decision.reason.startswith("denied explicitly")
-            raise Refused(403, EXPLICIT_DENY if explicit else NOT_ALLOWED, "AccessDeniedException",
-                          f"authorizer policy: {decision.reason}")
+            raise Refused(
+                403,
+                EXPLICIT_DENY if explicit else NOT_ALLOWED,
+                "AccessDeniedException",
+                f"authorizer policy: {decision.reason}",
+            )
         return {"principalId": result.principal_id, **result.context}
 
     def _cached(self, authorizer: Authorizer, token: str) -> Result | None:
@@ -125,7 +131,9 @@ class LocalAuthorizers:
         with self._lock:
             if len(self._cache) >= MAX_CACHED_TOKENS:  # bounded: drop the expired, else the oldest
                 now = time.monotonic()
-                for key in [key for key, (expires, _) in self._cache.items() if expires <= now] or [next(iter(self._cache))]:
+                for key in [key for key, (expires, _) in self._cache.items() if expires <= now] or [
+                    next(iter(self._cache))
+                ]:
                     del self._cache[key]
             self._cache[(authorizer.id, token)] = (time.monotonic() + authorizer.ttl_s, result)
 
@@ -134,19 +142,33 @@ class LocalAuthorizers:
             config = self.functions.configuration(authorizer.function_arn)
         except FunctionNotFound as err:
             raise configuration_error(str(err)) from None
-        source_arn = (f"arn:aws:execute-api:{self.region.name}:{self.region.account_id}:"
-                      f"{self.region.rest_api_id}/authorizers/{authorizer.id}")
-        decision = iam_policy.evaluate(self.functions.policy(authorizer.function_arn), iam_policy.Request(
-            API_GATEWAY_PRINCIPAL, "lambda:InvokeFunction", config.arn,
-            {"aws:SourceArn": source_arn, "aws:SourceAccount": self.region.account_id}))
+        source_arn = (
+            f"arn:aws:execute-api:{self.region.name}:{self.region.account_id}:"
+            f"{self.region.rest_api_id}/authorizers/{authorizer.id}"
+        )
+        decision = iam_policy.evaluate(
+            self.functions.policy(authorizer.function_arn),
+            iam_policy.Request(
+                API_GATEWAY_PRINCIPAL,
+                "lambda:InvokeFunction",
+                config.arn,
+                {"aws:SourceArn": source_arn, "aws:SourceAccount": self.region.account_id},
+            ),
+        )
         if not decision.allowed:
-            raise configuration_error(f"Invalid permissions on Lambda function {config.name} for {source_arn}: {decision.reason}")
+            raise configuration_error(
+                f"Invalid permissions on Lambda function {config.name} for {source_arn}: {decision.reason}"
+            )
         event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
         try:
             outcome = self.environments.invoke(config, event, request_id, time.monotonic() + min(config.timeout_s, 29))
         except CodeMismatch as err:
             raise configuration_error(f"{config.name}: {err}") from None
-        if outcome.kind == "error" and isinstance(outcome.payload, dict) and outcome.payload.get("errorMessage") == "Unauthorized":
+        if (
+            outcome.kind == "error"
+            and isinstance(outcome.payload, dict)
+            and outcome.payload.get("errorMessage") == "Unauthorized"
+        ):
             raise unauthorized(f"{config.name} answered Unauthorized")
         if outcome.kind != "ok":
             raise configuration_error(f"authorizer {config.name} failed: {outcome.kind} {outcome.detail}")

@@ -43,11 +43,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tools import deployment_file, iam_policy, request_validation
 from tools.deployed_api import (
-    ApiReader, ApiSnapshot, FunctionConfig, FunctionNotFound, FunctionReader, RouteMatch, StageNotFound,
+    ApiReader,
+    ApiSnapshot,
+    FunctionConfig,
+    FunctionNotFound,
+    FunctionReader,
+    RouteMatch,
+    StageNotFound,
 )
-from tools.local_authorizer import LocalAuthorizers, Refused
 from tools.emulator import LOOPBACK, aws_client
 from tools.execution_environment import CodeMismatch, CodeStore, EnvironmentPool, Outcome
+from tools.local_authorizer import LocalAuthorizers, Refused
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 INVOKE_ACTION = "lambda:InvokeFunction"
@@ -85,8 +91,11 @@ def gateway_response_headers(snapshot: ApiSnapshot, status: int) -> list[tuple[s
     quoted like '...'); mapped values (request parameters, context) are not emulated."""
     configured = snapshot.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX") or {}
     prefix = "gatewayresponse.header."
-    return [(key[len(prefix):], value[1:-1]) for key, value in (configured.get("responseParameters") or {}).items()
-            if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"]
+    return [
+        (key[len(prefix) :], value[1:-1])
+        for key, value in (configured.get("responseParameters") or {}).items()
+        if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"
+    ]
 
 
 def missing_token() -> GatewayResponse:
@@ -112,11 +121,19 @@ class Region:
 
     def source_arn(self, http_method: str, path: str) -> str:
         """The ARN API Gateway invokes Lambda with: the actual path, without its leading /."""
-        return f"arn:aws:execute-api:{self.name}:{self.account_id}:{self.rest_api_id}/{self.stage}/{http_method}/{path[1:]}"
+        api = f"arn:aws:execute-api:{self.name}:{self.account_id}:{self.rest_api_id}"
+        return f"{api}/{self.stage}/{http_method}/{path[1:]}"
 
 
-def build_event(request: GatewayRequest, region: Region, route: RouteMatch, snapshot: ApiSnapshot,
-                stage_variables: dict | None, request_id: str, now: float) -> dict:
+def build_event(
+    request: GatewayRequest,
+    region: Region,
+    route: RouteMatch,
+    snapshot: ApiSnapshot,
+    stage_variables: dict | None,
+    request_id: str,
+    now: float,
+) -> dict:
     """A REST API (v1) proxy event, shaped as in "Input format of a Lambda function for
     proxy integration"."""
     split = urlsplit(request.target)
@@ -129,7 +146,7 @@ def build_event(request: GatewayRequest, region: Region, route: RouteMatch, snap
         multi.setdefault(name, []).append(value)
     return {
         "resource": route.resource.path,
-        "path": split.path[len(region.stage) + 1:] or "/",
+        "path": split.path[len(region.stage) + 1 :] or "/",
         "httpMethod": request.method,
         "headers": single or None,
         "multiValueHeaders": multi or None,
@@ -143,8 +160,15 @@ def build_event(request: GatewayRequest, region: Region, route: RouteMatch, snap
     }
 
 
-def _request_context(request: GatewayRequest, region: Region, route: RouteMatch, full_path: str,
-                     request_id: str, now: float, headers: dict[str, str]) -> dict:
+def _request_context(
+    request: GatewayRequest,
+    region: Region,
+    route: RouteMatch,
+    full_path: str,
+    request_id: str,
+    now: float,
+    headers: dict[str, str],
+) -> dict:
     host = _header(list(headers.items()), "host") or ""
     return {
         "accountId": region.account_id,
@@ -164,9 +188,16 @@ def _request_context(request: GatewayRequest, region: Region, route: RouteMatch,
         "identity": {
             "sourceIp": request.source_ip,
             "userAgent": _header(list(headers.items()), "user-agent"),
-            "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
-            "cognitoAuthenticationProvider": None, "cognitoAuthenticationType": None,
-            "cognitoIdentityId": None, "cognitoIdentityPoolId": None, "principalOrgId": None,
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "user": None,
+            "userArn": None,
+            "cognitoAuthenticationProvider": None,
+            "cognitoAuthenticationType": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+            "principalOrgId": None,
         },
     }
 
@@ -215,8 +246,11 @@ def mock_response(integration, content_type: str | None) -> GatewayResponse:
     if configured is None:
         return internal_error(f"the MOCK integration has no integration response for {status}")
     prefix = "method.response.header."
-    headers = [(key[len(prefix):], value[1:-1]) for key, value in (configured.get("responseParameters") or {}).items()
-               if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"]
+    headers = [
+        (key[len(prefix) :], value[1:-1])
+        for key, value in (configured.get("responseParameters") or {}).items()
+        if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"
+    ]
     return GatewayResponse(int(status), b"", headers, {"integration": "MOCK"})
 
 
@@ -243,7 +277,9 @@ def proxy_response(result: object) -> GatewayResponse:
 class Gateway:
     """Answers one region's requests from the deployed configuration (no HTTP here)."""
 
-    def __init__(self, region: Region, api: ApiReader, functions: FunctionReader, environments: EnvironmentPool) -> None:
+    def __init__(
+        self, region: Region, api: ApiReader, functions: FunctionReader, environments: EnvironmentPool
+    ) -> None:
         self.region, self.api, self.functions, self.environments = region, api, functions, environments
         self.authorizers = LocalAuthorizers(region, functions, environments)
 
@@ -251,8 +287,9 @@ class Gateway:
         started, request_id = time.time(), str(uuid.uuid4())
         response = self._route(request, request_id, started)
         response.headers += [("x-amzn-RequestId", request_id), ("x-amz-apigw-id", request_id[:16])]
-        response.log.update({"requestId": request_id, "status": response.status,
-                             "latency_ms": round((time.time() - started) * 1000, 1)})
+        response.log.update(
+            {"requestId": request_id, "status": response.status, "latency_ms": round((time.time() - started) * 1000, 1)}
+        )
         response.log.setdefault("route", f"{request.method} {urlsplit(request.target).path}")
         return response
 
@@ -265,7 +302,7 @@ class Gateway:
             snapshot, stage_variables = self.api.current()
         except StageNotFound as err:
             return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
-        route = snapshot.match(request.method, path[len(prefix):] or "/")
+        route = snapshot.match(request.method, path[len(prefix) :] or "/")
         if route is None:
             return self._with_gateway_headers(snapshot, missing_token())
         authorized = self._authorize(request, route, snapshot, request_id)
@@ -282,12 +319,16 @@ class Gateway:
     def _with_gateway_headers(snapshot: ApiSnapshot, response: GatewayResponse) -> GatewayResponse:
         if response.from_gateway:
             present = {name.lower() for name, _ in response.headers}
-            response.headers += [(name, value) for name, value in gateway_response_headers(snapshot, response.status)
-                                 if name.lower() not in present]
+            response.headers += [
+                (name, value)
+                for name, value in gateway_response_headers(snapshot, response.status)
+                if name.lower() not in present
+            ]
         return response
 
-    def _authorize(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot,
-                   request_id: str) -> GatewayResponse | dict | None:
+    def _authorize(
+        self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot, request_id: str
+    ) -> GatewayResponse | dict | None:
         """NONE and Lambda (CUSTOM) authorizers are emulated; the authorizer's context is
         returned for the event. Every other kind fails closed, with the reason logged."""
         kind = route.method.authorization_type
@@ -307,34 +348,54 @@ class Gateway:
         authorizer = snapshot.authorizers.get(route.method.authorizer_id)
         if authorizer is None:
             return internal_error(f"the method's authorizer {route.method.authorizer_id!r} does not exist")
-        method_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1:])
+        method_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1 :])
         try:
             context = self.authorizers.authorize(authorizer, request.headers, method_arn, request_id)
         except Refused as refused:
             body = json.dumps({"message": refused.message}).encode()
-            return GatewayResponse(refused.status, body, [("Content-Type", "application/json"),
-                                                          ("x-amzn-ErrorType", refused.error_type)],
-                                   {"error": refused.cause}, from_gateway=True)
+            return GatewayResponse(
+                refused.status,
+                body,
+                [("Content-Type", "application/json"), ("x-amzn-ErrorType", refused.error_type)],
+                {"error": refused.cause},
+                from_gateway=True,
+            )
         return context
 
     def _validate(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot) -> GatewayResponse | None:
         validator = snapshot.validators.get(route.method.request_validator_id)
         if route.method.request_validator_id and validator is None:
-            return internal_error(f"the method's request validator {route.method.request_validator_id!r} does not exist")
+            return internal_error(
+                f"the method's request validator {route.method.request_validator_id!r} does not exist"
+            )
         split = urlsplit(request.target)
         try:
-            request_validation.validate(validator, route.method, snapshot.models, {
-                "path_parameters": route.path_parameters, "query": parse_qs(split.query, keep_blank_values=True),
-                "headers": request.headers, "content_type": _header(request.headers, "content-type"),
-                "body": request.body,
-            })
+            request_validation.validate(
+                validator,
+                route.method,
+                snapshot.models,
+                {
+                    "path_parameters": route.path_parameters,
+                    "query": parse_qs(split.query, keep_blank_values=True),
+                    "headers": request.headers,
+                    "content_type": _header(request.headers, "content-type"),
+                    "body": request.body,
+                },
+            )
         except request_validation.Invalid as invalid:
             return gateway_error(400, invalid.message, "BadRequestException", invalid.cause)
         return None
 
-    def _integrate(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot,
-                   stage_variables: dict | None, request_id: str, started: float,
-                   authorizer_context: dict | None = None) -> GatewayResponse:
+    def _integrate(
+        self,
+        request: GatewayRequest,
+        route: RouteMatch,
+        snapshot: ApiSnapshot,
+        stage_variables: dict | None,
+        request_id: str,
+        started: float,
+        authorizer_context: dict | None = None,
+    ) -> GatewayResponse:
         integration = route.method.integration
         if integration is not None and integration.type == "MOCK":
             return mock_response(integration, _header(request.headers, "content-type"))
@@ -346,11 +407,16 @@ class Gateway:
             config = self.functions.configuration(function_arn)
         except FunctionNotFound as err:
             return internal_error(f"Execution failed due to configuration error: {err}")
-        source_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1:])
-        decision = iam_policy.evaluate(self.functions.policy(function_arn), iam_policy.Request(
-            API_GATEWAY_PRINCIPAL, INVOKE_ACTION, config.arn,
-            {"aws:SourceArn": source_arn, "aws:SourceAccount": self.region.account_id},
-        ))
+        source_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1 :])
+        decision = iam_policy.evaluate(
+            self.functions.policy(function_arn),
+            iam_policy.Request(
+                API_GATEWAY_PRINCIPAL,
+                INVOKE_ACTION,
+                config.arn,
+                {"aws:SourceArn": source_arn, "aws:SourceAccount": self.region.account_id},
+            ),
+        )
         if not decision.allowed:
             return internal_error(f"{INVALID_PERMISSIONS} {config.name} for {source_arn}: {decision.reason}")
         event = build_event(request, self.region, route, snapshot, stage_variables, request_id, started)
@@ -358,7 +424,9 @@ class Gateway:
             event["requestContext"]["authorizer"] = authorizer_context
         return self._invoke(config, event, request_id, integration.timeout_ms / 1000)
 
-    def _invoke(self, config: FunctionConfig, event: dict, request_id: str, integration_timeout_s: float) -> GatewayResponse:
+    def _invoke(
+        self, config: FunctionConfig, event: dict, request_id: str, integration_timeout_s: float
+    ) -> GatewayResponse:
         """The function's deadline or the integration's, whichever comes first, decides
         between Lambda's timeout (502) and API Gateway's (504)."""
         function_first = config.timeout_s <= integration_timeout_s
@@ -370,8 +438,12 @@ class Gateway:
         if outcome.kind == "ok":
             return proxy_response(outcome.payload)
         if outcome.kind == "timeout" and not function_first:
-            return gateway_error(504, "Endpoint request timed out", "InternalServerErrorException",
-                                 f"integration timed out after {integration_timeout_s:g} s")
+            return gateway_error(
+                504,
+                "Endpoint request timed out",
+                "InternalServerErrorException",
+                f"integration timed out after {integration_timeout_s:g} s",
+            )
         if outcome.kind == "timeout":
             return bad_gateway(f"Lambda: {config.name} task timed out after {config.timeout_s} s")
         if outcome.kind == "error":
@@ -547,8 +619,10 @@ class GatewayServer(ThreadingHTTPServer):
     head size, body size and time, and in connections overall (429 beyond)."""
 
     daemon_threads = True
-    BUSY = (b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: 32\r\n"
-            b'Connection: close\r\n\r\n{"message":"Too Many Requests"}\n')
+    BUSY = (
+        b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: 32\r\n"
+        b'Connection: close\r\n\r\n{"message":"Too Many Requests"}\n'
+    )
 
     def __init__(self, gateway: Gateway, port: int, log) -> None:
         super().__init__((LOOPBACK, port), GatewayHandler)
@@ -600,7 +674,9 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gat
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve one region of a local deployment like API Gateway.")
-    parser.add_argument("--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json")
+    parser.add_argument(
+        "--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json"
+    )
     parser.add_argument("--region", required=True)
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)

@@ -60,11 +60,14 @@ def create_keys(key_dir: Path) -> None:
     """A fresh RSA 2048 and P-256 key in ``key_dir`` (0700), replacing any there."""
     key_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(key_dir, 0o700)
-    keys = {"RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
-            "ES256": ec.generate_private_key(ec.SECP256R1())}
+    keys = {
+        "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "ES256": ec.generate_private_key(ec.SECP256R1()),
+    }
     for algorithm, key in keys.items():
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         _write_private(key_dir / KEY_FILES[algorithm], pem)
 
 
@@ -91,27 +94,43 @@ def jwks(key_dir: Path) -> dict:
 
 def discovery(issuer_url: str) -> dict:
     """The subset of OpenID Provider Metadata a resource server reads."""
-    return {"issuer": issuer_url, "jwks_uri": issuer_url + JWKS_PATH,
-            "id_token_signing_alg_values_supported": list(KEY_FILES),
-            "response_types_supported": ["token"], "subject_types_supported": ["public"]}
+    return {
+        "issuer": issuer_url,
+        "jwks_uri": issuer_url + JWKS_PATH,
+        "id_token_signing_alg_values_supported": list(KEY_FILES),
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+    }
 
 
-def mint(issuer: LocalIssuer, scopes: str, algorithm: str = "RS256", lifetime_s: int = DEFAULT_LIFETIME_S,
-         **claims) -> str:
+def mint(
+    issuer: LocalIssuer, scopes: str, algorithm: str = "RS256", lifetime_s: int = DEFAULT_LIFETIME_S, **claims
+) -> str:
     """A signed access token; ``claims`` override or add claims (tests make bad tokens this way)."""
     key = private_key(issuer.key_dir, algorithm)
     now = int(time.time())
-    payload = {"iss": issuer.url, "aud": issuer.audience, "sub": "local-user", "iat": now, "nbf": now,
-               "exp": now + lifetime_s, "jti": str(uuid.uuid4()), "scope": scopes, **claims}
+    payload = {
+        "iss": issuer.url,
+        "aud": issuer.audience,
+        "sub": "local-user",
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime_s,
+        "jti": str(uuid.uuid4()),
+        "scope": scopes,
+        **claims,
+    }
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": key_id(key.public_key())})
 
 
 class _IssuerHandler(BaseHTTPRequestHandler):
     server_version = "local-issuer"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        documents = {DISCOVERY_PATH: lambda: discovery(self.server.issuer_url),
-                     JWKS_PATH: lambda: jwks(self.server.key_dir)}
+    def do_GET(self) -> None:
+        documents = {
+            DISCOVERY_PATH: lambda: discovery(self.server.issuer_url),
+            JWKS_PATH: lambda: jwks(self.server.key_dir),
+        }
         make = documents.get(urlsplit(self.path).path)
         body = json.dumps(make() if make else {"error": "not found"}).encode()
         self.send_response(200 if make else 404)
@@ -121,7 +140,9 @@ class _IssuerHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args) -> None:  # one line per request, no query strings
-        sys.stderr.write(json.dumps({"request": self.requestline.split("?")[0], "status": args[1] if len(args) > 1 else ""}) + "\n")
+        sys.stderr.write(
+            json.dumps({"request": self.requestline.split("?")[0], "status": args[1] if len(args) > 1 else ""}) + "\n"
+        )
 
 
 def make_server(key_dir: Path, issuer_url: str) -> ThreadingHTTPServer:

@@ -71,11 +71,17 @@ def changed_environments(base: Path | None, head: Path, configs: list[Environmen
 
 def matrix(reasons: dict[str, str], configs: list[EnvironmentConfig]) -> dict:
     by_name = {c.environment: c for c in configs}
-    return {"include": [
-        {"environment": env, "stack": by_name[env].stack_name, "region": by_name[env].primary_region,
-         "backend": by_name[env].state.backend}
-        for env in sorted(reasons)
-    ]}
+    return {
+        "include": [
+            {
+                "environment": env,
+                "stack": by_name[env].stack_name,
+                "region": by_name[env].primary_region,
+                "backend": by_name[env].state.backend,
+            }
+            for env in sorted(reasons)
+        ]
+    }
 
 
 def changed(args: argparse.Namespace) -> int:
@@ -88,8 +94,11 @@ def changed(args: argparse.Namespace) -> int:
     lines = ["### Environments to plan", ""]
     lines += [f"- `{env}`: {why}" for env, why in sorted(reasons.items())] or ["- none: no synthesized stack changed"]
     if bootstrap_changed:
-        lines += ["", "**The bootstrap stack changed** (deploy roles or state buckets): an administrator applies it "
-                  "before this merges (README, Delivery, bootstrap)."]
+        lines += [
+            "",
+            "**The bootstrap stack changed** (deploy roles or state buckets): an administrator applies it "
+            "before this merges (README, Delivery, bootstrap).",
+        ]
     _append(args.summary, "\n".join(lines) + "\n")
     _append(args.github_output, f"matrix={json.dumps(result)}\nany={'true' if reasons else 'false'}\n")
     print(json.dumps(result))
@@ -115,8 +124,13 @@ def load_config(name: str) -> EnvironmentConfig:
 
 
 def terraform(args: list[str], stack_dir: Path) -> str:
-    result = tf.run(args, stack_dir, tf.terraform_env(PROJECT_DIR / "build"), timeout=TIMEOUT,
-                    on_line=lambda line: print(line, end="", flush=True))
+    result = tf.run(
+        args,
+        stack_dir,
+        tf.terraform_env(PROJECT_DIR / "build"),
+        timeout=TIMEOUT,
+        on_line=lambda line: print(line, end="", flush=True),
+    )
     if result.returncode != 0:
         raise PipelineError(f"terraform {args[0]} failed in {stack_dir} (exit {result.returncode})")
     return result.stdout
@@ -127,8 +141,14 @@ def terraform_json(args: list[str], stack_dir: Path) -> Any:
     binary = tf.terraform_binary()
     if binary is None:
         raise PipelineError(tf.INSTALL_HINT)
-    result = subprocess.run([binary, *args], cwd=stack_dir, env=tf.terraform_env(PROJECT_DIR / "build"),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [binary, *args],
+        cwd=stack_dir,
+        env=tf.terraform_env(PROJECT_DIR / "build"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         raise PipelineError(f"terraform {args[0]} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout)
@@ -136,10 +156,18 @@ def terraform_json(args: list[str], stack_dir: Path) -> Any:
 
 def summary(plan: dict, stack: str) -> str:
     """Markdown: counts, then every resource that changes with its action."""
-    changes = [(rc["address"], rc["change"]["actions"]) for rc in plan.get("resource_changes", [])
-               if rc["change"]["actions"] not in (["no-op"], ["read"])]
-    label = {("create",): "create", ("update",): "update", ("delete",): "**destroy**",
-             ("delete", "create"): "**replace**", ("create", "delete"): "**replace**"}
+    changes = [
+        (rc["address"], rc["change"]["actions"])
+        for rc in plan.get("resource_changes", [])
+        if rc["change"]["actions"] not in (["no-op"], ["read"])
+    ]
+    label = {
+        ("create",): "create",
+        ("update",): "update",
+        ("delete",): "**destroy**",
+        ("delete", "create"): "**replace**",
+        ("create", "delete"): "**replace**",
+    }
     counts: dict[str, int] = {}
     for _, acts in changes:
         key = label.get(tuple(acts), "/".join(acts))
@@ -155,7 +183,9 @@ def summary(plan: dict, stack: str) -> str:
 def remote_summary(output: str, stack: str) -> str:
     """Summary of a speculative Terraform Cloud plan: its result line and the run's URL."""
     lines = output.splitlines()
-    result = next((line.strip() for line in lines if line.strip().startswith(("Plan:", "No changes."))), "no result line")
+    result = next(
+        (line.strip() for line in lines if line.strip().startswith(("Plan:", "No changes."))), "no result line"
+    )
     url = next((line.strip() for line in lines if line.strip().startswith("https://") and "/runs/" in line), "")
     return f"### `{stack}` (Terraform Cloud speculative plan): {result}\n\n{url}\n"
 
@@ -218,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary")
     p = sub.add_parser("plan", help="init + plan -out for one environment")
     p.add_argument("--env", required=True)
-    p.add_argument("--speculative", action="store_true",
-                   help="pull requests: Terraform Cloud environments get a speculative plan, not a saved run")
+    p.add_argument(
+        "--speculative",
+        action="store_true",
+        help="pull requests: Terraform Cloud environments get a speculative plan, not a saved run",
+    )
     p.add_argument("--summary")
     p = sub.add_parser("apply", help="apply the saved plan of one environment")
     p.add_argument("--env", required=True)

@@ -28,8 +28,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_REGION = "us-east-1"
@@ -114,16 +115,21 @@ class _Resolver:
         try:
             return self._doc[section][rtype][name]
         except KeyError:
-            raise PolicyScanError(f"{where}: references {section} {rtype}.{name}, which the stack does not have") from None
+            raise PolicyScanError(
+                f"{where}: references {section} {rtype}.{name}, which the stack does not have"
+            ) from None
 
     def arn(self, rtype: str, name: str, body: Mapping[str, Any], where: str) -> str:
         if rtype not in ARN_TEMPLATES:
             raise PolicyScanError(
-                f"{where}: no ARN shape for {rtype}; add it to tools/policy_documents.py ARN_TEMPLATES")
+                f"{where}: no ARN shape for {rtype}; add it to tools/policy_documents.py ARN_TEMPLATES"
+            )
         provider = self._providers.get(body.get("provider", ""), {})
         return ARN_TEMPLATES[rtype].format(
-            region=provider.get("region", PLACEHOLDER_REGION), account=self._account(body),
-            name=self._name(rtype, name, body, where), path=body.get("path", "/"),
+            region=provider.get("region", PLACEHOLDER_REGION),
+            account=self._account(body),
+            name=self._name(rtype, name, body, where),
+            path=body.get("path", "/"),
             uuid=uuid.uuid5(uuid.NAMESPACE_URL, f"{rtype}.{name}"),
         )
 
@@ -158,8 +164,11 @@ def policy_sources(stack: str, doc: Mapping[str, Any]) -> list[PolicySource]:
                 document = _parse(resolver.resolve(text, where), where)
                 if kind == "key":
                     document = _key_policy_on(document, resolver.arn(rtype, name, body, where))
-                sources.append(PolicySource(stack=stack, address=f"{rtype}.{name}", attribute=attribute, kind=kind,
-                                            document=document))
+                sources.append(
+                    PolicySource(
+                        stack=stack, address=f"{rtype}.{name}", attribute=attribute, kind=kind, document=document
+                    )
+                )
     return sources
 
 

@@ -30,9 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.policy_documents import policy_sources
-from tools.scan_lists import (
-    CheckovSkip, IamExclusion, ScanListError, load_checkov_skips, load_iam_exclusions,
-)
+from tools.scan_lists import CheckovSkip, IamExclusion, ScanListError, load_checkov_skips, load_iam_exclusions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCAN_VENV = PROJECT_DIR / ".venv-scan"
@@ -72,8 +70,9 @@ def synthesize(scratch: Path) -> Path:
     scratch.mkdir(parents=True, exist_ok=True)
     names = sorted(path.stem for path in (PROJECT_DIR / "environments").glob("*.toml")) + ["bootstrap"]
     env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "BACKEND_ENVIRONMENTS": ",".join(names)}
-    subprocess.run([sys.executable, str(PROJECT_DIR / "main.py")], cwd=PROJECT_DIR, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "main.py")], cwd=PROJECT_DIR, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     return outdir / "stacks"
 
 
@@ -93,8 +92,17 @@ def _address(resource: str, types: dict[str, str]) -> str:
 
 
 def run_checkov(stacks_dir: Path, docs: dict[str, dict[str, Any]]) -> list[CheckResult]:
-    command = [str(SCAN_VENV / "bin" / "checkov"), "--directory", str(stacks_dir), "--framework", "terraform_json",
-               "--skip-download", "--output", "json", "--compact"]
+    command = [
+        str(SCAN_VENV / "bin" / "checkov"),
+        "--directory",
+        str(stacks_dir),
+        "--framework",
+        "terraform_json",
+        "--skip-download",
+        "--output",
+        "json",
+        "--compact",
+    ]
     proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **CHECKOV_ENV})
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"checkov exited {proc.returncode}:\n{proc.stderr[-4000:]}")
@@ -105,10 +113,19 @@ def run_checkov(stacks_dir: Path, docs: dict[str, dict[str, Any]]) -> list[Check
         for outcome, key in (("passed", "passed_checks"), ("failed", "failed_checks")):
             for record in report.get("results", {}).get(key, []):
                 stack = record["file_path"].strip("/").split("/")[0]
-                results.append(CheckResult(stack, record["check_id"], _address(record["resource"], types[stack]),
-                                           outcome, record.get("check_name", "")))
-    results += [CheckResult(stack, check_id, resource, "error", "the check crashed on CDKTF JSON")
-                for check_id, stack, resource in CHECK_CRASH.findall(proc.stderr)]
+                results.append(
+                    CheckResult(
+                        stack,
+                        record["check_id"],
+                        _address(record["resource"], types[stack]),
+                        outcome,
+                        record.get("check_name", ""),
+                    )
+                )
+    results += [
+        CheckResult(stack, check_id, resource, "error", "the check crashed on CDKTF JSON")
+        for check_id, stack, resource in CHECK_CRASH.findall(proc.stderr)
+    ]
     return results
 
 
@@ -117,12 +134,18 @@ def run_iam_analysis(docs: dict[str, dict[str, Any]], scratch: Path) -> tuple[Co
     sources = [source for stack, doc in docs.items() for source in policy_sources(stack, doc)]
     policies_file = scratch / "policies.json"
     policies_file.write_text(json.dumps([{"label": s.label, "kind": s.kind, "document": s.document} for s in sources]))
-    proc = subprocess.run([str(SCAN_VENV / "bin" / "python"), "-m", "tools.iam_scan", str(policies_file)],
-                          cwd=PROJECT_DIR, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(SCAN_VENV / "bin" / "python"), "-m", "tools.iam_scan", str(policies_file)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"tools.iam_scan exited {proc.returncode}:\n{proc.stderr[-4000:]}")
-    findings = [Finding(f["label"].split(" ", 1)[0], f["label"], f["category"], f["severity"], f["finding"])
-                for f in json.loads(proc.stdout)]
+    findings = [
+        Finding(f["label"].split(" ", 1)[0], f["label"], f["category"], f["severity"], f["finding"])
+        for f in json.loads(proc.stdout)
+    ]
     return Counter(source.stack for source in sources), findings
 
 
@@ -131,8 +154,9 @@ def _first_skip(result: CheckResult, skips: list[CheckovSkip]) -> int | None:
 
 
 def _first_exclusion(finding: Finding, exclusions: list[IamExclusion]) -> int | None:
-    return next((i for i, e in enumerate(exclusions) if e.matches(finding.label, finding.category, finding.finding)),
-                None)
+    return next(
+        (i for i, e in enumerate(exclusions) if e.matches(finding.label, finding.category, finding.finding)), None
+    )
 
 
 @dataclass(frozen=True)
@@ -154,8 +178,13 @@ class Outcome:
         return not (self.unskipped or self.unexcluded or self.stale_skips or self.stale_exclusions)
 
 
-def judge(results: list[CheckResult], findings: list[Finding], policies: Counter, skips: list[CheckovSkip],
-          exclusions: list[IamExclusion]) -> Outcome:
+def judge(
+    results: list[CheckResult],
+    findings: list[Finding],
+    policies: Counter,
+    skips: list[CheckovSkip],
+    exclusions: list[IamExclusion],
+) -> Outcome:
     """Apply both lists: every failure needs a skip, every finding above low an exclusion."""
     bad = [r for r in results if r.outcome != "passed"]
     skip_of = {r: _first_skip(r, skips) for r in bad}
@@ -163,18 +192,24 @@ def judge(results: list[CheckResult], findings: list[Finding], policies: Counter
     exclusion_of = {f: _first_exclusion(f, exclusions) for f in above_low}
     used_skips, used_exclusions = set(skip_of.values()), set(exclusion_of.values())
     return Outcome(
-        results=results, unskipped=[r for r in bad if skip_of[r] is None], skipped=[r for r in bad if skip_of[r] is not None],
-        findings=findings, unexcluded=[f for f in above_low if exclusion_of[f] is None],
+        results=results,
+        unskipped=[r for r in bad if skip_of[r] is None],
+        skipped=[r for r in bad if skip_of[r] is not None],
+        findings=findings,
+        unexcluded=[f for f in above_low if exclusion_of[f] is None],
         excluded=[f for f in above_low if exclusion_of[f] is not None],
         stale_skips=[s for i, s in enumerate(skips) if i not in used_skips],
-        stale_exclusions=[e for i, e in enumerate(exclusions) if i not in used_exclusions], policies=policies,
+        stale_exclusions=[e for i, e in enumerate(exclusions) if i not in used_exclusions],
+        policies=policies,
     )
 
 
 def summary_lines(outcome: Outcome, stacks: list[str]) -> list[str]:
     """One line per stack: checkov's counts, then the IAM analysis's."""
-    header = (f"{'stack':<18}{'passed':>8}{'failed':>8}{'skipped':>9}{'crashed':>9}   "
-              f"{'policies':>9}{'>low':>6}{'excluded':>10}{'low':>6}")
+    header = (
+        f"{'stack':<18}{'passed':>8}{'failed':>8}{'skipped':>9}{'crashed':>9}   "
+        f"{'policies':>9}{'>low':>6}{'excluded':>10}{'low':>6}"
+    )
     lines = [header, "-" * len(header)]
     for stack in stacks:
         passed = sum(1 for r in outcome.results if r.stack == stack and r.outcome == "passed")
@@ -184,18 +219,26 @@ def summary_lines(outcome: Outcome, stacks: list[str]) -> list[str]:
         above = sum(1 for f in outcome.unexcluded if f.stack == stack)
         excluded = sum(1 for f in outcome.excluded if f.stack == stack)
         low = sum(1 for f in outcome.findings if f.stack == stack and f.severity in ALLOWED_SEVERITIES)
-        lines.append(f"{stack:<18}{passed:>8}{failed:>8}{skipped:>9}{crashed:>9}   "
-                     f"{outcome.policies[stack]:>9}{above:>6}{excluded:>10}{low:>6}")
+        lines.append(
+            f"{stack:<18}{passed:>8}{failed:>8}{skipped:>9}{crashed:>9}   "
+            f"{outcome.policies[stack]:>9}{above:>6}{excluded:>10}{low:>6}"
+        )
     return lines
 
 
 def problem_lines(outcome: Outcome) -> list[str]:
     lines = [f"FAILED {r.stack} {r.check_id} {r.resource} ({r.outcome}: {r.name})" for r in outcome.unskipped]
     lines += [f"FINDING {f.severity} {f.category} {f.label}: {f.finding}" for f in outcome.unexcluded]
-    lines += [f"STALE skip {s.id} (resources {list(s.resources)}, stacks {list(s.stacks)}): matches nothing; "
-              "remove it from scan/checkov-skips.toml" for s in outcome.stale_skips]
-    lines += [f"STALE exclusion {e.category} {e.finding!r} ({list(e.policies)}): matches nothing; "
-              "remove it from scan/iam-exclusions.toml" for e in outcome.stale_exclusions]
+    lines += [
+        f"STALE skip {s.id} (resources {list(s.resources)}, stacks {list(s.stacks)}): matches nothing; "
+        "remove it from scan/checkov-skips.toml"
+        for s in outcome.stale_skips
+    ]
+    lines += [
+        f"STALE exclusion {e.category} {e.finding!r} ({list(e.policies)}): matches nothing; "
+        "remove it from scan/iam-exclusions.toml"
+        for e in outcome.stale_exclusions
+    ]
     return lines
 
 
@@ -216,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     problems = problem_lines(outcome)
     print("\n".join(["", *problems]) if problems else "")
     verdict = "clean" if outcome.clean else f"NOT clean: {len(problems)} problem(s) above"
-    print(f"policy scan: {verdict} ({len(skips)} checkov skips, {len(exclusions)} IAM exclusions, "
-          f"{time.monotonic() - started:.0f} s)")
+    print(
+        f"policy scan: {verdict} ({len(skips)} checkov skips, {len(exclusions)} IAM exclusions, "
+        f"{time.monotonic() - started:.0f} s)"
+    )
     return 0 if outcome.clean else 1
 
 

@@ -39,12 +39,18 @@ def mirror_lock_file(build_dir: Path, mirror: Path, binary: str) -> Path:
         return target
     work = target.parent
     work.mkdir(parents=True, exist_ok=True)
-    (work / "main.tf.json").write_text(json.dumps(
-        {"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": tf.PROVIDER_VERSION}}}}
-    ))
+    (work / "main.tf.json").write_text(
+        json.dumps(
+            {"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": tf.PROVIDER_VERSION}}}}
+        )
+    )
     result = subprocess.run(
         [binary, "providers", "lock", f"-fs-mirror={mirror}", f"-platform={platform}", "-no-color"],
-        cwd=work, capture_output=True, text=True, timeout=TIMEOUT, env=tf.terraform_env(Path(build_dir)),
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=tf.terraform_env(Path(build_dir)),
     )
     if result.returncode != 0:
         raise RuntimeError(f"terraform providers lock from {mirror} failed:\n{result.stdout}{result.stderr}")

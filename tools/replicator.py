@@ -48,9 +48,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tools import deployment_file
 from tools.emulator import aws_client
@@ -150,8 +150,11 @@ def unchanged_condition(item: dict) -> dict:
     for index, name in enumerate(sorted(item)[:MAX_CONDITION_ATTRIBUTES]):
         names[f"#a{index}"], values[f":a{index}"] = name, item[name]
         terms.append(f"#a{index} = :a{index}")
-    return {"ConditionExpression": " AND ".join(terms), "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values}
+    return {
+        "ConditionExpression": " AND ".join(terms),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def absent_condition(keys: dict) -> dict:
@@ -171,7 +174,8 @@ class StreamReader:
         for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
             if shard["ShardId"] not in self.iterators:
                 self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
 
     def read(self) -> list[Change]:
         if not self.iterators:
@@ -206,8 +210,14 @@ class Replicator:
     """The replication state machine over every region's client (``tables``: region ->
     DynamoDB client) and stream (``readers``); ``step()`` is one round."""
 
-    def __init__(self, table_name: str, tables: dict[str, object], readers: dict[str, StreamReader], log=None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        tables: dict[str, object],
+        readers: dict[str, StreamReader],
+        log=None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.table_name, self.tables, self.readers = table_name, tables, readers
         self.log = log if log is not None else sys.stderr
         self.clock = clock
@@ -254,8 +264,14 @@ class Replicator:
                 if time.monotonic() - task.created < TASK_DEADLINE_S:
                     self.queue.append(task)
                 else:
-                    self.write_log({"event": "gave up", "target": task.target, "key": task.change.key,
-                                     "version": str(task.change.version)})
+                    self.write_log(
+                        {
+                            "event": "gave up",
+                            "target": task.target,
+                            "key": task.change.key,
+                            "version": str(task.change.version),
+                        }
+                    )
 
     def apply(self, task: Task) -> bool:
         """True when the task is done (applied, or the target already holds something as
@@ -315,8 +331,16 @@ class Replicator:
         """AWS's ReplicationLatency: from the write in its region to the write in another."""
         lag_ms = self.clock() * 1000 - change.version.time_ms
         self.lags_ms.append(lag_ms)
-        self.write_log({"event": "replicated", "source": change.region, "target": target, "key": change.key,
-                         "operation": "delete" if change.image is None else "put", "lag_ms": round(lag_ms, 1)})
+        self.write_log(
+            {
+                "event": "replicated",
+                "source": change.region,
+                "target": target,
+                "key": change.key,
+                "operation": "delete" if change.image is None else "put",
+                "lag_ms": round(lag_ms, 1),
+            }
+        )
 
     def write_log(self, entry: dict) -> None:
         self.log.write(json.dumps(entry) + "\n")
@@ -332,7 +356,9 @@ def replicator_for(deployment: dict, log=None) -> Replicator:
     tables, readers = {}, {}
     for region in deployment["regions"]:
         tables[region] = aws_client("dynamodb", region, endpoint)
-        readers[region] = StreamReader(region, tables[region], aws_client("dynamodbstreams", region, endpoint), table_name)
+        readers[region] = StreamReader(
+            region, tables[region], aws_client("dynamodbstreams", region, endpoint), table_name
+        )
     return Replicator(table_name, tables, readers, log)
 
 
@@ -353,14 +379,18 @@ def run(replicator: Replicator, stop: threading.Event) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Replicate the local environment's tables like a global table.")
-    parser.add_argument("--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json")
+    parser.add_argument(
+        "--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json"
+    )
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     replicator = replicator_for(deployment, sys.stdout)
-    print(json.dumps({"event": "started", "regions": list(deployment["regions"]),
-                      "table": deployment["table_name"]}), flush=True)
+    print(
+        json.dumps({"event": "started", "regions": list(deployment["regions"]), "table": deployment["table_name"]}),
+        flush=True,
+    )
     try:
         run(replicator, stop)
     except KeyboardInterrupt:

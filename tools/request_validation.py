@@ -34,8 +34,11 @@ def missing_parameters(method: Method, path_parameters: dict, query: dict, heade
         if not required:
             continue
         kind, _, name = key.removeprefix("method.request.").partition(".")
-        value = {"path": path_parameters.get(name), "querystring": (query.get(name) or [None])[-1],
-                 "header": header_names.get(name.lower())}.get(kind)
+        value = {
+            "path": path_parameters.get(name),
+            "querystring": (query.get(name) or [None])[-1],
+            "header": header_names.get(name.lower()),
+        }.get(kind)
         if value is None or not str(value).strip():
             missing.append(name)
     return missing
@@ -62,4 +65,6 @@ def validate(validator: Validator | None, method: Method, models: dict, request:
     error = next(iter(Draft4Validator(models.get(model_name, {})).iter_errors(document)), None)
     if error is not None:
         # Which rule and where, never the value: the body may carry anything.
-        raise Invalid(INVALID_BODY, f"model {model_name}: {error.validator} failed at /{'/'.join(map(str, error.absolute_path))}")
+        raise Invalid(
+            INVALID_BODY, f"model {model_name}: {error.validator} failed at /{'/'.join(map(str, error.absolute_path))}"
+        )

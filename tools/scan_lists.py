@@ -25,8 +25,15 @@ CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_[0-9]+$")
 RESOURCE_PATTERN = re.compile(r"^aws_[a-z0-9_]+\.[^.\s]+$")
 # A reason is a sentence that says why, not "n/a".
 MIN_REASON_CHARS = 40
-IAM_CATEGORIES = ("PrivilegeEscalation", "ResourceExposure", "CredentialsExposure", "DataExfiltration",
-                  "ServiceWildcard", "InfrastructureModification", "AssumableByComputeService")
+IAM_CATEGORIES = (
+    "PrivilegeEscalation",
+    "ResourceExposure",
+    "CredentialsExposure",
+    "DataExfiltration",
+    "ServiceWildcard",
+    "InfrastructureModification",
+    "AssumableByComputeService",
+)
 
 
 class ScanListError(ValueError):
@@ -44,8 +51,11 @@ class CheckovSkip:
     stacks: tuple[str, ...] = ("*",)
 
     def matches(self, stack: str, check_id: str, resource: str) -> bool:
-        return (check_id == self.id and any(fnmatchcase(stack, s) for s in self.stacks)
-                and any(fnmatchcase(resource, r) for r in self.resources))
+        return (
+            check_id == self.id
+            and any(fnmatchcase(stack, s) for s in self.stacks)
+            and any(fnmatchcase(resource, r) for r in self.resources)
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,8 +69,11 @@ class IamExclusion:
     reason: str
 
     def matches(self, label: str, category: str, finding: str) -> bool:
-        return (category == self.category and fnmatchcase(finding, self.finding)
-                and any(fnmatchcase(label, p) for p in self.policies))
+        return (
+            category == self.category
+            and fnmatchcase(finding, self.finding)
+            and any(fnmatchcase(label, p) for p in self.policies)
+        )
 
 
 def _entries(path: Path, table: str) -> list[dict[str, Any]]:
@@ -101,11 +114,20 @@ def _skip_problems(where: str, entry: dict[str, Any]) -> list[str]:
 
 def load_checkov_skips(path: Path = CHECKOV_SKIPS) -> list[CheckovSkip]:
     entries = _entries(path, "skip")
-    problems = [p for i, e in enumerate(entries) for p in _skip_problems(f"{path.name} skip #{i + 1} ({e.get('id')})", e)]
+    problems = [
+        p for i, e in enumerate(entries) for p in _skip_problems(f"{path.name} skip #{i + 1} ({e.get('id')})", e)
+    ]
     if problems:
         raise ScanListError("\n".join(problems))
-    return [CheckovSkip(id=e["id"], reason=e["reason"].strip(), resources=tuple(e.get("resources", ["*"])),
-                        stacks=tuple(e.get("stacks", ["*"]))) for e in entries]
+    return [
+        CheckovSkip(
+            id=e["id"],
+            reason=e["reason"].strip(),
+            resources=tuple(e.get("resources", ["*"])),
+            stacks=tuple(e.get("stacks", ["*"])),
+        )
+        for e in entries
+    ]
 
 
 def _exclusion_problems(where: str, entry: dict[str, Any]) -> list[str]:
@@ -124,9 +146,16 @@ def _exclusion_problems(where: str, entry: dict[str, Any]) -> list[str]:
 
 def load_iam_exclusions(path: Path = IAM_EXCLUSIONS) -> list[IamExclusion]:
     entries = _entries(path, "exclude")
-    problems = [p for i, e in enumerate(entries)
-                for p in _exclusion_problems(f"{path.name} exclude #{i + 1} ({e.get('category')})", e)]
+    problems = [
+        p
+        for i, e in enumerate(entries)
+        for p in _exclusion_problems(f"{path.name} exclude #{i + 1} ({e.get('category')})", e)
+    ]
     if problems:
         raise ScanListError("\n".join(problems))
-    return [IamExclusion(category=e["category"], finding=e["finding"], policies=tuple(e["policies"]),
-                         reason=e["reason"].strip()) for e in entries]
+    return [
+        IamExclusion(
+            category=e["category"], finding=e["finding"], policies=tuple(e["policies"]), reason=e["reason"].strip()
+        )
+        for e in entries
+    ]

@@ -6,7 +6,8 @@ local emulated APIs and a real deployment's invoke URLs and global name. The tim
 write took to become readable elsewhere is the replication lag the summary reports.
 
     python -m tools.smoke --deployment .emulator/deployment.json
-    SMOKE_TOKEN=<token> python -m tools.smoke --url eu-west-1=https://<id>.execute-api.eu-west-1.amazonaws.com/v1 --url ...
+    SMOKE_TOKEN=<token> python -m tools.smoke \
+        --url eu-west-1=https://<id>.execute-api.eu-west-1.amazonaws.com/v1 --url ...
 
 The item routes need a token with items:read and items:write: minted from the local issuer
 for a local deployment file, else taken from SMOKE_TOKEN.
@@ -58,21 +59,37 @@ class Response:
         return json.loads(self.body, parse_float=Decimal) if self.body else None
 
 
-def request(method: str, url: str, body: object = None, timeout: float = 10.0, token: str | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def request(
+    method: str,
+    url: str,
+    body: object = None,
+    timeout: float = 10.0,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """One request; ``token`` goes in ``Authorization: Bearer`` (never logged)."""
     data = json.dumps(body).encode() if body is not None else None
-    sent = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+    sent = {
+        "Content-Type": "application/json",
+        **({"Authorization": f"Bearer {token}"} if token else {}),
+        **(headers or {}),
+    }
     req = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - URLs come from our own outputs
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return Response(resp.status, dict(resp.headers.items()), resp.read())
     except urllib.error.HTTPError as err:
         return Response(err.code, dict(err.headers.items()), err.read())
 
 
-def smoke_region(region: str, base_url: str, timeout: float = 10.0, others: dict[str, str] | None = None,
-                 replication_bound_s: float | None = None, token: str | None = None) -> list[Check]:
+def smoke_region(
+    region: str,
+    base_url: str,
+    timeout: float = 10.0,
+    others: dict[str, str] | None = None,
+    replication_bound_s: float | None = None,
+    token: str | None = None,
+) -> list[Check]:
     """Run the checks in order; stop at the first failure (later ones depend on it).
     ``others`` (region -> base URL) with ``replication_bound_s``: also check that the item,
     then its deletion, reach every other region within that bound. The item routes get
@@ -137,8 +154,16 @@ def _stepper(region: str, base: str, timeout: float, checks: list[Check], token:
     return step
 
 
-def _replicated(checks: list[Check], region: str, others: dict[str, str], item_id: str, origin: str | None,
-                bound_s: float, timeout: float, token: str | None = None) -> bool:
+def _replicated(
+    checks: list[Check],
+    region: str,
+    others: dict[str, str],
+    item_id: str,
+    origin: str | None,
+    bound_s: float,
+    timeout: float,
+    token: str | None = None,
+) -> bool:
     """Poll every other region until the item (``origin`` set) or its absence (None) shows;
     one Check with the lag to each region."""
     started = time.monotonic()
@@ -161,8 +186,9 @@ def _replicated(checks: list[Check], region: str, others: dict[str, str], item_i
             time.sleep(REPLICATION_POLL_S)
     name = "replicated" if origin else "delete replicated"
     detail = problem or ", ".join(f"{other} {lag:.0f} ms" for other, lag in sorted(lags.items()))
-    checks.append(Check(region, name, problem is None, detail, (time.monotonic() - started) * 1000,
-                        tuple(lags.values())))
+    checks.append(
+        Check(region, name, problem is None, detail, (time.monotonic() - started) * 1000, tuple(lags.values()))
+    )
     return problem is None
 
 
@@ -183,12 +209,19 @@ def smoke_global(global_url: str, regions: list[str], timeout: float = 10.0, tok
             if region not in regions or (served is not None and served != region):
                 return f"answered by {region!r} (header {served!r}), expected one region of {regions}"
             return None
+
         return verify
 
     _ = (
         step("health", "GET", "/health", 200, verify=from_a_region("region", 200))
-        and step("create", "POST", "/items", 201, body={"item_id": item_id, "via": "global"},
-                 verify=from_a_region("origin_region", 201))
+        and step(
+            "create",
+            "POST",
+            "/items",
+            201,
+            body={"item_id": item_id, "via": "global"},
+            verify=from_a_region("origin_region", 201),
+        )
         and step("get", "GET", f"/items/{item_id}", 200, verify=from_a_region("served_by", 200))
         and step("delete", "DELETE", f"/items/{item_id}", 204)
         and step("get after delete", "GET", f"/items/{item_id}", 404)
@@ -196,8 +229,13 @@ def smoke_global(global_url: str, regions: list[str], timeout: float = 10.0, tok
     return checks
 
 
-def smoke(urls: dict[str, str], timeout: float = 10.0, token: str | None = None, global_url: str | None = None,
-          replication_bound_s: float | None = None) -> list[Check]:
+def smoke(
+    urls: dict[str, str],
+    timeout: float = 10.0,
+    token: str | None = None,
+    global_url: str | None = None,
+    replication_bound_s: float | None = None,
+) -> list[Check]:
     """Every region (with replication to the others when ``replication_bound_s`` is given
     and there are several), then the global URL when there is one."""
     checks: list[Check] = []
@@ -233,8 +271,10 @@ def lag_summary(checks: list[Check]) -> str:
     lags = [lag for check in checks if check.name in ("replicated", "delete replicated") for lag in check.lags_ms]
     if not lags:
         return "lag not measured (one region, or replication not checked)"
-    return (f"lag p50 {percentile(lags, 0.50):.0f} ms, p99 {percentile(lags, 0.99):.0f} ms over {len(lags)} writes "
-            "and deletes readable in another region (smoke run)")
+    return (
+        f"lag p50 {percentile(lags, 0.50):.0f} ms, p99 {percentile(lags, 0.99):.0f} ms over {len(lags)} writes "
+        "and deletes readable in another region (smoke run)"
+    )
 
 
 def format_checks(checks: list[Check]) -> str:
@@ -267,13 +307,29 @@ def urls_from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Smoke-check every region of a deployment.")
-    parser.add_argument("--deployment", type=Path, metavar="FILE",
-                        help="a deployment file (.emulator/deployment.json): every region in it")
-    parser.add_argument("--url", action="append", metavar="REGION=URL",
-                        help="a region's base URL including the stage, e.g. eu-west-1=https://abc.execute-api.eu-west-1.amazonaws.com/v1")
-    parser.add_argument("--global-url", metavar="URL", help="also check through the global name (a deployment file's global_url by default)")
-    parser.add_argument("--replication-bound", type=float, metavar="SECONDS",
-                        help="also check that writes and deletes reach every other region within SECONDS")
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        metavar="FILE",
+        help="a deployment file (.emulator/deployment.json): every region in it",
+    )
+    parser.add_argument(
+        "--url",
+        action="append",
+        metavar="REGION=URL",
+        help="a region's base URL including the stage, e.g. eu-west-1=https://abc.execute-api.eu-west-1.amazonaws.com/v1",
+    )
+    parser.add_argument(
+        "--global-url",
+        metavar="URL",
+        help="also check through the global name (a deployment file's global_url by default)",
+    )
+    parser.add_argument(
+        "--replication-bound",
+        type=float,
+        metavar="SECONDS",
+        help="also check that writes and deletes reach every other region within SECONDS",
+    )
     parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
     urls = urls_from_arguments(parser, args)

@@ -12,8 +12,8 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tools.emulator import stop_pid
 
@@ -83,9 +83,15 @@ class TerraformStopped(RuntimeError):
     """Terraform was stopped before it finished because ``stop_when`` said why."""
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Path | None = None,
-        on_line: Callable[[str], None] | None = None,
-        stop_when: Callable[[], str | None] | None = None) -> subprocess.CompletedProcess:
+def run(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+    log: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+    stop_when: Callable[[], str | None] | None = None,
+) -> subprocess.CompletedProcess:
     """Run terraform with a hard timeout; stdout and stderr together in ``.stdout``, also
     written to ``log`` and passed line by line to ``on_line`` when given. ``stop_when`` is
     polled every second; when it returns a reason, or on timeout, the whole process group
@@ -95,7 +101,12 @@ def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float, log: Pa
     if binary is None:
         raise FileNotFoundError(INSTALL_HINT)
     proc = subprocess.Popen(
-        [binary, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [binary, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     lines: list[str] = []

@@ -29,9 +29,24 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 def pip_download(target: WheelTarget, destination: Path, requirements: list[str], hashes: bool) -> None:
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-        "--only-binary=:all:", "--platform", target.platform, "--python-version", target.python_version,
-        "--implementation", "cp", "--abi", target.abi, "--dest", str(destination),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        target.platform,
+        "--python-version",
+        target.python_version,
+        "--implementation",
+        "cp",
+        "--abi",
+        target.abi,
+        "--dest",
+        str(destination),
     ]
     command += ["--require-hashes", "-r", str(AUTHORIZER_REQUIREMENTS)] if hashes else requirements
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -76,8 +91,10 @@ def lock(requirements: Path) -> str:
         if not digests:
             raise SystemExit(f"no wheel was downloaded for {requirement}")
         lines.append(f"{requirement} \\")
-        lines += [f"    --hash=sha256:{digest}" + (" \\" if index < len(digests) - 1 else "")
-                  for index, digest in enumerate(digests)]
+        lines += [
+            f"    --hash=sha256:{digest}" + (" \\" if index < len(digests) - 1 else "")
+            for index, digest in enumerate(digests)
+        ]
     return "\n".join(lines) + "\n"
 
 

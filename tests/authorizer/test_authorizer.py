@@ -94,7 +94,10 @@ def test_scp_lists_are_read_like_scope_strings(issuer):
 def test_a_token_without_route_scopes_gets_an_explicit_deny(issuer):
     local, _ = issuer
     assert statement(authorize(local_issuer.mint(local, "openid profile"))) == {
-        "Effect": "Deny", "Action": "execute-api:Invoke", "Resource": f"{API}/*/*"}
+        "Effect": "Deny",
+        "Action": "execute-api:Invoke",
+        "Resource": f"{API}/*/*",
+    }
 
 
 @pytest.mark.parametrize("header", [None, "", "Basic dXNlcjpwYXNz", "Bearer", "bearer abc.def.ghi", "Bearer not-a-jwt"])
@@ -103,13 +106,17 @@ def test_no_bearer_token_is_unauthorized(issuer, header):
         handler.authorize({"type": "TOKEN", "authorizationToken": header, "methodArn": GET_ITEM})
 
 
-@pytest.mark.parametrize("claims", [
-    {"exp": 1_000_000_000},  # expired in 2001
-    {"aud": "someone-else"},
-    {"iss": "https://issuer.example.com"},
-    {"nbf": 4_000_000_000},  # not valid before 2096
-    {"sub": None},
-], ids=["expired", "audience", "issuer", "not-yet-valid", "no-subject"])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": 1_000_000_000},  # expired in 2001
+        {"aud": "someone-else"},
+        {"iss": "https://issuer.example.com"},
+        {"nbf": 4_000_000_000},  # not valid before 2096
+        {"sub": None},
+    ],
+    ids=["expired", "audience", "issuer", "not-yet-valid", "no-subject"],
+)
 def test_tokens_with_a_bad_claim_are_unauthorized(issuer, claims):
     local, _ = issuer
     token = local_issuer.mint(local, "items:read", **{k: v for k, v in claims.items() if v is not None})
@@ -117,7 +124,9 @@ def test_tokens_with_a_bad_claim_are_unauthorized(issuer, claims):
         payload = jwt.decode(token, options={"verify_signature": False})
         del payload["sub"]
         header = jwt.get_unverified_header(token)
-        token = jwt.encode(payload, local_issuer.private_key(local.key_dir, "RS256"), "RS256", headers={"kid": header["kid"]})
+        token = jwt.encode(
+            payload, local_issuer.private_key(local.key_dir, "RS256"), "RS256", headers={"kid": header["kid"]}
+        )
     assert refused(token)
 
 
@@ -131,10 +140,17 @@ def test_expiry_allows_sixty_seconds_of_clock_skew_and_no_more(issuer):
 def test_a_token_signed_by_another_key_with_the_issuers_key_id_is_unauthorized(issuer, algorithm):
     local, _ = issuer
     good = local_issuer.mint(local, "items:read", algorithm)
-    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048) if algorithm == "RS256" \
+    stranger = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if algorithm == "RS256"
         else ec.generate_private_key(ec.SECP256R1())
-    forged = jwt.encode(jwt.decode(good, options={"verify_signature": False}), stranger, algorithm,
-                        headers={"kid": jwt.get_unverified_header(good)["kid"]})
+    )
+    forged = jwt.encode(
+        jwt.decode(good, options={"verify_signature": False}),
+        stranger,
+        algorithm,
+        headers={"kid": jwt.get_unverified_header(good)["kid"]},
+    )
     assert refused(forged)
 
 
@@ -142,8 +158,11 @@ def test_algorithm_confusion_and_none_are_unauthorized(issuer):
     local, _ = issuer
     good = local_issuer.mint(local, "items:read", "RS256")
     payload, kid = jwt.decode(good, options={"verify_signature": False}), jwt.get_unverified_header(good)["kid"]
-    public_pem = local_issuer.private_key(local.key_dir, "RS256").public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = (
+        local_issuer.private_key(local.key_dir, "RS256")
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     hs256 = hmac_signed({"alg": "HS256", "typ": "JWT", "kid": kid}, payload, public_pem)  # PyJWT refuses to make it
     unsigned = jwt.encode(payload, None, "none", headers={"kid": kid})
     es_kid = next(key["kid"] for key in local_issuer.jwks(local.key_dir)["keys"] if key["alg"] == "ES256")
@@ -221,7 +240,9 @@ def test_an_unknown_key_id_fetches_the_keys_again_once_a_minute(issuer):
         fetched.append(url)
         return keys.fetch_json(url)
 
-    cache = keys.KeyCache(local.url, local.url + local_issuer.JWKS_PATH, max_age=3600, fetch=counting_fetch, clock=clock)
+    cache = keys.KeyCache(
+        local.url, local.url + local_issuer.JWKS_PATH, max_age=3600, fetch=counting_fetch, clock=clock
+    )
     kid = jwt.get_unverified_header(local_issuer.mint(local, ""))["kid"]
     assert cache.key(kid) is not None and len(fetched) == 1
     local_issuer.create_keys(local.key_dir)  # the issuer rotates

@@ -30,12 +30,13 @@ def test_authentication_is_required_unless_explicitly_public():
 
 def test_a_protected_environment_can_never_be_public():
     message = problems(protected=True, auth={"public": True})
-    assert 'test.toml: auth.public: true is not allowed in a protected environment' in message
+    assert "test.toml: auth.public: true is not allowed in a protected environment" in message
 
 
 def test_the_issuer_and_jwks_url_must_be_https():
     assert 'auth.issuer: "http://auth.example.com/" is not an https URL' in problems(
-        auth={**AUTH, "issuer": "http://auth.example.com/"})
+        auth={**AUTH, "issuer": "http://auth.example.com/"}
+    )
     assert 'auth.jwks_url: "ftp://x/keys" is not an https URL' in problems(auth={**AUTH, "jwks_url": "ftp://x/keys"})
 
 
@@ -44,11 +45,14 @@ def test_emulator_mode_gets_the_local_issuer_not_a_configured_one():
     assert 'auth.issuer: "https://auth.example.com/" is not used in emulator mode' in problems(emulator=True, auth=AUTH)
 
 
-@pytest.mark.parametrize("key, value, expected", [
-    ("cache_ttl", 0, "auth.cache_ttl: 0 is out of range (expected 1 to 3600)"),
-    ("cache_ttl", 3601, "auth.cache_ttl: 3601 is out of range (expected 1 to 3600)"),
-    ("jwks_max_age", 60, "auth.jwks_max_age: 60 is out of range (expected 300 to 86400)"),
-])
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("cache_ttl", 0, "auth.cache_ttl: 0 is out of range (expected 1 to 3600)"),
+        ("cache_ttl", 3601, "auth.cache_ttl: 3601 is out of range (expected 1 to 3600)"),
+        ("jwks_max_age", 60, "auth.jwks_max_age: 60 is out of range (expected 300 to 86400)"),
+    ],
+)
 def test_cache_bounds(key, value, expected):
     assert expected in problems(auth={**AUTH, key: value})
 
@@ -63,7 +67,8 @@ def test_waf_follows_protected_unless_set():
 
 def test_cors_origins_are_scheme_host_and_port_only():
     assert parse(auth=AUTH).api.cors_origins == ()
-    assert parse(auth=AUTH, api={"cors_origins": ["https://a.example.com", "http://localhost:3000"]}).api.cors_origins == (
-        "https://a.example.com", "http://localhost:3000")
+    assert parse(
+        auth=AUTH, api={"cors_origins": ["https://a.example.com", "http://localhost:3000"]}
+    ).api.cors_origins == ("https://a.example.com", "http://localhost:3000")
     for bad in ("https://a.example.com/", "*", "a.example.com", "https://a.example.com/app"):
         assert f'api.cors_origins: "{bad}" is not an origin' in problems(auth=AUTH, api={"cors_origins": [bad]})

@@ -48,10 +48,17 @@ def test_good_minimal_file_gets_documented_defaults():
     assert c.regions == ("eu-west-1", "eu-central-1") and c.primary_region == "eu-west-1"
     assert c.routing.mode == "latency"
     assert (c.health_check.interval, c.health_check.failure_threshold, c.health_check.path) == (30, 3, "/health")
-    assert (c.lambda_.runtime, c.lambda_.architecture, c.lambda_.memory, c.lambda_.timeout) == ("python3.12", "arm64", 256, 10)
+    assert (c.lambda_.runtime, c.lambda_.architecture, c.lambda_.memory, c.lambda_.timeout) == (
+        "python3.12",
+        "arm64",
+        256,
+        10,
+    )
     assert c.lambda_.reserved_concurrency is None and c.lambda_.log_retention_days == 30
     assert (c.api.stage, c.api.throttle_rate_limit, c.api.throttle_burst_limit) == ("v1", 100.0, 200)
-    assert c.table.encryption == "customer_managed" and c.table.point_in_time_recovery and not c.table.deletion_protection
+    assert (
+        c.table.encryption == "customer_managed" and c.table.point_in_time_recovery and not c.table.deletion_protection
+    )
     assert c.state.backend == "local" and c.state.path == "state/backend-test.tfstate"
     assert c.stack_name == "backend-test" and not c.emulator
 
@@ -70,51 +77,187 @@ def test_project_environment_files_load(environment_configs):
 
 BAD = [
     # (description, raw, expected fragments of the message)
-    ("typo in a top-level key", with_("regoins", ["eu-west-1"]), ['regoins: "regoins" is not a known key', "did you mean 'regions'"]),
-    ("typo in a section key", with_("lambda.memroy", 512), ['lambda.memroy: "memroy" is not a known key', "did you mean 'memory'"]),
+    (
+        "typo in a top-level key",
+        with_("regoins", ["eu-west-1"]),
+        ['regoins: "regoins" is not a known key', "did you mean 'regions'"],
+    ),
+    (
+        "typo in a section key",
+        with_("lambda.memroy", 512),
+        ['lambda.memroy: "memroy" is not a known key', "did you mean 'memory'"],
+    ),
     ("unknown section", with_("databse", {"x": 1}), ['databse: "databse" is not a known key']),
-    ("not an AWS region", with_("regions", ["eu-west-9", "eu-west-1"]), ['regions: "eu-west-9" is not an AWS region', "expected e.g."]),
-    ("one region", with_("regions", ["eu-west-1"]), ["regions: ['eu-west-1'] has fewer than two regions", "expected at least two"]),
+    (
+        "not an AWS region",
+        with_("regions", ["eu-west-9", "eu-west-1"]),
+        ['regions: "eu-west-9" is not an AWS region', "expected e.g."],
+    ),
+    (
+        "one region",
+        with_("regions", ["eu-west-1"]),
+        ["regions: ['eu-west-1'] has fewer than two regions", "expected at least two"],
+    ),
     ("no regions key", with_("regions", ...), ["regions: (not set) is missing", "expected a list"]),
-    ("duplicate region", with_("regions", ["eu-west-1", "eu-west-1", "eu-central-1"]), ['regions: "eu-west-1" is listed twice', "expected each region once"]),
-    ("primary outside the list", with_("primary_region", "us-east-1"), ['primary_region: "us-east-1" is not one of regions', "expected one of: eu-west-1, eu-central-1"]),
+    (
+        "duplicate region",
+        with_("regions", ["eu-west-1", "eu-west-1", "eu-central-1"]),
+        ['regions: "eu-west-1" is listed twice', "expected each region once"],
+    ),
+    (
+        "primary outside the list",
+        with_("primary_region", "us-east-1"),
+        ['primary_region: "us-east-1" is not one of regions', "expected one of: eu-west-1, eu-central-1"],
+    ),
     ("regions not a list", with_("regions", "eu-west-1"), ['regions: "eu-west-1" is a string', "expected a list"]),
-    ("malformed zone", with_("domain.zone_name", "example..com"), ['domain.zone_name: "example..com" is not a valid domain name']),
-    ("upper-case record", with_("domain.record_name", "API.example.com"), ['domain.record_name: "API.example.com" is not a valid domain name']),
-    ("trailing dot", with_("domain.zone_name", "example.com."), ['domain.zone_name: "example.com." is not a valid domain name']),
-    ("record outside zone", with_("domain.record_name", "api.example.org"), ['domain.record_name: "api.example.org" is not inside the zone', 'ending in ".example.com"']),
-    ("unknown routing mode", with_("routing.mode", "geo"), ['routing.mode: "geo" is not allowed', "expected one of: latency, failover, weighted"]),
-    ("weighted without weights", with_("routing", {"mode": "weighted"}), ["routing.weights: {} has no weight for eu-west-1, eu-central-1"]),
-    ("weighted with a missing weight", with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 10}}), ["has no weight for eu-central-1"]),
-    ("zero weight", with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 0, "eu-central-1": 5}}), ["routing.weights.eu-west-1: 0 is not a positive weight", "1 to 255"]),
-    ("negative weight", with_("routing", {"mode": "weighted", "weights": {"eu-west-1": -3, "eu-central-1": 5}}), ["routing.weights.eu-west-1: -3 is not a positive weight"]),
-    ("weight for another region", with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 1, "eu-central-1": 1, "us-east-1": 1}}), ['routing.weights.us-east-1: "us-east-1" is not one of regions']),
-    ("weights without weighted mode", with_("routing", {"mode": "latency", "weights": {"eu-west-1": 1}}), ['routing.weights', 'only used with mode = "weighted"']),
-    ("failover with three regions", {**with_("routing.mode", "failover"), "regions": ["eu-west-1", "eu-central-1", "us-east-1"]}, ['routing.mode: "failover" needs exactly two regions (got 3']),
-    ("health check interval", with_("health_check.interval", 20), ["health_check.interval: 20 is not allowed", "expected one of: 10, 30"]),
-    ("failure threshold out of range", with_("health_check.failure_threshold", 11), ["health_check.failure_threshold: 11 is out of range (expected 1 to 10)"]),
-    ("health path", with_("health_check.path", "health"), ['health_check.path: "health" is not the path of the health route']),
+    (
+        "malformed zone",
+        with_("domain.zone_name", "example..com"),
+        ['domain.zone_name: "example..com" is not a valid domain name'],
+    ),
+    (
+        "upper-case record",
+        with_("domain.record_name", "API.example.com"),
+        ['domain.record_name: "API.example.com" is not a valid domain name'],
+    ),
+    (
+        "trailing dot",
+        with_("domain.zone_name", "example.com."),
+        ['domain.zone_name: "example.com." is not a valid domain name'],
+    ),
+    (
+        "record outside zone",
+        with_("domain.record_name", "api.example.org"),
+        ['domain.record_name: "api.example.org" is not inside the zone', 'ending in ".example.com"'],
+    ),
+    (
+        "unknown routing mode",
+        with_("routing.mode", "geo"),
+        ['routing.mode: "geo" is not allowed', "expected one of: latency, failover, weighted"],
+    ),
+    (
+        "weighted without weights",
+        with_("routing", {"mode": "weighted"}),
+        ["routing.weights: {} has no weight for eu-west-1, eu-central-1"],
+    ),
+    (
+        "weighted with a missing weight",
+        with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 10}}),
+        ["has no weight for eu-central-1"],
+    ),
+    (
+        "zero weight",
+        with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 0, "eu-central-1": 5}}),
+        ["routing.weights.eu-west-1: 0 is not a positive weight", "1 to 255"],
+    ),
+    (
+        "negative weight",
+        with_("routing", {"mode": "weighted", "weights": {"eu-west-1": -3, "eu-central-1": 5}}),
+        ["routing.weights.eu-west-1: -3 is not a positive weight"],
+    ),
+    (
+        "weight for another region",
+        with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 1, "eu-central-1": 1, "us-east-1": 1}}),
+        ['routing.weights.us-east-1: "us-east-1" is not one of regions'],
+    ),
+    (
+        "weights without weighted mode",
+        with_("routing", {"mode": "latency", "weights": {"eu-west-1": 1}}),
+        ["routing.weights", 'only used with mode = "weighted"'],
+    ),
+    (
+        "failover with three regions",
+        {**with_("routing.mode", "failover"), "regions": ["eu-west-1", "eu-central-1", "us-east-1"]},
+        ['routing.mode: "failover" needs exactly two regions (got 3'],
+    ),
+    (
+        "health check interval",
+        with_("health_check.interval", 20),
+        ["health_check.interval: 20 is not allowed", "expected one of: 10, 30"],
+    ),
+    (
+        "failure threshold out of range",
+        with_("health_check.failure_threshold", 11),
+        ["health_check.failure_threshold: 11 is out of range (expected 1 to 10)"],
+    ),
+    (
+        "health path",
+        with_("health_check.path", "health"),
+        ['health_check.path: "health" is not the path of the health route'],
+    ),
     ("memory too small", with_("lambda.memory", 64), ["lambda.memory: 64 is out of range (expected 128 to 10240)"]),
-    ("timeout over API Gateway's", with_("lambda.timeout", 60), ["lambda.timeout: 60 is out of range (expected 1 to 29)"]),
+    (
+        "timeout over API Gateway's",
+        with_("lambda.timeout", 60),
+        ["lambda.timeout: 60 is out of range (expected 1 to 29)"],
+    ),
     ("timeout as boolean", with_("lambda.timeout", True), ["lambda.timeout: true is a boolean (expected an integer)"]),
     ("memory as string", with_("lambda.memory", "512"), ['lambda.memory: "512" is a string (expected an integer)']),
     ("unknown runtime", with_("lambda.runtime", "python2.7"), ['lambda.runtime: "python2.7" is not allowed']),
-    ("unknown architecture", with_("lambda.architecture", "arm"), ['lambda.architecture: "arm" is not allowed', "arm64, x86_64"]),
-    ("reserved concurrency zero", with_("lambda.reserved_concurrency", 0), ["lambda.reserved_concurrency: 0 is out of range (expected 1 to 10000)"]),
-    ("log retention not offered", with_("lambda.log_retention_days", 10), ["lambda.log_retention_days: 10 is not allowed"]),
+    (
+        "unknown architecture",
+        with_("lambda.architecture", "arm"),
+        ['lambda.architecture: "arm" is not allowed', "arm64, x86_64"],
+    ),
+    (
+        "reserved concurrency zero",
+        with_("lambda.reserved_concurrency", 0),
+        ["lambda.reserved_concurrency: 0 is out of range (expected 1 to 10000)"],
+    ),
+    (
+        "log retention not offered",
+        with_("lambda.log_retention_days", 10),
+        ["lambda.log_retention_days: 10 is not allowed"],
+    ),
     ("stage name", with_("api.stage", "v 1"), ['api.stage: "v 1" is not a valid stage name']),
     ("throttle rate zero", with_("api.throttle_rate_limit", 0), ["api.throttle_rate_limit: 0 is out of range"]),
-    ("burst too high", with_("api.throttle_burst_limit", 99999), ["api.throttle_burst_limit: 99999 is out of range (expected 1 to 5000)"]),
-    ("table encryption", with_("table.encryption", "none"), ['table.encryption: "none" is not allowed', "customer_managed, aws_managed, aws_owned"]),
-    ("deletion protection as string", with_("table.deletion_protection", "yes"), ['table.deletion_protection: "yes" is a string (expected a boolean)']),
+    (
+        "burst too high",
+        with_("api.throttle_burst_limit", 99999),
+        ["api.throttle_burst_limit: 99999 is out of range (expected 1 to 5000)"],
+    ),
+    (
+        "table encryption",
+        with_("table.encryption", "none"),
+        ['table.encryption: "none" is not allowed', "customer_managed, aws_managed, aws_owned"],
+    ),
+    (
+        "deletion protection as string",
+        with_("table.deletion_protection", "yes"),
+        ['table.deletion_protection: "yes" is a string (expected a boolean)'],
+    ),
     ("bad email", with_("alarms.email", "oncall"), ['alarms.email: "oncall" is not an email address']),
-    ("unknown backend", with_("state.backend", "gcs"), ['state.backend: "gcs" is not allowed', "expected one of: local, s3, cloud"]),
-    ("s3 without bucket", with_("state", {"backend": "s3", "region": "eu-west-1"}), ["state.bucket: (not set) is missing"]),
-    ("s3 bad region", with_("state", {"backend": "s3", "bucket": "my-state", "region": "mars-1"}), ['state.region: "mars-1" is not an AWS region']),
-    ("key of another backend", with_("state", {"backend": "local", "bucket": "x"}), ['state.bucket: "bucket" is not a known key']),
-    ("local path escaping the project", with_("state.path", "../elsewhere.tfstate"), ['state.path: "../elsewhere.tfstate" is not a path inside the project']),
+    (
+        "unknown backend",
+        with_("state.backend", "gcs"),
+        ['state.backend: "gcs" is not allowed', "expected one of: local, s3, cloud"],
+    ),
+    (
+        "s3 without bucket",
+        with_("state", {"backend": "s3", "region": "eu-west-1"}),
+        ["state.bucket: (not set) is missing"],
+    ),
+    (
+        "s3 bad region",
+        with_("state", {"backend": "s3", "bucket": "my-state", "region": "mars-1"}),
+        ['state.region: "mars-1" is not an AWS region'],
+    ),
+    (
+        "key of another backend",
+        with_("state", {"backend": "local", "bucket": "x"}),
+        ['state.bucket: "bucket" is not a known key'],
+    ),
+    (
+        "local path escaping the project",
+        with_("state.path", "../elsewhere.tfstate"),
+        ['state.path: "../elsewhere.tfstate" is not a path inside the project'],
+    ),
     ("cloud without organization", with_("state", {"backend": "cloud"}), ["state.organization: (not set) is missing"]),
-    ("account id", with_("allowed_account_ids", ["1234"]), ['allowed_account_ids: "1234" is not an AWS account id', "12 digits"]),
+    (
+        "account id",
+        with_("allowed_account_ids", ["1234"]),
+        ['allowed_account_ids: "1234" is not an AWS account id', "12 digits"],
+    ),
     ("aws: tag", with_("tags", {"aws:owner": "me"}), ['tags.aws:owner: "aws:owner" is not a valid tag key']),
     ("project name", with_("project", "Items_API"), ['project: "Items_API" is not a valid name']),
     ("emulator not boolean", with_("emulator", "yes"), ['emulator: "yes" is a string (expected a boolean)']),
@@ -162,8 +305,12 @@ def test_unknown_environment_is_named(tmp_path):
 def test_a_typo_file_exits_nonzero_fast_and_writes_nothing(tmp_path):
     envs = tmp_path / "environments"
     envs.mkdir()
-    (envs / "dev.toml").write_text('project = "items"\nregions = ["eu-west-1", "eu-central-1"]\nallowed_account_ids = ["111111111111"]\n')
-    (envs / "qa.toml").write_text('project = "items"\nregions = ["eu-west-1", "eu-central-1"]\n[lambda]\nmemroy = 512\n')
+    (envs / "dev.toml").write_text(
+        'project = "items"\nregions = ["eu-west-1", "eu-central-1"]\nallowed_account_ids = ["111111111111"]\n'
+    )
+    (envs / "qa.toml").write_text(
+        'project = "items"\nregions = ["eu-west-1", "eu-central-1"]\n[lambda]\nmemroy = 512\n'
+    )
     outdir = tmp_path / "out"
     env = {**os.environ, "BACKEND_ENVIRONMENTS_DIR": str(envs), "CDKTF_OUTDIR": str(outdir)}
     started = time.monotonic()
@@ -181,12 +328,13 @@ def test_a_typo_file_exits_nonzero_fast_and_writes_nothing(tmp_path):
 
 def test_validation_does_not_import_cdktf():
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(PROJECT_DIR)!r})\n"
         "from modules.config import load_environments\n"
         "from pathlib import Path\n"
-        "load_environments(Path(%r))\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'cdktf', 'jsii', 'cdktf_cdktf_provider_aws', 'constructs'}))\n"
-    ) % (str(PROJECT_DIR), str(PROJECT_DIR / "environments"))
+        f"load_environments(Path({str(PROJECT_DIR / 'environments')!r}))\n"
+        "heavy = {'cdktf', 'jsii', 'cdktf_cdktf_provider_aws', 'constructs'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
 

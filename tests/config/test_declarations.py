@@ -41,10 +41,14 @@ def test_markdown_command_prints_one_row_per_key(capsys):
     assert config.main(["--markdown"]) == 0
     rows = capsys.readouterr().out.splitlines()[2:]
     assert [row.split(" | ")[0].strip("| `") for row in rows] == [key.path for key in config.KEYS]
-    assert {"lambda.memory", "state.bucket", "primary_region", "allowed_account_ids"} <= {key.path for key in config.KEYS}
+    assert {"lambda.memory", "state.bucket", "primary_region", "allowed_account_ids"} <= {
+        key.path for key in config.KEYS
+    }
 
 
-@pytest.mark.parametrize("key", [key for key in config.KEYS if key.setting.default is not None], ids=lambda key: key.path)
+@pytest.mark.parametrize(
+    "key", [key for key in config.KEYS if key.setting.default is not None], ids=lambda key: key.path
+)
 def test_every_default_passes_its_own_checks(key):
     """The loader checks a key's rule on its default too (a per-environment default can
     fail for an odd environment name), so a static default must always pass."""
@@ -60,9 +64,14 @@ def test_section_defaults_are_the_declared_defaults():
     """A section left out of a file equals its class's defaults, so constructs built from
     ``LambdaConfig()`` and from a parsed file agree."""
     parsed = config.parse_environment(
-        {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "allowed_account_ids": ["111111111111"],
-         "auth": {"public": True}},
-        environment="dev", source="test.toml"
+        {
+            "project": "items",
+            "regions": ["eu-west-1", "eu-central-1"],
+            "allowed_account_ids": ["111111111111"],
+            "auth": {"public": True},
+        },
+        environment="dev",
+        source="test.toml",
     )
     assert parsed.lambda_ == config.LambdaConfig()
     assert parsed.api == config.ApiConfig()

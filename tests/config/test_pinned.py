@@ -14,16 +14,7 @@ import pytest
 
 from modules import config
 from modules.config import ConfigError, load_environment, load_environments, parse_environment
-from modules.config_schema import (
-    Reader,
-    between,
-    closest,
-    declarations,
-    keys_of,
-    marked_span,
-    matches,
-    one_of,
-)
+from modules.config_schema import Reader, between, closest, declarations, keys_of, marked_span, matches, one_of
 from tests.config.test_production_rules import BASE, toml, with_, write
 
 
@@ -42,16 +33,18 @@ def rejection(raw) -> str:
 
 def test_a_full_file_parses_into_exactly_what_it_says():
     raw = copy.deepcopy(BASE)
-    raw.update({
-        "regions": ["eu-west-1", "us-west-2", "ap-northeast-1"],
-        "primary_region": "us-west-2",
-        "allowed_account_ids": ["123456789012", "210987654321"],
-        "domain": {"zone_name": "example.com", "record_name": "api.eu.example.com"},
-        "routing": {"mode": "weighted", "weights": {"eu-west-1": 1, "us-west-2": 255, "ap-northeast-1": 7}},
-        "lambda": {"memory": 128, "timeout": 29, "log_retention_days": 1},
-        "api": {"throttle_rate_limit": 10000, "throttle_burst_limit": 5000},
-        "tags": {"team": "platform", "cost-center": "backend"},
-    })
+    raw.update(
+        {
+            "regions": ["eu-west-1", "us-west-2", "ap-northeast-1"],
+            "primary_region": "us-west-2",
+            "allowed_account_ids": ["123456789012", "210987654321"],
+            "domain": {"zone_name": "example.com", "record_name": "api.eu.example.com"},
+            "routing": {"mode": "weighted", "weights": {"eu-west-1": 1, "us-west-2": 255, "ap-northeast-1": 7}},
+            "lambda": {"memory": 128, "timeout": 29, "log_retention_days": 1},
+            "api": {"throttle_rate_limit": 10000, "throttle_burst_limit": 5000},
+            "tags": {"team": "platform", "cost-center": "backend"},
+        }
+    )
     parsed = parse(raw)
     assert parsed.regions == ("us-west-2", "eu-west-1", "ap-northeast-1")
     assert parsed.allowed_account_ids == ("123456789012", "210987654321")
@@ -68,7 +61,7 @@ def test_a_full_file_parses_into_exactly_what_it_says():
 def test_s3_state_parses_into_its_keys_and_defaults():
     state = parse(with_("state", {"backend": "s3", "bucket": "my-state", "region": "eu-west-1"})).state
     assert state == config.StateConfig(
-        backend="s3", bucket="my-state", region="eu-west-1", key="backend/test/terraform.tfstate", use_lockfile=True,
+        backend="s3", bucket="my-state", region="eu-west-1", key="backend/test/terraform.tfstate", use_lockfile=True
     )
     assert state.path == "" and state.organization == "" and state.workspace == ""
 
@@ -76,7 +69,7 @@ def test_s3_state_parses_into_its_keys_and_defaults():
 def test_cloud_state_parses_into_its_keys_and_defaults():
     state = parse(with_("state", {"backend": "cloud", "organization": "acme"})).state
     assert state == config.StateConfig(
-        backend="cloud", organization="acme", workspace="backend-test", hostname="app.terraform.io",
+        backend="cloud", organization="acme", workspace="backend-test", hostname="app.terraform.io"
     )
     assert state.bucket == "" and state.path == ""
 
@@ -85,11 +78,18 @@ def test_no_state_table_is_local_state():
     assert parse(BASE).state == config.StateConfig(backend="local", path="state/backend-test.tfstate")
 
 
-@pytest.mark.parametrize("path, low, high", [
-    ("lambda.memory", 128, 10240), ("lambda.timeout", 1, 29), ("lambda.reserved_concurrency", 1, 10000),
-    ("lambda.account_concurrency", 110, 100000), ("api.throttle_rate_limit", 1, 10000),
-    ("api.throttle_burst_limit", 1, 5000), ("health_check.failure_threshold", 1, 10),
-])
+@pytest.mark.parametrize(
+    "path, low, high",
+    [
+        ("lambda.memory", 128, 10240),
+        ("lambda.timeout", 1, 29),
+        ("lambda.reserved_concurrency", 1, 10000),
+        ("lambda.account_concurrency", 110, 100000),
+        ("api.throttle_rate_limit", 1, 10000),
+        ("api.throttle_burst_limit", 1, 5000),
+        ("health_check.failure_threshold", 1, 10),
+    ],
+)
 def test_inclusive_boundaries(path, low, high):
     """(With a quota that fits 3 x 10,000 reservations, so only the key's own range counts.)"""
     section, key = path.split(".")
@@ -108,7 +108,8 @@ def test_weight_boundaries(weight, accepted):
         assert parse(raw).routing.weights == {"eu-west-1": weight, "eu-central-1": 1}
     else:
         assert rejection(raw) == (
-            f"test.toml: routing.weights.eu-west-1: {weight} is not a positive weight (expected an integer from 1 to 255)"
+            f"test.toml: routing.weights.eu-west-1: {weight} is not a positive weight "
+            "(expected an integer from 1 to 255)"
         )
 
 
@@ -126,58 +127,93 @@ def test_domain_names_up_to_253_characters():
 
 MESSAGES = [
     (with_("regions", [5, "eu-west-1"]), ['regions[0]: 5 is not a string (expected a region name like "eu-west-1")']),
-    (with_("regions", ["eu-west-9", "eu-west-1"]), ['regions: "eu-west-9" is not an AWS region (expected e.g. eu-west-3)']),
+    (
+        with_("regions", ["eu-west-9", "eu-west-1"]),
+        ['regions: "eu-west-9" is not an AWS region (expected e.g. eu-west-3)'],
+    ),
     (with_("regions", ["xx", "eu-west-1"]), ['regions: "xx" is not an AWS region (expected e.g. eu-west-1)']),
-    (with_("primary_region", "us-east-1", with_("regions", ["xx", "yy"])), [
-        'regions: "xx" is not an AWS region (expected e.g. eu-west-1)',
-        'regions: "yy" is not an AWS region (expected e.g. eu-west-1)',
-        'primary_region: "us-east-1" is not one of regions (expected one of: the listed regions)',
-    ]),
-    (with_("routing.mode", "failover", with_("regions", ["eu-west-1", "eu-central-1", "us-east-1"])), [
-        'routing.mode: "failover" needs exactly two regions (got 3: eu-west-1, eu-central-1, us-east-1); '
-        "expected latency or weighted routing for more",
-    ]),
-    (with_("routing", {"mode": "latency", "weights": {"eu-west-1": 1}}), [
-        "routing.weights: {'eu-west-1': 1} is only used with mode = \"weighted\" (mode is 'latency')",
-    ]),
-    (with_("routing", {"mode": "weighted", "weights": {"eu-west-1": "5", "eu-central-1": True}}), [
-        'routing.weights.eu-west-1: "5" is not a positive weight (expected an integer from 1 to 255)',
-        "routing.weights.eu-central-1: true is not a positive weight (expected an integer from 1 to 255)",
-    ]),
-    (with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 1, "eu-central-1": 1, "us-east-1": 3}}), [
-        'routing.weights.us-east-1: "us-east-1" is not one of regions (expected one of: eu-west-1, eu-central-1)',
-    ]),
-    (with_("lambda.mem", 1), [
-        'lambda.mem: "mem" is not a known key (expected one of: account_concurrency, architecture, log_level, '
-        "log_retention_days, memory, reserved_concurrency, runtime, timeout)",
-    ]),
-    (with_("lambda.memory", datetime.date(1979, 5, 27)), [
-        "lambda.memory: datetime.date(1979, 5, 27) is a date (expected an integer)",
-    ]),
+    (
+        with_("primary_region", "us-east-1", with_("regions", ["xx", "yy"])),
+        [
+            'regions: "xx" is not an AWS region (expected e.g. eu-west-1)',
+            'regions: "yy" is not an AWS region (expected e.g. eu-west-1)',
+            'primary_region: "us-east-1" is not one of regions (expected one of: the listed regions)',
+        ],
+    ),
+    (
+        with_("routing.mode", "failover", with_("regions", ["eu-west-1", "eu-central-1", "us-east-1"])),
+        [
+            'routing.mode: "failover" needs exactly two regions (got 3: eu-west-1, eu-central-1, us-east-1); '
+            "expected latency or weighted routing for more"
+        ],
+    ),
+    (
+        with_("routing", {"mode": "latency", "weights": {"eu-west-1": 1}}),
+        ["routing.weights: {'eu-west-1': 1} is only used with mode = \"weighted\" (mode is 'latency')"],
+    ),
+    (
+        with_("routing", {"mode": "weighted", "weights": {"eu-west-1": "5", "eu-central-1": True}}),
+        [
+            'routing.weights.eu-west-1: "5" is not a positive weight (expected an integer from 1 to 255)',
+            "routing.weights.eu-central-1: true is not a positive weight (expected an integer from 1 to 255)",
+        ],
+    ),
+    (
+        with_("routing", {"mode": "weighted", "weights": {"eu-west-1": 1, "eu-central-1": 1, "us-east-1": 3}}),
+        ['routing.weights.us-east-1: "us-east-1" is not one of regions (expected one of: eu-west-1, eu-central-1)'],
+    ),
+    (
+        with_("lambda.mem", 1),
+        [
+            'lambda.mem: "mem" is not a known key (expected one of: account_concurrency, architecture, log_level, '
+            "log_retention_days, memory, reserved_concurrency, runtime, timeout)"
+        ],
+    ),
+    (
+        with_("lambda.memory", datetime.date(1979, 5, 27)),
+        ["lambda.memory: datetime.date(1979, 5, 27) is a date (expected an integer)"],
+    ),
     (with_("lambda.memory", [1]), ["lambda.memory: [1] is a list (expected an integer)"]),
     (with_("lambda.memory", {"a": 1}), ["lambda.memory: {'a': 1} is a table (expected an integer)"]),
     (with_("lambda.memory", 1.5), ["lambda.memory: 1.5 is a number (expected an integer)"]),
     (with_("lambda.runtime", 3), ["lambda.runtime: 3 is an integer (expected a string)"]),
-    (with_("api.throttle_rate_limit", "x"), ['api.throttle_rate_limit: "x" is a string (expected an integer or number)']),
+    (
+        with_("api.throttle_rate_limit", "x"),
+        ['api.throttle_rate_limit: "x" is a string (expected an integer or number)'],
+    ),
     (with_("tags", "x"), ['tags: "x" is a string (expected a table)']),
     (with_("state", ["backend"]), ["state: ['backend'] is not a table (expected [section] with keys)"]),
-    (with_("allowed_account_ids", []), [
-        "allowed_account_ids: [] names no account (expected the environment's AWS account, "
-        'e.g. ["123456789012"]; only emulator environments may leave it out)',
-    ]),
-    (with_("lambda.reserved_concurrency", 300), [
-        "lambda.reserved_concurrency: 300 reserves 910 per region (the item functions' reservations and 10 for "
-        "health), which leaves 90 of lambda.account_concurrency = 1000 unreserved (expected at least 100 "
-        "unreserved, which Lambda requires: reserve less, or raise the account's quota and "
-        "lambda.account_concurrency)",
-    ]),
-    (with_("routing.mode", "geo"), ['routing.mode: "geo" is not allowed (expected one of: latency, failover, weighted)']),
+    (
+        with_("allowed_account_ids", []),
+        [
+            "allowed_account_ids: [] names no account (expected the environment's AWS account, "
+            'e.g. ["123456789012"]; only emulator environments may leave it out)'
+        ],
+    ),
+    (
+        with_("lambda.reserved_concurrency", 300),
+        [
+            "lambda.reserved_concurrency: 300 reserves 910 per region (the item functions' reservations and 10 for "
+            "health), which leaves 90 of lambda.account_concurrency = 1000 unreserved (expected at least 100 "
+            "unreserved, which Lambda requires: reserve less, or raise the account's quota and "
+            "lambda.account_concurrency)"
+        ],
+    ),
+    (
+        with_("routing.mode", "geo"),
+        ['routing.mode: "geo" is not allowed (expected one of: latency, failover, weighted)'],
+    ),
     (with_("lambda.memory", 64), ["lambda.memory: 64 is out of range (expected 128 to 10240)"]),
-    (with_("api.stage", "v 1"), ['api.stage: "v 1" is not a valid stage name (expected 1-64 letters, digits or \'_\')']),
+    (
+        with_("api.stage", "v 1"),
+        ["api.stage: \"v 1\" is not a valid stage name (expected 1-64 letters, digits or '_')"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("raw, lines", MESSAGES, ids=[lines[0].split(":")[0] + f"-{i}" for i, (_, lines) in enumerate(MESSAGES)])
+@pytest.mark.parametrize(
+    "raw, lines", MESSAGES, ids=[lines[0].split(":")[0] + f"-{i}" for i, (_, lines) in enumerate(MESSAGES)]
+)
 def test_whole_messages(raw, lines):
     assert rejection(raw).splitlines() == [f"test.toml: {line}" for line in lines]
 
@@ -224,13 +260,28 @@ def test_matches_anchors_where_its_pattern_does():
 def test_declarations_and_keys_in_file_order():
     fields = declarations(config.EnvironmentConfig)
     assert [name for name, _ in fields] == [
-        "project", "regions", "emulator", "protected", "domain", "routing", "health_check", "lambda_", "api",
-        "auth", "waf", "table", "alarms", "state", "tags", "allowed_account_ids",
+        "project",
+        "regions",
+        "emulator",
+        "protected",
+        "domain",
+        "routing",
+        "health_check",
+        "lambda_",
+        "api",
+        "auth",
+        "waf",
+        "table",
+        "alarms",
+        "state",
+        "tags",
+        "allowed_account_ids",
     ]
     assert fields == config.FIELDS
     domain = keys_of(config.DomainConfig, config.SECTIONS["domain"])
     assert [(key.path, key.section) for key in domain] == [
-        ("domain.zone_name", config.SECTIONS["domain"]), ("domain.record_name", config.SECTIONS["domain"]),
+        ("domain.zone_name", config.SECTIONS["domain"]),
+        ("domain.record_name", config.SECTIONS["domain"]),
     ]
     assert [key.path for key in keys_of(config.DomainConfig)] == ["zone_name", "record_name"]
 
@@ -247,15 +298,24 @@ def test_shown_values():
     from modules.config_schema import _show, _with_article
 
     assert _show(types.MappingProxyType({"a": 1})) == "{'a': 1}"
-    assert (_show("x"), _show(True), _show(False), _show(None), _show(1.5)) == ('"x"', "true", "false", "(not set)", "1.5")
+    assert (_show("x"), _show(True), _show(False), _show(None), _show(1.5)) == (
+        '"x"',
+        "true",
+        "false",
+        "(not set)",
+        "1.5",
+    )
     assert (_with_article("integer"), _with_article("list")) == ("an integer", "a list")
 
 
-@pytest.mark.parametrize("text", [
-    "a\nEND\nb\n",                      # no begin
-    "BEGIN\na\n",                       # no end
-    "x\nEND\nBEGIN\n",                  # end before begin
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\nEND\nb\n",  # no begin
+        "BEGIN\na\n",  # no end
+        "x\nEND\nBEGIN\n",  # end before begin
+    ],
+)
 def test_marked_span_needs_both_markers_in_order(text):
     with pytest.raises(ValueError, match="markers 'BEGIN' ... 'END' not found, or not in that order"):
         marked_span(text, "BEGIN", "END")
@@ -315,22 +375,31 @@ def own(name: str, account: str, **more) -> dict:
 
 
 def test_a_conflict_between_files_not_chosen_is_not_reported(tmp_path):
-    write(tmp_path, {
-        "a": own("a", "111111111111"), "b": own("b", "222222222222"),
-        "c": with_("domain", {"zone_name": "b.example.com", "record_name": "api.c.b.example.com"}, own("c", "333333333333")),
-    })
+    write(
+        tmp_path,
+        {
+            "a": own("a", "111111111111"),
+            "b": own("b", "222222222222"),
+            "c": with_(
+                "domain", {"zone_name": "b.example.com", "record_name": "api.c.b.example.com"}, own("c", "333333333333")
+            ),
+        },
+    )
     assert [c.environment for c in load_environments(tmp_path, ["a"])] == ["a"]
     assert "is also the zone of" in str(pytest.raises(ConfigError, load_environments, tmp_path, ["c"]).value)
 
 
 def test_every_file_not_chosen_takes_part_even_after_a_broken_one(tmp_path):
-    write(tmp_path, {
-        "a": with_("lambda.memory", 1, own("a", "111111111111")),
-        "b": own("b", "222222222222"),
-        "c": own("c", "222222222222", api__manage_account_settings=False),
-        "d": own("d", "222222222222", api__manage_account_settings=False),
-        "z": own("z", "222222222222"),
-    })
+    write(
+        tmp_path,
+        {
+            "a": with_("lambda.memory", 1, own("a", "111111111111")),
+            "b": own("b", "222222222222"),
+            "c": own("c", "222222222222", api__manage_account_settings=False),
+            "d": own("d", "222222222222", api__manage_account_settings=False),
+            "z": own("z", "222222222222"),
+        },
+    )
     message = str(pytest.raises(ConfigError, load_environments, tmp_path, ["z"]).value)
     assert message == (
         f"{tmp_path / 'z.toml'}: api.manage_account_settings: true is also set by {tmp_path / 'b.toml'} for account "
@@ -341,24 +410,33 @@ def test_every_file_not_chosen_takes_part_even_after_a_broken_one(tmp_path):
 
 
 def test_an_environment_without_a_domain_takes_no_part_in_the_zone_rule(tmp_path):
-    write(tmp_path, {
-        "a": with_("domain", ..., own("a", "111111111111")),
-        "b": own("b", "222222222222"),
-        "c": with_("domain", {"zone_name": "b.example.com", "record_name": "api.c.b.example.com"}, own("c", "333333333333")),
-    })
+    write(
+        tmp_path,
+        {
+            "a": with_("domain", ..., own("a", "111111111111")),
+            "b": own("b", "222222222222"),
+            "c": with_(
+                "domain", {"zone_name": "b.example.com", "record_name": "api.c.b.example.com"}, own("c", "333333333333")
+            ),
+        },
+    )
     message = str(pytest.raises(ConfigError, load_environments, tmp_path).value)
     assert message == (
-        f"{tmp_path / 'c.toml'}: domain.zone_name: \"b.example.com\" is also the zone of {tmp_path / 'b.toml'}, in "
+        f'{tmp_path / "c.toml"}: domain.zone_name: "b.example.com" is also the zone of {tmp_path / "b.toml"}, in '
         "another account (333333333333 vs 222222222222); a public hosted zone belongs to one account (expected a "
-        "zone of this environment's own, e.g. \"c.b.example.com\" delegated from \"b.example.com\")"
+        'zone of this environment\'s own, e.g. "c.b.example.com" delegated from "b.example.com")'
     )
 
 
 def test_two_owners_and_a_missing_owner_are_both_reported(tmp_path):
-    write(tmp_path, {
-        "a": own("a", "111111111111"), "b": own("b", "111111111111"),
-        "c": own("c", "222222222222", api__manage_account_settings=False),
-    })
+    write(
+        tmp_path,
+        {
+            "a": own("a", "111111111111"),
+            "b": own("b", "111111111111"),
+            "c": own("c", "222222222222", api__manage_account_settings=False),
+        },
+    )
     lines = str(pytest.raises(ConfigError, load_environments, tmp_path).value).splitlines()
     assert [line.split(": ")[0:2] for line in lines] == [
         [str(tmp_path / "b.toml"), "api.manage_account_settings"],
@@ -374,17 +452,37 @@ def test_two_owners_and_a_missing_owner_are_both_reported(tmp_path):
 def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
     """440 x 3 + 10 = 1330 and 10: 1340 of 1440 leaves exactly 100. The first account and
     region (a's alone) has nothing to add up; the next ones do."""
-    write(tmp_path, {
-        "a": own("a", "111111111111", lambda__account_concurrency=1440, lambda__reserved_concurrency=440,
-                 regions=["ap-south-1", "us-east-1", "eu-west-1"]),
-        "b": own("b", "111111111111", lambda__account_concurrency=1440, api__manage_account_settings=False,
-                 regions=["eu-west-1", "us-east-1"]),
-    })
+    write(
+        tmp_path,
+        {
+            "a": own(
+                "a",
+                "111111111111",
+                lambda__account_concurrency=1440,
+                lambda__reserved_concurrency=440,
+                regions=["ap-south-1", "us-east-1", "eu-west-1"],
+            ),
+            "b": own(
+                "b",
+                "111111111111",
+                lambda__account_concurrency=1440,
+                api__manage_account_settings=False,
+                regions=["eu-west-1", "us-east-1"],
+            ),
+        },
+    )
     assert len(load_environments(tmp_path)) == 2
-    (tmp_path / "b.toml").write_text(toml(own(
-        "b", "111111111111", lambda__account_concurrency=1439, api__manage_account_settings=False,
-        regions=["eu-west-1", "us-east-1"],
-    )))
+    (tmp_path / "b.toml").write_text(
+        toml(
+            own(
+                "b",
+                "111111111111",
+                lambda__account_concurrency=1439,
+                api__manage_account_settings=False,
+                regions=["eu-west-1", "us-east-1"],
+            )
+        )
+    )
     message = str(pytest.raises(ConfigError, load_environments, tmp_path).value)
     assert message.splitlines()[0] == (
         f"{tmp_path / 'b.toml'}: lambda.reserved_concurrency: None shares account 111111111111 in us-east-1 with "
@@ -398,8 +496,13 @@ def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
 
 def test_summary_rows_for_an_emulator_and_an_environment_without_a_domain():
     emulated = parse_environment(
-        {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "emulator": True,
-         "auth": {"audience": "items-local"}}, environment="sim",
+        {
+            "project": "items",
+            "regions": ["eu-west-1", "eu-central-1"],
+            "emulator": True,
+            "auth": {"audience": "items-local"},
+        },
+        environment="sim",
     )
     rows = config.environments_table([emulated, parse(with_("domain", ...))]).splitlines()[2:]
     assert rows[0].startswith("| `sim` | (emulator) | (no domain) | eu-west-1, eu-central-1 |")
@@ -441,7 +544,8 @@ def test_the_command_needs_an_action_and_documents_its_options(capsys):
         config.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     for fragment in (
-        "usage: python -m modules.config", "The environment-file keys.",
+        "usage: python -m modules.config",
+        "The environment-file keys.",
         "--markdown print the README's environment table",
         "--update-readme README regenerate the tables in README",
         "--environments DIR the environment files the README's summary describes (default: environments/)",
@@ -486,7 +590,9 @@ def test_setting_and_section_make_the_fields_they_declare():
         Declared()  # required: no default
     by_name = {item.name: item for item in dataclasses.fields(Declared)}
     assert by_name["needed"].metadata[SETTING] == Setting(description="needed", required=True)
-    assert by_name["plain"].metadata[SETTING] == Setting(description="plain", default=5, rule=by_name["plain"].metadata[SETTING].rule)
+    assert by_name["plain"].metadata[SETTING] == Setting(
+        description="plain", default=5, rule=by_name["plain"].metadata[SETTING].rule
+    )
     assert by_name["other_backend"].metadata[SETTING].backend == "s3"
     assert by_name["table"].metadata[SETTING] == Setting(description="a table", default={"a": 1})
     assert by_name["inner"].metadata[SECTION] == config_schema_section("inner", Inner, False)
@@ -504,13 +610,17 @@ def config_schema_section(name, config_class, optional):
 def test_each_element_is_checked_and_only_failures_are_dropped():
     raw = with_("tags", {"aws:owner": "me", "team": "platform", "long": "x" * 257, "ok": "yes"})
     assert rejection(raw).splitlines() == [
-        'test.toml: tags.aws:owner: "aws:owner" is not a valid tag key (expected 1-128 characters, not starting with "aws:")',
+        'test.toml: tags.aws:owner: "aws:owner" is not a valid tag key '
+        '(expected 1-128 characters, not starting with "aws:")',
         f'test.toml: tags.long: "{"x" * 257}" is not a valid tag value (expected a string of at most 256 characters)',
     ]
     reader = Reader("file.toml", "dev")
     (tags,) = [key for key in config.KEYS if key.path == "tags"]
     assert reader.read({"tags": {"aws:x": "a", "b": 5, "c": "d"}}, tags) == {"c": "d"}
-    assert reader.errors[1] == "file.toml: tags.b: 5 is not a valid tag value (expected a string of at most 256 characters)"
+    assert (
+        reader.errors[1]
+        == "file.toml: tags.b: 5 is not a valid tag value (expected a string of at most 256 characters)"
+    )
 
 
 def test_a_failed_check_says_so_and_the_default_is_kept():
@@ -530,11 +640,17 @@ def test_an_empty_folder_says_there_are_no_environments(tmp_path):
 
 def test_lists_in_messages_and_tables_are_comma_separated(tmp_path):
     two = ["111111111111", "222222222222"]
-    write(tmp_path, {
-        "a": with_("allowed_account_ids", two, own("a", "111111111111")),
-        "b": with_("allowed_account_ids", ["333333333333", "444444444444"],
-                   with_("domain", {"zone_name": "a.example.com", "record_name": "api.b.a.example.com"}, own("b", "3"))),
-    })
+    write(
+        tmp_path,
+        {
+            "a": with_("allowed_account_ids", two, own("a", "111111111111")),
+            "b": with_(
+                "allowed_account_ids",
+                ["333333333333", "444444444444"],
+                with_("domain", {"zone_name": "a.example.com", "record_name": "api.b.a.example.com"}, own("b", "3")),
+            ),
+        },
+    )
     message = str(pytest.raises(ConfigError, load_environments, tmp_path).value)
     assert "(333333333333, 444444444444 vs 111111111111, 222222222222)" in message
     summary = config.environments_table([parse(with_("allowed_account_ids", two))])

@@ -99,44 +99,56 @@ def test_an_emulator_environment_needs_no_account():
 
 def test_account_ids_parse_in_order_and_a_13_digit_id_is_rejected():
     assert parse(with_("allowed_account_ids", ["210987654321", "123456789012"])).allowed_account_ids == (
-        "210987654321", "123456789012",
+        "210987654321",
+        "123456789012",
     )
     message = str(pytest.raises(ConfigError, parse, with_("allowed_account_ids", ["1234567890123"])).value)
     assert 'allowed_account_ids: "1234567890123" is not an AWS account id (expected a string of 12 digits)' in message
 
 
 def test_one_zone_named_by_two_accounts_is_rejected_naming_both_files(tmp_path):
-    directory = write(tmp_path, {
-        "prod": BASE,
-        "staging": with_("allowed_account_ids", ["222222222222"], with_("domain.record_name", "api.staging.example.com")),
-    })
+    directory = write(
+        tmp_path,
+        {
+            "prod": BASE,
+            "staging": with_(
+                "allowed_account_ids", ["222222222222"], with_("domain.record_name", "api.staging.example.com")
+            ),
+        },
+    )
     message = problem(directory)
-    assert f"{directory / 'staging.toml'}: domain.zone_name: \"example.com\"" in message
+    assert f'{directory / "staging.toml"}: domain.zone_name: "example.com"' in message
     assert f"is also the zone of {directory / 'prod.toml'}" in message
     assert "222222222222" in message and "123456789012" in message
     assert "a public hosted zone belongs to one account" in message
 
 
 def test_the_conflict_is_found_when_only_one_of_the_files_is_selected(tmp_path):
-    directory = write(tmp_path, {
-        "prod": BASE,
-        "staging": with_("allowed_account_ids", ["222222222222"], with_("domain.record_name", "api.staging.example.com")),
-    })
+    directory = write(
+        tmp_path,
+        {
+            "prod": BASE,
+            "staging": with_(
+                "allowed_account_ids", ["222222222222"], with_("domain.record_name", "api.staging.example.com")
+            ),
+        },
+    )
     assert "is also the zone of" in problem(directory, ["prod"])
 
 
 def test_one_zone_shared_by_environments_of_one_account_is_fine(tmp_path):
-    directory = write(tmp_path, {
-        "prod": BASE,
-        "qa": with_("api.manage_account_settings", False, with_("domain.record_name", "api.qa.example.com")),
-    })
+    directory = write(
+        tmp_path,
+        {
+            "prod": BASE,
+            "qa": with_("api.manage_account_settings", False, with_("domain.record_name", "api.qa.example.com")),
+        },
+    )
     assert [config.environment for config in load_environments(directory)] == ["prod", "qa"]
 
 
 def test_two_environments_serving_one_name_are_rejected(tmp_path):
-    directory = write(tmp_path, {
-        "prod": BASE, "qa": with_("api.manage_account_settings", False),
-    })
+    directory = write(tmp_path, {"prod": BASE, "qa": with_("api.manage_account_settings", False)})
     message = problem(directory)
     assert (
         f'{directory / "qa.toml"}: domain.record_name: "api.example.com" is also the name of {directory / "prod.toml"} '
@@ -166,7 +178,10 @@ def test_reservations_default_to_the_health_function_only():
 def test_only_item_functions_take_the_configured_reservation():
     config = parse(with_("lambda.reserved_concurrency", 50))
     assert {route.id: config.lambda_.reserved_for(route.id) for route in ROUTES} == {
-        "create_item": 50, "get_item": 50, "delete_item": 50, "health": HEALTH_RESERVED_CONCURRENCY,
+        "create_item": 50,
+        "get_item": 50,
+        "delete_item": 50,
+        "health": HEALTH_RESERVED_CONCURRENCY,
     }
     assert config.lambda_.reserved_per_region == 50 * ITEM_FUNCTIONS + HEALTH_RESERVED_CONCURRENCY
 
@@ -215,13 +230,15 @@ def test_reservations_of_two_environments_in_one_account_and_region_add_up(tmp_p
     100 per item function is 310 each, 620 together (380 left); 150 is 460 each, 920
     together, and only 80 left."""
     qa = with_("api.manage_account_settings", False, with_("domain.record_name", "api.qa.example.com"))
-    fits = write(tmp_path / "fits", {
-        "prod": with_("lambda.reserved_concurrency", 100), "qa": with_("lambda.reserved_concurrency", 100, qa),
-    })
+    fits = write(
+        tmp_path / "fits",
+        {"prod": with_("lambda.reserved_concurrency", 100), "qa": with_("lambda.reserved_concurrency", 100, qa)},
+    )
     assert len(load_environments(fits)) == 2
-    too_much = write(tmp_path / "too_much", {
-        "prod": with_("lambda.reserved_concurrency", 150), "qa": with_("lambda.reserved_concurrency", 150, qa),
-    })
+    too_much = write(
+        tmp_path / "too_much",
+        {"prod": with_("lambda.reserved_concurrency", 150), "qa": with_("lambda.reserved_concurrency", 150, qa)},
+    )
     message = problem(too_much)
     assert "lambda.reserved_concurrency" in message
     assert f"{too_much / 'prod.toml'}" in message and f"{too_much / 'qa.toml'}" in message
@@ -292,7 +309,10 @@ def test_lambda_log_levels_are_accepted(level):
 def test_log_level_defaults_to_info_and_python_names_are_rejected():
     assert parse(BASE).lambda_.log_level == "INFO"
     message = str(pytest.raises(ConfigError, parse, with_("lambda.log_level", "WARNING")).value)
-    assert 'lambda.log_level: "WARNING" is not allowed (expected one of: TRACE, DEBUG, INFO, WARN, ERROR, FATAL)' in message
+    assert (
+        'lambda.log_level: "WARNING" is not allowed (expected one of: TRACE, DEBUG, INFO, WARN, ERROR, FATAL)'
+        in message
+    )
 
 
 # --- the README says what each environment needs and whom its alarms reach ----------------
@@ -314,7 +334,9 @@ def test_summary_names_the_quota_and_an_environment_without_subscriber():
     paged = parse(with_("alarms.email", "ops@example.com", with_("api.manage_account_settings", False)))
     rows = environments_table([quiet, paged]).splitlines()[2:]
     assert rows[0].rstrip(" |").split(" | ")[4:8] == [
-        "**nobody**: no `alarms.email`, alarms show in the CloudWatch console only", "310", "410 (declared: 1000)",
+        "**nobody**: no `alarms.email`, alarms show in the CloudWatch console only",
+        "310",
+        "410 (declared: 1000)",
         "set here",
     ]
     assert rows[1].split(" | ")[4] == "ops@example.com" and rows[1].endswith("| set by another environment |")

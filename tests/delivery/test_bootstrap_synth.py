@@ -4,8 +4,8 @@ through its own provider, state buckets that Terraform will not destroy, roles p
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +22,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 def bootstrap_doc(app, all_configs, tmp_path_factory):
     from cdktf import App, Testing
 
-    from modules.bootstrap import add_bootstrap
-
     import main
+    from modules.bootstrap import add_bootstrap
 
     scratch = App(outdir=str(tmp_path_factory.mktemp("boot")))
     configs = [all_configs[n] for n in ("dev", "staging", "prod", "local")]
@@ -36,13 +35,18 @@ def bootstrap_doc(app, all_configs, tmp_path_factory):
 def test_one_provider_per_account_and_region_with_the_account_pinned(bootstrap_doc):
     providers = {p["alias"]: p for p in bootstrap_doc["provider"]["aws"]}
     assert set(providers) == {
-        "account_111111111111_us_east_1", "account_111111111111_eu_west_1",
-        "account_222222222222_us_east_1", "account_222222222222_eu_west_1", "account_333333333333_us_east_1",
+        "account_111111111111_us_east_1",
+        "account_111111111111_eu_west_1",
+        "account_222222222222_us_east_1",
+        "account_222222222222_eu_west_1",
+        "account_333333333333_us_east_1",
     }
     for alias, p in providers.items():
         account = alias.split("_")[1]
         assert p["allowed_account_ids"] == [account]
-        assert p["assume_role"] == [{"role_arn": f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", "session_name": "bootstrap"}]
+        assert p["assume_role"] == [
+            {"role_arn": f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", "session_name": "bootstrap"}
+        ]
         assert "access_key" not in p
 
 
@@ -59,7 +63,10 @@ def test_one_github_oidc_provider_per_account(bootstrap_doc):
     oidc = list(bootstrap_doc["resource"]["aws_iam_openid_connect_provider"].values())
     github = [o for o in oidc if o["url"] == "https://token.actions.githubusercontent.com"]
     assert sorted(o["provider"] for o in github) == [
-        "aws.account_111111111111_us_east_1", "aws.account_222222222222_us_east_1", "aws.account_333333333333_us_east_1"]
+        "aws.account_111111111111_us_east_1",
+        "aws.account_222222222222_us_east_1",
+        "aws.account_333333333333_us_east_1",
+    ]
     assert all(o["client_id_list"] == ["sts.amazonaws.com"] for o in github)
     assert [o["url"] for o in oidc if o not in github] == ["https://app.terraform.io"]
 
@@ -84,10 +91,15 @@ def test_roles_per_real_environment_never_admin(bootstrap_doc):
 
 
 def test_each_environment_has_its_permissions_boundary_outside_the_deploy_roles_reach(bootstrap_doc):
-    boundaries = {p["name"]: p for p in bootstrap_doc["resource"]["aws_iam_policy"].values() if p["name"].startswith("boundary-")}
+    boundaries = {
+        p["name"]: p for p in bootstrap_doc["resource"]["aws_iam_policy"].values() if p["name"].startswith("boundary-")
+    }
     assert set(boundaries) == {f"boundary-items-{e}" for e in ("dev", "staging", "prod")}
-    deploy = [json.loads(p["policy"]) for p in bootstrap_doc["resource"]["aws_iam_policy"].values()
-              if p["name"].startswith("deploy-backend-prod-")]
+    deploy = [
+        json.loads(p["policy"])
+        for p in bootstrap_doc["resource"]["aws_iam_policy"].values()
+        if p["name"].startswith("deploy-backend-prod-")
+    ]
     granted = [arn for d in deploy for s in d["Statement"] if s["Effect"] == "Allow" for arn in s["Resource"]]
     assert not [arn for arn in granted if ":policy/" in arn], "the deploy role must not reach any managed policy"
 
@@ -101,17 +113,32 @@ def test_bootstrap_is_synthesized_only_when_named():
 @pytest.mark.slow
 def test_main_synthesizes_the_bootstrap_alone(tmp_path):
     env = {**os.environ, "BACKEND_ENVIRONMENTS": "bootstrap", "CDKTF_OUTDIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "main.py")], env=env, capture_output=True, text=True,
-                            timeout=300, cwd=PROJECT_DIR)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "main.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_DIR,
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["bootstrap"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('[github]\nrepository = "no-slash"\n', "github.repository: 'no-slash' is not a repository"),
-    ('[github]\nrepository = "o/r"\n[bootstrap]\nnoncurrent_version_days = 0\n', "noncurrent_version_days: 0 is out of range"),
-    ('[github]\nrepository = "o/r"\n[bootstrap]\nassume_role = "bad role"\n', "assume_role: 'bad role' is not an IAM role name"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[github]\nrepository = "no-slash"\n', "github.repository: 'no-slash' is not a repository"),
+        (
+            '[github]\nrepository = "o/r"\n[bootstrap]\nnoncurrent_version_days = 0\n',
+            "noncurrent_version_days: 0 is out of range",
+        ),
+        (
+            '[github]\nrepository = "o/r"\n[bootstrap]\nassume_role = "bad role"\n',
+            "assume_role: 'bad role' is not an IAM role name",
+        ),
+    ],
+)
 def test_delivery_settings_are_checked(tmp_path, text, expected):
     path = tmp_path / "delivery.toml"
     path.write_text(text)

@@ -8,8 +8,16 @@ import json
 import pytest
 
 from modules.deploy_policy import (
-    MANAGED_POLICY_CHARS, PolicyError, PolicyInputs, boundary_policy, deploy_policy, name_pattern, permissions_boundary_arn,
-    plan_policy, split_policy, walk,
+    MANAGED_POLICY_CHARS,
+    PolicyError,
+    PolicyInputs,
+    boundary_policy,
+    deploy_policy,
+    name_pattern,
+    permissions_boundary_arn,
+    plan_policy,
+    split_policy,
+    walk,
 )
 
 ACCOUNT = "111111111111"
@@ -31,10 +39,24 @@ def actions(policy: dict) -> set[str]:
 def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
     policy = deploy_policy(synthesized[env], inputs(env))
     services = {a.split(":")[0] for a in actions(policy)}
-    assert services <= {"acm", "apigateway", "cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "route53", "sns", "s3",
-                        "wafv2"}
+    assert services <= {
+        "acm",
+        "apigateway",
+        "cloudwatch",
+        "dynamodb",
+        "iam",
+        "kms",
+        "lambda",
+        "logs",
+        "route53",
+        "sns",
+        "s3",
+        "wafv2",
+    }
     assert ("wafv2" in services) == (env == "prod")  # WAF only where [waf] is on (protected prod)
-    assert "*" not in actions(policy) and not any(a.startswith("s3:") and a != "s3:ListBucket" and "Object" not in a for a in actions(policy))
+    assert "*" not in actions(policy) and not any(
+        a.startswith("s3:") and a != "s3:ListBucket" and "Object" not in a for a in actions(policy)
+    )
     # Never a whole service: the explicit actions of each resource type (and reads by prefix).
     assert not [a for a in actions(policy) if a.endswith(":*")]
     # Attached as managed policies of at most 6,144 characters each (whitespace excluded).
@@ -56,22 +78,40 @@ def test_every_write_is_scoped_to_the_environment(env, synthesized):
             assert region in config_regions | {""}, arn
             scoped = f"items-{env}" in arn or f"{env}.example.com" in arn or "api.example.com" in arn
             tagged = s.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/environment") == env
-            generated_ids = arn.endswith(("/restapis", "/restapis/*", "/account", "/tags/*", "/domainnames",
-                                          "healthcheck/*", "change/*", "hostedzone/*", "/stages/*", "managedruleset/*/*",
-                                          ":log-group:API-Gateway-Execution-Logs_*"))
+            generated_ids = arn.endswith(
+                (
+                    "/restapis",
+                    "/restapis/*",
+                    "/account",
+                    "/tags/*",
+                    "/domainnames",
+                    "healthcheck/*",
+                    "change/*",
+                    "hostedzone/*",
+                    "/stages/*",
+                    "managedruleset/*/*",
+                    ":log-group:API-Gateway-Execution-Logs_*",
+                )
+            )
             service_linked = "aws-service-role/replication.dynamodb" in arn  # only with iam:AWSServiceName
-            state = arn.startswith(f"arn:aws:s3:::items-terraform-state-")  # the state object and lock only
+            state = arn.startswith("arn:aws:s3:::items-terraform-state-")  # the state object and lock only
             assert scoped or tagged or generated_ids or service_linked or state, arn
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_unscoped_writes_are_only_those_aws_cannot_scope(env, synthesized):
-    unscoped = {a for s in deploy_policy(synthesized[env], inputs(env))["Statement"]
-                if s["Effect"] == "Allow" and s["Resource"] == ["*"] and "Condition" not in s for a in s["Action"]}
+    unscoped = {
+        a
+        for s in deploy_policy(synthesized[env], inputs(env))["Statement"]
+        if s["Effect"] == "Allow" and s["Resource"] == ["*"] and "Condition" not in s
+        for a in s["Action"]
+    }
     reads = {a for a in unscoped if a.split(":")[1].startswith(("Describe", "Get", "List"))}
-    expected = {"route53:CreateHealthCheck"} | ({
-        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:UpdateLogDelivery", "logs:PutResourcePolicy"}
-        if env == "prod" else set())
+    expected = {"route53:CreateHealthCheck"} | (
+        {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:UpdateLogDelivery", "logs:PutResourcePolicy"}
+        if env == "prod"
+        else set()
+    )
     assert unscoped - reads == expected
 
 
@@ -86,11 +126,16 @@ def test_roles_the_deploy_role_makes_stay_within_the_boundary(env, synthesized):
     for s in by_sid.values():
         if s["Effect"] == "Allow" and granting & set(s["Action"]):
             assert s["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}, s["Sid"]
-    assert by_sid["NeverRemoveTheBoundary"] == {"Sid": "NeverRemoveTheBoundary", "Effect": "Deny",
-                                                "Action": ["iam:DeleteRolePermissionsBoundary"], "Resource": ["*"]}
+    assert by_sid["NeverRemoveTheBoundary"] == {
+        "Sid": "NeverRemoveTheBoundary",
+        "Effect": "Deny",
+        "Action": ["iam:DeleteRolePermissionsBoundary"],
+        "Resource": ["*"],
+    }
     passing = [s for s in by_sid.values() if "iam:PassRole" in s["Action"]]
     assert [s["Condition"] for s in passing] == [
-        {"StringEquals": {"iam:PassedToService": ["apigateway.amazonaws.com", "lambda.amazonaws.com"]}}]
+        {"StringEquals": {"iam:PassedToService": ["apigateway.amazonaws.com", "lambda.amazonaws.com"]}}
+    ]
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -98,20 +143,28 @@ def test_every_role_of_the_stack_carries_the_boundary_and_the_boundary_covers_wh
     doc = synthesized[env]
     roles = doc["resource"]["aws_iam_role"].values()
     assert {r["permissions_boundary"] for r in roles} == {
-        "arn:aws:iam::${data.aws_caller_identity.account.account_id}:policy/delivery/boundary-items-" + env}
+        "arn:aws:iam::${data.aws_caller_identity.account.account_id}:policy/delivery/boundary-items-" + env
+    }
     boundary = boundary_policy(doc, inputs(env))
     allowed = {a for s in boundary["Statement"] for a in s["Action"]}
     assert set(walk(doc).role_actions) <= allowed
     assert "logs:CreateLogGroup" in allowed  # the API Gateway logging role's managed policy
-    assert not [s for s in boundary["Statement"] if s["Resource"] == ["*"] and not all(
-        a.startswith("xray:") for a in s["Action"])], "only X-Ray, which has no resource-level permissions, on *"
+    assert not [
+        s
+        for s in boundary["Statement"]
+        if s["Resource"] == ["*"] and not all(a.startswith("xray:") for a in s["Action"])
+    ], "only X-Ray, which has no resource-level permissions, on *"
 
 
 def test_a_role_policy_using_a_service_the_stack_has_no_rule_for_is_an_error(synthesized):
     doc = copy.deepcopy(synthesized["dev"])
     policy = next(iter(doc["resource"]["aws_iam_role_policy"].values()))
-    policy["policy"] = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::somebody/*"}]})
+    policy["policy"] = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::somebody/*"}],
+        }
+    )
     with pytest.raises(PolicyError, match="the stack's roles use s3"):
         boundary_policy(doc, inputs("dev"))
 
@@ -132,16 +185,24 @@ def test_dev_example(synthesized):
     # API Gateway names the execution log group after the REST API's generated id.
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
     assert not [arn for arn in logs if arn.endswith("-*:*")]
-    assert by_sid["RequestOwnCertificates"]["Condition"] == {"ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]}}
+    assert by_sid["RequestOwnCertificates"]["Condition"] == {
+        "ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]}
+    }
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
-        "route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.api.dev.example.com", "api.dev.example.com"]
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    ] == ["*.api.dev.example.com", "api.dev.example.com"]
     assert by_sid["OnlyTheStacksManagedPolicies"]["Effect"] == "Deny"
-    assert by_sid["StateObject"]["Resource"] == ["arn:aws:s3:::items-terraform-state-111111111111/backend/dev/terraform.tfstate"]
+    assert by_sid["StateObject"]["Resource"] == [
+        "arn:aws:s3:::items-terraform-state-111111111111/backend/dev/terraform.tfstate"
+    ]
     # Lambda encrypts environment variables with the caller's grant on the environment's keys.
     keys = by_sid["KeysThroughLambda"]
     assert keys["Action"] == ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt"]
     assert keys["Condition"]["StringEquals"]["kms:ViaService"] == [
-        "lambda.eu-central-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com", "lambda.us-east-1.amazonaws.com"]
+        "lambda.eu-central-1.amazonaws.com",
+        "lambda.eu-west-1.amazonaws.com",
+        "lambda.us-east-1.amazonaws.com",
+    ]
 
 
 def test_plan_policy_reads_but_never_writes_or_reads_items(synthesized):
@@ -190,12 +251,15 @@ def test_a_name_outside_the_prefix_is_an_error(synthesized):
         deploy_policy(doc, inputs("dev"))
 
 
-@pytest.mark.parametrize("name, pattern", [
-    ("items-dev-items", "items-dev-*"),
-    ("/aws/lambda/items-dev-get-item", "/aws/lambda/items-dev-*"),
-    ("alias/items-dev", "alias/items-dev"),
-    ("items-development-x", "items-development-x"),  # another environment's prefix is not ours
-])
+@pytest.mark.parametrize(
+    "name, pattern",
+    [
+        ("items-dev-items", "items-dev-*"),
+        ("/aws/lambda/items-dev-get-item", "/aws/lambda/items-dev-*"),
+        ("alias/items-dev", "alias/items-dev"),
+        ("items-development-x", "items-development-x"),  # another environment's prefix is not ours
+    ],
+)
 def test_name_patterns_never_reach_another_environment(name, pattern):
     assert name_pattern(name, "items-dev", "test") == pattern
 

@@ -52,7 +52,9 @@ def test_a_changed_stack_is_planned_alone(outdirs, environment_configs, synthesi
     reasons = pipeline.changed_environments(base, head, real(environment_configs))
     assert reasons == {"staging": "synthesized stack changed"}
     m = pipeline.matrix(reasons, real(environment_configs))
-    assert m == {"include": [{"environment": "staging", "stack": "backend-staging", "region": "eu-west-1", "backend": "s3"}]}
+    assert m == {
+        "include": [{"environment": "staging", "stack": "backend-staging", "region": "eu-west-1", "backend": "s3"}]
+    }
 
 
 def test_without_a_base_every_environment_is_planned(outdirs, environment_configs):
@@ -66,8 +68,22 @@ def test_changed_writes_the_matrix_for_github(outdirs, tmp_path, synthesized):
     doc["output"]["table_name"]["value"] = "x"
     write(head, "backend-prod", doc)
     output, summary = tmp_path / "out.txt", tmp_path / "summary.md"
-    assert pipeline.main(["changed", "--base", str(base), "--head", str(head), "--github-output", str(output),
-                          "--summary", str(summary)]) == 0
+    assert (
+        pipeline.main(
+            [
+                "changed",
+                "--base",
+                str(base),
+                "--head",
+                str(head),
+                "--github-output",
+                str(output),
+                "--summary",
+                str(summary),
+            ]
+        )
+        == 0
+    )
     lines = dict(line.split("=", 1) for line in output.read_text().splitlines())
     assert lines["any"] == "true"
     assert [e["environment"] for e in json.loads(lines["matrix"])["include"]] == ["prod"]
@@ -75,12 +91,14 @@ def test_changed_writes_the_matrix_for_github(outdirs, tmp_path, synthesized):
 
 
 def test_plan_summary_counts_and_flags_destruction():
-    plan = {"resource_changes": [
-        {"address": "aws_s3_bucket.a", "change": {"actions": ["create"]}},
-        {"address": "aws_iam_role.b", "change": {"actions": ["delete", "create"]}},
-        {"address": "aws_sns_topic.c", "change": {"actions": ["no-op"]}},
-        {"address": "aws_kms_key.d", "change": {"actions": ["delete"]}},
-    ]}
+    plan = {
+        "resource_changes": [
+            {"address": "aws_s3_bucket.a", "change": {"actions": ["create"]}},
+            {"address": "aws_iam_role.b", "change": {"actions": ["delete", "create"]}},
+            {"address": "aws_sns_topic.c", "change": {"actions": ["no-op"]}},
+            {"address": "aws_kms_key.d", "change": {"actions": ["delete"]}},
+        ]
+    }
     text = pipeline.summary(plan, "backend-dev")
     assert text.startswith("### `backend-dev`: 1 **destroy**, 1 **replace**, 1 create")
     assert "| **replace** | `aws_iam_role.b` |" in text and "aws_sns_topic.c" not in text
@@ -92,9 +110,11 @@ def test_local_environments_are_refused():
 
 
 def test_remote_summary_shows_the_result_and_the_run():
-    output = ("Running plan in HCP Terraform...\n\nTo view this run in a browser, visit:\n"
-              "https://app.terraform.io/app/example-platform/backend-prod/runs/run-abc123\n\n"
-              "Plan: 2 to add, 1 to change, 0 to destroy.\n")
+    output = (
+        "Running plan in HCP Terraform...\n\nTo view this run in a browser, visit:\n"
+        "https://app.terraform.io/app/example-platform/backend-prod/runs/run-abc123\n\n"
+        "Plan: 2 to add, 1 to change, 0 to destroy.\n"
+    )
     text = pipeline.remote_summary(output, "backend-prod")
     assert "Plan: 2 to add, 1 to change, 0 to destroy." in text
     assert "https://app.terraform.io/app/example-platform/backend-prod/runs/run-abc123" in text
@@ -113,6 +133,8 @@ def test_summary_reads_a_real_saved_plan(tmp_path, terraform_bin, monkeypatch):
     # The CLI config warning of a machine with a missing config file goes to stderr, not into the JSON.
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(tmp_path / "absent.tfrc"))
     monkeypatch.setattr(pipeline.tf, "terraform_env", lambda build_dir, extra=None: dict(os.environ))
-    text = pipeline.summary(pipeline.terraform_json(["show", "-json", "-no-color", "plan.tfplan"], tmp_path), "backend-x")
+    text = pipeline.summary(
+        pipeline.terraform_json(["show", "-json", "-no-color", "plan.tfplan"], tmp_path), "backend-x"
+    )
     assert text.startswith("### `backend-x`: 1 create")
     assert "| create | `terraform_data.marker` |" in text

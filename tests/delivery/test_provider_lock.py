@@ -34,8 +34,12 @@ def test_lock_files_from_the_mirror_let_init_work_without_a_registry(tmp_path, t
     assert f'provider "{tf.PROVIDER}"' in lock and f'version     = "{tf.PROVIDER_VERSION}"' in lock
     assert "h1:" in lock
     # Every registry request fails: only the mirror can satisfy init.
-    env = tf.terraform_env(tmp_path / "build", {"HTTPS_PROXY": "http://127.0.0.1:1", "HTTP_PROXY": "http://127.0.0.1:1"})
-    init = tf.run(["init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"], fresh, env, timeout=300)
+    env = tf.terraform_env(
+        tmp_path / "build", {"HTTPS_PROXY": "http://127.0.0.1:1", "HTTP_PROXY": "http://127.0.0.1:1"}
+    )
+    init = tf.run(
+        ["init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"], fresh, env, timeout=300
+    )
     assert init.returncode == 0, init.stdout
 
 

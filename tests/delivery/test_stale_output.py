@@ -39,7 +39,12 @@ def test_a_bad_environment_file_removes_the_previous_synth(tmp_path):
     outdir = tmp_path / "out"
     previous_synth(outdir)
     env = {**os.environ, "BACKEND_ENVIRONMENTS_DIR": str(envs), "CDKTF_OUTDIR": str(outdir)}
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "main.py")], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "main.py")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
-    assert f"nothing was synthesized; removed the previous synth of backend-dev, backend-prod from {outdir}" in result.stderr
+    assert (
+        f"nothing was synthesized; removed the previous synth of backend-dev, backend-prod from {outdir}"
+        in result.stderr
+    )
     assert not list(outdir.glob("stacks/*/cdk.tf.json"))

@@ -37,8 +37,13 @@ def actionlint() -> str:
 def run_actionlint(binary: str, cwd: Path) -> subprocess.CompletedProcess:
     # shellcheck/pyflakes integrations are off so the result does not depend on what else
     # the machine has installed.
-    return subprocess.run([binary, "-no-color", "-oneline", "-shellcheck=", "-pyflakes="], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [binary, "-no-color", "-oneline", "-shellcheck=", "-pyflakes="],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_actionlint_passes_on_every_workflow(actionlint):

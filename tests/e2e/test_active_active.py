@@ -18,8 +18,8 @@ import pytest
 
 from tests.e2e.local_deployment import deploy_for_module, stop
 from tools import deployment_file, smoke
-from tools.deploy import smoke_token
 from tools import terraform as tf
+from tools.deploy import smoke_token
 from tools.emulator import aws_client
 from tools.global_router import SERVED_BY_HEADER
 from tools.replicator import LAG_BOUND_S
@@ -75,17 +75,22 @@ def stored(described, region: str, item_id: str) -> dict | None:
 def test_a_write_in_one_region_is_readable_in_every_other_within_the_bound(local, described):
     for source in local.config.regions:
         item_id = f"lag-{source}-{time.time_ns()}"
-        created = call(described, "POST", f"{described['regions'][source]['api_url']}/items", {"item_id": item_id, "n": 1})
+        created = call(
+            described, "POST", f"{described['regions'][source]['api_url']}/items", {"item_id": item_id, "n": 1}
+        )
         assert created.status == 201
         for other in local.config.regions:
-            waited = until(lambda: stored(described, other, item_id) == created.json(), LAG_BOUND_S)
+            expected = created.json()
+            waited = until(lambda o=other, i=item_id, e=expected: stored(described, o, i) == e, LAG_BOUND_S)
             assert waited is not None, f"{item_id} from {source} not readable in {other} within {LAG_BOUND_S} s"
 
 
 def test_a_delete_propagates(local, described):
     primary, secondary = regions(local)
     item_id = f"delete-{time.time_ns()}"
-    assert call(described, "POST", f"{described['regions'][primary]['api_url']}/items", {"item_id": item_id}).status == 201
+    assert (
+        call(described, "POST", f"{described['regions'][primary]['api_url']}/items", {"item_id": item_id}).status == 201
+    )
     assert until(lambda: stored(described, secondary, item_id) is not None, LAG_BOUND_S) is not None
     assert call(described, "DELETE", f"{described['regions'][secondary]['api_url']}/items/{item_id}").status == 204
     assert until(lambda: stored(described, primary, item_id) is None, LAG_BOUND_S) is not None
@@ -97,10 +102,17 @@ def test_concurrent_writes_to_one_key_in_two_regions_converge_everywhere(local, 
         item_id = f"conflict-{attempt}-{time.time_ns()}"
         start, answers = threading.Barrier(2), {}
 
-        def write(region: str) -> None:
+        # Bound now (B023): each attempt's threads and check use that attempt's key.
+        def write(
+            region: str, item_id: str = item_id, start: threading.Barrier = start, answers: dict = answers
+        ) -> None:
             start.wait()
-            answers[region] = call(described, "POST", f"{described['regions'][region]['api_url']}/items",
-                                            {"item_id": item_id, "writer": region}).json()
+            answers[region] = call(
+                described,
+                "POST",
+                f"{described['regions'][region]['api_url']}/items",
+                {"item_id": item_id, "writer": region},
+            ).json()
 
         threads = [threading.Thread(target=write, args=(region,)) for region in (primary, secondary)]
         for thread in threads:
@@ -108,12 +120,14 @@ def test_concurrent_writes_to_one_key_in_two_regions_converge_everywhere(local, 
         for thread in threads:
             thread.join()
 
-        def same_everywhere() -> bool:
+        def same_everywhere(item_id: str = item_id) -> bool:
             first = stored(described, primary, item_id)
             return first is not None and first == stored(described, secondary, item_id)
 
         converged = until(same_everywhere, LAG_BOUND_S * 2)
-        assert converged is not None, f"{item_id} differs: {stored(described, primary, item_id)} vs {stored(described, secondary, item_id)}"
+        assert converged is not None, (
+            f"{item_id} differs: {stored(described, primary, item_id)} vs {stored(described, secondary, item_id)}"
+        )
         assert stored(described, primary, item_id) in answers.values()
 
 
@@ -124,8 +138,21 @@ def test_the_global_url_answers_from_the_closest_healthy_region(local, described
 
 
 def drill(local, *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.drill", "--env", "local", "--deployment",
-                           str(local.state_dir / "deployment.json"), *arguments], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.drill",
+            "--env",
+            "local",
+            "--deployment",
+            str(local.state_dir / "deployment.json"),
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_drill_fails_over_within_its_bound_recovers_and_puts_the_variable_back(local, described):
@@ -136,7 +163,9 @@ def test_the_drill_fails_over_within_its_bound_recovers_and_puts_the_variable_ba
     result = drill(local)
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.strip().splitlines()[-1]
-    failover, recovery, bound = map(float, re.fullmatch(r"failover ([\d.]+) s, recovery ([\d.]+) s, bound ([\d.]+) s", last).groups())
+    failover, recovery, bound = map(
+        float, re.fullmatch(r"failover ([\d.]+) s, recovery ([\d.]+) s, bound ([\d.]+) s", last).groups()
+    )
     assert 0 < failover <= bound and 0 < recovery <= bound and bound == pytest.approx((30 * 3 + 60 + 60) * 0.02)
     assert f"after the failover: {secondary}" in result.stdout  # items written then came from the survivor
     assert health.get_function_configuration(FunctionName=function)["Environment"]["Variables"] == before
@@ -148,13 +177,17 @@ def test_an_evacuated_region_leaves_the_global_url_until_restored_and_the_plan_s
     served = lambda: call(described, "GET", described["global_url"] + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
     evacuated = drill(local, "--evacuate", primary)
     try:
-        assert evacuated.returncode == 0 and f"{primary} evacuated" in evacuated.stdout, evacuated.stdout + evacuated.stderr
+        assert evacuated.returncode == 0 and f"{primary} evacuated" in evacuated.stdout, (
+            evacuated.stdout + evacuated.stderr
+        )
         assert until(lambda: served() == secondary, 5) is not None
         again = drill(local, "--evacuate", primary)
         assert again.returncode == 0 and "already evacuated" in again.stdout
         last = drill(local, "--evacuate", secondary)
         assert last.returncode == 1 and "last region in DNS" in last.stderr
-        plan = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], local.deployment.stack_dir, local.env, 300)
+        plan = tf.run(
+            ["plan", "-detailed-exitcode", "-input=false", "-no-color"], local.deployment.stack_dir, local.env, 300
+        )
         assert plan.returncode == 0, f"the next apply would change the evacuation:\n{plan.stdout[-4000:]}"
     finally:
         restored = drill(local, "--restore", primary)

@@ -83,9 +83,8 @@ def changes(shown: dict) -> dict[str, dict]:
 def is_new_regions(address: str) -> bool:
     """Resources in the new region's scope, or its Route53 pieces and health alarm in us-east-1."""
     name = address.split(".", 1)[1]
-    return (
-        name.startswith(f"{NEW_REGION}_")
-        or name.startswith((f"routing_{NEW_REGION}_", f"health_alarms_{NEW_REGION}_", f"global_table_{NEW_REGION}_"))
+    return name.startswith(f"{NEW_REGION}_") or name.startswith(
+        (f"routing_{NEW_REGION}_", f"health_alarms_{NEW_REGION}_", f"global_table_{NEW_REGION}_")
     )
 
 
@@ -113,21 +112,27 @@ def test_it_creates_every_resource_the_new_region_has(plan):
     under its address would show as no-op, or worse, as a change)."""
     shown, synthesized = plan
     expected = sorted(
-        f"{rtype}.{name}" for rtype, items in synthesized["resource"].items() for name in items
+        f"{rtype}.{name}"
+        for rtype, items in synthesized["resource"].items()
+        for name in items
         if is_new_regions(f"{rtype}.{name}")
     )
     assert sorted(changes(shown)) == expected
     kinds = {address.split(".")[0] for address in expected}
-    assert {"aws_kms_key", "aws_dynamodb_table", "aws_lambda_function", "aws_api_gateway_rest_api",
-            "aws_route53_health_check", "aws_route53_record", "aws_cloudwatch_metric_alarm"} <= kinds
+    assert {
+        "aws_kms_key",
+        "aws_dynamodb_table",
+        "aws_lambda_function",
+        "aws_api_gateway_rest_api",
+        "aws_route53_health_check",
+        "aws_route53_record",
+        "aws_cloudwatch_metric_alarm",
+    } <= kinds
 
 
 def test_nothing_in_the_existing_regions_is_touched(plan, local):
     shown, _ = plan
-    untouched = [
-        change["address"] for change in shown["resource_changes"]
-        if not is_new_regions(change["address"])
-    ]
+    untouched = [change["address"] for change in shown["resource_changes"] if not is_new_regions(change["address"])]
     assert untouched, "the plan lists none of the existing resources"
     by_address = {change["address"]: change["change"]["actions"] for change in shown["resource_changes"]}
     assert {tuple(by_address[address]) for address in untouched} <= {("no-op",), ("read",)}

@@ -38,8 +38,9 @@ def issuer(described):
 
 
 def test_the_plan_after_apply_stays_empty_with_the_issuer_variable(local):
-    result = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], local.deployment.stack_dir,
-                    local.env, timeout=300)
+    result = tf.run(
+        ["plan", "-detailed-exitcode", "-input=false", "-no-color"], local.deployment.stack_dir, local.env, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-4000:]
 
 
@@ -111,13 +112,31 @@ def test_schemathesis_finds_no_5xx_and_only_documented_answers(local, described,
     schema.write_text(openapi.rendered())
     token = local_issuer.mint(issuer, "items:read items:write", lifetime_s=3600)
     command = [
-        str(Path(sys.executable).with_name("schemathesis")), "run", str(schema),
-        "--url", described["regions"][region]["api_url"], "--header", f"Authorization: Bearer {token}",
-        "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance",
-        "--max-examples", "25", "--seed", "1", "--request-timeout", "20", "--no-color",
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        str(schema),
+        "--url",
+        described["regions"][region]["api_url"],
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance",
+        "--max-examples",
+        "25",
+        "--seed",
+        "1",
+        "--request-timeout",
+        "20",
+        "--no-color",
     ]
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=SCHEMATHESIS_BUDGET_S,
-                            env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=SCHEMATHESIS_BUDGET_S,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        stdin=subprocess.DEVNULL,
+    )
     print(f"schemathesis: {time.monotonic() - started:.1f} s\n{result.stdout[-3000:]}")
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]

@@ -31,7 +31,8 @@ def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs):
 
     root = tmp_path_factory.mktemp("bootstrap")
     targets = tuple(
-        EnvironmentTarget(config=environment_configs[name], doc=synthesized[name]) for name in ("dev", "staging", "prod")
+        EnvironmentTarget(config=environment_configs[name], doc=synthesized[name])
+        for name in ("dev", "staging", "prod")
     )
     settings = DeliverySettings(github_repository=REPOSITORY, assume_role=ASSUME_ROLE)
     app = App(outdir=str(root / "cdktf.out"))
@@ -62,8 +63,11 @@ def client(url: str, service: str, account: str, region: str = "us-east-1"):
         RoleArn=f"arn:aws:iam::{account}:role/{ASSUME_ROLE}", RoleSessionName="test"
     )["Credentials"]
     return boto3.client(
-        service, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"], **base,
+        service,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        **base,
     )
 
 
@@ -81,7 +85,10 @@ def test_state_bucket_is_locked_down_in_its_account(applied, environment):
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
-    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
+    assert (
+        s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        == "BucketOwnerEnforced"
+    )
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
@@ -107,7 +114,9 @@ def test_roles_trust_only_their_github_environment(applied, environment):
         assert attached and all(p["PolicyName"].startswith(f"{kind}-backend-{environment}-") for p in attached)
         for policy in attached:
             version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
-            document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+            document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"][
+                "Document"
+            ]
             document = json.loads(document) if isinstance(document, str) else document
             arns = json.dumps(document)
             assert f":{account}:" in arns and "${" not in arns, "the account reference was not resolved"
@@ -131,12 +140,16 @@ def test_prod_roles_also_trust_its_terraform_cloud_workspace(applied):
 
 
 def test_second_plan_is_empty(applied):
-    result = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300)
+    result = tf.run(
+        ["plan", "-detailed-exitcode", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300
+    )
     assert result.returncode == 0, f"plan after apply is not empty (exit {result.returncode}):\n{result.stdout[-6000:]}"
 
 
 def test_terraform_refuses_to_destroy_a_state_bucket(applied):
-    result = tf.run(["destroy", "-auto-approve", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300)
+    result = tf.run(
+        ["destroy", "-auto-approve", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300
+    )
     assert result.returncode != 0
     assert "prevent_destroy" in result.stdout
     s3 = client(applied["url"], "s3", "222222222222", "eu-west-1")

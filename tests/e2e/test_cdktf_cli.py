@@ -41,8 +41,12 @@ def cli(tmp_path_factory, terraform_bin):
             "CI": "true",
             # The stack's emulator-only variable (tools/deploy.py passes the running local issuer's URL).
             "TF_VAR_local_issuer_url": "http://127.0.0.1:1",
-            "HTTPS_PROXY": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost",
-            "https_proxy": DEAD_PROXY, "http_proxy": DEAD_PROXY, "no_proxy": "127.0.0.1,localhost",
+            "HTTPS_PROXY": DEAD_PROXY,
+            "HTTP_PROXY": DEAD_PROXY,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "https_proxy": DEAD_PROXY,
+            "http_proxy": DEAD_PROXY,
+            "no_proxy": "127.0.0.1,localhost",
         }
         if tf.find_provider_mirror() is None:
             env.pop("HTTPS_PROXY"), env.pop("https_proxy")  # no mirror: the registry is the only source
@@ -57,7 +61,12 @@ def npx_cdktf(args: list[str], cli: dict, timeout: float) -> tuple[subprocess.Co
     started = time.monotonic()
     result = subprocess.run(
         ["npx", "--no-install", "cdktf", *args, "--output", str(cli["outdir"]), "--no-color"],
-        cwd=PROJECT_DIR, env=cli["env"], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        cwd=PROJECT_DIR,
+        env=cli["env"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     return result, time.monotonic() - started
 

@@ -44,8 +44,13 @@ def permission_replaced(client, function: str, source_arn: str | None):
     (statement,) = [item for item in original if item["Sid"] == STATEMENT_ID]
     client.remove_permission(FunctionName=function, StatementId=STATEMENT_ID)
     if source_arn is not None:
-        client.add_permission(FunctionName=function, StatementId=STATEMENT_ID, Action="lambda:InvokeFunction",
-                              Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+        client.add_permission(
+            FunctionName=function,
+            StatementId=STATEMENT_ID,
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=source_arn,
+        )
     try:
         yield statement["Condition"]["ArnLike"]["AWS:SourceArn"]
     finally:
@@ -53,9 +58,13 @@ def permission_replaced(client, function: str, source_arn: str | None):
             client.remove_permission(FunctionName=function, StatementId=STATEMENT_ID)
         except client.exceptions.ResourceNotFoundException:
             pass  # it was removed and not replaced
-        client.add_permission(FunctionName=function, StatementId=STATEMENT_ID, Action="lambda:InvokeFunction",
-                              Principal="apigateway.amazonaws.com",
-                              SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"])
+        client.add_permission(
+            FunctionName=function,
+            StatementId=STATEMENT_ID,
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"],
+        )
 
 
 def test_the_deployment_file_describes_what_the_emulator_holds(local, described):
@@ -71,8 +80,12 @@ def test_the_deployment_file_describes_what_the_emulator_holds(local, described)
 
 
 def test_smoke_passes_in_every_region_through_the_gateway_reading_the_file(local):
-    result = subprocess.run([sys.executable, "-m", "tools.smoke", "--deployment", str(local.state_dir / "deployment.json")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.smoke", "--deployment", str(local.state_dir / "deployment.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     # 5 per region, then 5 through the global URL the file names
     assert f"smoke: {5 * len(local.config.regions) + 5} passed, 0 failed" in result.stdout
@@ -102,8 +115,13 @@ def test_get_follows_its_lambda_permission(local, described):
         assert smoke.request("GET", item_url, token=token).status == 200
         with permission_replaced(client, function, None) as deployed_arn:
             old_form = deployed_arn.rsplit("/", 1)[0] + "/{item_id}"
-            client.add_permission(FunctionName=function, StatementId=STATEMENT_ID, Action="lambda:InvokeFunction",
-                                  Principal="apigateway.amazonaws.com", SourceArn=old_form)
+            client.add_permission(
+                FunctionName=function,
+                StatementId=STATEMENT_ID,
+                Action="lambda:InvokeFunction",
+                Principal="apigateway.amazonaws.com",
+                SourceArn=old_form,
+            )
             assert smoke.request("GET", item_url, token=token).status == 500
         assert smoke.request("GET", item_url, token=token).status == 200
     finally:
@@ -121,7 +139,9 @@ def test_status_forced_on_one_regions_health_function(described, local):
     function = described["regions"][forced_region]["functions"]["health"]
     variables = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
     assert "TABLE_NAME" in variables and "STATUS" not in variables
-    client.update_function_configuration(FunctionName=function, Environment={"Variables": {**variables, "STATUS": "503"}})
+    client.update_function_configuration(
+        FunctionName=function, Environment={"Variables": {**variables, "STATUS": "503"}}
+    )
     try:
         forced = smoke.request("GET", described["regions"][forced_region]["api_url"] + "/health")
         assert forced.status == 503 and forced.json()["forced"] is True and forced.json()["region"] == forced_region

@@ -49,33 +49,33 @@ def test_the_summary_reports_the_measured_replication_lag_and_the_global_url(loc
     config, deployment, *_ = local
     printed = deploy.summary(deployment)
     assert re.search(r"lag p50 \d+ ms, p99 \d+ ms over 4 writes and deletes", printed), printed
-    assert f"global URL   {deployment.global_url} (answers like https://{config.domain.record_name}'s latency records" in printed
+    assert (
+        f"global URL   {deployment.global_url} (answers like https://{config.domain.record_name}'s latency records"
+        in printed
+    )
     assert "failover     within 210 s" in printed
 
 
 def test_plan_after_apply_is_empty(local):
     _, deployment, state, env, _ = local
-    result = tf.run(
-        ["plan", "-detailed-exitcode", "-input=false", "-no-color"],
-        deployment.stack_dir, env, timeout=300,
-    )
+    result = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], deployment.stack_dir, env, timeout=300)
     assert result.returncode == 0, f"plan is not empty (exit {result.returncode}):\n{result.stdout[-6000:]}"
 
 
 def test_destroy_leaves_nothing(local):
     config, deployment, state, env, _ = local
-    result = tf.run(
-        ["destroy", "-auto-approve", "-input=false", "-no-color"],
-        deployment.stack_dir, env, timeout=600,
-    )
+    result = tf.run(["destroy", "-auto-approve", "-input=false", "-no-color"], deployment.stack_dir, env, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:]
     listed = tf.run(["state", "list"], deployment.stack_dir, env, timeout=60)
     assert listed.stdout.strip() == ""
 
     def client(service, region):
         return boto3.client(
-            service, endpoint_url=state.emulator_url, region_name=region,
-            aws_access_key_id="test", aws_secret_access_key="test",
+            service,
+            endpoint_url=state.emulator_url,
+            region_name=region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
         )
 
     for region in (*config.regions, "us-east-1"):

@@ -12,8 +12,12 @@ from functions import items
 
 def event(origin: str | None, item_id: str = "missing") -> dict:
     headers = {"Origin": origin} if origin else {}
-    return {"httpMethod": "GET", "headers": headers, "pathParameters": {"item_id": item_id},
-            "requestContext": {"requestId": "r1"}}
+    return {
+        "httpMethod": "GET",
+        "headers": headers,
+        "pathParameters": {"item_id": item_id},
+        "requestContext": {"requestId": "r1"},
+    }
 
 
 @pytest.fixture()

@@ -137,7 +137,12 @@ def test_503_when_dynamodb_answers_with_an_error(healthy_table, event, code):
         status, body = call(event)
 
     assert status == 503
-    assert body == {"status": "unhealthy", "region": "eu-west-1", "reason": f"DynamoDB answered {code}", "forced": False}
+    assert body == {
+        "status": "unhealthy",
+        "region": "eu-west-1",
+        "reason": f"DynamoDB answered {code}",
+        "forced": False,
+    }
 
 
 def test_503_when_dynamodb_answers_an_error_without_a_code(healthy_table, event):

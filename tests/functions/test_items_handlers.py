@@ -7,12 +7,11 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from _assertions import assert_error
 from botocore.stub import Stubber
 
 from functions import _aws, items
 from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
-
-from _assertions import assert_error
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
@@ -65,7 +64,7 @@ def test_create_replacing_an_item_is_200_without_location(table, event, parse):
 
 
 def test_numbers_come_back_with_every_digit(table, event):
-    body = '{"item_id": "n", "big": %s, "neg": -%s, "tenth": 0.1, "tiny": 1E-130, "e": 1.5e3}' % (BIG, BIG)
+    body = f'{{"item_id": "n", "big": {BIG}, "neg": -{BIG}, "tenth": 0.1, "tiny": 1E-130, "e": 1.5e3}}'
     created = items.create_item(event("post_item", body=body), None)
     got = items.get_item(event("get_item", item_id="n"), None)
 
@@ -81,7 +80,7 @@ def test_numbers_come_back_with_every_digit(table, event):
 
 def test_trailing_zeros_do_not_count_as_significant_digits(table, event):
     big_round = "1" + "0" * 60  # 61 digits but 1 significant: DynamoDB stores it exactly
-    response = items.create_item(event("post_item", body='{"item_id": "z", "n": %s}' % big_round), None)
+    response = items.create_item(event("post_item", body=f'{{"item_id": "z", "n": {big_round}}}'), None)
     assert response["statusCode"] == 201
 
     got = items.get_item(event("get_item", item_id="z"), None)
@@ -97,9 +96,7 @@ def test_nested_empty_values_round_trip(table, event, parse):
 
 
 def test_base64_body_is_decoded(table, event, parse):
-    response = items.create_item(
-        event("post_item", body={PARTITION_KEY: "b64", "ü": "ñ"}, base64_body=True), None
-    )
+    response = items.create_item(event("post_item", body={PARTITION_KEY: "b64", "ü": "ñ"}, base64_body=True), None)
 
     assert response["statusCode"] == 201
     assert parse(items.get_item(event("get_item", item_id="b64"), None))["ü"] == "ñ"
@@ -243,9 +240,13 @@ UNICODE_RULES = {
         "item_id must not contain Unicode format characters (category Cf): U+202E at position 7",
     ),
     "zero-width joiner": (
-        "é\u200d", "item_id must not contain Unicode format characters (category Cf): U+200D at position 1"
+        "é\u200d",
+        "item_id must not contain Unicode format characters (category Cf): U+200D at position 1",
     ),
-    "byte order mark": ("\ufeffé", "item_id must not contain Unicode format characters (category Cf): U+FEFF at position 0"),
+    "byte order mark": (
+        "\ufeffé",
+        "item_id must not contain Unicode format characters (category Cf): U+FEFF at position 0",
+    ),
 }
 
 

@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 from functions import items
 from functions.schema import PARTITION_KEY
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SERVER_FIELDS = ("origin_region", "updated_at", "served_by")
 
 # --- JSON generated as (text, expected value), numbers as Decimal --------------------
@@ -33,9 +31,11 @@ def decimals(draw):
     return text, value
 
 
-floats = st.floats(allow_nan=False, allow_infinity=False).filter(
-    lambda f: f == 0 or 1e-130 <= abs(f) < 1e125
-).map(lambda f: (repr(f), Decimal(repr(f))))
+floats = (
+    st.floats(allow_nan=False, allow_infinity=False)
+    .filter(lambda f: f == 0 or 1e-130 <= abs(f) < 1e125)
+    .map(lambda f: (repr(f), Decimal(repr(f))))
+)
 round_integers = st.tuples(st.integers(1, 10**10), st.integers(0, 60)).map(
     lambda t: (str(t[0]) + "0" * t[1], Decimal(t[0]) * 10 ** t[1])
 )
@@ -53,9 +53,7 @@ names = st.text(min_size=1)
 
 
 def _containers(children):
-    lists = st.lists(children, max_size=5).map(
-        lambda xs: ("[" + ", ".join(t for t, _ in xs) + "]", [v for _, v in xs])
-    )
+    lists = st.lists(children, max_size=5).map(lambda xs: ("[" + ", ".join(t for t, _ in xs) + "]", [v for _, v in xs]))
     maps = st.dictionaries(names, children, max_size=5).map(
         lambda d: (
             "{" + ",".join(json.dumps(k) + ":" + t for k, (t, _) in d.items()) + "}",
@@ -145,7 +143,9 @@ def test_arbitrary_bodies_never_produce_a_5xx(table, event, body, flag_base64):
 ids = st.one_of(
     st.text(),
     odd_text,
-    st.text(st.characters(min_codepoint=0x800, max_codepoint=0xFFFF, exclude_categories=["Cs"]), min_size=330, max_size=350),
+    st.text(
+        st.characters(min_codepoint=0x800, max_codepoint=0xFFFF, exclude_categories=["Cs"]), min_size=330, max_size=350
+    ),
     st.text(st.characters(max_codepoint=0xA0), max_size=5),  # dense in control characters
     # dense in what NFC changes (combining marks, precomposed letters) and in format characters
     st.text(st.sampled_from(["e", "\u0301", "\u00e9", "\u212b", "\u200b", "\u202e", "\ufeff", "x"]), max_size=6),

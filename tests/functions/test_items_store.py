@@ -70,12 +70,7 @@ def test_python_ints_and_floats_are_accepted_by_the_plain_function():
 
 
 def test_attribute_values_from_other_writers_become_json():
-    attributes = {
-        "ss": {"SS": ["a"]},
-        "ns": {"NS": ["1.5"]},
-        "b": {"B": b"\x00\xff"},
-        "bs": {"BS": [b"a"]},
-    }
+    attributes = {"ss": {"SS": ["a"]}, "ns": {"NS": ["1.5"]}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"a"]}}
 
     item = _store.from_attribute_values(attributes)
 
@@ -263,7 +258,9 @@ def test_reads_are_strongly_consistent(table):
     stubber.assert_no_pending_responses()
 
 
-@pytest.mark.parametrize("size, error", [(_store._SIZE_SUSPECT_BYTES, PayloadTooLarge), (_store._SIZE_SUSPECT_BYTES - 1, BadRequest)])
+@pytest.mark.parametrize(
+    "size, error", [(_store._SIZE_SUSPECT_BYTES, PayloadTooLarge), (_store._SIZE_SUSPECT_BYTES - 1, BadRequest)]
+)
 def test_a_validation_error_means_too_large_only_near_the_limit(table, size, error):
     from botocore.stub import Stubber
 
@@ -277,7 +274,8 @@ def test_a_validation_error_means_too_large_only_near_the_limit(table, size, err
         _store.put_item(store, prepared)
 
     assert caught.value.message == (
-        "DynamoDB refused the item as too large (limit 409600 bytes)" if error is PayloadTooLarge
+        "DynamoDB refused the item as too large (limit 409600 bytes)"
+        if error is PayloadTooLarge
         else "DynamoDB refused the item"
     )
 
@@ -287,16 +285,28 @@ def test_a_validation_error_means_too_large_only_near_the_limit(table, size, err
 
 @pytest.mark.parametrize(
     "value, text",
-    [(5, "5"), (1.5, "1.5"), (frozenset({"b", "a"}), '["a","b"]'), (bytearray(b"\x00"), '"AA=="'),
-     (b"\xff", '"/w=="'), (("t", 1), '["t",1]'), ({"k": None}, '{"k":null}')],
+    [
+        (5, "5"),
+        (1.5, "1.5"),
+        (frozenset({"b", "a"}), '["a","b"]'),
+        (bytearray(b"\x00"), '"AA=="'),
+        (b"\xff", '"/w=="'),
+        (("t", 1), '["t",1]'),
+        ({"k": None}, '{"k":null}'),
+    ],
 )
 def test_json_writes_python_values(value, text):
     assert _json.dumps(value) == text
 
 
-@pytest.mark.parametrize("value, message", [(float("nan"), "Out of range float values are not JSON compliant"),
-                                            (Decimal("Infinity"), "Infinity is not a JSON number"),
-                                            (object(), "cannot encode object as JSON")])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (float("nan"), "Out of range float values are not JSON compliant"),
+        (Decimal("Infinity"), "Infinity is not a JSON number"),
+        (object(), "cannot encode object as JSON"),
+    ],
+)
 def test_json_refuses_what_it_cannot_write(value, message):
     with pytest.raises((ValueError, TypeError)) as caught:
         _json.dumps(value)
@@ -311,8 +321,11 @@ def test_json_reads_numbers_as_decimal():
 
 @pytest.mark.parametrize(
     "text, message",
-    [("[NaN]", "NaN is not a JSON number"), ("[" * 100_000 + "]" * 100_000, "JSON is nested too deeply"),
-     ("[1e999999999999999999999]", "a number is out of range")],
+    [
+        ("[NaN]", "NaN is not a JSON number"),
+        ("[" * 100_000 + "]" * 100_000, "JSON is nested too deeply"),
+        ("[1e999999999999999999999]", "a number is out of range"),
+    ],
 )
 def test_json_errors_say_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=f"^{message}$"):

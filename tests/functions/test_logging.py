@@ -57,8 +57,13 @@ def test_a_5xx_is_logged_as_warn(moto_aws, event, capsys):
 
 @pytest.mark.parametrize(
     "level, name",
-    [(logging.DEBUG, "DEBUG"), (logging.INFO, "INFO"), (logging.WARNING, "WARN"),
-     (logging.ERROR, "ERROR"), (logging.CRITICAL, "FATAL")],
+    [
+        (logging.DEBUG, "DEBUG"),
+        (logging.INFO, "INFO"),
+        (logging.WARNING, "WARN"),
+        (logging.ERROR, "ERROR"),
+        (logging.CRITICAL, "FATAL"),
+    ],
 )
 def test_python_levels_are_written_with_lambdas_names(level, name):
     record = logging.LogRecord("functions", level, __file__, 1, "m", None, None)
@@ -81,9 +86,18 @@ def test_only_named_fields_are_logged():
 
 @pytest.mark.parametrize(
     "value, level",
-    [("TRACE", logging.DEBUG), ("DEBUG", logging.DEBUG), ("INFO", logging.INFO), ("WARN", logging.WARNING),
-     ("ERROR", logging.ERROR), ("FATAL", logging.CRITICAL), (" warn ", logging.WARNING),
-     ("WARNING", logging.INFO), ("verbose", logging.INFO), ("", logging.INFO)],
+    [
+        ("TRACE", logging.DEBUG),
+        ("DEBUG", logging.DEBUG),
+        ("INFO", logging.INFO),
+        ("WARN", logging.WARNING),
+        ("ERROR", logging.ERROR),
+        ("FATAL", logging.CRITICAL),
+        (" warn ", logging.WARNING),
+        ("WARNING", logging.INFO),
+        ("verbose", logging.INFO),
+        ("", logging.INFO),
+    ],
 )
 def test_lambdas_level_names_map_to_python_levels(value, level):
     assert _log.level_from({"AWS_LAMBDA_LOG_LEVEL": value}) == level
@@ -104,7 +118,9 @@ def test_warn_level_drops_request_lines_but_keeps_warnings(healthy_table, monkey
     assert [(line["level"], line["message"][:6]) for line in lines(capsys)] == [("WARN", "STATUS")]
 
 
-def test_error_level_drops_warnings_but_keeps_unexpected_errors(healthy_table, monkeypatch, event, capsys, lambda_log_level):
+def test_error_level_drops_warnings_but_keeps_unexpected_errors(
+    healthy_table, monkeypatch, event, capsys, lambda_log_level
+):
     lambda_log_level("ERROR")
     monkeypatch.delenv("TABLE_NAME")
 

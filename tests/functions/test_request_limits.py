@@ -5,11 +5,10 @@ import base64
 import json
 
 import pytest
+from _assertions import assert_error
 
 from functions import _http, _json, _store, items
 from functions.schema import PARTITION_KEY
-
-from _assertions import assert_error
 
 LIMIT = _store.MAX_BODY_BYTES
 
@@ -31,9 +30,16 @@ def with_content_type(request, *values, header="Content-Type"):
 
 @pytest.mark.parametrize(
     "values",
-    [(), ("text/plain",), ("application/x-www-form-urlencoded",), ("application/jsonx",),
-     ("application/vnd.api+json",), ("application/json; charset=latin-1",),
-     ("application/json", "text/plain"), ("",)],
+    [
+        (),
+        ("text/plain",),
+        ("application/x-www-form-urlencoded",),
+        ("application/jsonx",),
+        ("application/vnd.api+json",),
+        ("application/json; charset=latin-1",),
+        ("application/json", "text/plain"),
+        ("",),
+    ],
     ids=["absent", "text", "form", "prefix", "vendor", "latin-1", "second value", "empty"],
 )
 def test_body_that_is_not_declared_json_is_415(table, ddb, event, values):
@@ -47,11 +53,13 @@ def test_415_says_what_is_required(table, event):
     missing = assert_error(items.create_item(with_content_type(event("post_item")), None), 415, "UnsupportedMediaType")
     wrong = assert_error(
         items.create_item(with_content_type(event("post_item"), "Text/Plain; charset=utf-8"), None),
-        415, "UnsupportedMediaType",
+        415,
+        "UnsupportedMediaType",
     )
     charset = assert_error(
         items.create_item(with_content_type(event("post_item"), "application/json;charset=utf-16"), None),
-        415, "UnsupportedMediaType",
+        415,
+        "UnsupportedMediaType",
     )
 
     assert missing["message"] == "Content-Type: application/json is required"
@@ -61,8 +69,13 @@ def test_415_says_what_is_required(table, event):
 
 @pytest.mark.parametrize(
     "value",
-    ["application/json", "application/json; charset=utf-8", "Application/JSON;Charset=UTF-8",
-     'application/json; charset="utf-8"', " application/json ; foo=bar"],
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;Charset=UTF-8",
+        'application/json; charset="utf-8"',
+        " application/json ; foo=bar",
+    ],
 )
 @pytest.mark.parametrize("header", ["Content-Type", "content-type", "CONTENT-TYPE"])
 def test_json_content_type_is_accepted_in_any_case(table, event, value, header):
@@ -188,7 +201,9 @@ def test_repeated_key_is_400_at_any_depth(table, ddb, event, body):
 
 
 def test_duplicate_key_message_names_the_key(table, event):
-    error = assert_error(items.create_item(event("post_item", body='{"b": 1, "a": 1, "b": 2}'), None), 400, "DuplicateKey")
+    error = assert_error(
+        items.create_item(event("post_item", body='{"b": 1, "a": 1, "b": 2}'), None), 400, "DuplicateKey"
+    )
 
     assert error["message"] == "the key 'b' appears twice in one object"
 
@@ -217,7 +232,9 @@ def test_body_with_more_numbers_and_objects_than_an_item_can_hold_is_413(table, 
     )
 
 
-@pytest.mark.parametrize("text, values", [("[1, 2.5, 3]", 3), ('{"a": {}, "b": [{}]}', 3), ("[[], null, true, \"s\"]", 0)])
+@pytest.mark.parametrize(
+    "text, values", [("[1, 2.5, 3]", 3), ('{"a": {}, "b": [{}]}', 3), ('[[], null, true, "s"]', 0)]
+)
 def test_the_value_budget_counts_numbers_and_objects(text, values):
     assert _json.loads(text, values) == json.loads(text, parse_float=_json.Decimal, parse_int=_json.Decimal)
     if values:

@@ -62,9 +62,7 @@ def prepare(args):
     work = ROOT / "build" / "mutation" / target
     shutil.rmtree(work / "mutants", ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    tracked = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split()
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
     top = sorted({name.split("/")[0] for name in tracked} - {"setup.cfg"})
     for name in top:
         link = work / name
@@ -150,8 +148,10 @@ def report(names, statuses, excluded, stale, work):
         by_file.setdefault(names[name], Counter())[status] += 1
     for name in excluded:
         by_file.setdefault(names[name], Counter())["equivalent"] += 1
-    print(f"\n{'file':28s} {'run':>5s} {'killed':>7s} {'timeout':>7s} {'survived':>8s} "
-          f"{'no tests':>8s} {'equiv.':>6s} {'score':>7s}")
+    print(
+        f"\n{'file':28s} {'run':>5s} {'killed':>7s} {'timeout':>7s} {'survived':>8s} "
+        f"{'no tests':>8s} {'equiv.':>6s} {'score':>7s}"
+    )
     total = Counter()
     for path in sorted(by_file):
         counts = by_file[path]
@@ -160,8 +160,10 @@ def report(names, statuses, excluded, stale, work):
     print(_row("total", total))
     survivors = sorted(n for n, s in statuses.items() if s not in DETECTED)
     if survivors:
-        print(f"\nnot detected ({len(survivors)}); see one with: cd {work.relative_to(ROOT)} && "
-              f"{Path(sys.executable).parent / 'mutmut'} show NAME")
+        print(
+            f"\nnot detected ({len(survivors)}); see one with: cd {work.relative_to(ROOT)} && "
+            f"{Path(sys.executable).parent / 'mutmut'} show NAME"
+        )
         for name in survivors:
             print(f"  {statuses[name]:9s} {name}: {mutated_line(work, name)}")
     for name in stale:
@@ -178,8 +180,10 @@ def _row(path, counts):
     run = sum(v for k, v in counts.items() if k != "equivalent")
     other = run - counts["killed"] - counts["timeout"] - counts["survived"] - counts["no tests"]
     extra = f"  (+{other} other)" if other else ""
-    return (f"{path:28s} {run:5d} {counts['killed']:7d} {counts['timeout']:7d} {counts['survived']:8d} "
-            f"{counts['no tests']:8d} {counts['equivalent']:6d} {_score(counts):6.1f}%{extra}")
+    return (
+        f"{path:28s} {run:5d} {counts['killed']:7d} {counts['timeout']:7d} {counts['survived']:8d} "
+        f"{counts['no tests']:8d} {counts['equivalent']:6d} {_score(counts):6.1f}%{extra}"
+    )
 
 
 def main(argv=None):
@@ -192,8 +196,10 @@ def main(argv=None):
     selected = candidates
     if 0 < args.sample < len(candidates):
         selected = sorted(random.Random(args.seed).sample(candidates, args.sample))
-    print(f"{len(names)} mutants in {', '.join(args.mutate)}; {len(excluded)} equivalent excluded; "
-          f"running {len(selected)}" + (f" (random sample, seed {args.seed})" if len(selected) < len(candidates) else ""))
+    print(
+        f"{len(names)} mutants in {', '.join(args.mutate)}; {len(excluded)} equivalent excluded; "
+        f"running {len(selected)}" + (f" (random sample, seed {args.seed})" if len(selected) < len(candidates) else "")
+    )
     run_mutants(work, args.jobs, selected)
     score = report(names, results(work, selected), excluded & set(names), stale, work)
     return 1 if score < args.fail_under else 0

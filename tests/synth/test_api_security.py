@@ -51,23 +51,41 @@ def test_the_authorizer_is_a_cached_token_authorizer_with_its_own_function_and_p
         assert re.fullmatch(authorizer["identity_validation_expression"], "Bearer aaa.bbb.ccc")
         assert not re.fullmatch(authorizer["identity_validation_expression"], "Basic dXNlcg==")
         assert authorizer["authorizer_result_ttl_in_seconds"] == config.auth.cache_ttl > 0
-        assert authorizer["authorizer_uri"].startswith("${aws_lambda_function.") and "_authorizer_function_" in authorizer["authorizer_uri"]
-    functions = [f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"]
+        assert (
+            authorizer["authorizer_uri"].startswith("${aws_lambda_function.")
+            and "_authorizer_function_" in authorizer["authorizer_uri"]
+        )
+    functions = [
+        f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"
+    ]
     assert len(functions) == len(config.regions)
     for function in functions:
         variables = function["environment"]["variables"]
         expected_issuer = "${var.local_issuer_url}" if config.emulator else config.auth.issuer
         assert variables["ISSUER"] == expected_issuer and variables["AUDIENCE"] == config.auth.audience
         assert variables["JWKS_URL"] == config.auth.jwks_url
-        assert json.loads(variables["ROUTE_SCOPES"]) == route_scopes() == {
-            "items:read": ["GET/items/*"], "items:write": ["DELETE/items/*", "POST/items"]}
+        assert (
+            json.loads(variables["ROUTE_SCOPES"])
+            == route_scopes()
+            == {"items:read": ["GET/items/*"], "items:write": ["DELETE/items/*", "POST/items"]}
+        )
         assert function["filename"].startswith("assets/authorizer_code/")
-        assert function["runtime"] == config.lambda_.runtime and function["architectures"] == [config.lambda_.architecture]
-    permissions = [p for p in resources(doc, "aws_lambda_permission").values()
-                   if p["statement_id"] == "AllowApiGatewayInvokeAuthorizer"]
+        assert function["runtime"] == config.lambda_.runtime and function["architectures"] == [
+            config.lambda_.architecture
+        ]
+    permissions = [
+        p
+        for p in resources(doc, "aws_lambda_permission").values()
+        if p["statement_id"] == "AllowApiGatewayInvokeAuthorizer"
+    ]
     assert len(permissions) == len(config.regions)
-    assert all(re.fullmatch(r"\$\{aws_api_gateway_rest_api\.[\w-]+\.execution_arn\}/authorizers/\$\{aws_api_gateway_authorizer\.[\w-]+\.id\}",
-                            p["source_arn"]) for p in permissions)
+    assert all(
+        re.fullmatch(
+            r"\$\{aws_api_gateway_rest_api\.[\w-]+\.execution_arn\}/authorizers/\$\{aws_api_gateway_authorizer\.[\w-]+\.id\}",
+            p["source_arn"],
+        )
+        for p in permissions
+    )
 
 
 def test_the_authorizer_role_may_only_write_its_logs_and_traces_and_read_its_own_environment(env):
@@ -79,14 +97,18 @@ def test_the_authorizer_role_may_only_write_its_logs_and_traces_and_read_its_own
         assert set(statements) == {"Logs", "Tracing", "EnvironmentKey"}
         assert statements["Logs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
         assert statements["Tracing"]["Action"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        context = statements["EnvironmentKey"]["Condition"]["StringLike"]["kms:EncryptionContext:aws:lambda:FunctionArn"]
+        context = statements["EnvironmentKey"]["Condition"]["StringLike"][
+            "kms:EncryptionContext:aws:lambda:FunctionArn"
+        ]
         assert statements["EnvironmentKey"]["Action"] == "kms:Decrypt"
         assert context.endswith(f":function:{config.project}-{config.environment}-authorizer")
 
 
 def test_the_authorizer_is_traced_and_its_environment_encrypted_with_the_regions_key(env):
     config, doc = env
-    functions = [f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"]
+    functions = [
+        f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"
+    ]
     assert len(functions) == (0 if config.auth.public else len(config.regions))
     for function in functions:
         assert function["tracing_config"] == {"mode": "Active"}
@@ -126,9 +148,13 @@ def test_cors_preflights_and_gateway_responses_where_origins_are_configured(env)
     if not origins:
         assert not responses and not integration_responses
         return
-    assert sorted(r["response_type"] for r in responses.values()) == sorted(["DEFAULT_4XX", "DEFAULT_5XX"] * len(config.regions))
+    assert sorted(r["response_type"] for r in responses.values()) == sorted(
+        ["DEFAULT_4XX", "DEFAULT_5XX"] * len(config.regions)
+    )
     for response in responses.values():
-        assert response["response_parameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{origins[0]}'"
+        assert (
+            response["response_parameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{origins[0]}'"
+        )
     allowed_methods = {"'OPTIONS,POST'", "'OPTIONS,GET,DELETE'", "'OPTIONS,GET'"}
     assert len(integration_responses) == 3 * len(config.regions)
     for response in integration_responses.values():
@@ -148,8 +174,12 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
     for acl in acls.values():
         assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
         names = [rule["name"] for rule in sorted(acl["rule"], key=lambda rule: rule["priority"])]
-        assert names == ["rate-limit-per-ip", "body-size-limit", "AWSManagedRulesCommonRuleSet",
-                         "AWSManagedRulesKnownBadInputsRuleSet"]
+        assert names == [
+            "rate-limit-per-ip",
+            "body-size-limit",
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+        ]
         rate, size, common, _ = sorted(acl["rule"], key=lambda rule: rule["priority"])
         statement = rate["statement"]["rate_based_statement"]
         assert statement["limit"] == config.waf.rate_limit and statement["aggregate_key_type"] == "IP"

@@ -32,7 +32,9 @@ def test_cloud_block_matches_the_environment_file(env, synthesized, all_configs)
 
 def test_prod_uses_its_own_workspace_on_terraform_cloud(synthesized):
     assert synthesized["prod"]["terraform"]["cloud"] == {
-        "organization": "example-platform", "hostname": "app.terraform.io", "workspaces": {"name": "backend-prod"},
+        "organization": "example-platform",
+        "hostname": "app.terraform.io",
+        "workspaces": {"name": "backend-prod"},
     }
 
 
@@ -41,12 +43,28 @@ def test_defaults_and_a_terraform_enterprise_host():
 
     import main
 
-    raw = {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "allowed_account_ids": ["123456789012"],
-           "auth": {"public": True}}
-    default = parse_environment({**raw, "state": {"backend": "cloud", "organization": "acme-platform"}}, environment="qa")
+    raw = {
+        "project": "items",
+        "regions": ["eu-west-1", "eu-central-1"],
+        "allowed_account_ids": ["123456789012"],
+        "auth": {"public": True},
+    }
+    default = parse_environment(
+        {**raw, "state": {"backend": "cloud", "organization": "acme-platform"}}, environment="qa"
+    )
     custom = parse_environment({**raw, "state": CLOUD}, environment="uat")
     app = main.build_app([default, custom])
-    blocks = {name: json.loads(Testing.synth(app.node.find_child(f"backend-{name}")))["terraform"]["cloud"]
-              for name in ("qa", "uat")}
-    assert blocks["qa"] == {"organization": "acme-platform", "hostname": "app.terraform.io", "workspaces": {"name": "backend-qa"}}
-    assert blocks["uat"] == {"organization": "acme-platform", "hostname": "tfe.acme.example", "workspaces": {"name": "items-qa"}}
+    blocks = {
+        name: json.loads(Testing.synth(app.node.find_child(f"backend-{name}")))["terraform"]["cloud"]
+        for name in ("qa", "uat")
+    }
+    assert blocks["qa"] == {
+        "organization": "acme-platform",
+        "hostname": "app.terraform.io",
+        "workspaces": {"name": "backend-qa"},
+    }
+    assert blocks["uat"] == {
+        "organization": "acme-platform",
+        "hostname": "tfe.acme.example",
+        "workspaces": {"name": "items-qa"},
+    }

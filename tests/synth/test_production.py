@@ -84,7 +84,9 @@ def test_account_setting_waits_for_its_role_policy_and_the_stage_for_the_setting
         region = path_of(logical_id)[0]
         (attachment_id,) = [key for key in attachments if path_of(key)[0] == region]
         assert f"aws_iam_role_policy_attachment.{attachment_id}" in account["depends_on"]
-        (stage_id, stage), = [(k, s) for k, s in resources(doc, "aws_api_gateway_stage").items() if path_of(k)[0] == region]
+        ((stage_id, stage),) = [
+            (k, s) for k, s in resources(doc, "aws_api_gateway_stage").items() if path_of(k)[0] == region
+        ]
         assert f"aws_api_gateway_account.{logical_id}" in stage["depends_on"]
 
 
@@ -104,7 +106,10 @@ def test_execution_log_group_is_managed_before_the_stage_logs_into_it(env):
     for logical_id, group in groups.items():
         region = path_of(logical_id)[0]
         (rest_api_id,) = [k for k in resources(doc, "aws_api_gateway_rest_api") if path_of(k)[0] == region]
-        assert group["name"] == f"API-Gateway-Execution-Logs_${{aws_api_gateway_rest_api.{rest_api_id}.id}}/{config.api.stage}"
+        assert (
+            group["name"]
+            == f"API-Gateway-Execution-Logs_${{aws_api_gateway_rest_api.{rest_api_id}.id}}/{config.api.stage}"
+        )
         assert group["retention_in_days"] == config.lambda_.log_retention_days
         (key_id,) = [k for k in resources(doc, "aws_kms_key") if path_of(k)[0] == region]
         assert group["kms_key_id"] == f"${{aws_kms_key.{key_id}.arn}}"
@@ -203,12 +208,16 @@ def test_service_principals_are_scoped_to_this_account_and_its_resources(env):
         service = [s for s in statements.values() if "Service" in s["Principal"]]
         assert {s["Sid"] for s in service} == {"CloudWatchLogsEncrypts", "CloudWatchAlarmsPublishToEncryptedTopics"}
         logs = statements["CloudWatchLogsEncrypts"]
-        assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
-            f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{prefix}-*",
-            f"arn:aws:logs:{region}:{account}:log-group:/aws/apigateway/{prefix}-*",
-            f"arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
-            f"arn:aws:logs:{region}:{account}:log-group:aws-waf-logs-{prefix}-*",
-        ]}}
+        assert logs["Condition"] == {
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": [
+                    f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{prefix}-*",
+                    f"arn:aws:logs:{region}:{account}:log-group:/aws/apigateway/{prefix}-*",
+                    f"arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*",
+                    f"arn:aws:logs:{region}:{account}:log-group:aws-waf-logs-{prefix}-*",
+                ]
+            }
+        }
         alarms = statements["CloudWatchAlarmsPublishToEncryptedTopics"]
         assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
         assert alarms["Condition"] == {
@@ -227,8 +236,12 @@ def test_every_alarm_and_topic_matches_its_key_policy(env):
         assert alarm["alarm_name"].startswith(prefix)
     for topic in resources(doc, "aws_sns_topic").values():
         assert topic["name"].startswith(prefix)
-    patterns = (rf"/aws/lambda/{prefix}", rf"/aws/apigateway/{prefix}", r"API-Gateway-Execution-Logs_",
-                rf"aws-waf-logs-{prefix}")
+    patterns = (
+        rf"/aws/lambda/{prefix}",
+        rf"/aws/apigateway/{prefix}",
+        r"API-Gateway-Execution-Logs_",
+        rf"aws-waf-logs-{prefix}",
+    )
     for group in resources(doc, "aws_cloudwatch_log_group").values():
         assert any(re.match(pattern, group["name"]) for pattern in patterns), group["name"]
 

@@ -29,7 +29,17 @@ def path_of(logical_id: str) -> list[str]:
     route_ids = {route.id for route in ROUTES}
     merged: list[str] = []
     for part in parts:
-        if merged and f"{merged[-1]}_{part}" in route_ids | {"global_table", "health_alarms", "certificate_validation", "alarm_topic", "rest_api", "health_check", "alarm_check", "routing_check", "health_sentinel"}:
+        if merged and f"{merged[-1]}_{part}" in route_ids | {
+            "global_table",
+            "health_alarms",
+            "certificate_validation",
+            "alarm_topic",
+            "rest_api",
+            "health_check",
+            "alarm_check",
+            "routing_check",
+            "health_sentinel",
+        }:
             merged[-1] = f"{merged[-1]}_{part}"
         else:
             merged.append(part)
@@ -82,7 +92,7 @@ def test_global_table_primary_and_one_replica_per_other_region(env):
     config, doc = env
     tables = resources(doc, "aws_dynamodb_table")
     assert len(tables) == 1
-    (table_id, table), = tables.items()
+    ((table_id, table),) = tables.items()
     assert table["provider"] == f"aws.{provider_alias(config.primary_region)}"
     assert table["stream_enabled"] is True and table["stream_view_type"] == "NEW_AND_OLD_IMAGES"
     assert table["billing_mode"] == "PAY_PER_REQUEST"
@@ -107,8 +117,11 @@ def test_one_health_sentinel_written_in_the_primary_region(environment, synthesi
     copies it to every other region, whose /health needs it."""
     config, doc = all_configs[environment], synthesized[environment]
     (item,) = resources(doc, "aws_dynamodb_table_item").values()
-    primary_tables = [lid for lid, t in resources(doc, "aws_dynamodb_table").items()
-                      if t["provider"] == f"aws.{provider_alias(config.primary_region)}"]
+    primary_tables = [
+        lid
+        for lid, t in resources(doc, "aws_dynamodb_table").items()
+        if t["provider"] == f"aws.{provider_alias(config.primary_region)}"
+    ]
     assert item["provider"] == f"aws.{provider_alias(config.primary_region)}"
     assert item["table_name"] == ref("aws_dynamodb_table", primary_tables[0], "name")
     assert item["hash_key"] == "item_id"
@@ -140,7 +153,9 @@ def test_one_api_stage_and_four_functions_per_region(env):
         assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
         assert api["lifecycle"] == {"create_before_destroy": True}
     assert len(item_functions(doc)) == 4 * n
-    authorizers = [f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"]
+    authorizers = [
+        f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "authorizer.handler.authorize"
+    ]
     assert len(authorizers) == (0 if config.auth.public else n)
     assert len(resources(doc, "aws_lambda_function")) == len(item_functions(doc)) + len(authorizers)
     stages = resources(doc, "aws_api_gateway_stage").values()
@@ -158,13 +173,22 @@ def test_routes_methods_and_handlers(env):
     config, doc = env
     handlers = sorted(f["handler"] for f in item_functions(doc))
     assert handlers == sorted(
-        ["functions.items.create_item", "functions.items.get_item", "functions.items.delete_item", "functions.health.check"]
+        [
+            "functions.items.create_item",
+            "functions.items.get_item",
+            "functions.items.delete_item",
+            "functions.health.check",
+        ]
         * len(config.regions)
     )
-    methods = sorted((m["http_method"], path_of(k)[2]) for k, m in resources(doc, "aws_api_gateway_method").items()
-                     if m["http_method"] != "OPTIONS")
+    methods = sorted(
+        (m["http_method"], path_of(k)[2])
+        for k, m in resources(doc, "aws_api_gateway_method").items()
+        if m["http_method"] != "OPTIONS"
+    )
     assert methods == sorted(
-        [("POST", "create_item"), ("GET", "get_item"), ("DELETE", "delete_item"), ("GET", "health")] * len(config.regions)
+        [("POST", "create_item"), ("GET", "get_item"), ("DELETE", "delete_item"), ("GET", "health")]
+        * len(config.regions)
     )
     paths = sorted(r["path_part"] for r in resources(doc, "aws_api_gateway_resource").values())
     assert paths == sorted(["items", "{item_id}", "health"] * len(config.regions))
@@ -231,7 +255,8 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
             if s["Resource"] == "*":
                 assert set(s["Action"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
             if s["Sid"] == "EnvironmentKey":
-                function_arn = f"arn:aws:lambda:{region}:*:function:{config.project}-{config.environment}-{route_id.replace('_', '-')}"
+                function_name = f"{config.project}-{config.environment}-{route_id.replace('_', '-')}"
+                function_arn = f"arn:aws:lambda:{region}:*:function:{function_name}"
                 assert s["Action"] == "kms:Decrypt"
                 assert s["Condition"] == {"StringLike": {"kms:EncryptionContext:aws:lambda:FunctionArn": function_arn}}
             elif any(a.startswith("kms:") for a in s["Action"]):
@@ -253,7 +278,7 @@ def test_certificate_domain_and_single_validation_record_per_region(env):
     n = len(config.regions)
     assert len(certs) == len(validations) == len(domains) == n
     assert len(validation_records) == 1, "the validation CNAME must be created once, not per region"
-    (record_id, _), = validation_records.items()
+    ((record_id, _),) = validation_records.items()
     for v in validations.values():
         assert v["validation_record_fqdns"] == [ref("aws_route53_record", record_id, "fqdn")]
     for c in certs.values():
@@ -280,7 +305,10 @@ def test_health_check_per_region_on_execute_api_stage_health(env):
     assert len(resources(doc, "aws_route53_health_check")) == 3 * len(config.regions)
     assert set(by_kind["health_check"]) == set(config.regions)
     for region, (_, check) in by_kind["health_check"].items():
-        assert re.fullmatch(rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com", check["fqdn"])
+        assert re.fullmatch(
+            rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
+            check["fqdn"],
+        )
         assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
         assert check["type"] == "HTTPS" and check["port"] == 443
         assert check["request_interval"] == config.health_check.interval
@@ -301,10 +329,13 @@ def test_calculated_check_needs_the_http_check_and_the_5xx_alarm_check(env):
         assert alarm_check["type"] == "CLOUDWATCH_METRIC" and alarm_check["cloudwatch_alarm_region"] == region
         assert alarm_check["insufficient_data_health_status"] == "Healthy"
         alarm_logical_id, _ = next(v for k, v in alarms.items() if k.endswith(f"-api-5xx-{region}"))
-        assert alarm_check["cloudwatch_alarm_name"] == ref("aws_cloudwatch_metric_alarm", alarm_logical_id, "alarm_name")
+        assert alarm_check["cloudwatch_alarm_name"] == ref(
+            "aws_cloudwatch_metric_alarm", alarm_logical_id, "alarm_name"
+        )
         assert calculated["type"] == "CALCULATED" and calculated["child_health_threshold"] == 2
         assert calculated["child_healthchecks"] == [
-            ref("aws_route53_health_check", http_id, "id"), ref("aws_route53_health_check", alarm_id, "id"),
+            ref("aws_route53_health_check", http_id, "id"),
+            ref("aws_route53_health_check", alarm_id, "id"),
         ]
         assert calculated["lifecycle"] == {"ignore_changes": ["child_health_threshold"]}
         assert ("lifecycle" in alarm_check) is config.emulator
@@ -312,7 +343,9 @@ def test_calculated_check_needs_the_http_check_and_the_5xx_alarm_check(env):
 
 def test_routing_records_per_region_and_mode(env):
     config, doc = env
-    records = {k: r for k, r in resources(doc, "aws_route53_record").items() if "domain_validation_options" not in r["name"]}
+    records = {
+        k: r for k, r in resources(doc, "aws_route53_record").items() if "domain_validation_options" not in r["name"]
+    }
     if config.domain is None:
         assert records == {}
         return
@@ -321,7 +354,9 @@ def test_routing_records_per_region_and_mode(env):
     for r in records.values():
         by_region.setdefault(r["set_identifier"], []).append(r)
         assert r["name"] == config.domain.record_name
-        assert r["health_check_id"].startswith("${aws_route53_health_check.routing_" + r["set_identifier"] + "_routing_check_")
+        assert r["health_check_id"].startswith(
+            "${aws_route53_health_check.routing_" + r["set_identifier"] + "_routing_check_"
+        )
         assert r["alias"]["evaluate_target_health"] is True
         assert r["alias"]["name"].startswith("${aws_api_gateway_domain_name." + r["set_identifier"] + "_domain")
     assert set(by_region) == set(config.regions)
@@ -379,14 +414,17 @@ def test_permission_source_arns_match_real_requests(env):
     Lambda matches it with ArnLike: a literal ``{item_id}`` never matches, so every path
     parameter must be ``*``, and the ARN stays scoped to the stage, method and path shape."""
     config, doc = env
-    permissions = {k: p for k, p in resources(doc, "aws_lambda_permission").items()
-                   if p["statement_id"] == "AllowApiGatewayInvoke"}
+    permissions = {
+        k: p for k, p in resources(doc, "aws_lambda_permission").items() if p["statement_id"] == "AllowApiGatewayInvoke"
+    }
     assert len(permissions) == len(ROUTES) * len(config.regions)
     arns = sorted(p["source_arn"] for p in permissions.values())
     assert not [arn for arn in arns if "{" in arn.split("}", 1)[-1]], arns
     shapes = sorted({re.sub(r"^\$\{[^}]+\}", "", arn) for arn in arns})
     stage = config.api.stage
-    assert shapes == sorted({f"/{stage}/DELETE/items/*", f"/{stage}/GET/items/*", f"/{stage}/GET/health", f"/{stage}/POST/items"})
+    assert shapes == sorted(
+        {f"/{stage}/DELETE/items/*", f"/{stage}/GET/items/*", f"/{stage}/GET/health", f"/{stage}/POST/items"}
+    )
 
 
 def _triggers(config, tmp_path) -> dict[str, str]:
@@ -397,7 +435,10 @@ def _triggers(config, tmp_path) -> dict[str, str]:
 
     app = main.build_app([config], outdir=str(tmp_path))
     doc = json.loads(Testing.synth(app.node.find_child(config.stack_name)))
-    return {key.split("_")[0]: dep["triggers"]["redeployment"] for key, dep in resources(doc, "aws_api_gateway_deployment").items()}
+    return {
+        key.split("_")[0]: dep["triggers"]["redeployment"]
+        for key, dep in resources(doc, "aws_api_gateway_deployment").items()
+    }
 
 
 @pytest.mark.parametrize(
@@ -412,8 +453,9 @@ def _triggers(config, tmp_path) -> dict[str, str]:
         ("regional_auth", "IDENTITY_SOURCE", "method.request.header.X-Token"),
     ],
 )
-def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(all_configs, monkeypatch, tmp_path, module,
-                                                                           setting, value):
+def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
+    all_configs, monkeypatch, tmp_path, module, setting, value
+):
     """Two synths that differ only in a method's authorization, an integration's timeout,
     the authorizer's or the validator's settings or the request model get different
     deployment triggers; otherwise the stage would keep serving the old configuration (API
@@ -429,10 +471,13 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(all
         assert before[region] != after[region], f"{setting} changed but the {region} trigger did not"
 
 
-@pytest.mark.parametrize("changed", [
-    {"auth": {"issuer": "https://login.example.org/tenant/v2.0", "audience": "api://items", "cache_ttl": 60}},
-    {"api": {"cors_origins": ["https://a.example.org"]}},
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"auth": {"issuer": "https://login.example.org/tenant/v2.0", "audience": "api://items", "cache_ttl": 60}},
+        {"api": {"cors_origins": ["https://a.example.org"]}},
+    ],
+)
 def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(all_configs, tmp_path, changed):
     from modules.config import parse_environment
     from tests.conftest import VARIANTS
@@ -447,27 +492,49 @@ def test_redeploy_settings_cover_request_parameters_and_integration_type():
     from modules.regional_api import _redeploy_settings
 
     base = _redeploy_settings({"authorization": "NONE", "request_parameters": None}, {"type": "AWS_PROXY"})
-    assert base != _redeploy_settings({"authorization": "NONE", "request_parameters": {"method.request.path.item_id": True}}, {"type": "AWS_PROXY"})
+    assert base != _redeploy_settings(
+        {"authorization": "NONE", "request_parameters": {"method.request.path.item_id": True}}, {"type": "AWS_PROXY"}
+    )
     assert base != _redeploy_settings({"authorization": "NONE", "request_parameters": None}, {"type": "AWS"})
 
 
 def test_deployment_trigger_carries_the_configured_settings(env):
     from modules.api_contract import ITEM_MODEL_NAME
     from modules.regional_api import (
-        AUTHORIZER_AUTHORIZATION, INTEGRATION_TIMEOUT_MS, METHOD_AUTHORIZATION, _redeploy_settings,
+        AUTHORIZER_AUTHORIZATION,
+        INTEGRATION_TIMEOUT_MS,
+        METHOD_AUTHORIZATION,
+        _redeploy_settings,
     )
 
     config, doc = env
-    integration = {"type": "AWS_PROXY", "integration_http_method": "POST", "timeout_milliseconds": INTEGRATION_TIMEOUT_MS}
+    integration = {
+        "type": "AWS_PROXY",
+        "integration_http_method": "POST",
+        "timeout_milliseconds": INTEGRATION_TIMEOUT_MS,
+    }
     item_authorization = METHOD_AUTHORIZATION if config.auth.public else AUTHORIZER_AUTHORIZATION
     for dep in resources(doc, "aws_api_gateway_deployment").values():
         trigger = dep["triggers"]["redeployment"]
         health = _redeploy_settings(
-            {"authorization": METHOD_AUTHORIZATION, "request_parameters": None, "request_models": None}, integration)
-        create = _redeploy_settings({"authorization": item_authorization, "request_parameters": None,
-                                     "request_models": {"application/json": ITEM_MODEL_NAME}}, integration)
-        get = _redeploy_settings({"authorization": item_authorization, "request_models": None,
-                                  "request_parameters": {"method.request.path.item_id": True}}, integration)
+            {"authorization": METHOD_AUTHORIZATION, "request_parameters": None, "request_models": None}, integration
+        )
+        create = _redeploy_settings(
+            {
+                "authorization": item_authorization,
+                "request_parameters": None,
+                "request_models": {"application/json": ITEM_MODEL_NAME},
+            },
+            integration,
+        )
+        get = _redeploy_settings(
+            {
+                "authorization": item_authorization,
+                "request_models": None,
+                "request_parameters": {"method.request.path.item_id": True},
+            },
+            integration,
+        )
         assert f'"{health}"' in trigger and f'"{create}"' in trigger and f'"{get}"' in trigger
         assert ("aws_api_gateway_authorizer." in trigger) is not config.auth.public
         assert "aws_api_gateway_request_validator." in trigger and "aws_api_gateway_model." in trigger
@@ -478,14 +545,25 @@ def test_outputs(env):
     outputs = doc["output"]
     assert set(outputs) == {"regions", "global_url", "table_name", "table_arn", "replication"}
     assert set(outputs["regions"]["value"]) == set(config.regions)
-    for region, value in outputs["regions"]["value"].items():
+    for value in outputs["regions"]["value"].values():
         assert set(value) == {
-            "invoke_url", "rest_api_id", "stage", "functions", "execute_api_host", "health_check_id",
-            "routing_health_check_id", "alarm_check", "custom_domain_target", "table_arn",
+            "invoke_url",
+            "rest_api_id",
+            "stage",
+            "functions",
+            "execute_api_host",
+            "health_check_id",
+            "routing_health_check_id",
+            "alarm_check",
+            "custom_domain_target",
+            "table_arn",
         }
         assert "_routing_check_" in value["routing_health_check_id"]
         assert set(value["alarm_check"]) == {"id", "alarm_name", "alarm_region", "insufficient_data_health_status"}
-        assert "_alarm_check_" in value["alarm_check"]["id"] and ".cloudwatch_alarm_name}" in value["alarm_check"]["alarm_name"]
+        assert (
+            "_alarm_check_" in value["alarm_check"]["id"]
+            and ".cloudwatch_alarm_name}" in value["alarm_check"]["alarm_name"]
+        )
         assert value["stage"].startswith("${aws_api_gateway_stage.")
         assert set(value["functions"]) == {route.id for route in ROUTES}
     expected_url = f"https://{config.domain.record_name}" if config.domain else ""
@@ -523,8 +601,16 @@ def test_default_tags_on_every_provider(env):
 
 
 EMULATOR_ONLY_PROVIDER_KEYS = {
-    "access_key", "secret_key", "skip_credentials_validation", "skip_requesting_account_id",
-    "skip_metadata_api_check", "skip_region_validation", "http_proxy", "https_proxy", "no_proxy", "endpoints",
+    "access_key",
+    "secret_key",
+    "skip_credentials_validation",
+    "skip_requesting_account_id",
+    "skip_metadata_api_check",
+    "skip_region_validation",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "endpoints",
 }
 
 
@@ -560,6 +646,8 @@ def test_emulator_environment_is_isolated_and_says_how_replication_is_emulated(e
     assert sorted(t["provider"] for t in tables.values()) == sorted(f"aws.{provider_alias(r)}" for r in config.regions)
     assert {t["name"] for t in tables.values()} == {"items-local-items"}
     assert doc["output"]["replication"]["value"].startswith("emulated: one table per region")
-    assert not [a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "ReplicationLatency"]
+    assert not [
+        a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "ReplicationLatency"
+    ]
     for fn in item_functions(doc):
         assert fn["lifecycle"] == {"ignore_changes": ["logging_config"]}

@@ -26,7 +26,9 @@ def moto_server():
 def create_table(url: str, region: str, name: str, key: str = "item_id") -> None:
     """A table shaped like the stack's: string partition key, NEW_AND_OLD_IMAGES stream."""
     aws_client("dynamodb", region, url).create_table(
-        TableName=name, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )

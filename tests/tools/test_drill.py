@@ -14,8 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from modules.config import load_environments
 from tests.conftest import PROJECT_DIR
@@ -25,7 +24,7 @@ from tools.drill_targets import AwsTarget, DrillError
 WEST, CENTRAL = "eu-west-1", "eu-central-1"
 IPS = {WEST: {"198.51.100.1"}, CENTRAL: {"203.0.113.7"}}
 VARIABLES = {"TABLE_NAME": "items-dev-items", "OTHER": "kept"}
-NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +59,10 @@ def world(configs):
     server = ThreadingHTTPServer(("127.0.0.1", 0), GlobalName)
     server.region = WEST
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    clients = {"route53": boto3.client("route53", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"),
-               "lambda": boto3.client("lambda", region_name=WEST, aws_access_key_id="x", aws_secret_access_key="x")}
+    clients = {
+        "route53": boto3.client("route53", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"),
+        "lambda": boto3.client("lambda", region_name=WEST, aws_access_key_id="x", aws_secret_access_key="x"),
+    }
     stubs = {name: Stubber(client) for name, client in clients.items()}
     answers: list[str] = []  # the regions this machine resolves the global name to, one per lookup
 
@@ -72,17 +73,35 @@ def world(configs):
         server.region = answers.pop(0)
         return IPS[server.region]
 
-    outputs = {"regions": {region: {
-        "functions": {"health": "items-dev-health"}, "health_check_id": f"http-{region}",
-        "routing_health_check_id": f"calc-{region}", "custom_domain_target": f"d-{region}.execute-api.{region}.amazonaws.com",
-    } for region in (WEST, CENTRAL)}}
-    target = AwsTarget(configs["dev"], outputs, lambda service, region: clients["route53" if service == "route53" else "lambda"],
-                       resolver=resolver, global_url=f"http://127.0.0.1:{server.server_address[1]}")
+    outputs = {
+        "regions": {
+            region: {
+                "functions": {"health": "items-dev-health"},
+                "health_check_id": f"http-{region}",
+                "routing_health_check_id": f"calc-{region}",
+                "custom_domain_target": f"d-{region}.execute-api.{region}.amazonaws.com",
+            }
+            for region in (WEST, CENTRAL)
+        }
+    }
+    target = AwsTarget(
+        configs["dev"],
+        outputs,
+        lambda service, region: clients["route53" if service == "route53" else "lambda"],
+        resolver=resolver,
+        global_url=f"http://127.0.0.1:{server.server_address[1]}",
+    )
     now = [0.0]
     for stub in stubs.values():
         stub.activate()
-    yield {"target": target, "stubs": stubs, "answers": answers, "clock": lambda: now[0],
-           "sleep": lambda seconds: now.__setitem__(0, now[0] + seconds), "now": now}
+    yield {
+        "target": target,
+        "stubs": stubs,
+        "answers": answers,
+        "clock": lambda: now[0],
+        "sleep": lambda seconds: now.__setitem__(0, now[0] + seconds),
+        "now": now,
+    }
     server.shutdown()
     server.server_close()
 
@@ -91,43 +110,79 @@ def world(configs):
 
 
 def http_check(stubs, region=WEST, interval=10, threshold=3):
-    stubs["route53"].add_response("get_health_check", {"HealthCheck": {
-        "Id": f"http-{region}", "CallerReference": "r", "HealthCheckVersion": 1,
-        "HealthCheckConfig": {"Type": "HTTPS", "RequestInterval": interval, "FailureThreshold": threshold}}},
-        {"HealthCheckId": f"http-{region}"})
+    stubs["route53"].add_response(
+        "get_health_check",
+        {
+            "HealthCheck": {
+                "Id": f"http-{region}",
+                "CallerReference": "r",
+                "HealthCheckVersion": 1,
+                "HealthCheckConfig": {"Type": "HTTPS", "RequestInterval": interval, "FailureThreshold": threshold},
+            }
+        },
+        {"HealthCheckId": f"http-{region}"},
+    )
 
 
 def checkers(stubs, region, healthy: int, of: int = 16):
-    observations = [{"Region": "us-east-1", "IPAddress": "192.0.2.1", "StatusReport": {
-        "Status": "Success: HTTP Status Code 200, OK" if index < healthy else "Failure: HTTP Status Code 503",
-        "CheckedTime": NOW}} for index in range(of)]
-    stubs["route53"].add_response("get_health_check_status", {"HealthCheckObservations": observations},
-                                  {"HealthCheckId": f"http-{region}"})
+    observations = [
+        {
+            "Region": "us-east-1",
+            "IPAddress": "192.0.2.1",
+            "StatusReport": {
+                "Status": "Success: HTTP Status Code 200, OK" if index < healthy else "Failure: HTTP Status Code 503",
+                "CheckedTime": NOW,
+            },
+        }
+        for index in range(of)
+    ]
+    stubs["route53"].add_response(
+        "get_health_check_status", {"HealthCheckObservations": observations}, {"HealthCheckId": f"http-{region}"}
+    )
 
 
 def dns(world, route53_says: str, resolved_here: str):
-    world["stubs"]["route53"].add_response("test_dns_answer", {
-        "Nameserver": "ns-1.awsdns-01.org", "RecordName": "api.dev.example.com", "RecordType": "A",
-        "RecordData": sorted(IPS[route53_says]), "ResponseCode": "NOERROR", "Protocol": "UDP"},
-        {"HostedZoneId": "/hostedzone/Z1", "RecordName": "api.dev.example.com", "RecordType": "A"})
+    world["stubs"]["route53"].add_response(
+        "test_dns_answer",
+        {
+            "Nameserver": "ns-1.awsdns-01.org",
+            "RecordName": "api.dev.example.com",
+            "RecordType": "A",
+            "RecordData": sorted(IPS[route53_says]),
+            "ResponseCode": "NOERROR",
+            "Protocol": "UDP",
+        },
+        {"HostedZoneId": "/hostedzone/Z1", "RecordName": "api.dev.example.com", "RecordType": "A"},
+    )
     world["answers"].append(resolved_here)
 
 
 def zone(stubs):
-    stubs["route53"].add_response("list_hosted_zones_by_name", {
-        "HostedZones": [{"Id": "/hostedzone/Z1", "Name": "dev.example.com.", "CallerReference": "r"}],
-        "IsTruncated": False, "MaxItems": "100"}, {"DNSName": "dev.example.com"})
+    stubs["route53"].add_response(
+        "list_hosted_zones_by_name",
+        {
+            "HostedZones": [{"Id": "/hostedzone/Z1", "Name": "dev.example.com.", "CallerReference": "r"}],
+            "IsTruncated": False,
+            "MaxItems": "100",
+        },
+        {"DNSName": "dev.example.com"},
+    )
 
 
 def configuration(stubs, variables, status="Successful"):
-    stubs["lambda"].add_response("get_function_configuration", {
-        "FunctionName": "items-dev-health", "Environment": {"Variables": variables}, "LastUpdateStatus": status},
-        {"FunctionName": "items-dev-health"})
+    stubs["lambda"].add_response(
+        "get_function_configuration",
+        {"FunctionName": "items-dev-health", "Environment": {"Variables": variables}, "LastUpdateStatus": status},
+        {"FunctionName": "items-dev-health"},
+    )
 
 
 def update(stubs, variables):
-    stubs["lambda"].add_response("update_function_configuration", {"FunctionName": "items-dev-health"},
-                                 {"FunctionName": "items-dev-health", "Environment": {"Variables": variables}})
+    stubs["lambda"].add_response(
+        "update_function_configuration",
+        {"FunctionName": "items-dev-health"},
+        {"FunctionName": "items-dev-health", "Environment": {"Variables": variables}},
+    )
 
 
 def baseline_and_break(world):
@@ -166,7 +221,13 @@ def test_a_drill_reports_failover_and_recovery_from_checkers_and_dns(world):
     region before this machine's resolver does; the failover counts until both agree."""
     baseline_and_break(world)
     stubs = world["stubs"]
-    for healthy, route53_says, resolved in [(16, WEST, WEST), (6, WEST, WEST), (1, WEST, WEST), (0, CENTRAL, WEST), (0, CENTRAL, CENTRAL)]:
+    for healthy, route53_says, resolved in [
+        (16, WEST, WEST),
+        (6, WEST, WEST),
+        (1, WEST, WEST),
+        (0, CENTRAL, WEST),
+        (0, CENTRAL, CENTRAL),
+    ]:
         checkers(stubs, WEST, healthy)
         dns(world, route53_says, resolved)
     restore(world)
@@ -281,18 +342,42 @@ def test_a_region_that_is_not_healthy_before_the_drill_is_refused(world):
 
 
 def routing_check(stubs, region, threshold, children=2):
-    stubs["route53"].add_response("get_health_check", {"HealthCheck": {
-        "Id": f"calc-{region}", "CallerReference": "r", "HealthCheckVersion": 4,
-        "HealthCheckConfig": {"Type": "CALCULATED", "HealthThreshold": threshold,
-                              "ChildHealthChecks": [f"child-{n}-{region}" for n in range(children)]}}},
-        {"HealthCheckId": f"calc-{region}"})
+    stubs["route53"].add_response(
+        "get_health_check",
+        {
+            "HealthCheck": {
+                "Id": f"calc-{region}",
+                "CallerReference": "r",
+                "HealthCheckVersion": 4,
+                "HealthCheckConfig": {
+                    "Type": "CALCULATED",
+                    "HealthThreshold": threshold,
+                    "ChildHealthChecks": [f"child-{n}-{region}" for n in range(children)],
+                },
+            }
+        },
+        {"HealthCheckId": f"calc-{region}"},
+    )
 
 
 def updated(stubs, region, threshold):
-    stubs["route53"].add_response("update_health_check", {"HealthCheck": {
-        "Id": f"calc-{region}", "CallerReference": "r", "HealthCheckVersion": 5, "HealthCheckConfig": {"Type": "CALCULATED"}}},
-        {"HealthCheckId": f"calc-{region}", "HealthThreshold": threshold, "HealthCheckVersion": 4,
-         "ChildHealthChecks": [f"child-0-{region}", f"child-1-{region}"]})
+    stubs["route53"].add_response(
+        "update_health_check",
+        {
+            "HealthCheck": {
+                "Id": f"calc-{region}",
+                "CallerReference": "r",
+                "HealthCheckVersion": 5,
+                "HealthCheckConfig": {"Type": "CALCULATED"},
+            }
+        },
+        {
+            "HealthCheckId": f"calc-{region}",
+            "HealthThreshold": threshold,
+            "HealthCheckVersion": 4,
+            "ChildHealthChecks": [f"child-0-{region}", f"child-1-{region}"],
+        },
+    )
 
 
 def test_evacuate_sets_the_threshold_above_the_children_once(world):

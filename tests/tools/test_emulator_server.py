@@ -27,7 +27,7 @@ class RecordingSocket(socket.socket):
 
     writes: list[int]
 
-    def send(self, data, *args):  # noqa: D401 - socket API
+    def send(self, data, *args):
         self.writes.append(len(data))
         return super().send(data, *args)
 

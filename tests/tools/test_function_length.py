@@ -29,6 +29,7 @@ def test_no_function_in_tools_is_longer_than_60_lines(path):
 def test_no_module_run_with_python_m_edits_sys_path():
     """Modules run with ``python -m`` get the project on sys.path from the interpreter;
     lambda_runtime.py runs as a file on purpose and sets Lambda's path itself."""
-    offenders = [path.name for path in TOOLS.glob("*.py")
-                 if path.name != "lambda_runtime.py" and "sys.path" in path.read_text()]
+    offenders = [
+        path.name for path in TOOLS.glob("*.py") if path.name != "lambda_runtime.py" and "sys.path" in path.read_text()
+    ]
     assert offenders == []

@@ -17,7 +17,16 @@ import pytest
 
 from tests.tools.moto_server import moto_server
 from tools.emulator import aws_client
-from tools.global_router import DeployedState, EndpointStatus, Evaluation, Evaluator, HealthChecker, Record, choose, probe
+from tools.global_router import (
+    DeployedState,
+    EndpointStatus,
+    Evaluation,
+    Evaluator,
+    HealthChecker,
+    Record,
+    choose,
+    probe,
+)
 
 WEST, CENTRAL, EAST = "eu-west-1", "eu-central-1", "us-east-1"
 
@@ -102,7 +111,9 @@ def endpoint():
 def test_an_http_check_is_healthy_on_2xx_and_3xx(endpoint, status, healthy):
     endpoint.status = status
     assert probe(f"http://127.0.0.1:{endpoint.server_address[1]}/v1/health") == (
-        healthy, f"{'Success' if healthy else 'Failure'}: HTTP Status Code {status}")
+        healthy,
+        f"{'Success' if healthy else 'Failure'}: HTTP Status Code {status}",
+    )
 
 
 def test_an_http_check_fails_without_an_answer_within_two_seconds(endpoint):
@@ -135,25 +146,61 @@ def deployed(server, endpoint):
     real alarm, and a calculated check of both; an evaluator with a fast checker."""
     route53, cloudwatch = aws_client("route53", "us-east-1", server), aws_client("cloudwatch", WEST, server)
     api_id = uuid.uuid4().hex[:10]
-    http_id = route53.create_health_check(CallerReference=str(uuid.uuid4()), HealthCheckConfig={
-        "Type": "HTTPS", "FullyQualifiedDomainName": f"{api_id}.execute-api.{WEST}.amazonaws.com", "Port": 443,
-        "ResourcePath": "/v1/health", "RequestInterval": 10, "FailureThreshold": 2})["HealthCheck"]["Id"]
+    http_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={
+            "Type": "HTTPS",
+            "FullyQualifiedDomainName": f"{api_id}.execute-api.{WEST}.amazonaws.com",
+            "Port": 443,
+            "ResourcePath": "/v1/health",
+            "RequestInterval": 10,
+            "FailureThreshold": 2,
+        },
+    )["HealthCheck"]["Id"]
     alarm_name = f"api-5xx-{api_id}"
-    cloudwatch.put_metric_alarm(AlarmName=alarm_name, Namespace="AWS/ApiGateway", MetricName="5XXError", Statistic="Sum",
-                                Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold")
-    alarm_id = route53.create_health_check(CallerReference=str(uuid.uuid4()), HealthCheckConfig={
-        "Type": "CLOUDWATCH_METRIC", "AlarmIdentifier": {"Name": alarm_name, "Region": WEST},
-        "InsufficientDataHealthStatus": "Healthy"})["HealthCheck"]["Id"]
-    calculated_id = route53.create_health_check(CallerReference=str(uuid.uuid4()), HealthCheckConfig={
-        "Type": "CALCULATED", "ChildHealthChecks": [http_id, alarm_id], "HealthThreshold": 2})["HealthCheck"]["Id"]
-    deployment = {"emulator_url": server, "regions": {WEST: {
-        "rest_api_id": api_id, "api_url": f"http://127.0.0.1:{endpoint.server_address[1]}/v1"}}}
+    cloudwatch.put_metric_alarm(
+        AlarmName=alarm_name,
+        Namespace="AWS/ApiGateway",
+        MetricName="5XXError",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    alarm_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={
+            "Type": "CLOUDWATCH_METRIC",
+            "AlarmIdentifier": {"Name": alarm_name, "Region": WEST},
+            "InsufficientDataHealthStatus": "Healthy",
+        },
+    )["HealthCheck"]["Id"]
+    calculated_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={"Type": "CALCULATED", "ChildHealthChecks": [http_id, alarm_id], "HealthThreshold": 2},
+    )["HealthCheck"]["Id"]
+    deployment = {
+        "emulator_url": server,
+        "regions": {WEST: {"rest_api_id": api_id, "api_url": f"http://127.0.0.1:{endpoint.server_address[1]}/v1"}},
+    }
     stop = threading.Event()
     state = DeployedState(deployment)
-    alarm = {"id": alarm_id, "alarm_name": alarm_name, "alarm_region": WEST, "insufficient_data_health_status": "Healthy"}
+    alarm = {
+        "id": alarm_id,
+        "alarm_name": alarm_name,
+        "alarm_region": WEST,
+        "insufficient_data_health_status": "Healthy",
+    }
     evaluator = Evaluator(state, HealthChecker(state, scale=0.01, stop=stop), {alarm_id: alarm})
-    yield {"route53": route53, "cloudwatch": cloudwatch, "evaluator": evaluator, "alarm": alarm,
-           "ids": {"http": http_id, "alarm": alarm_id, "calculated": calculated_id}, "endpoint": endpoint}
+    yield {
+        "route53": route53,
+        "cloudwatch": cloudwatch,
+        "evaluator": evaluator,
+        "alarm": alarm,
+        "ids": {"http": http_id, "alarm": alarm_id, "calculated": calculated_id},
+        "endpoint": endpoint,
+    }
     stop.set()
 
 
@@ -192,8 +239,9 @@ def test_the_calculated_check_follows_the_5xx_alarm(deployed):
 
 def update(deployed, **config) -> None:
     ids = deployed["ids"]
-    deployed["route53"].update_health_check(HealthCheckId=ids["calculated"], ChildHealthChecks=[ids["http"], ids["alarm"]],
-                                            **config)
+    deployed["route53"].update_health_check(
+        HealthCheckId=ids["calculated"], ChildHealthChecks=[ids["http"], ids["alarm"]], **config
+    )
 
 
 def test_a_threshold_above_the_children_is_never_healthy_and_zero_always(deployed):

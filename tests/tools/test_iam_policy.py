@@ -14,17 +14,26 @@ SOURCE = f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/42"
 
 
 def request(source: str = SOURCE, account: str = ACCOUNT, **overrides) -> Request:
-    fields = dict(principal_service="apigateway.amazonaws.com", action="lambda:InvokeFunction", resource=FUNCTION,
-                  context={"aws:SourceArn": source, "aws:SourceAccount": account})
+    fields = dict(
+        principal_service="apigateway.amazonaws.com",
+        action="lambda:InvokeFunction",
+        resource=FUNCTION,
+        context={"aws:SourceArn": source, "aws:SourceAccount": account},
+    )
     fields.update(overrides)
     return Request(**fields)
 
 
 def permission(source_arn: str, effect: str = "Allow", **extra) -> dict:
     """A statement as Lambda's AddPermission stores it."""
-    return {"Sid": f"{effect}-{source_arn[-12:]}", "Effect": effect, "Action": "lambda:InvokeFunction",
-            "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": FUNCTION,
-            "Condition": {"ArnLike": {"AWS:SourceArn": source_arn}, **extra}}
+    return {
+        "Sid": f"{effect}-{source_arn[-12:]}",
+        "Effect": effect,
+        "Action": "lambda:InvokeFunction",
+        "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Resource": FUNCTION,
+        "Condition": {"ArnLike": {"AWS:SourceArn": source_arn}, **extra},
+    }
 
 
 def policy(*statements: dict) -> dict:
@@ -34,17 +43,20 @@ def policy(*statements: dict) -> dict:
 # "ArnLike: Case-sensitive matching of the ARN. Each of the six colon-delimited components
 # of the ARN is checked separately and each can include multi-character match wildcards (*)
 # or single-character match wildcards (?)."
-@pytest.mark.parametrize("pattern, value, expected", [
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/*", SOURCE, True),
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/{{item_id}}", SOURCE, False),  # issue 8's bug
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/??", SOURCE, True),
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/?", SOURCE, False),
-    (f"arn:aws:execute-api:*:{ACCOUNT}:abc123/*", SOURCE, True),
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:ABC123/v1/GET/items/*", SOURCE, False),  # case-sensitive
-    (f"arn:aws:execute-api:eu-west-1::abc123/v1/GET/items/*", SOURCE, False),  # an empty account is not a wildcard
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/*/items/*", SOURCE, True),
-    (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/POST/items", SOURCE, False),
-])
+@pytest.mark.parametrize(
+    "pattern, value, expected",
+    [
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/*", SOURCE, True),
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/{{item_id}}", SOURCE, False),  # issue 8's bug
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/??", SOURCE, True),
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/GET/items/?", SOURCE, False),
+        (f"arn:aws:execute-api:*:{ACCOUNT}:abc123/*", SOURCE, True),
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:ABC123/v1/GET/items/*", SOURCE, False),  # case-sensitive
+        ("arn:aws:execute-api:eu-west-1::abc123/v1/GET/items/*", SOURCE, False),  # an empty account is not a wildcard
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/*/items/*", SOURCE, True),
+        (f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/POST/items", SOURCE, False),
+    ],
+)
 def test_arn_like_checks_each_component_with_wildcards(pattern, value, expected):
     assert arn_like(pattern, value) is expected
 
@@ -109,10 +121,13 @@ def test_values_are_ored_and_keys_and_operators_are_anded():
     other = f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:other/*"
     ored = permission([other, f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/*"])
     assert evaluate(policy(ored), request()).allowed
-    anded = permission(f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/*",
-                       StringEquals={"AWS:SourceAccount": "999999999999"})
+    anded = permission(
+        f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/*", StringEquals={"AWS:SourceAccount": "999999999999"}
+    )
     assert not evaluate(policy(anded), request()).allowed
-    anded_ok = permission(f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/*", StringEquals={"AWS:SourceAccount": ACCOUNT})
+    anded_ok = permission(
+        f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/*", StringEquals={"AWS:SourceAccount": ACCOUNT}
+    )
     assert evaluate(policy(anded_ok), request()).allowed
 
 
@@ -124,7 +139,9 @@ def test_explicit_deny_wins_and_nothing_is_allowed_by_default():
     assert evaluate(policy(allow), request()).allowed
     decision = evaluate(policy(allow, deny), request())
     assert not decision.allowed and "denied explicitly" in decision.reason
-    assert evaluate(policy(allow, deny), request(f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/POST/items")).allowed
+    assert evaluate(
+        policy(allow, deny), request(f"arn:aws:execute-api:eu-west-1:{ACCOUNT}:abc123/v1/POST/items")
+    ).allowed
     assert not evaluate(None, request()).allowed
     assert not evaluate(policy(), request()).allowed
 

@@ -26,7 +26,7 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 STAGE = "v1"
 
-HANDLERS = '''
+HANDLERS = """
 import json, os, time
 
 def echo(event, context):
@@ -53,7 +53,7 @@ def noisy(event, context):
 
 def malformed(event, context):
     return "not a proxy response"
-'''
+"""
 
 
 def code_zip(source: str) -> bytes:
@@ -75,33 +75,50 @@ class Api:
         self.role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         self.zipped = zipped
         self.id = self.apigateway.create_rest_api(name="test")["id"]
-        self.resources = {item["path"]: item["id"] for item in self.apigateway.get_resources(restApiId=self.id)["items"]}
+        self.resources = {
+            item["path"]: item["id"] for item in self.apigateway.get_resources(restApiId=self.id)["items"]
+        }
 
     def function(self, name: str, handler: str, timeout: int = 3, code: bytes | None = None, **variables) -> str:
         arn = self.lambda_.create_function(
-            FunctionName=name, Runtime="python3.12", Role=self.role, Handler=handler, Timeout=timeout,
-            Code={"ZipFile": code or self.zipped}, Environment={"Variables": variables},
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.role,
+            Handler=handler,
+            Timeout=timeout,
+            Code={"ZipFile": code or self.zipped},
+            Environment={"Variables": variables},
         )["FunctionArn"]
         self.permit(name, f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{self.id}/{STAGE}/*/*")
         return arn
 
     def permit(self, name: str, source_arn: str, statement_id: str = "apigateway") -> None:
-        self.lambda_.add_permission(FunctionName=name, StatementId=statement_id, Action="lambda:InvokeFunction",
-                                    Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+        self.lambda_.add_permission(
+            FunctionName=name,
+            StatementId=statement_id,
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=source_arn,
+        )
 
     def resource(self, path: str) -> str:
         if path not in self.resources:
             parent, _, part = path.rpartition("/")
             parent_id = self.resource(parent or "/")
             self.resources[path] = self.apigateway.create_resource(
-                restApiId=self.id, parentId=parent_id, pathPart=part)["id"]
+                restApiId=self.id, parentId=parent_id, pathPart=part
+            )["id"]
         return self.resources[path]
 
     def route(self, method: str, path: str, function_arn: str, timeout_ms: int = 29000, auth: str = "NONE") -> None:
         resource_id = self.resource(path)
         self.apigateway.put_method(restApiId=self.id, resourceId=resource_id, httpMethod=method, authorizationType=auth)
         self.apigateway.put_integration(
-            restApiId=self.id, resourceId=resource_id, httpMethod=method, type="AWS_PROXY", integrationHttpMethod="POST",
+            restApiId=self.id,
+            resourceId=resource_id,
+            httpMethod=method,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
             uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
             timeoutInMillis=timeout_ms,
         )
@@ -141,8 +158,19 @@ def deployed(tmp_path_factory):
     api.route("GET", "/locked/{item_id}", locked)
     api.deploy()
     port = free_port()
-    deployment = deployment_file.build(endpoint, ACCOUNT, root / "stack", {REGION: {
-        "api_url": f"http://127.0.0.1:{port}/{STAGE}", "rest_api_id": api.id, "stage": STAGE, "functions": {}}})
+    deployment = deployment_file.build(
+        endpoint,
+        ACCOUNT,
+        root / "stack",
+        {
+            REGION: {
+                "api_url": f"http://127.0.0.1:{port}/{STAGE}",
+                "rest_api_id": api.id,
+                "stage": STAGE,
+                "functions": {},
+            }
+        },
+    )
     log = open(root / "gateway.log", "w")
     gateway = local_gateway.gateway_for(deployment, REGION, root, log)
     server = local_gateway.make_server(gateway, port, log)
@@ -174,13 +202,18 @@ def event_of(url: str, method: str = "GET", body: bytes | None = None, headers: 
 
 # --- path and method matching, on a snapshot (no server) ---------------------------------
 
+
 def snapshot(*paths_and_methods: tuple[str, str]) -> ApiSnapshot:
     integration = Integration("AWS_PROXY", "", 29000)
     resources = {}
     for path, method in paths_and_methods:
         resources.setdefault(path, {})[method] = Method(method, "NONE", False, integration)
-    return ApiSnapshot("api", STAGE, "d1", tuple(Resource(f"r{n}", path, methods)
-                                                  for n, (path, methods) in enumerate(resources.items())))
+    return ApiSnapshot(
+        "api",
+        STAGE,
+        "d1",
+        tuple(Resource(f"r{n}", path, methods) for n, (path, methods) in enumerate(resources.items())),
+    )
 
 
 def test_a_literal_path_part_wins_over_a_variable_and_a_greedy_variable_takes_the_rest():
@@ -205,6 +238,7 @@ def test_unknown_paths_and_methods_do_not_match():
 
 # --- through HTTP, against the emulator ---------------------------------------------------
 
+
 def test_unknown_routes_answer_like_api_gateway(deployed):
     _, base, _, _ = deployed
     for method, path in (("GET", "/nope"), ("PUT", "/items"), ("DELETE", "/items/special")):
@@ -219,9 +253,20 @@ def test_the_deployed_handler_gets_an_api_gateway_proxy_event(deployed):
     api, base, _, _ = deployed
     got = event_of(base + "/items/a%20b?tag=x&tag=y&empty=", headers={"User-Agent": "probe/1", "X-Multi": "1"})
     event = got["event"]
-    assert set(event) == {"resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-                          "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext",
-                          "body", "isBase64Encoded"}
+    assert set(event) == {
+        "resource",
+        "path",
+        "httpMethod",
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "pathParameters",
+        "stageVariables",
+        "requestContext",
+        "body",
+        "isBase64Encoded",
+    }
     assert (event["resource"], event["path"], event["httpMethod"]) == ("/items/{item_id}", "/items/a%20b", "GET")
     assert event["pathParameters"] == {"item_id": "a b"}
     assert event["queryStringParameters"] == {"tag": "y", "empty": ""}
@@ -231,10 +276,19 @@ def test_the_deployed_handler_gets_an_api_gateway_proxy_event(deployed):
     assert event["body"] is None and event["isBase64Encoded"] is False and event["stageVariables"] is None
     context = event["requestContext"]
     resource_id = api.resources["/items/{item_id}"]
-    assert {key: context[key] for key in ("accountId", "apiId", "resourceId", "resourcePath", "httpMethod", "path",
-                                          "stage", "protocol")} == {
-        "accountId": ACCOUNT, "apiId": api.id, "resourceId": resource_id, "resourcePath": "/items/{item_id}",
-        "httpMethod": "GET", "path": f"/{STAGE}/items/a%20b", "stage": STAGE, "protocol": "HTTP/1.1"}
+    assert {
+        key: context[key]
+        for key in ("accountId", "apiId", "resourceId", "resourcePath", "httpMethod", "path", "stage", "protocol")
+    } == {
+        "accountId": ACCOUNT,
+        "apiId": api.id,
+        "resourceId": resource_id,
+        "resourcePath": "/items/{item_id}",
+        "httpMethod": "GET",
+        "path": f"/{STAGE}/items/a%20b",
+        "stage": STAGE,
+        "protocol": "HTTP/1.1",
+    }
     assert context["identity"]["sourceIp"] == "127.0.0.1" and context["identity"]["userAgent"] == "probe/1"
     assert abs(context["requestTimeEpoch"] / 1000 - time.time()) < 60 and context["requestId"]
 
@@ -260,7 +314,9 @@ def test_the_environment_is_lambdas_with_the_deployed_variables_and_code(deploye
     environ = got["environ"]
     assert environ["STATUS"] == "200" and environ["AWS_REGION"] == REGION and environ["AWS_DEFAULT_REGION"] == REGION
     assert environ["AWS_LAMBDA_FUNCTION_NAME"] == "echo" and environ["_HANDLER"] == "testfn.app.echo"
-    assert environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128" and environ["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    assert (
+        environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128" and environ["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    )
     assert environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and environ["AWS_ACCESS_KEY_ID"] == "test"
     assert got["module"].startswith(environ["LAMBDA_TASK_ROOT"])  # imported from the extracted deployed zip
     assert 0 < got["remaining_ms"] <= 3000
@@ -338,12 +394,15 @@ def test_the_stage_serves_its_deployment_until_a_new_one(deployed):
         # The literal resource still exists and wins over {item_id}; it has no GET now.
         assert call(base + "/items/special")[0] == 403
     finally:
-        api.route("GET", "/items/special", api.lambda_.get_function(FunctionName="special")["Configuration"]["FunctionArn"])
+        api.route(
+            "GET", "/items/special", api.lambda_.get_function(FunctionName="special")["Configuration"]["FunctionArn"]
+        )
         api.deploy()
     assert "WHO" in event_of(base + "/items/special")["environ"]
 
 
 # --- bounds -------------------------------------------------------------------------------
+
 
 def raw_exchange(base: str, data: bytes, timeout: float = 10) -> bytes:
     port = int(base.split(":")[2].split("/")[0])
@@ -414,7 +473,9 @@ def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatc
             holder = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
             holder.sendall(b"GET /v1/items/1 HTTP/1.1\r\n")  # holds the one slot
             time.sleep(0.2)
-            answer = raw_exchange(f"http://127.0.0.1:{server.server_address[1]}/v1", b"GET /v1/items/1 HTTP/1.1\r\n\r\n")
+            answer = raw_exchange(
+                f"http://127.0.0.1:{server.server_address[1]}/v1", b"GET /v1/items/1 HTTP/1.1\r\n\r\n"
+            )
             assert answer.startswith(b"HTTP/1.1 429") and answer.endswith(b'{"message":"Too Many Requests"}\n')
             holder.close()
         finally:

@@ -22,8 +22,17 @@ def no_aws(monkeypatch, tmp_path):
     empty.write_text("")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "NO_PROXY", "no_proxy"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "NO_PROXY",
+        "no_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
@@ -56,7 +65,9 @@ def test_a_plan_without_credentials_names_the_step_its_log_and_the_cause(no_aws,
     environments = tmp_path / "environments"
     environments.mkdir()
     dev = (deploy.PROJECT_DIR / "environments" / "dev.toml").read_text()
-    local_state = re.sub(r"(?ms)^\[state\].*?(?=^\[|\Z)", '[state]\nbackend = "local"\npath = "state/no-aws.tfstate"\n\n', dev)
+    local_state = re.sub(
+        r"(?ms)^\[state\].*?(?=^\[|\Z)", '[state]\nbackend = "local"\npath = "state/no-aws.tfstate"\n\n', dev
+    )
     (environments / "dev.toml").write_text(local_state)
     monkeypatch.setenv("BACKEND_ENVIRONMENTS_DIR", str(environments))
     (config,) = load_environments(environments, ["dev"])
@@ -69,7 +80,7 @@ def test_a_plan_without_credentials_names_the_step_its_log_and_the_cause(no_aws,
 
 
 def test_failure_text_keeps_terraforms_error_blocks():
-    output = "Planning...\n\n│ Error: No valid credential sources found\n│ \n│   with provider[\"x\"],\n"
+    output = 'Planning...\n\n│ Error: No valid credential sources found\n│ \n│   with provider["x"],\n'
     text = deploy.terraform_failure("plan", deploy.Path("/l/plan.log"), output)
     assert text.splitlines()[0] == "terraform plan failed (log: /l/plan.log):"
     assert text.splitlines()[1] == "│ Error: No valid credential sources found"

@@ -73,8 +73,15 @@ def test_its_own_writes_are_never_replicated_again(setup):
     clients[A].put_item(TableName=table, Item=item("once", v=1))
     settle(replicator)
     assert replicator.step() == 0 and replicator.idle()
-    streams = {region: StreamReader(region, clients[region], aws_client("dynamodbstreams", region, replicator.tables[region].meta.endpoint_url), table)
-               for region in (A, B)}
+    streams = {
+        region: StreamReader(
+            region,
+            clients[region],
+            aws_client("dynamodbstreams", region, replicator.tables[region].meta.endpoint_url),
+            table,
+        )
+        for region in (A, B)
+    }
     assert [len(streams[region].read()) for region in (A, B)] == [1, 1]
     replicated = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [(entry["source"], entry["target"]) for entry in replicated] == [(A, B)]
@@ -115,12 +122,15 @@ def decide(table: str, clients, changes: list[Change]) -> Replicator:
 
 def test_a_tie_in_the_same_millisecond_goes_to_the_region_that_sorts_last(setup):
     table, clients, _, _ = setup
-    changes = changes_written(clients, table, [
-        (A, item("t", v="west"), Version(1000, A, 7)),
-        (B, item("t", v="central"), Version(1000, B, 3)),
-    ])
+    changes = changes_written(
+        clients,
+        table,
+        [(A, item("t", v="west"), Version(1000, A, 7)), (B, item("t", v="central"), Version(1000, B, 3))],
+    )
     decide(table, clients, changes)
-    assert stored(clients, table, A, "t") == stored(clients, table, B, "t") == item("t", v="west")  # "eu-west-1" > "eu-central-1"
+    assert (
+        stored(clients, table, A, "t") == stored(clients, table, B, "t") == item("t", v="west")
+    )  # "eu-west-1" > "eu-central-1"
 
 
 def test_a_delete_beats_an_older_write_that_arrives_after_it(setup):
@@ -130,7 +140,9 @@ def test_a_delete_beats_an_older_write_that_arrives_after_it(setup):
     first = changes_written(clients, table, [(A, item("t", v="first"), Version(1, A, 1))])
     replicator = decide(table, clients, first)  # copies it to B
     assert stored(clients, table, B, "t") == item("t", v="first")
-    for change in changes_written(clients, table, [(A, None, Version(10_000, A, 2)), (B, item("t", v="older"), Version(8_000, B, 5))]):
+    for change in changes_written(
+        clients, table, [(A, None, Version(10_000, A, 2)), (B, item("t", v="older"), Version(8_000, B, 5))]
+    ):
         replicator.observe(change)
     for _ in range(5):
         replicator.apply_queued()
@@ -173,7 +185,9 @@ def test_a_local_write_between_the_read_and_the_write_fails_the_condition(setup)
     assert stored(clients, table, A, "r") == stored(clients, table, B, "r") == item("r", v="from B, in between")
     # The condition kept the older write out of B altogether (without it, B would have
     # held it until the repair): B's stream never shows it.
-    b_stream = StreamReader(B, clients[B], aws_client("dynamodbstreams", B, replicator.tables[B].meta.endpoint_url), table)
+    b_stream = StreamReader(
+        B, clients[B], aws_client("dynamodbstreams", B, replicator.tables[B].meta.endpoint_url), table
+    )
     assert item("r", v="from A") not in [change.image for change in b_stream.read()]
 
 

@@ -16,7 +16,7 @@ from tools import terraform as tf
 # Lines as moto's server (werkzeug) writes them, colour codes included.
 MOTO_LOG = "\n".join(
     [
-        ' * Running on http://127.0.0.1:5000',
+        " * Running on http://127.0.0.1:5000",
         '127.0.0.1 - - [27/Nov/2026 16:40:15] "\x1b[35m\x1b[1mPOST /2015-03-31/functions HTTP/1.1\x1b[0m" 201 -',
         '127.0.0.1 - - [27/Nov/2026 16:40:15] "GET /2015-03-31/functions/items-local-health HTTP/1.1" 200 -',
         *[
@@ -73,9 +73,15 @@ def test_a_stuck_apply_stops_with_the_resource_and_the_emulator_errors(tmp_path,
     stack = tmp_path / "stack"
     stack.mkdir()
     marker = f"sleep-{time.time_ns()}"
-    (stack / "main.tf.json").write_text(json.dumps({
-        "resource": {"terraform_data": {"slow": {"provisioner": {"local-exec": {"command": f"sleep 300 # {marker}"}}}}}
-    }))
+    (stack / "main.tf.json").write_text(
+        json.dumps(
+            {
+                "resource": {
+                    "terraform_data": {"slow": {"provisioner": {"local-exec": {"command": f"sleep 300 # {marker}"}}}}
+                }
+            }
+        )
+    )
     env = tf.terraform_env(tmp_path / "build")
     assert tf.run(["init", "-input=false", "-no-color"], stack, env, 120).returncode == 0
     log = tmp_path / "moto.log"
