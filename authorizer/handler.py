@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import jwt
 
@@ -55,7 +57,7 @@ def key_cache() -> KeyCache:
     return _cache
 
 
-def token_scopes(claims: dict) -> set[str]:
+def token_scopes(claims: Mapping[str, Any]) -> set[str]:
     scope, scp = claims.get("scope"), claims.get("scp")
     found = set(scope.split()) if isinstance(scope, str) else set()
     if isinstance(scp, list):
@@ -63,7 +65,7 @@ def token_scopes(claims: dict) -> set[str]:
     return found
 
 
-def verified_claims(token: str, issuer: str, audience: str, keys: KeyCache) -> dict:
+def verified_claims(token: str, issuer: str, audience: str, keys: KeyCache) -> dict[str, Any]:
     """The token's claims, or Unauthorized saying nothing about the token in the log but why."""
     try:
         header = jwt.get_unverified_header(token)
@@ -89,12 +91,12 @@ def verified_claims(token: str, issuer: str, audience: str, keys: KeyCache) -> d
         return _refuse(type(err).__name__)
 
 
-def _refuse(reason: str):
+def _refuse(reason: str) -> NoReturn:
     log("token refused", reason=reason)
     raise Unauthorized()
 
 
-def authorize(event, context=None):
+def authorize(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     """The Lambda entry point (see the module doc)."""
     issuer, audience, route_scopes = settings()
     header = event.get("authorizationToken") if isinstance(event, dict) else None

@@ -19,6 +19,8 @@ import json
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKSetError
@@ -30,12 +32,15 @@ FETCH_TIMEOUT_SECONDS = 2.0
 MAX_DOCUMENT_BYTES = 1 << 20
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
+# Fetches a JSON object from a URL (``fetch_json``; tests pass their own).
+Fetch = Callable[[str], dict[str, Any]]
+
 
 class KeysUnavailable(RuntimeError):
     """No usable signing keys: the issuer could not be reached and the cache is empty or too old."""
 
 
-def fetch_json(url: str) -> dict:
+def fetch_json(url: str) -> dict[str, Any]:
     """A JSON object from ``url``, bounded in time and size."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
@@ -48,7 +53,7 @@ def fetch_json(url: str) -> dict:
     return document
 
 
-def jwks_uri(issuer: str, fetch=fetch_json) -> str:
+def jwks_uri(issuer: str, fetch: Fetch = fetch_json) -> str:
     """The ``jwks_uri`` of the issuer's OpenID discovery document, which must name the same
     issuer (OpenID Connect Discovery 1.0, section 4.3) and, for an https issuer, be https."""
     document = fetch(issuer.rstrip("/") + DISCOVERY_PATH)
@@ -63,7 +68,14 @@ def jwks_uri(issuer: str, fetch=fetch_json) -> str:
 class KeyCache:
     """Signing keys by key id, as described in the module doc. Thread-safe."""
 
-    def __init__(self, issuer: str, jwks_url: str, max_age: float, fetch=fetch_json, clock=time.time) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        jwks_url: str,
+        max_age: float,
+        fetch: Fetch = fetch_json,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.issuer, self.jwks_url, self.max_age = issuer, jwks_url, max_age
         self.fetch, self.clock = fetch, clock
         self._keys: dict[str, PyJWK] = {}
@@ -105,7 +117,7 @@ class KeyCache:
         self._fetched_at, self._failed_at = now, None
 
 
-def log(message: str, **fields) -> None:
+def log(message: str, **fields: object) -> None:
     """One JSON line with what Lambda's JSON log format reads (``level``, ``timestamp``);
     never tokens."""
     level = "WARN" if "failed" in message else "INFO"

@@ -12,6 +12,8 @@ request, and nothing else; a token with none of the route scopes gets an explici
 
 from __future__ import annotations
 
+from typing import Any
+
 INVOKE = "execute-api:Invoke"
 
 
@@ -33,7 +35,7 @@ def granted_resources(method_arn: str, scopes: set[str], route_scopes: dict[str,
 
 def policy(
     principal_id: str, method_arn: str, scopes: set[str], route_scopes: dict[str, list[str]], context: dict[str, str]
-) -> dict:
+) -> dict[str, Any]:
     resources = granted_resources(method_arn, scopes, route_scopes)
     if resources:
         statement = {"Effect": "Allow", "Action": INVOKE, "Resource": resources}

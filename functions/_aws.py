@@ -8,8 +8,11 @@ one process for several "regions" and endpoints. Clients are therefore cached pe
 endpoint gets a new client.
 """
 
+from __future__ import annotations
+
 import os
 import threading
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -23,18 +26,20 @@ API_CONFIG = Config(connect_timeout=2, read_timeout=2, retries={"total_max_attem
 # The health check must answer quickly and for certain: one attempt, 1 s to connect and
 # 1 s to read. A table that does not answer within that is reported unhealthy.
 HEALTH_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
-_CONFIGS = {"api": API_CONFIG, "health": HEALTH_CONFIG}
+Purpose = Literal["api", "health"]
+_CONFIGS: dict[Purpose, Config] = {"api": API_CONFIG, "health": HEALTH_CONFIG}
 
-_tables = {}
+# (purpose, region, table name, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB) -> Table
+_tables: dict[tuple[Purpose, str, str, str | None, str | None], Table] = {}
 _lock = threading.Lock()
-_session = None
+_session: Any = None  # a boto3 Session, made on first use
 
 
 class ConfigurationError(RuntimeError):
     """A required environment variable is missing."""
 
 
-def region():
+def region() -> str:
     """This function's region (``AWS_REGION``, set by Lambda)."""
     value = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not value:
@@ -42,14 +47,14 @@ def region():
     return value
 
 
-def table_name():
+def table_name() -> str:
     value = os.environ.get("TABLE_NAME")
     if not value:
         raise ConfigurationError("TABLE_NAME is not set")
     return value
 
 
-def table(purpose="api"):
+def table(purpose: Purpose = "api") -> Table:
     """The ``Table`` for this region's ``TABLE_NAME``; ``purpose`` picks the client config
     ("api" or "health")."""
     environ = os.environ
@@ -63,7 +68,7 @@ def table(purpose="api"):
     return cached
 
 
-def _client(purpose, region_name):
+def _client(purpose: Purpose, region_name: str) -> Any:
     global _session
     if _session is None:
         _session = boto3.session.Session()

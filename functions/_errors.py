@@ -3,6 +3,8 @@
 AWS errors map by type (and a botocore ``ClientError``'s error code), never by message text.
 """
 
+from __future__ import annotations
+
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
@@ -16,9 +18,9 @@ class ApiError(Exception):
 
     status = 500
     code = "InternalError"
-    retry_after = None
+    retry_after: int | None = None
 
-    def __init__(self, message, *, code=None):
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -49,17 +51,17 @@ class ServiceUnavailable(ApiError):
     status = 503
     code = "ServiceUnavailable"
 
-    def __init__(self, message, *, code=None, retry_after=1):
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 1) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
 
 
-def error_code(exc):
+def error_code(exc: ClientError) -> str:
     """The AWS error code of a botocore ``ClientError`` ("" when it has none)."""
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def from_aws(exc):
+def from_aws(exc: BaseException) -> ServiceUnavailable | None:
     """The ApiError for a known botocore exception, or None when it is unexpected (a 500)."""
     if isinstance(exc, ClientError):
         code = error_code(exc)

@@ -7,10 +7,14 @@ Content-Type (415), size in bytes before any decoding (413), base64 and UTF-8 (4
 JSON with a bound on the number of values it may build (413) and no repeated keys (400).
 """
 
+from __future__ import annotations
+
 import binascii
 import os
 import time
 from base64 import b64decode
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,8 +27,14 @@ JSON_MEDIA_TYPE = "application/json"
 # What a browser script may read besides the simple headers (modules/api_contract.py says the same).
 CORS_EXPOSE_HEADERS = "Location,Retry-After,x-amzn-RequestId"
 
+# A REST API (v1) proxy event, as API Gateway sends it (JSON: header, path parameter and
+# body values are strings), and the response a proxy integration returns (``response``).
+ProxyEvent = Mapping[str, Any]
+ProxyResponse = dict[str, Any]
+Handler = Callable[[ProxyEvent], ProxyResponse]
 
-def response(status, body=None, headers=None):
+
+def response(status: int, body: object = None, headers: Mapping[str, str] | None = None) -> ProxyResponse:
     """A proxy integration response; ``body`` (any JSON value) is encoded, None means empty."""
     all_headers = {"Content-Type": JSON_MEDIA_TYPE}
     if headers:
@@ -37,7 +47,7 @@ def response(status, body=None, headers=None):
     }
 
 
-def error_response(error, request_id):
+def error_response(error: ApiError, request_id: str) -> ProxyResponse:
     headers = None
     if error.retry_after is not None:
         headers = {"Retry-After": str(error.retry_after)}
@@ -45,10 +55,10 @@ def error_response(error, request_id):
     return response(error.status, body, headers)
 
 
-def header_values(event, name):
+def header_values(event: ProxyEvent, name: str) -> list[str]:
     """Every value of header ``name`` (any case) in ``headers`` and ``multiValueHeaders``."""
     name = name.lower()
-    values = []
+    values: list[str] = []
     for key, value in (event.get("headers") or {}).items():
         if key.lower() == name:
             values.append(value)
@@ -58,7 +68,7 @@ def header_values(event, name):
     return values
 
 
-def require_json(event):
+def require_json(event: ProxyEvent) -> None:
     """Raise UnsupportedMediaType unless every Content-Type is application/json (parameters
     allowed, but a charset other than UTF-8 is not: JSON between systems is UTF-8)."""
     values = header_values(event, "Content-Type")
@@ -75,7 +85,7 @@ def require_json(event):
                 raise UnsupportedMediaType("the only charset accepted for JSON is utf-8")
 
 
-def exceeds(text, limit):
+def exceeds(text: str, limit: int) -> bool:
     """Whether ``text`` is more than ``limit`` bytes as UTF-8, encoding it only when needed."""
     if len(text) > limit:  # every character is at least one byte
         return True
@@ -84,7 +94,7 @@ def exceeds(text, limit):
     return len(text.encode("utf-8", "surrogatepass")) > limit
 
 
-def json_body(event, *, max_bytes, max_values):
+def json_body(event: ProxyEvent, *, max_bytes: int, max_values: int) -> Any:
     """The request body parsed as JSON (numbers as Decimal), base64-decoded first when
     ``isBase64Encoded``. Raises UnsupportedMediaType, PayloadTooLarge (over ``max_bytes``
     before decoding, or over ``max_values`` numbers and objects) or BadRequest (absent, not
@@ -109,7 +119,7 @@ def json_body(event, *, max_bytes, max_values):
     return parse_json(body, max_values)
 
 
-def parse_json(text, max_values):
+def parse_json(text: str, max_values: int) -> Any:
     try:
         return _json.loads(text, max_values)
     except _json.DuplicateKey as exc:
@@ -122,7 +132,7 @@ def parse_json(text, max_values):
         raise BadRequest(f"the body is not valid JSON: {exc}", code="InvalidJson") from None
 
 
-def path_parameter(event, name):
+def path_parameter(event: ProxyEvent, name: str) -> str:
     """A path parameter as API Gateway passes it (already URL-decoded for REST APIs)."""
     parameters = event.get("pathParameters") or {}
     value = parameters.get(name)
@@ -131,7 +141,7 @@ def path_parameter(event, name):
     return value
 
 
-def request_id(event, context):
+def request_id(event: object, context: object) -> str:
     """API Gateway's request id (what a client sees), else Lambda's."""
     request_context = event.get("requestContext") if isinstance(event, dict) else None
     if isinstance(request_context, dict) and request_context.get("requestId"):
@@ -139,15 +149,16 @@ def request_id(event, context):
     return str(getattr(context, "aws_request_id", None) or "unknown")
 
 
-def handle(route, function, event, context):
+def handle(route: str, function: Handler, event: object, context: object) -> ProxyResponse:
     """Run ``function(event) -> response`` for the Lambda handler of ``route`` ("GET /x").
 
     ApiError -> its status; throttling/unreachable DynamoDB -> 503 with Retry-After;
     anything else -> 500 with the request id and no detail (the traceback is only logged).
+    ``event`` is whatever Lambda was given: anything but a JSON object is a 400.
     """
     started = time.perf_counter()
     rid = request_id(event, context)
-    error = None
+    error: ApiError | None = None
     try:
         if not isinstance(event, dict):
             raise BadRequest("not an API Gateway proxy event", code="InvalidEvent")
@@ -167,7 +178,7 @@ def handle(route, function, event, context):
     return with_cors(event, result)
 
 
-def cors_headers(event):
+def cors_headers(event: object) -> dict[str, str]:
     """CORS headers for a request whose one ``Origin`` is in ``CORS_ORIGINS`` (the deployed,
     comma-separated list): that origin echoed, as a static header cannot do for several.
     ``Vary: Origin`` whenever CORS is on, so caches keep answers per origin."""
@@ -184,14 +195,16 @@ def cors_headers(event):
     }
 
 
-def with_cors(event, result):
+def with_cors(event: object, result: ProxyResponse) -> ProxyResponse:
     headers = cors_headers(event)
     if headers:
         result["headers"] = {**result["headers"], **headers}
     return result
 
 
-def log_request(route, rid, started, status, error_code, *, exc_info=False):
+def log_request(
+    route: str, rid: str, started: float, status: int, error_code: str | None, *, exc_info: bool = False
+) -> None:
     """One line per request: WARN for a 5xx, ERROR with the traceback for the unexpected."""
     level = "error" if exc_info else ("warning" if status >= 500 else "info")
     getattr(logger, level)(
@@ -207,7 +220,7 @@ def log_request(route, rid, started, status, error_code, *, exc_info=False):
     )
 
 
-def _internal_error(route, rid, started):
+def _internal_error(route: str, rid: str, started: float) -> ProxyResponse:
     log_request(route, rid, started, 500, "InternalError", exc_info=True)
     body = {"error": {"code": "InternalError", "message": "internal error", "request_id": rid}}
     return response(500, body)

@@ -2,10 +2,13 @@
 text, so ``0.1`` stays ``0.1``, a 38-digit integer keeps every digit and integers stay
 integers (``1E+2`` is written ``100``)."""
 
+from __future__ import annotations
+
 import json
 import sys
 from base64 import b64encode
 from decimal import Decimal
+from typing import Any, NoReturn
 
 _encode_string = json.encoder.encode_basestring_ascii  # the C implementation when present
 
@@ -13,7 +16,7 @@ _encode_string = json.encoder.encode_basestring_ascii  # the C implementation wh
 class DuplicateKey(ValueError):
     """An object names the same key twice (``key``: the first repeated one)."""
 
-    def __init__(self, key):
+    def __init__(self, key: str) -> None:
         super().__init__(f"the key {key[:64]!r} appears twice in one object")
         self.key = key
 
@@ -22,7 +25,7 @@ class TooManyValues(ValueError):
     """The text holds more numbers and objects than the caller allowed."""
 
 
-def _reject_constant(name):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -32,22 +35,22 @@ class _Builder:
 
     __slots__ = ("budget",)
 
-    def __init__(self, budget):
+    def __init__(self, budget: int) -> None:
         self.budget = budget
 
-    def number(self, text):
+    def number(self, text: str) -> Decimal:
         self.budget -= 1
         if self.budget < 0:
             raise TooManyValues
         return Decimal(text)
 
-    def object(self, pairs):
+    def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         self.budget -= 1
         if self.budget < 0:
             raise TooManyValues
         result = dict(pairs)
         if len(result) != len(pairs):
-            seen = set()
+            seen: set[str] = set()
             for key, _ in pairs:
                 if key in seen:
                     raise DuplicateKey(key)
@@ -55,8 +58,9 @@ class _Builder:
         return result
 
 
-def loads(text, max_values=sys.maxsize):
+def loads(text: str | bytes | bytearray, max_values: int = sys.maxsize) -> Any:
     """Parse JSON text (str or bytes); numbers become Decimal. NaN/Infinity are rejected.
+    The result is any JSON value (dict, list, str, Decimal, bool or None): callers check it.
 
     Raises DuplicateKey for an object with a repeated key (at any depth: RFC 8259 leaves
     the meaning open and parsers disagree on which value wins), TooManyValues past
@@ -78,7 +82,7 @@ def loads(text, max_values=sys.maxsize):
         raise ValueError("a number is out of range") from None
 
 
-def number_text(value):
+def number_text(value: Decimal) -> str:
     """JSON text for a Decimal: integral values without exponent, others as ``str``."""
     text = str(value)
     if "E+" in text:  # str() uses an exponent for every positive one: 1E+2
@@ -88,7 +92,7 @@ def number_text(value):
     return text
 
 
-def dumps(value):
+def dumps(value: object) -> str:
     """Compact JSON text for dicts, lists, str, Decimal, int, float, bool and None.
 
     Sets (DynamoDB SS/NS, from other writers) become arrays; bytes become base64 strings.
@@ -96,7 +100,9 @@ def dumps(value):
     return _encode(value)
 
 
-def _encode(value):
+def _encode(value: Any) -> str:
+    # Any: the dispatch is on the exact class (so bool is not taken for int, nor a str
+    # subclass for str), which mypy does not narrow on.
     kind = value.__class__
     if kind is str:
         return _encode_string(value)

@@ -11,11 +11,14 @@ Only named fields are logged (request id, route, status, duration, error code), 
 events or bodies: they can carry secrets.
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Mapping
 
 LEVEL_VARIABLE = "AWS_LAMBDA_LOG_LEVEL"
 FIELDS = ("request_id", "route", "status", "duration_ms", "error_code", "region", "reason")
@@ -38,7 +41,7 @@ PYTHON_LEVELS = {
 }
 
 
-def timestamp(created):
+def timestamp(created: float) -> str:
     """RFC 3339 UTC with milliseconds (2026-11-27T09:00:00.123Z) for a ``time.time()`` value."""
     seconds = int(created)
     millis = int((created - seconds) * 1000)
@@ -46,8 +49,8 @@ def timestamp(created):
 
 
 class JsonFormatter(logging.Formatter):
-    def format(self, record):
-        entry = {
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
             "timestamp": timestamp(record.created),
             "level": LAMBDA_LEVEL_NAMES.get(record.levelno, record.levelname),
             "logger": record.name,
@@ -66,7 +69,7 @@ class JsonFormatter(logging.Formatter):
 class StdoutHandler(logging.Handler):
     """Writes to the current ``sys.stdout`` (looked up per record, so redirection works)."""
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         try:
             stream = sys.stdout
             stream.write(self.format(record) + "\n")
@@ -75,13 +78,13 @@ class StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
-def level_from(environ):
+def level_from(environ: Mapping[str, str]) -> int:
     """The Python level for ``AWS_LAMBDA_LOG_LEVEL`` in ``environ`` (INFO when unset or unknown)."""
     name = environ.get(LEVEL_VARIABLE, "").strip().upper()
     return PYTHON_LEVELS.get(name, logging.INFO)
 
 
-def configure(logger, environ):
+def configure(logger: logging.Logger, environ: Mapping[str, str]) -> logging.Logger:
     """Give ``logger`` the JSON stdout handler (once) and the level ``environ`` asks for."""
     if not any(isinstance(handler, StdoutHandler) for handler in logger.handlers):
         handler = StdoutHandler()
@@ -93,5 +96,5 @@ def configure(logger, environ):
     return logger
 
 
-def get_logger():
+def get_logger() -> logging.Logger:
     return configure(logging.getLogger("functions"), os.environ)

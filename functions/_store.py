@@ -8,11 +8,15 @@ so it builds the attribute values as it goes, and clients (unlike resources) are
 thread-safe for the local API server that runs these handlers in threads.
 """
 
+from __future__ import annotations
+
 import re
 import time
 import unicodedata
 from base64 import b64encode
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 from botocore.exceptions import ClientError
@@ -48,13 +52,18 @@ SERVER_ATTRIBUTES = frozenset({ORIGIN_REGION, UPDATED_AT, SERVED_BY})
 _SIZE_SUSPECT_BYTES = MAX_ITEM_BYTES * 9 // 10
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
+# An item as the API reads and writes it: a JSON object, numbers as Decimal.
+Item = dict[str, Any]
+# A DynamoDB attribute value: one type tag and its content ({"S": "x"}, {"L": [...]}, ...).
+AttributeValue = dict[str, Any]
+
 
 class Table:
     """A DynamoDB table: the client to reach it and its name."""
 
     __slots__ = ("client", "name")
 
-    def __init__(self, client, name):
+    def __init__(self, client: Any, name: str) -> None:  # client: a boto3 DynamoDB client
         self.client = client
         self.name = name
 
@@ -65,7 +74,7 @@ class Prepared:
 
     __slots__ = ("item", "attributes", "size")
 
-    def __init__(self, item, attributes, size):
+    def __init__(self, item: Item, attributes: dict[str, AttributeValue], size: int) -> None:
         self.item = item
         self.attributes = attributes
         self.size = size
@@ -78,13 +87,13 @@ class _TooLarge(Exception):
 class _InvalidValue(Exception):
     """A bad value somewhere inside an item; ``path`` is filled in while unwinding."""
 
-    def __init__(self, message):
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.path = []
+        self.path: list[str | int] = []  # innermost first: attribute names and list indexes
 
 
-def utc_timestamp(now=None):
+def utc_timestamp(now: float | None = None) -> str:
     """UTC ISO 8601 with milliseconds: 2026-11-27T09:00:00.123Z."""
     now = time.time() if now is None else now
     seconds = int(now)
@@ -92,7 +101,7 @@ def utc_timestamp(now=None):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
-def validate_item_id(value):
+def validate_item_id(value: object) -> str:
     """Return ``value`` if it is a valid item id, else raise BadRequest saying which rule.
 
     Valid: a non-empty string of at most 1024 UTF-8 bytes, without control characters
@@ -102,7 +111,7 @@ def validate_item_id(value):
     characters such as U+200B, which hide what an id says), and not the health check's
     sentinel (``HEALTH_SENTINEL_ID``).
     """
-    if value.__class__ is not str:
+    if type(value) is not str:
         raise BadRequest(f"{PARTITION_KEY} must be a string", code="InvalidItemId")
     if not value:
         raise BadRequest(f"{PARTITION_KEY} must not be empty", code="InvalidItemId")
@@ -134,7 +143,7 @@ def validate_item_id(value):
     return value
 
 
-def prepare_item(document, *, region, timestamp=None):
+def prepare_item(document: object, *, region: str, timestamp: str | None = None) -> Prepared:
     """Validate a client's JSON object and build the item to store.
 
     Adds ``item_id`` (a UUID) when absent, ``origin_region`` and ``updated_at``. Raises
@@ -143,12 +152,12 @@ def prepare_item(document, *, region, timestamp=None):
     than 38 significant digits, or outside 1E-130..9.99E+125 in magnitude) or a string
     that is not valid Unicode; PayloadTooLarge when the item may exceed 400 KB.
     """
-    if document.__class__ is not dict:
+    if type(document) is not dict:
         raise BadRequest("the body must be a JSON object", code="InvalidBody")
     reserved = SERVER_ATTRIBUTES.intersection(document)
     if reserved:
         raise BadRequest(f"{', '.join(sorted(reserved))} cannot be set by a client", code="ReservedAttribute")
-    item = dict(document)
+    item: Item = dict(document)
     if PARTITION_KEY in item:
         validate_item_id(item[PARTITION_KEY])
     else:
@@ -159,12 +168,12 @@ def prepare_item(document, *, region, timestamp=None):
     return Prepared(item, attributes, size)
 
 
-def to_attribute_values(item):
+def to_attribute_values(item: Mapping[str, object]) -> tuple[dict[str, AttributeValue], int]:
     """DynamoDB attribute values for a dict of JSON values, and an upper bound of the item
     size by DynamoDB's rules (names + values; numbers 1 byte per 2 significant digits + 1;
     lists and maps 3 bytes + 1 per element). Raises BadRequest on an invalid value and
     PayloadTooLarge as soon as the size passes MAX_ITEM_BYTES (the rest is not converted)."""
-    attributes = {}
+    attributes: dict[str, AttributeValue] = {}
     size = 0
     try:
         for name, value in item.items():
@@ -180,19 +189,19 @@ def to_attribute_values(item):
     return attributes, size
 
 
-def _add_size(size, more):
+def _add_size(size: int, more: int) -> int:
     size += more
     if size > MAX_ITEM_BYTES:
         raise _TooLarge()
     return size
 
 
-def from_attribute_values(attributes):
+def from_attribute_values(attributes: Mapping[str, AttributeValue]) -> Item:
     """A JSON-ready dict (Decimal numbers) from DynamoDB attribute values."""
     return {name: _python_value(value) for name, value in attributes.items()}
 
 
-def put_item(table, prepared):
+def put_item(table: Table, prepared: Prepared) -> bool:
     """Create or replace the item; True when it replaced an existing one.
 
     DynamoDB reports an oversized item only as a generic ValidationException. Errors map by
@@ -211,14 +220,14 @@ def put_item(table, prepared):
     return "Attributes" in response
 
 
-def get_item(table, item_id):
+def get_item(table: Table, item_id: str) -> Item | None:
     """The item (strongly consistent read in this region), or None when absent."""
     response = table.client.get_item(TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ConsistentRead=True)
     attributes = response.get("Item")
     return None if attributes is None else from_attribute_values(attributes)
 
 
-def delete_item(table, item_id):
+def delete_item(table: Table, item_id: str) -> bool:
     """Delete the item; True when there was one."""
     response = table.client.delete_item(
         TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ReturnValues="ALL_OLD"
@@ -226,7 +235,7 @@ def delete_item(table, item_id):
     return "Attributes" in response
 
 
-def sentinel_present(table):
+def sentinel_present(table: Table) -> bool:
     """True when a strongly consistent read of the health sentinel finds it: the read path a
     GET takes (the partition answers, the table key decrypts), on the one key the health
     check's role may read."""
@@ -236,7 +245,9 @@ def sentinel_present(table):
     return "Item" in response
 
 
-def _attribute_value(value, depth):
+def _attribute_value(value: Any, depth: int) -> tuple[AttributeValue, int]:
+    # Any: the dispatch is on the exact class (bool is not int, a str subclass is refused),
+    # which mypy does not narrow on.
     kind = value.__class__
     if kind is str:
         return {"S": value}, _utf8_len(value)
@@ -253,26 +264,26 @@ def _attribute_value(value, depth):
             raise _InvalidValue(f"lists and maps may be nested at most {MAX_DEPTH} deep")
         size = 3
         if kind is dict:
-            converted = {}
+            members: dict[str, AttributeValue] = {}
             for name, member in value.items():
                 try:
                     name_size = _name_len(name)
-                    converted[name], member_size = _attribute_value(member, depth)
+                    members[name], member_size = _attribute_value(member, depth)
                 except _InvalidValue as exc:
                     exc.path.append(name)
                     raise
                 size = _add_size(size, 1 + name_size + member_size)
-            return {"M": converted}, size
-        converted = []
+            return {"M": members}, size
+        elements: list[AttributeValue] = []
         for index, member in enumerate(value):
             try:
                 member_value, member_size = _attribute_value(member, depth)
             except _InvalidValue as exc:
                 exc.path.append(index)
                 raise
-            converted.append(member_value)
+            elements.append(member_value)
             size = _add_size(size, 1 + member_size)
-        return {"L": converted}, size
+        return {"L": elements}, size
     if kind is int:  # callers other than the JSON parser
         return _attribute_value(Decimal(value), depth)
     if kind is float:
@@ -280,27 +291,27 @@ def _attribute_value(value, depth):
     raise _InvalidValue(f"{kind.__name__} is not a JSON value")
 
 
-def _number(value):
+def _number(value: Decimal) -> tuple[str, int]:
     """DynamoDB number text for a Decimal and an upper bound of its stored size."""
     if not value.is_finite():
         raise _InvalidValue("numbers must be finite")
     if not value:
         return "0", 2
-    sign, digits, exponent = value.as_tuple()
+    sign, digits, _ = value.as_tuple()  # the exponent is typed int | "n" | "N" | "F"
     count = significant = len(digits)
     if count > MAX_DIGITS:  # trailing zeros are not significant: 1 followed by 50 zeros is fine
         significant = len("".join(map(str, digits)).rstrip("0"))
         if significant > MAX_DIGITS:
             raise _InvalidValue(f"number has {significant} significant digits; DynamoDB keeps at most {MAX_DIGITS}")
-    adjusted = exponent + count - 1
+    adjusted = value.adjusted()  # exponent + count - 1, for a finite value
     if not MIN_ADJUSTED_EXPONENT <= adjusted <= MAX_ADJUSTED_EXPONENT:
         raise _InvalidValue("number magnitude must be between 1E-130 and 9.99E+125 (or 0)")
     if significant < count:
-        value = Decimal((sign, digits[:significant], exponent + count - significant))
+        value = Decimal((sign, digits[:significant], adjusted + 1 - significant))
     return str(value), significant // 2 + 2
 
 
-def _utf8_len(text):
+def _utf8_len(text: str) -> int:
     if text.isascii():
         return len(text)
     try:
@@ -309,7 +320,7 @@ def _utf8_len(text):
         raise _InvalidValue("string is not valid Unicode (lone surrogate)") from None
 
 
-def _name_len(name):
+def _name_len(name: str) -> int:
     if not name:
         raise _InvalidValue("attribute names must not be empty")
     size = _utf8_len(name)
@@ -318,16 +329,16 @@ def _name_len(name):
     return size
 
 
-def _describe(exc):
+def _describe(exc: _InvalidValue) -> str:
     path = ""
     for part in reversed(exc.path):
-        path += f"[{part}]" if part.__class__ is int else (f".{part}" if path else part)
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
     if len(path) > 200:
         path = path[:200] + "..."
     return f"attribute {path}: {exc.message}"
 
 
-def _python_value(value):
+def _python_value(value: AttributeValue) -> Any:
     for kind, content in value.items():
         if kind == "S" or kind == "BOOL":
             return content

@@ -16,6 +16,8 @@ a typo must neither take a healthy region out of DNS nor crash the check (a 500 
 the former too).
 """
 
+from __future__ import annotations
+
 import os
 import time
 
@@ -23,19 +25,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import _aws, _store
 from ._errors import error_code, from_aws
-from ._http import handle, logger, response
+from ._http import ProxyEvent, ProxyResponse, handle, logger, response
 
 
-def check(event, context=None):
+def check(event: ProxyEvent, context: object = None) -> ProxyResponse:
     """The Lambda entry point for GET /health."""
     return handle("GET /health", report, event, context)
 
 
-def report(event):
+def report(event: ProxyEvent) -> ProxyResponse:
     forced = forced_status()
     if forced is not None:
         healthy = forced < 400
-        body = {"status": "ok" if healthy else "unhealthy", "region": _region_or_none(), "forced": True}
+        body: dict[str, object] = {
+            "status": "ok" if healthy else "unhealthy",
+            "region": _region_or_none(),
+            "forced": True,
+        }
         if not healthy:
             body["reason"] = f"forced by STATUS={forced}"
         return response(forced, body)
@@ -48,7 +54,7 @@ def report(event):
     return response(200, {"status": "ok", "region": region, "latency_ms": latency_ms, "forced": False})
 
 
-def forced_status():
+def forced_status() -> int | None:
     """The status forced by ``STATUS``, or None (unset, empty or invalid: see module doc)."""
     value = os.environ.get("STATUS", "").strip()
     if not value:
@@ -59,7 +65,7 @@ def forced_status():
     return None
 
 
-def probe():
+def probe() -> str | None:
     """None when the sentinel reads back, else why not (no secrets, no stack traces)."""
     try:
         present = _store.sentinel_present(_aws.table("health"))
@@ -83,7 +89,7 @@ def probe():
     return None
 
 
-def _region_or_none():
+def _region_or_none() -> str | None:
     try:
         return _aws.region()
     except _aws.ConfigurationError:

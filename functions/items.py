@@ -9,29 +9,31 @@ Each Lambda entry point names its route (tested against modules/routes.py) and h
 event to a plain function; no decorators, so a mutation tool sees every line.
 """
 
+from __future__ import annotations
+
 from urllib.parse import quote
 
 from . import _aws, _store
 from ._errors import NotFound
-from ._http import handle, json_body, path_parameter, response
+from ._http import ProxyEvent, ProxyResponse, handle, json_body, path_parameter, response
 from .schema import PARTITION_KEY
 
 PATH_PARAMETER = "item_id"  # /items/{item_id} in the API definition
 
 
-def create_item(event, context=None):
+def create_item(event: ProxyEvent, context: object = None) -> ProxyResponse:
     return handle("POST /items", create, event, context)
 
 
-def get_item(event, context=None):
+def get_item(event: ProxyEvent, context: object = None) -> ProxyResponse:
     return handle("GET /items/{item_id}", read, event, context)
 
 
-def delete_item(event, context=None):
+def delete_item(event: ProxyEvent, context: object = None) -> ProxyResponse:
     return handle("DELETE /items/{item_id}", delete, event, context)
 
 
-def create(event):
+def create(event: ProxyEvent) -> ProxyResponse:
     document = json_body(event, max_bytes=_store.MAX_BODY_BYTES, max_values=_store.MAX_VALUES)
     prepared = _store.prepare_item(document, region=_aws.region())
     if _store.put_item(_aws.table(), prepared):
@@ -40,7 +42,7 @@ def create(event):
     return response(201, prepared.item, {"Location": location})
 
 
-def read(event):
+def read(event: ProxyEvent) -> ProxyResponse:
     item_id = _store.validate_item_id(path_parameter(event, PATH_PARAMETER))
     item = _store.get_item(_aws.table(), item_id)
     if item is None:
@@ -49,7 +51,7 @@ def read(event):
     return response(200, item)
 
 
-def delete(event):
+def delete(event: ProxyEvent) -> ProxyResponse:
     item_id = _store.validate_item_id(path_parameter(event, PATH_PARAMETER))
     if not _store.delete_item(_aws.table(), item_id):
         raise NotFound("no item with this id")
