@@ -13,6 +13,7 @@ import os
 import statistics
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from tools import deployment_file
@@ -31,7 +32,7 @@ def through_gateway(url: str, requests: int) -> list[float]:
     return timings
 
 
-def direct(handler, event: dict, requests: int) -> list[float]:
+def direct(handler: Callable[[dict, None], dict], event: dict, requests: int) -> list[float]:
     timings = []
     for _ in range(requests):
         started = time.perf_counter()
@@ -64,7 +65,7 @@ def main() -> None:
     )
     from functions import health, items
 
-    cases = {
+    cases: dict[str, tuple[str, Callable[[dict, None], dict], dict]] = {
         "GET /health": (base + "/health", health.check, {"httpMethod": "GET", "path": "/health"}),
         "GET /items/{item_id}": (
             f"{base}/items/{ITEM_ID}",

@@ -62,7 +62,7 @@ print(time.perf_counter() - started)
 def import_times(runs):
     """Median import times (ms) of our handlers, boto3 and Powertools, interleaved."""
     probes = {"handlers": IMPORT_PROBE, "boto3": BOTO3_PROBE, "powertools": POWERTOOLS_PROBE}
-    results = {name: [] for name in probes}
+    results: dict[str, list[float]] = {name: [] for name in probes}
     env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true"}
     for _ in range(runs):
         for name, code in probes.items():
@@ -215,7 +215,7 @@ def per_request(iterations):
             "get handler": lambda: items.get_item(get_event, None),
             "bare get_item": lambda: client.get_item(TableName="bench-items", Key=key, ConsistentRead=True),
         }
-        samples = {name: [] for name in cases}
+        samples: dict[str, list[float]] = {name: [] for name in cases}
         real_stdout = sys.stdout
         with open(os.devnull, "w") as devnull:
             sys.stdout = devnull  # the handlers' log lines are written (and cost) but not shown

@@ -26,12 +26,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cdktf import LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
+from cdktf import App, LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
 from modules import aws
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
 from modules.config import EnvironmentConfig
 from modules.delivery import BOOTSTRAP_STACK, DeliverySettings
 from modules.deploy_policy import (
@@ -73,7 +76,7 @@ class EnvironmentTarget:
 class StateBucketProps:
     """A Terraform state bucket. ``noncurrent_version_days``: how long old versions stay."""
 
-    provider: Any
+    provider: AwsProvider
     bucket: str
     noncurrent_version_days: int
 
@@ -208,7 +211,7 @@ class DeliveryRolesProps:
     """The deploy and plan roles of one environment. ``tfc_provider_arn`` is set for
     environments whose state (and runs) are in Terraform Cloud."""
 
-    provider: Any
+    provider: AwsProvider
     target: EnvironmentTarget
     repository: str
     account_id: str
@@ -417,11 +420,11 @@ def targets_from_stacks(
 
 
 def add_bootstrap(
-    app: Any,
+    app: App,
     configs: list[EnvironmentConfig],
     settings: DeliverySettings,
     project_dir: Path,
-    build_app: Callable[[list[EnvironmentConfig]], Any],
+    build_app: Callable[[list[EnvironmentConfig]], App],
 ) -> BootstrapStack:
     """Add the bootstrap stack to ``app``. Environment stacks already in ``app`` are reused;
     the others are built in a scratch app (``build_app``) that is never synthesized."""
@@ -435,5 +438,5 @@ def add_bootstrap(
     return BootstrapStack(app, props)
 
 
-def _stacks_by_name(app: Any) -> dict[str, TerraformStack]:
+def _stacks_by_name(app: App) -> dict[str, TerraformStack]:
     return {child.node.id: child for child in app.node.children if isinstance(child, TerraformStack)}

@@ -19,7 +19,7 @@ import argparse
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -846,7 +846,7 @@ def _zones_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str
     """A public hosted zone is owned by one account: environments naming the same zone must
     run in the same account, or one of them waits for a validation record it cannot see.
     And no two environments serve the same name."""
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for later, earlier, config, other in _pairs(real):
         if config.domain is None or other.domain is None:
             continue
@@ -881,7 +881,7 @@ def _zones_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str
 def _account_settings_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tuple[str, ...], str]]:
     """API Gateway keeps one CloudWatch role per account and region: exactly one environment
     there sets it."""
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for later, earlier, config, other in _pairs(real):
         shared = [region for region in config.regions if region in other.regions]
         accounts = [account for account in config.allowed_account_ids if account in other.allowed_account_ids]
@@ -904,7 +904,7 @@ def _account_settings_across(real: Mapping[str, EnvironmentConfig]) -> list[tupl
 
 
 def _unowned(source: str, config: EnvironmentConfig, real: Mapping[str, EnvironmentConfig]) -> list:
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for account in config.allowed_account_ids:
         missing = [
             region
@@ -936,7 +936,7 @@ def _reservations_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tu
         for account in config.allowed_account_ids:
             for region in config.regions:
                 sharing.setdefault((account, region), []).append(source)
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for (account, region), sources in sharing.items():
         if len(sources) < 2:
             continue
@@ -959,7 +959,7 @@ def _reservations_across(real: Mapping[str, EnvironmentConfig]) -> list[tuple[tu
     return problems
 
 
-def _pairs(real: Mapping[str, EnvironmentConfig]):
+def _pairs(real: Mapping[str, EnvironmentConfig]) -> Iterator[tuple[str, str, EnvironmentConfig, EnvironmentConfig]]:
     """(later source, earlier source, later config, earlier config) for every pair, in order."""
     sources = list(real)
     for index, later in enumerate(sources):

@@ -225,7 +225,7 @@ def _install_fast_package() -> ModuleType:
     package = importlib.util.module_from_spec(spec)  # sets __spec__/__file__/__path__/...
     package.__path__ = pkgutil.extend_path(package.__path__, PACKAGE)  # as the real __init__
     package.__doc__ = docstring
-    package.__all__ = public  # what publication.publish() leaves public (the submodules)
+    package.__dict__["__all__"] = public  # what publication.publish() leaves public (the submodules)
     setattr(package, FAST_PATH_MARKER, True)
     known = frozenset(submodules)
 
@@ -235,7 +235,7 @@ def _install_fast_package() -> ModuleType:
             return importlib.import_module(f"{PACKAGE}.{name}")
         raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
 
-    package.__getattr__ = __getattr__
+    package.__dict__["__getattr__"] = __getattr__  # PEP 562: the module's attribute hook
 
     from jsii import _reference_map
 

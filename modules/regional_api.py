@@ -23,6 +23,7 @@ from modules.regional_cors import RegionalCors, RegionalCorsProps
 from modules.routes import RESOURCES, ROUTES, Route
 
 if TYPE_CHECKING:
+    from cdktf import TerraformResource
     from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
     from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
     from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
@@ -59,7 +60,7 @@ METHOD_AUTHORIZATION = "NONE"
 # Item routes with the JWT authorizer: a Lambda authorizer is "CUSTOM" in API Gateway.
 AUTHORIZER_AUTHORIZATION = "CUSTOM"
 # One validator for the item routes: the body against its model, required parameters present.
-VALIDATOR_SETTINGS = {"validate_request_body": True, "validate_request_parameters": True}
+VALIDATOR_SETTINGS: dict[str, Any] = {"validate_request_body": True, "validate_request_parameters": True}
 # API Gateway's default integration timeout, stated so the deployment trigger sees it; every
 # function times out before it (lambda.timeout <= 29).
 INTEGRATION_TIMEOUT_MS = 29000
@@ -121,7 +122,7 @@ class RegionalApi(Construct):
         fingerprint: list[str] = [resource.id for resource in resources.values()]
         fingerprint += self.authorizer.fingerprint if self.authorizer else []
         self._validator_id, self._model_name = self._validation(fingerprint)
-        integrations: list = []
+        integrations: list[TerraformResource] = []
         for route in ROUTES:
             integration, route_fingerprint = self._route(route_scopes[route.id], route, resources[route.resource])
             integrations.append(integration)
@@ -307,7 +308,7 @@ class RegionalApi(Construct):
             rest_api_id=self.rest_api.id,
             resource_id=resource.id,
             http_method=route.method,
-            authorizer_id=self.authorizer.authorizer.id if protected else None,
+            authorizer_id=self.authorizer.authorizer.id if self.authorizer and protected else None,
             request_validator_id=self._validator_id if route.scope is not None else None,
             # The model's name as a reference, so the method waits for the model.
             **{**method_settings, "request_models": self._model_reference(method_settings["request_models"])},
@@ -415,7 +416,7 @@ class RegionalApi(Construct):
         fingerprint += cors.fingerprint
         return cors.integrations
 
-    def _deployment(self, fingerprint: list[str], integrations: list[ApiGatewayIntegration]) -> ApiGatewayDeployment:
+    def _deployment(self, fingerprint: list[str], integrations: list[TerraformResource]) -> ApiGatewayDeployment:
         """API Gateway serves a stage's last deployment, not the current methods: a new one
         whenever anything in ``fingerprint`` changes."""
         return aws.api_gateway_deployment.ApiGatewayDeployment(

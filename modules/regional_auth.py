@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from constructs import Construct
 
@@ -75,7 +75,7 @@ class RegionalAuthorizer(Construct):
         )
         self.role = self._role(name)
         self.function = self._function(name)
-        settings = {
+        settings: dict[str, Any] = {
             "type": AUTHORIZER_TYPE,
             "identity_source": IDENTITY_SOURCE,
             "identity_validation_expression": IDENTITY_VALIDATION_EXPRESSION,
@@ -104,7 +104,7 @@ class RegionalAuthorizer(Construct):
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         self.fingerprint = [self.authorizer.id, self.authorizer.authorizer_uri, digest]
 
-    def _role(self, function_name: str):
+    def _role(self, function_name: str) -> aws.iam_role.IamRole:
         """Its logs, X-Ray and its own environment variables: the authorizer reads nothing
         else in AWS (the keys come from the issuer)."""
         props = self._props
@@ -151,7 +151,7 @@ class RegionalAuthorizer(Construct):
         )
         return role
 
-    def _function(self, name: str):
+    def _function(self, name: str) -> aws.lambda_function.LambdaFunction:
         props, settings = self._props, self._props.lambda_config
         auth = props.auth_config
         return aws.lambda_function.LambdaFunction(

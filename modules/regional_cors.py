@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from constructs import Construct
 
@@ -24,6 +24,7 @@ from modules import aws
 from modules.api_contract import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, resource_methods
 
 if TYPE_CHECKING:
+    from cdktf import TerraformResource
     from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
     from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
     from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -72,7 +73,7 @@ class RegionalCors(Construct):
     def __init__(self, scope: Construct, id_: str, props: RegionalCorsProps) -> None:
         super().__init__(scope, id_)
         self._props = props
-        self.integrations: list = []
+        self.integrations: list[TerraformResource] = []
         self.fingerprint: list[str] = []
         for key, methods in resource_methods().items():
             self._preflight(key, methods)
@@ -80,7 +81,7 @@ class RegionalCors(Construct):
 
     def _preflight(self, key: str, methods: list[str]) -> None:
         props, resource = self._props, self._props.resources[key]
-        common = dict(provider=props.provider, rest_api_id=props.rest_api.id, resource_id=resource.id)
+        common: dict[str, Any] = dict(provider=props.provider, rest_api_id=props.rest_api.id, resource_id=resource.id)
         headers = preflight_headers(props.origins, methods)
         method = aws.api_gateway_method.ApiGatewayMethod(
             self, f"{key}_options", http_method="OPTIONS", authorization="NONE", **common

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from tools.emulator import AwsClient
+
 # API Gateway's Lambda integration URI: the invoke path of one function (maybe qualified).
 LAMBDA_URI = re.compile(
     r"^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/"
@@ -257,6 +259,11 @@ class ApiReader:
         )
 
 
+def _ttl(seconds: int | None) -> int:
+    """API Gateway's default authorizer cache TTL is 300 s; 0 turns the cache off."""
+    return 300 if seconds is None else int(seconds)
+
+
 def _authorizer(item: dict) -> Authorizer:
     match = LAMBDA_URI.match(item.get("authorizerUri") or "")
     return Authorizer(
@@ -264,7 +271,7 @@ def _authorizer(item: dict) -> Authorizer:
         item.get("type", ""),
         item.get("identitySource", ""),
         item.get("identityValidationExpression"),
-        int(item.get("authorizerResultTtlInSeconds") if item.get("authorizerResultTtlInSeconds") is not None else 300),
+        _ttl(item.get("authorizerResultTtlInSeconds")),
         match.group("function_arn") if match else None,
     )
 
@@ -299,7 +306,7 @@ class FunctionReader:
     """Lambda configuration and resource policy, read per call (``lambda_client(region)``
     gives the client for a function's region)."""
 
-    def __init__(self, lambda_client: Callable[[str], object]) -> None:
+    def __init__(self, lambda_client: Callable[[str], AwsClient]) -> None:
         self.lambda_client = lambda_client
 
     def configuration(self, function_arn: str) -> FunctionConfig:

@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -62,7 +63,7 @@ class Timeline:
     clock: Callable[[], float]
     start: float = 0.0
     entries: list[tuple[float, str]] = field(default_factory=list)
-    out: object = None
+    out: TextIO | None = None
 
     def __post_init__(self) -> None:
         self.start = self.clock()
@@ -98,13 +99,14 @@ class ForcedStatus:
 
     def restore(self, attempts: int = 5) -> bool:
         """True when the variables are back as they were (False: nothing was set)."""
-        if self.original is None:
+        original = self.original
+        if original is None:
             return False
         last: object = "the variables read back differ"
         for attempt in range(attempts):
             try:
-                self._update(self.original)
-                if self.variables() == self.original:
+                self._update(original)
+                if self.variables() == original:
                     self.original = None
                     return True
             except Exception as err:  # an update in progress, a throttle: try again

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import deployment_file, smoke
-from tools.emulator import aws_client
+from tools.emulator import AwsClient, aws_client
 from tools.global_router import SERVED_BY_HEADER
 
 # Route53 considers an endpoint healthy when more than 18% of its health checkers do.
@@ -43,7 +43,7 @@ class HttpCheck:
 def system_resolver(name: str) -> set[str]:
     """The IPv4 addresses this machine resolves ``name`` to (its resolver, its cache)."""
     try:
-        return {info[4][0] for info in socket.getaddrinfo(name, 443, socket.AF_INET, socket.SOCK_STREAM)}
+        return {str(info[4][0]) for info in socket.getaddrinfo(name, 443, socket.AF_INET, socket.SOCK_STREAM)}
     except socket.gaierror:
         return set()
 
@@ -72,7 +72,7 @@ class LocalTarget:
     def poll_s(self) -> float:
         return max(0.02, min(1.0, self.http_check(self.regions[0]).interval_s * self.scale / 10))
 
-    def health_function(self, region: str) -> tuple[object, str]:
+    def health_function(self, region: str) -> tuple[AwsClient, str]:
         return self._lambda[region], self.deployment["regions"][region]["functions"]["health"]
 
     def http_check(self, region: str) -> HttpCheck:
@@ -123,7 +123,7 @@ class AwsTarget:
         self,
         config,
         outputs: dict,
-        clients: Callable[[str, str], object],
+        clients: Callable[[str, str], AwsClient],
         resolver: Callable[[str], set[str]] = system_resolver,
         request=smoke.request,
         global_url: str | None = None,
@@ -143,7 +143,7 @@ class AwsTarget:
         self._lambda = {region: clients("lambda", region) for region in self.regions}
         self._zone_id: str | None = None
 
-    def health_function(self, region: str) -> tuple[object, str]:
+    def health_function(self, region: str) -> tuple[AwsClient, str]:
         return self._lambda[region], self.outputs["regions"][region]["functions"]["health"]
 
     def http_check(self, region: str) -> HttpCheck:

@@ -15,7 +15,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
+
+# A boto3 client: boto3 ships no type information (and no stubs are installed).
+AwsClient: TypeAlias = Any
 
 # The only address anything local listens on or is sent to.
 LOOPBACK = "127.0.0.1"
@@ -57,7 +61,7 @@ def wait_for_http(url: str, timeout: float) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
 
 
-def aws_client(service: str, region: str, endpoint: str):
+def aws_client(service: str, region: str, endpoint: str) -> AwsClient:
     """A boto3 client for the emulator at ``endpoint``, with test credentials."""
     import boto3
 

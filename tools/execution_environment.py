@@ -153,6 +153,8 @@ class Worker:
             cwd=task_root,
             close_fds=True,
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         self.ready: Outcome | None = None
 
     def start(self, deadline: float) -> Outcome:
@@ -170,8 +172,8 @@ class Worker:
         deadline_ms = int((time.time() + (deadline - time.monotonic())) * 1000)
         message = json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms}).encode()
         try:
-            self.proc.stdin.write(message + b"\n")
-            self.proc.stdin.flush()
+            self.stdin.write(message + b"\n")
+            self.stdin.flush()
         except (BrokenPipeError, OSError):
             return Outcome("crash", detail=f"the environment exited ({self.proc.poll()})")
         reply = self._read(deadline)
@@ -185,7 +187,7 @@ class Worker:
 
     def _read(self, deadline: float) -> Outcome:
         """One protocol line, bounded in time and size."""
-        fd, chunks, size = self.proc.stdout.fileno(), [], 0
+        fd, chunks, size = self.stdout.fileno(), [], 0
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -211,7 +213,7 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:

@@ -55,7 +55,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tools import deployment_file
-from tools.emulator import LOOPBACK, aws_client
+from tools.emulator import LOOPBACK, AwsClient, aws_client
 
 SERVED_BY_HEADER = "X-Served-By-Region"
 # Route53's limits for one HTTP check: connect within 4 s, then a status within 2 s. Not
@@ -107,7 +107,7 @@ class DeployedState:
         endpoint = deployment["emulator_url"]
         self.route53 = aws_client("route53", "us-east-1", endpoint)
         self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment["regions"]}
-        self.cloudwatch: dict[str, object] = {}
+        self.cloudwatch: dict[str, AwsClient] = {}
         self._lock = threading.Lock()
 
     def records(self) -> list[Record]:
@@ -178,7 +178,7 @@ class DeployedState:
 def probe(url: str) -> tuple[bool, str]:
     """One Route53-style HTTP check: (healthy, what happened)."""
     split = urlsplit(url)
-    connection = http.client.HTTPConnection(split.hostname, split.port, timeout=CONNECT_TIMEOUT_S)
+    connection = http.client.HTTPConnection(split.hostname or LOOPBACK, split.port, timeout=CONNECT_TIMEOUT_S)
     try:
         connection.connect()
         connection.sock.settimeout(RESPONSE_TIMEOUT_S)
@@ -395,6 +395,7 @@ class RouterHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = 30
+    server: RouterServer
 
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -405,7 +406,7 @@ class RouterHandler(BaseHTTPRequestHandler):
         if record is None:
             return self._answer(502, b'{"message":"no record answers for the global name"}', None)
         target = urlsplit(record.gateway_url)
-        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=35)
+        connection = http.client.HTTPConnection(target.hostname or LOOPBACK, target.port, timeout=35)
         try:
             headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
             connection.request(self.command, target.path + self.path, body=body or None, headers=headers)

@@ -138,8 +138,10 @@ class LocalAuthorizers:
             self._cache[(authorizer.id, token)] = (time.monotonic() + authorizer.ttl_s, result)
 
     def _invoke(self, authorizer: Authorizer, token: str, method_arn: str, request_id: str) -> Result:
+        function_arn = authorizer.function_arn
+        assert function_arn is not None  # authorize() refuses authorizers without a function
         try:
-            config = self.functions.configuration(authorizer.function_arn)
+            config = self.functions.configuration(function_arn)
         except FunctionNotFound as err:
             raise configuration_error(str(err)) from None
         source_arn = (
@@ -147,7 +149,7 @@ class LocalAuthorizers:
             f"{self.region.rest_api_id}/authorizers/{authorizer.id}"
         )
         decision = iam_policy.evaluate(
-            self.functions.policy(authorizer.function_arn),
+            self.functions.policy(function_arn),
             iam_policy.Request(
                 API_GATEWAY_PRINCIPAL,
                 "lambda:InvokeFunction",

@@ -32,6 +32,7 @@ import argparse
 import base64
 import fnmatch
 import json
+import socket
 import sys
 import threading
 import time
@@ -485,21 +486,19 @@ class Deadlines:
     """One thread that shuts down the connections whose request took too long to arrive."""
 
     def __init__(self) -> None:
-        self._due: dict[object, float] = {}
+        self._due: dict[socket.socket, float] = {}
         self._lock = threading.Lock()
         threading.Thread(target=self._watch, daemon=True, name="request-deadlines").start()
 
-    def arm(self, connection, seconds: float) -> None:
+    def arm(self, connection: socket.socket, seconds: float) -> None:
         with self._lock:
             self._due[connection] = time.monotonic() + seconds
 
-    def disarm(self, connection) -> None:
+    def disarm(self, connection: socket.socket) -> None:
         with self._lock:
             self._due.pop(connection, None)
 
     def _watch(self) -> None:
-        import socket
-
         while True:
             time.sleep(0.25)
             now = time.monotonic()
@@ -534,7 +533,8 @@ def read_body(headers, rfile) -> bytes:
 
 
 def _read_chunked(rfile, too_long: GatewayResponse) -> bytes:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         line = rfile.readline(100)
         try:
@@ -558,6 +558,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     server_version = "local-api-gateway"
     protocol_version = "HTTP/1.1"
     timeout = SOCKET_TIMEOUT_S
+    server: GatewayServer
 
     def handle_one_request(self) -> None:
         self.server.deadlines.arm(self.connection, REQUEST_READ_DEADLINE_S)
@@ -576,7 +577,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def _read_request(self) -> GatewayRequest | None:
         raw_reader = self.rfile
-        self.rfile = _BoundedReader(raw_reader, MAX_HEADER_BYTES)
+        # Only readline is used while the head is read (raw_requestline, parse_request).
+        self.rfile = _BoundedReader(raw_reader, MAX_HEADER_BYTES)  # type: ignore[assignment]
         try:
             self.raw_requestline = self.rfile.readline(65537)
             if not self.raw_requestline:

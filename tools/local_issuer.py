@@ -60,7 +60,7 @@ def create_keys(key_dir: Path) -> None:
     """A fresh RSA 2048 and P-256 key in ``key_dir`` (0700), replacing any there."""
     key_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(key_dir, 0o700)
-    keys = {
+    keys: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {
         "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ES256": ec.generate_private_key(ec.SECP256R1()),
     }
@@ -123,8 +123,19 @@ def mint(
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": key_id(key.public_key())})
 
 
+class IssuerServer(ThreadingHTTPServer):
+    """Serves the discovery document and the JWKS of the keys in ``key_dir``."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, key_dir: Path, issuer_url: str) -> None:
+        super().__init__((LOOPBACK, port), _IssuerHandler)
+        self.key_dir, self.issuer_url = key_dir, issuer_url
+
+
 class _IssuerHandler(BaseHTTPRequestHandler):
     server_version = "local-issuer"
+    server: IssuerServer
 
     def do_GET(self) -> None:
         documents = {
@@ -145,12 +156,9 @@ class _IssuerHandler(BaseHTTPRequestHandler):
         )
 
 
-def make_server(key_dir: Path, issuer_url: str) -> ThreadingHTTPServer:
+def make_server(key_dir: Path, issuer_url: str) -> IssuerServer:
     port = urlsplit(issuer_url).port
-    server = ThreadingHTTPServer((LOOPBACK, port or 0), _IssuerHandler)
-    server.daemon_threads = True
-    server.key_dir, server.issuer_url = Path(key_dir), issuer_url
-    return server
+    return IssuerServer(port or 0, Path(key_dir), issuer_url)
 
 
 def from_deployment(deployment: dict, project_dir: Path | None = None) -> LocalIssuer:

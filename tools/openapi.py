@@ -137,8 +137,8 @@ def _responses(route: Route) -> dict:
     }
     if route.scope is not None:
         gateway["401"] = "API Gateway: no bearer token, or the token is expired, wrongly signed or for another audience"
-    for status, text in gateway.items():
-        responses.setdefault(status, {"description": text, "content": _json("AnyError")})
+    for code, text in gateway.items():
+        responses.setdefault(code, {"description": text, "content": _json("AnyError")})
     return dict(sorted(responses.items()))
 
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import deployment_file
-from tools.emulator import aws_client
+from tools.emulator import AwsClient, aws_client
 
 # DynamoDB Streams allows 5 GetRecords calls per second per shard.
 ACTIVE_POLL_S = 0.2
@@ -213,7 +213,7 @@ class Replicator:
     def __init__(
         self,
         table_name: str,
-        tables: dict[str, object],
+        tables: dict[str, AwsClient],
         readers: dict[str, StreamReader],
         log=None,
         clock: Callable[[], float] = time.time,

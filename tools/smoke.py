@@ -121,14 +121,18 @@ def smoke_region(
             return f"item came back different: {doc!r}"
         return None
 
-    replicate = bool(others) and replication_bound_s is not None
+    def replicated(origin: str | None) -> bool:
+        if not others or replication_bound_s is None:
+            return True
+        return _replicated(checks, region, others, item_id, origin, replication_bound_s, timeout, token)
+
     _ = (
         step("health", "GET", "/health", 200, verify=health_ok)
         and step("create", "POST", "/items", 201, body={"item_id": item_id, "probe": probe}, verify=created)
         and step("get", "GET", f"/items/{item_id}", 200, verify=fetched)
-        and (not replicate or _replicated(checks, region, others, item_id, region, replication_bound_s, timeout, token))
+        and replicated(region)
         and step("delete", "DELETE", f"/items/{item_id}", 204)
-        and (not replicate or _replicated(checks, region, others, item_id, None, replication_bound_s, timeout, token))
+        and replicated(None)
         and step("get after delete", "GET", f"/items/{item_id}", 404)
     )
     return checks

@@ -112,6 +112,7 @@ def run(
     lines: list[str] = []
 
     def pump() -> None:
+        assert proc.stdout is not None  # a pipe
         for line in proc.stdout:
             lines.append(line)
             if on_line:
