@@ -11,7 +11,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -52,6 +52,13 @@ validate: synth
 # document (exclusions: scan/iam-exclusions.toml) of every stack, synthesized into build/scan/.
 scan: setup $(SCAN_VENV)/.installed
 	$(PY) -m tools.policy_scan
+
+# ruff's lint and format check, then mypy (configuration: pyproject.toml). The same three
+# commands are the hooks of .pre-commit-config.yaml (tests/delivery/test_lint_gates.py).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: setup
 	$(PY) -m pytest
