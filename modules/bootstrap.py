@@ -48,7 +48,7 @@ from modules.deploy_policy import (
     split_policy,
 )
 from modules.naming import Naming, provider_alias
-from modules.stack import EMULATOR_DEAD_PROXY
+from modules.stack import emulator_provider_settings
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
@@ -384,16 +384,7 @@ class BootstrapStack(TerraformStack):
         if self.props.emulator:
             # As in the backend stack: test credentials, and anything not for loopback goes
             # to a dead proxy. moto's STS switches to the account of an assumed role.
-            kwargs.update(
-                access_key="test",
-                secret_key="test",
-                skip_credentials_validation=True,
-                skip_metadata_api_check="true",
-                skip_region_validation=True,
-                http_proxy=EMULATOR_DEAD_PROXY,
-                https_proxy=EMULATOR_DEAD_PROXY,
-                no_proxy="127.0.0.1,localhost",
-            )
+            kwargs.update(emulator_provider_settings())
         return kwargs
 
     def _outputs(self) -> None:

@@ -1,6 +1,7 @@
 """cloudsplaining on policy documents: ``python -m tools.iam_scan POLICIES.json`` prints one
 JSON list of findings. Runs in the scan environment (.venv-scan), where cloudsplaining is
-installed; imports nothing from the project, so the project's pins never meet checkov's.
+installed; imports from the project only tools.scan_lists (standard library alone), so the
+project's pins never meet checkov's.
 
 Input: a JSON list of ``{"label", "kind", "document"}`` (tools/policy_documents.py).
 Output: ``[{"label", "category", "severity", "finding"}]``. Identity, key and bucket policies
@@ -23,28 +24,21 @@ from cloudsplaining.scan.policy_document import PolicyDocument
 from cloudsplaining.shared.constants import DEFAULT_EXCLUSIONS_CONFIG, ISSUE_SEVERITY
 from cloudsplaining.shared.exclusions import Exclusions
 
-CATEGORIES = (
-    "PrivilegeEscalation",
-    "ResourceExposure",
-    "CredentialsExposure",
-    "DataExfiltration",
-    "ServiceWildcard",
-    "InfrastructureModification",
-)
+from tools.scan_lists import POLICY_CATEGORIES, TRUST_CATEGORY
 
 
 def findings_of(label: str, kind: str, document: dict[str, Any], exclusions: Exclusions) -> list[dict[str, str]]:
     """The findings of one document, one entry per action (or escalation method)."""
     if kind == "trust":
         services = AssumeRolePolicyDocument(document).role_assumable_by_compute_services
-        category = "AssumableByComputeService"
+        category = TRUST_CATEGORY
         return [
             {"label": label, "category": category, "severity": ISSUE_SEVERITY[category], "finding": service}
             for service in services
         ]
     results = PolicyFinding(PolicyDocument(document, exclusions=exclusions), exclusions).results
     found = []
-    for category in CATEGORIES:
+    for category in POLICY_CATEGORIES:
         for item in results[category]["findings"]:
             text = f"{item['type']}: {', '.join(item['actions'])}" if isinstance(item, dict) else str(item)
             found.append({"label": label, "category": category, "severity": ISSUE_SEVERITY[category], "finding": text})

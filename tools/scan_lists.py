@@ -25,15 +25,17 @@ CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_[0-9]+$")
 RESOURCE_PATTERN = re.compile(r"^aws_[a-z0-9_]+\.[^.\s]+$")
 # A reason is a sentence that says why, not "n/a".
 MIN_REASON_CHARS = 40
-IAM_CATEGORIES = (
+# cloudsplaining's categories: of its policy analysis, and of its trust-policy analysis.
+POLICY_CATEGORIES = (
     "PrivilegeEscalation",
     "ResourceExposure",
     "CredentialsExposure",
     "DataExfiltration",
     "ServiceWildcard",
     "InfrastructureModification",
-    "AssumableByComputeService",
 )
+TRUST_CATEGORY = "AssumableByComputeService"
+IAM_CATEGORIES = (*POLICY_CATEGORIES, TRUST_CATEGORY)
 
 
 class ScanListError(ValueError):
