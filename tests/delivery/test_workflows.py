@@ -114,7 +114,6 @@ def test_apply_applies_the_artifact_of_the_plan_job():
 
 def test_pull_request_plans_the_changed_environments():
     jobs = load("pull-request.yml")["jobs"]
-    steps = [s.get("name", "") for s in jobs["checks"]["steps"]]
     runs = [s.get("run") for s in jobs["checks"]["steps"]]
     assert runs.index("make lint") < runs.index("make scan") < runs.index("make test")  # as .ci/run
     assert jobs["plan"]["strategy"]["matrix"] == "${{ fromJSON(needs.changes.outputs.matrix) }}"
