@@ -45,3 +45,31 @@ def test_without_cors_origins_there_are_no_cors_headers(monkeypatch):
     answer = items.get_item(event("https://a.example.com", item_id=""))
     assert not {"Access-Control-Allow-Origin", "Vary"} & set(answer["headers"])
     assert json.loads(answer["body"])["error"]["code"] == "InvalidItemId"
+
+
+def test_an_allowed_origin_is_echoed_on_internal_errors(cors, monkeypatch):
+    """A browser can read a 500 only with CORS headers: an unexpected exception still gets them."""
+    monkeypatch.delenv("TABLE_NAME", raising=False)  # the handler fails reading its configuration
+    answer = items.get_item(event("https://a.example.com", item_id="x"))
+    assert answer["statusCode"] == 500
+    assert answer["headers"]["Access-Control-Allow-Origin"] == "https://a.example.com"
+
+
+def test_an_allowed_origin_is_echoed_on_unexpected_aws_errors(cors, table):
+    from botocore.stub import Stubber
+
+    from functions import _aws
+
+    stubber = Stubber(_aws.table().client)
+    stubber.add_client_error("get_item", service_error_code="AccessDeniedException")
+    with stubber:
+        answer = items.get_item(event("https://b.example.com", item_id="x"))
+    assert answer["statusCode"] == 500
+    assert answer["headers"]["Access-Control-Allow-Origin"] == "https://b.example.com"
+
+
+@pytest.mark.parametrize("not_an_event", [None, [], "GET /items/x"])
+def test_an_event_that_is_not_an_object_gets_an_error_and_no_allow_origin(cors, not_an_event):
+    answer = items.get_item(not_an_event)
+    assert 400 <= answer["statusCode"] < 600
+    assert "Access-Control-Allow-Origin" not in answer["headers"] and answer["headers"]["Vary"] == "Origin"

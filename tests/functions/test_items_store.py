@@ -44,6 +44,8 @@ def test_item_over_the_limit_raises_payload_too_large():
         ("-1.50", "-1.50"),
         ("1" + "0" * 50, "1E+50"),  # 51 digits, 1 significant: shortened for DynamoDB
         ("123" + "0" * 40, "1.23E+42"),
+        # 40 digits, exactly 38 significant (the most DynamoDB keeps): accepted, shortened.
+        ("1" * 38 + "00", "1.1111111111111111111111111111111111111E+39"),
         ("0", "0"),
         ("-0.000", "0"),
         ("9.9999999999999999999999999999999999999E+125", "9.9999999999999999999999999999999999999E+125"),
