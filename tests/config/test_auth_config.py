@@ -22,7 +22,10 @@ def problems(**sections) -> str:
 
 
 def test_authentication_is_required_unless_explicitly_public():
-    assert "auth.issuer: (not set) is missing (expected the https URL" in problems()
+    assert (
+        "auth.issuer: (not set) is missing (expected the https URL of the OpenID Connect issuer whose tokens "
+        "are accepted, or public = true for no authentication)"
+    ) in problems()
     assert "auth.audience: (not set) is missing" in problems(auth={"issuer": AUTH["issuer"]})
     assert parse(auth={"public": True}).auth.public is True
     assert parse(auth=AUTH).auth.public is False
@@ -30,7 +33,10 @@ def test_authentication_is_required_unless_explicitly_public():
 
 def test_a_protected_environment_can_never_be_public():
     message = problems(protected=True, auth={"public": True})
-    assert "test.toml: auth.public: true is not allowed in a protected environment" in message
+    assert (
+        "test.toml: auth.public: true is not allowed in a protected environment (expected an issuer and "
+        "audience: every item route needs a token)"
+    ) in message
 
 
 def test_the_issuer_and_jwks_url_must_be_https():
@@ -63,6 +69,11 @@ def test_waf_follows_protected_unless_set():
     assert parse(auth=AUTH, protected=True, waf={"enabled": False}).waf.enabled is False
     assert parse(auth=AUTH, waf={"enabled": True}).waf.enabled is True
     assert "waf.rate_limit: 5 is out of range (expected 10 to 2e+09)" in problems(auth=AUTH, waf={"rate_limit": 5})
+
+
+def test_the_waf_rate_limit_is_the_files():
+    default = parse(auth=AUTH, protected=True).waf.rate_limit
+    assert parse(auth=AUTH, protected=True, waf={"rate_limit": default + 1}).waf.rate_limit == default + 1
 
 
 def test_cors_origins_are_scheme_host_and_port_only():

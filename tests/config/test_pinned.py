@@ -251,6 +251,12 @@ def test_one_of_lists_the_choices():
     assert one_of("a", doc="letters").doc == "letters"
 
 
+def test_empty_or_accepts_the_empty_string_or_a_match():
+    rule = config._empty_or(r"^a+$", "as (expected a run of a)", "as")
+    assert [rule.test(value) for value in ("", "aaa", "b", "ab")] == [True, True, False, False]
+    assert rule.problem == "is not as (expected a run of a)" and rule.doc == "as"
+
+
 def test_matches_anchors_where_its_pattern_does():
     rule = matches(r"^[a-z]+$", "is not lowercase", "lowercase")
     assert rule.test("abc") and not rule.test("aBc") and not rule.test("")
