@@ -185,17 +185,28 @@ def update(stubs, variables):
     )
 
 
-def baseline_and_break(world):
+def healthy_baseline(world):
+    """The check, the zone, the global name on WEST and every checker seeing both regions healthy."""
     stubs = world["stubs"]
     http_check(stubs)
     zone(stubs)
     dns(world, WEST, WEST)
     checkers(stubs, WEST, 16)
     checkers(stubs, CENTRAL, 16)
+
+
+def break_applying(world):
+    """STATUS=503 set on WEST's health function, Lambda still applying it."""
+    stubs = world["stubs"]
     configuration(stubs, VARIABLES)
     update(stubs, {**VARIABLES, "STATUS": "503"})
     configuration(stubs, {**VARIABLES, "STATUS": "503"}, status="InProgress")
-    configuration(stubs, {**VARIABLES, "STATUS": "503"})
+
+
+def baseline_and_break(world):
+    healthy_baseline(world)
+    break_applying(world)
+    configuration(world["stubs"], {**VARIABLES, "STATUS": "503"})
 
 
 def restore(world):
@@ -293,17 +304,10 @@ def test_an_interrupt_while_watching_puts_the_variable_back_then_waits_for_the_r
 
 def test_an_interrupt_while_lambda_applies_the_break_still_restores(world):
     """Ctrl-C while the STATUS update is in progress: the variable may be set, so it is put back."""
-    stubs = world["stubs"]
-    http_check(stubs)
-    zone(stubs)
-    dns(world, WEST, WEST)
-    checkers(stubs, WEST, 16)
-    checkers(stubs, CENTRAL, 16)
-    configuration(stubs, VARIABLES)
-    update(stubs, {**VARIABLES, "STATUS": "503"})
-    configuration(stubs, {**VARIABLES, "STATUS": "503"}, status="InProgress")
+    healthy_baseline(world)
+    break_applying(world)
     restore(world)
-    checkers(stubs, WEST, 16)
+    checkers(world["stubs"], WEST, 16)
     dns(world, WEST, WEST)
 
     with pytest.raises(KeyboardInterrupt):
@@ -312,13 +316,8 @@ def test_an_interrupt_while_lambda_applies_the_break_still_restores(world):
 
 
 def test_a_drill_refuses_to_start_when_status_is_already_set(world):
-    stubs = world["stubs"]
-    http_check(stubs)
-    zone(stubs)
-    dns(world, WEST, WEST)
-    checkers(stubs, WEST, 16)
-    checkers(stubs, CENTRAL, 16)
-    configuration(stubs, {**VARIABLES, "STATUS": "500"})
+    healthy_baseline(world)
+    configuration(world["stubs"], {**VARIABLES, "STATUS": "500"})
 
     result = run(world)
 
