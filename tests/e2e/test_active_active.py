@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.e2e.local_deployment import deploy_for_module, stop
-from tools import deployment_file, smoke
+from tools import smoke
 from tools import terraform as tf
 from tools.deploy import smoke_token
 from tools.emulator import aws_client
@@ -36,11 +36,6 @@ def local(tmp_path_factory, terraform_bin):
         deployed = deploy_for_module(tmp_path_factory)
     yield deployed
     stop(deployed)
-
-
-@pytest.fixture(scope="module")
-def described(local):
-    return deployment_file.load(local.state_dir / "deployment.json")
 
 
 def call(described, method: str, url: str, body=None, **kwargs) -> smoke.Response:

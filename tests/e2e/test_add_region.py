@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from modules.naming import provider_alias
-from tests.e2e.local_deployment import deploy_for_module, stop
 from tools import deploy
 from tools import terraform as tf
 
@@ -26,13 +25,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 
 NEW_REGION = "us-west-2"
 GLOBAL_REGION = "us-east-1"  # Route53's health checks, records and their alarms live here
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory, terraform_bin):
-    deployed = deploy_for_module(tmp_path_factory)
-    yield deployed
-    stop(deployed)
 
 
 def with_region_added(state_dir: Path) -> Path:

@@ -12,24 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.local_deployment import deploy_for_module, stop
-from tools import deployment_file, local_issuer, openapi, smoke
+from tools import local_issuer, openapi, smoke
 from tools import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 SCHEMATHESIS_BUDGET_S = 240
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory, terraform_bin):
-    deployed = deploy_for_module(tmp_path_factory)
-    yield deployed
-    stop(deployed)
-
-
-@pytest.fixture(scope="module")
-def described(local):
-    return deployment_file.load(local.state_dir / "deployment.json")
 
 
 @pytest.fixture(scope="module")

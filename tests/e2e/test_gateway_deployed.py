@@ -11,26 +11,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.e2e.local_deployment import deploy_for_module, stop
 from tools import deployment_file, smoke
 from tools.deploy import smoke_token
 from tools.emulator import aws_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 STATEMENT_ID = "AllowApiGatewayInvoke"  # what the stack names its permissions
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory, terraform_bin):
-    deployed = deploy_for_module(tmp_path_factory)
-    yield deployed
-    stop(deployed)
-
-
-@pytest.fixture(scope="module")
-def described(local):
-    """The deployment file `make deploy` wrote, read as scripts read it."""
-    return deployment_file.load(local.state_dir / "deployment.json")
 
 
 def lambda_client(described: dict, region: str):
