@@ -12,6 +12,21 @@ TRACING_STATEMENT = {
 }
 
 
+def function_statements(log_group_arn: str, key_arn: str, region: str, function_name: str) -> list[dict]:
+    """What every function's role needs: write to its own log group, send traces, read its
+    own environment variables."""
+    return [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+        TRACING_STATEMENT,
+        environment_key_statement(key_arn, region, function_name),
+    ]
+
+
 def environment_key_statement(key_arn: str, region: str, function_name: str) -> dict:
     """Decrypt the function's environment variables, which Lambda encrypts with the region's
     customer-managed key (``kms_key_arn`` on the function). Lambda decrypts them as the

@@ -16,7 +16,7 @@ from constructs import Construct
 from modules import aws
 from modules.api_contract import ITEM_MODEL_NAME, ITEM_MODEL_SCHEMA, JSON_MEDIA_TYPE, arn_path
 from modules.config import ApiConfig, AuthConfig, LambdaConfig
-from modules.function_policy import TRACING_STATEMENT, environment_key_statement
+from modules.function_policy import function_statements
 from modules.naming import Naming
 from modules.regional_auth import RegionalAuthorizer, RegionalAuthorizerProps
 from modules.regional_cors import RegionalCors, RegionalCorsProps
@@ -178,14 +178,7 @@ class RegionalApi(Construct):
                 "Resource": props.table_arn,
                 **_leading_keys_condition(route.leading_keys),
             },
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group.arn}:*",
-            },
-            TRACING_STATEMENT,
-            environment_key_statement(props.kms_key_arn, props.region, function_name),
+            *function_statements(log_group.arn, props.kms_key_arn, props.region, function_name),
         ]
         if props.table_kms_key_arn is not None and route.key_actions:
             statements.append(

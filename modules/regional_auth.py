@@ -15,7 +15,7 @@ from constructs import Construct
 from modules import aws
 from modules.api_contract import route_scopes
 from modules.config import AuthConfig, LambdaConfig
-from modules.function_policy import TRACING_STATEMENT, environment_key_statement
+from modules.function_policy import function_statements
 from modules.naming import Naming
 
 if TYPE_CHECKING:
@@ -136,16 +136,9 @@ class RegionalAuthorizer(Construct):
             policy=json.dumps(
                 {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "Logs",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": f"{self.log_group.arn}:*",
-                        },
-                        TRACING_STATEMENT,
-                        environment_key_statement(props.kms_key_arn, props.region, function_name),
-                    ],
+                    "Statement": function_statements(
+                        self.log_group.arn, props.kms_key_arn, props.region, function_name
+                    ),
                 }
             ),
         )
