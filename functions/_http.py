@@ -56,15 +56,23 @@ def error_response(error: ApiError, request_id: str) -> ProxyResponse:
 
 
 def header_values(event: ProxyEvent, name: str) -> list[str]:
-    """Every value of header ``name`` (any case) in ``headers`` and ``multiValueHeaders``."""
+    """Every value of header ``name`` (any case), as API Gateway passes them.
+
+    API Gateway fills both maps for every request: ``multiValueHeaders`` holds every value of
+    a header and ``headers`` only its last one, so a header sent once is in each. The multi-value
+    map is read when it names the header; ``headers`` only when it does not (an event from a
+    caller that fills one map). Reading both would count one ``Origin`` twice.
+    """
     name = name.lower()
     values: list[str] = []
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name:
-            values.append(value)
     for key, value in (event.get("multiValueHeaders") or {}).items():
         if key.lower() == name:
             values.extend(value if isinstance(value, list) else [value])
+    if values:
+        return values
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            values.append(value)
     return values
 
 
