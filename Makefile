@@ -22,9 +22,9 @@ $(VENV)/.installed: requirements.txt constraints.txt
 	touch $@
 
 # The authorizer's wheels for every Lambda runtime and architecture, hash-checked by pip
-# (tools/wheels.py), so synth needs no network afterwards.
+# (ops/wheels.py), so synth needs no network afterwards.
 $(WHEELS)/.downloaded: authorizer/requirements.txt $(VENV)/.installed
-	$(PY) -m tools.wheels download
+	$(PY) -m ops.wheels download
 	touch $@
 
 # The policy scan's tools (make scan), reinstalled only when scan/requirements.txt or
@@ -51,14 +51,16 @@ validate: synth
 # checkov (skips with reasons: scan/checkov-skips.toml) and cloudsplaining on every policy
 # document (exclusions: scan/iam-exclusions.toml) of every stack, synthesized into build/scan/.
 scan: setup $(SCAN_VENV)/.installed
-	$(PY) -m tools.policy_scan
+	$(PY) -m scan.policy_scan
 
-# ruff's lint and format check, then mypy (configuration: pyproject.toml). The same three
+# ruff's lint and format check, mypy, then the import boundaries between the packages
+# (import-linter; all configured in pyproject.toml). The same three
 # commands are the hooks of .pre-commit-config.yaml (tests/delivery/test_lint_gates.py).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: setup
 	$(PY) -m pytest
@@ -76,7 +78,7 @@ bench: setup
 # mutant and prints the score per file (killed or timed out / run; equivalent mutants listed
 # in tests/mutation/EQUIVALENT.md are excluded). SAMPLE=N runs a random N (SEED picks which)
 # while developing; JOBS=N mutants at once. Any other target works the same way, e.g. the
-# config loader: make mutation MUTATE=modules/config.py TESTS=tests/config
+# config loader: make mutation MUTATE=modules/config/loader.py TESTS=tests/config
 # MUTATE takes files or folders; TESTS takes pytest paths. Work dirs: build/mutation/<target>/.
 MUTATE ?= functions
 TESTS ?= tests/functions
@@ -89,31 +91,31 @@ mutation: setup
 # Apply ENV (default: local, on the embedded emulator) and smoke-check every region.
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.
 deploy: setup
-	$(PY) -m tools.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve)
+	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve)
 
 # A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
 SCOPE ?= items:read items:write
 token:
-	@$(PY) -m tools.local_issuer token --deployment .emulator/deployment.json --scope "$(SCOPE)"
+	@$(PY) -m local.issuer token --deployment .emulator/deployment.json --scope "$(SCOPE)"
 
 # The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
 # the primary), watch the global name move away and come back, report failover and recovery
 # against the bound. ENV=local (default) needs `make deploy` first; TIME_SCALE=0.02 make deploy
 # makes the local one take seconds. Protected environments ask first.
 drill: setup
-	$(PY) -m tools.drill --env $(ENV) $(if $(REGION),--region $(REGION))
+	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION))
 
 # Stop what `make deploy` started on this machine and remove the local state.
 down:
-	@if [ -x $(PY) ]; then $(PY) -m tools.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
+	@if [ -x $(PY) ]; then $(PY) -m ops.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
 
-# Regenerate the README's environment-file table from the key declarations in modules/config.py.
+# Regenerate the README's environment-file table from the key declarations in modules/config/loader.py.
 docs: $(VENV)/.installed
-	$(PY) -m modules.config --update-readme README.md
+	$(PY) -m modules.config.loader --update-readme README.md
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis
 
-# The API's OpenAPI document (tools/openapi.py), kept in step by tests/tools/test_openapi.py.
+# The API's OpenAPI document (ops/openapi.py), kept in step by tests/ops/test_openapi.py.
 openapi: $(VENV)/.installed
-	$(PY) -m tools.openapi --write openapi.json
+	$(PY) -m ops.openapi --write openapi.json

@@ -2,7 +2,7 @@
 """Synthesize one Terraform stack, ``backend-<env>``, per ``environments/<env>.toml``.
 
 Choose environments with ``BACKEND_ENVIRONMENTS=dev,prod`` (default: every file; add
-``bootstrap`` for the bootstrap stack, see modules/bootstrap.py) and read
+``bootstrap`` for the bootstrap stack, see modules/bootstrap/stack.py) and read
 them from another folder with ``BACKEND_ENVIRONMENTS_DIR`` (default: environments/). The cdktf
 CLI runs this file (see cdktf.json) and sets CDKTF_OUTDIR; run alone it writes cdktf.out/.
 Environment files are loaded and validated before cdktf is imported, so a bad file is
@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modules.config import ConfigError, EnvironmentConfig, load_environments
-from modules.delivery import load_delivery, split_bootstrap
+from modules.bootstrap.delivery import load_delivery, split_bootstrap
+from modules.config.loader import ConfigError, EnvironmentConfig, load_environments
 from modules.outdir import discard_stale_output
 
 if TYPE_CHECKING:
@@ -89,11 +89,11 @@ def main() -> int:
     print_failover_bounds(configs)
     app = build_app(configs)
     if delivery is not None:
-        from modules.bootstrap import add_bootstrap
+        from modules.bootstrap.stack import add_bootstrap
 
         add_bootstrap(app, bootstrap_configs, delivery, PROJECT_DIR, build_app)
     app.synth()
-    from tools.provider_lock import lock_stacks
+    from ops.provider_lock import lock_stacks
 
     lock_stacks(outdir, BUILD_DIR)
     return 0

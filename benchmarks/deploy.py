@@ -17,8 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools import deploy, emulator
-from tools import terraform as tf
+from local import emulator
+from ops import deploy
+from ops import terraform as tf
 
 
 def one_run() -> dict[str, float]:

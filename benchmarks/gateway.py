@@ -16,8 +16,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tools import deployment_file
-from tools.emulator import aws_client
+from local import deployment_file
+from local.emulator import aws_client
 
 ITEM_ID = "benchmark-item"
 

@@ -14,9 +14,10 @@ import time
 import uuid
 from pathlib import Path
 
-from tools import deployment_file, smoke
-from tools.deploy import smoke_token
-from tools.replicator import LAG_BOUND_S
+from local import deployment_file
+from local.replicator import LAG_BOUND_S
+from ops import smoke
+from ops.smoke import smoke_token
 
 MAX_WRITES = 500
 POLL_S = 0.01

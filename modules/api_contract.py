@@ -1,6 +1,6 @@
 """What the API promises beyond its routes, declared once for the constructs (the request
 model, the authorizer's route scopes, CORS headers) and the OpenAPI document
-(tools/openapi.py). No cdktf imports."""
+(ops/openapi.py). No cdktf imports."""
 
 from __future__ import annotations
 

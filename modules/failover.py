@@ -1,5 +1,5 @@
 """How long, at worst, DNS keeps sending clients to a region after it starts failing its
-health check: the bound the failover drill measures against (tools/drill.py), printed per
+health check: the bound the failover drill measures against (ops/drill.py), printed per
 environment at synth time (main.py) and in the README.
 
     bound = interval x failure_threshold   every health checker needs that many consecutive
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.config import HealthCheckConfig
+from modules.config.loader import HealthCheckConfig
 
 # Route53 propagates a change to all its authoritative name servers within 60 seconds
 # (Route53 FAQ; ChangeResourceRecordSets reports INSYNC when it has); a health status that
@@ -29,9 +29,9 @@ ROUTE53_PROPAGATION_S = 60
 # S3 website alias targets are, per the Route53 FAQ on DNS failover and TTLs).
 ALIAS_TARGET_TTL_S = 60
 # The calculated health check the records use is healthy while this many of its children
-# are: both, the HTTP check and the API 5XX alarm check (modules/global_routing.py). One
+# are: both, the HTTP check and the API 5XX alarm check (modules/constructs/global_routing.py). One
 # more than its children is the evacuation lever: Route53 then always considers it
-# unhealthy (HealthThreshold, Route53 API reference); tools/drill.py sets and restores it.
+# unhealthy (HealthThreshold, Route53 API reference); ops/drill.py sets and restores it.
 ROUTING_CHILD_HEALTH_THRESHOLD = 2
 
 

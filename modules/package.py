@@ -6,7 +6,7 @@ source always gives the same hash and no diff:
   (PyJWT and cryptography), for one runtime and architecture. A separate asset, so a
   handler change never redeploys the authorizer and the handlers never carry its
   libraries. Every wheel's SHA-256 must be one that ``authorizer/requirements.txt`` lists:
-  ``make setup`` downloaded them with ``pip --require-hashes`` (tools/wheels.py), and the
+  ``make setup`` downloaded them with ``pip --require-hashes`` (ops/wheels.py), and the
   zip refuses anything that was changed or added since.
 """
 
@@ -51,7 +51,7 @@ class WheelTarget:
         return "manylinux2014_aarch64" if self.architecture == "arm64" else "manylinux2014_x86_64"
 
 
-# Every runtime and architecture an environment file may choose (modules/config.py), so
+# Every runtime and architecture an environment file may choose (modules/config/loader.py), so
 # synth never needs the network whatever the file says.
 WHEEL_TARGETS = tuple(
     WheelTarget(runtime, architecture)

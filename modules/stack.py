@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cdktf import (
     AssetType,
@@ -22,12 +22,11 @@ from cdktf import (
 )
 from constructs import Construct
 
-from modules import aws
-from modules.config import DomainConfig, EnvironmentConfig
-from modules.deploy_policy import permissions_boundary_arn
-from modules.global_routing import GlobalRouting, GlobalRoutingProps, RegionEndpoint
-from modules.global_table import GlobalTable, GlobalTableProps
-from modules.monitoring import (
+from modules.bootstrap.deploy_policy import permissions_boundary_arn
+from modules.config.loader import DomainConfig, EnvironmentConfig
+from modules.constructs.global_routing import GlobalRouting, GlobalRoutingProps, RegionEndpoint
+from modules.constructs.global_table import GlobalTable, GlobalTableProps
+from modules.constructs.monitoring import (
     AlarmTopic,
     AlarmTopicProps,
     HealthAlarms,
@@ -35,9 +34,8 @@ from modules.monitoring import (
     RegionalAlarms,
     RegionalAlarmsProps,
 )
-from modules.naming import Naming, provider_alias
-from modules.regional_api import RegionalApi, RegionalApiProps
-from modules.regional_domain import (
+from modules.constructs.regional_api import RegionalApi, RegionalApiProps
+from modules.constructs.regional_domain import (
     DnsValidation,
     DnsValidationProps,
     RegionalCertificate,
@@ -45,17 +43,18 @@ from modules.regional_domain import (
     RegionalDomain,
     RegionalDomainProps,
 )
-from modules.regional_key import RegionalKey, RegionalKeyProps
-from modules.regional_waf import RegionalWaf, RegionalWafProps
+from modules.constructs.regional_key import RegionalKey, RegionalKeyProps
+from modules.constructs.regional_waf import RegionalWaf, RegionalWafProps
+from modules.naming import Naming, provider_alias
+from modules.provider import aws
+from modules.provider.emulator import emulator_provider_settings
 from modules.routes import ROUTES
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 GLOBAL_REGION = "us-east-1"
-# Nothing listens on port 1: in emulator mode, anything not bound for loopback fails here.
-EMULATOR_DEAD_PROXY = "http://127.0.0.1:1"
-# Emulator mode only: the local issuer's URL, chosen by tools/deploy.py at deploy time (a free
+# Emulator mode only: the local issuer's URL, chosen by ops/deploy.py at deploy time (a free
 # loopback port) and passed as TF_VAR_local_issuer_url, so the deployed authorizer is
 # configured through Terraform like any other setting rather than patched afterwards.
 LOCAL_ISSUER_VARIABLE = "local_issuer_url"
@@ -111,7 +110,7 @@ class BackendStack(TerraformStack):
         ).account_id
         keys = self._keys(every_provider, account_id)
         self.table = self._global_table(keys)
-        # Every role carries the boundary the bootstrap makes (modules/deploy_policy.py).
+        # Every role carries the boundary the bootstrap makes (modules/bootstrap/deploy_policy.py).
         self.apis = self._apis(keys, code, authorizer_code, permissions_boundary_arn(account_id, self._naming.prefix))
         self._wafs(keys)
         self.domains: dict[str, RegionalDomain] = {}
@@ -464,23 +463,3 @@ class BackendStack(TerraformStack):
 def with_global_region(regions: tuple[str, ...]) -> tuple[str, ...]:
     """``regions``, then us-east-1 (Route53 health-check metrics) when it is not among them."""
     return regions if GLOBAL_REGION in regions else (*regions, GLOBAL_REGION)
-
-
-def emulator_provider_settings() -> dict[str, Any]:
-    """Only emulator environments get these (tested): test credentials, no metadata lookups,
-    and every request that is not for loopback sent to a dead proxy, so a run without the
-    emulator fails instead of reaching AWS. The account id is still requested (from the
-    emulator): without it every execution_arn, and so every Lambda permission's source ARN,
-    has an empty account field that no real request ARN matches. The emulator's URL comes from
-    AWS_ENDPOINT_URL, set by tools/deploy.py: an `endpoints` block costs each provider ~5
-    CPU-seconds per Terraform command."""
-    return dict(
-        access_key="test",
-        secret_key="test",
-        skip_credentials_validation=True,
-        skip_metadata_api_check="true",
-        skip_region_validation=True,
-        http_proxy=EMULATOR_DEAD_PROXY,
-        https_proxy=EMULATOR_DEAD_PROXY,
-        no_proxy="127.0.0.1,localhost",
-    )

@@ -14,7 +14,7 @@ import pytest
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from modules.config import load_environments, parse_environment  # noqa: E402
+from modules.config.loader import load_environments, parse_environment  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -92,7 +92,7 @@ def synthesized(app, all_configs):
 def terraform_bin():
     binary = shutil.which("terraform")
     if binary is None:
-        from tools.terraform import INSTALL_HINT
+        from ops.terraform import INSTALL_HINT
 
         if IN_CI:
             pytest.fail(f"terraform not found on PATH and CI is set: {INSTALL_HINT}")

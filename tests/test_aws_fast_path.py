@@ -1,5 +1,5 @@
-"""The fast import path for the AWS provider binding (modules/provider_fast_path.py,
-installed by modules/aws.py).
+"""The fast import path for the AWS provider binding (modules/provider/fast_path.py,
+installed by modules/provider/aws.py).
 
 Anything that starts the jsii kernel runs in a subprocess, one at a time, so the
 state of this pytest process (and the machine's 2 cores / memory) is not at stake.
@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.synth import inputs_digest
-from modules import aws
-from modules import provider_fast_path as fast_path
+from modules.provider import aws, fast_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -188,7 +187,7 @@ FALLBACK_PROBE = """
     import json, sys, warnings
     warnings.simplefilter("always")          # our own once-per-process guard must hold
     {pre}
-    from modules import aws, provider_fast_path as fast_path
+    from modules.provider import aws, fast_path
     table = aws.dynamodb_table               # two submodules: still one warning
     provider = aws.provider
     import cdktf_cdktf_provider_aws as package
@@ -263,7 +262,7 @@ def test_env_var_forces_the_normal_import_silently(fake_site: Path):
 def _loaded_submodules_probe(then: str) -> str:
     return textwrap.dedent("""
         import json, sys
-        from modules import aws, provider_fast_path as fast_path
+        from modules.provider import aws, fast_path
         table_class = aws.dynamodb_table.DynamodbTable
         loaded = sorted({
             name.split(".")[1] for name in sys.modules

@@ -1,4 +1,4 @@
-"""modules/aws.py stays the thin module constructs import: what it lets constructs use at
+"""modules/provider/aws.py stays the thin module constructs import: what it lets constructs use at
 run time is exactly what mypy and editors see."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modules import aws
+from modules.provider import aws
 
 AWS_PY = Path(aws.__file__)
 
@@ -47,9 +47,9 @@ def _type_checking_import_nodes(path: Path) -> list[ast.ImportFrom]:
     ]
 
 
-PROJECT_DIR = AWS_PY.parent.parent
+PROJECT_DIR = AWS_PY.parents[2]
 TYPED_SOURCES = sorted(
-    path for path in [*PROJECT_DIR.glob("modules/*.py"), PROJECT_DIR / "main.py"] if _type_checking_import_nodes(path)
+    path for path in [*PROJECT_DIR.glob("modules/**/*.py"), PROJECT_DIR / "main.py"] if _type_checking_import_nodes(path)
 )
 
 
@@ -72,7 +72,7 @@ def test_nothing_in_modules_is_annotated_object():
     and editors can follow a construct's wiring."""
     untyped = [
         f"{path.name}:{node.lineno}"
-        for path in PROJECT_DIR.glob("modules/*.py")
+        for path in PROJECT_DIR.glob("modules/**/*.py")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.AnnAssign) and re.search(r"\bobject\b", ast.unparse(node.annotation))
     ]

@@ -1,4 +1,4 @@
-"""The binding versions declared in modules/binding.py are the ones installed from
+"""The binding versions declared in modules/provider/binding.py are the ones installed from
 requirements.txt (and the cdktf CLI in package.json)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from modules import binding
+from modules.provider import binding
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

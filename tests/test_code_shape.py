@@ -13,7 +13,11 @@ MAX_FUNCTION_LINES = 60
 MAX_CONSTRUCTOR_LINES = 40
 SOURCES = sorted(
     [PROJECT_DIR / "main.py"]
-    + [path for folder in ("modules", "functions", "tools") for path in (PROJECT_DIR / folder).rglob("*.py")]
+    + [
+        path
+        for folder in ("modules", "functions", "local", "ops", "scan")
+        for path in (PROJECT_DIR / folder).rglob("*.py")
+    ]
 )
 
 
@@ -41,7 +45,7 @@ def test_no_function_is_longer_than_the_limit(path: Path):
 
 @pytest.mark.parametrize(
     "path, constructor",
-    [("modules/stack.py", "BackendStack.__init__"), ("modules/regional_api.py", "RegionalApi.__init__")],
+    [("modules/stack.py", "BackendStack.__init__"), ("modules/constructs/regional_api.py", "RegionalApi.__init__")],
 )
 def test_constructors_delegate_to_builders(path: str, constructor: str):
     lines = dict(_functions(PROJECT_DIR / path))[constructor]
@@ -53,7 +57,7 @@ def test_modules_make_scopes_once_instead_of_looking_them_up():
     one again by id hides where it comes from and fails only at synth time."""
     lookups = [
         f"{path.relative_to(PROJECT_DIR)}:{number}"
-        for path in (PROJECT_DIR / "modules").glob("*.py")
+        for path in (PROJECT_DIR / "modules").rglob("*.py")
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if "find_child(" in line
     ]

@@ -1,4 +1,4 @@
-"""The JWT authorizer against a real issuer on 127.0.0.1 (tools/local_issuer.py serving
+"""The JWT authorizer against a real issuer on 127.0.0.1 (local/issuer.py serving
 its discovery document and JWKS over HTTP) with real RS256 and ES256 keys: what it accepts,
 what it refuses, the policy it returns, and its key cache when the issuer goes away."""
 
@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from authorizer import handler, keys
 from authorizer.policy import api_stage_arn
-from tools import local_issuer
-from tools.emulator import free_port
+from local import issuer as local_issuer
+from local.emulator import free_port
 
 AUDIENCE = "items-test"
 ROUTE_SCOPES = {"items:read": ["GET/items/*"], "items:write": ["POST/items", "DELETE/items/*"]}

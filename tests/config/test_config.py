@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import ConfigError, load_environment, load_environments, parse_environment
+from modules.config.loader import ConfigError, load_environment, load_environments, parse_environment
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -329,7 +329,7 @@ def test_a_typo_file_exits_nonzero_fast_and_writes_nothing(tmp_path):
 def test_validation_does_not_import_cdktf():
     code = (
         f"import sys; sys.path.insert(0, {str(PROJECT_DIR)!r})\n"
-        "from modules.config import load_environments\n"
+        "from modules.config.loader import load_environments\n"
         "from pathlib import Path\n"
         f"load_environments(Path({str(PROJECT_DIR / 'environments')!r}))\n"
         "heavy = {'cdktf', 'jsii', 'cdktf_cdktf_provider_aws', 'constructs'}\n"

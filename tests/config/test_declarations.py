@@ -1,4 +1,4 @@
-"""The key declarations in modules/config.py are the one source of the README's environment
+"""The key declarations in modules/config/loader.py are the one source of the README's environment
 table and of the loader's checks."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from modules import config
-from modules.config_schema import PerEnvironment, Reader, marked_span
+from modules.config import loader as config
+from modules.config.schema import PerEnvironment, Reader, marked_span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -17,7 +17,7 @@ def test_readme_table_matches_the_declarations():
     text = README.read_text(encoding="utf-8")
     start, stop = marked_span(text, config.README_BEGIN, config.README_END)
     assert text[start:stop] == config.markdown_table(config.KEYS), (
-        "README.md's environment table differs from modules/config.py: run `make docs`"
+        "README.md's environment table differs from modules/config/loader.py: run `make docs`"
     )
 
 

@@ -1,7 +1,7 @@
 """What mutation testing found unpinned in the config loader (issue 13 item 5): what a valid
 file parses into, inclusive boundaries, whole error messages (they are the loader's user
 interface), the schema's building blocks called at run time (the declarations run them at
-import, where no mutant is active), the rules across files, and `python -m modules.config`."""
+import, where no mutant is active), the rules across files, and `python -m modules.config.loader`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from modules import config
-from modules.config import ConfigError, load_environment, load_environments, parse_environment
-from modules.config_schema import Reader, between, closest, declarations, keys_of, marked_span, matches, one_of
+from modules.config.loader import ConfigError, load_environment, load_environments, parse_environment
+from modules.config import loader as config
+from modules.config.schema import Reader, between, closest, declarations, keys_of, marked_span, matches, one_of
 from tests.config.test_production_rules import BASE, toml, with_, write
 
 
@@ -301,7 +301,7 @@ def test_every_key_puts_primary_region_after_regions():
 
 
 def test_shown_values():
-    from modules.config_schema import _show, _with_article
+    from modules.config.schema import _show, _with_article
 
     assert _show(types.MappingProxyType({"a": 1})) == "{'a': 1}"
     assert (_show("x"), _show(True), _show(False), _show(None), _show(1.5)) == (
@@ -497,7 +497,7 @@ def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
     )
 
 
-# --- the README's tables and `python -m modules.config` ------------------------------------------
+# --- the README's tables and `python -m modules.config.loader` ------------------------------------------
 
 
 def test_summary_rows_for_an_emulator_and_an_environment_without_a_domain():
@@ -550,7 +550,7 @@ def test_the_command_needs_an_action_and_documents_its_options(capsys):
         config.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     for fragment in (
-        "usage: python -m modules.config",
+        "usage: python -m modules.config.loader",
         "The environment-file keys.",
         "--markdown print the README's environment table",
         "--update-readme README regenerate the tables in README",
@@ -574,7 +574,7 @@ def test_the_shipped_readme_is_left_alone_when_current(tmp_path):
 def test_setting_and_section_make_the_fields_they_declare():
     import dataclasses
 
-    from modules.config_schema import SECTION, SETTING, PerEnvironment, Setting, section, setting
+    from modules.config.schema import SECTION, SETTING, PerEnvironment, Setting, section, setting
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
     class Inner:
@@ -608,7 +608,7 @@ def test_setting_and_section_make_the_fields_they_declare():
 
 
 def config_schema_section(name, config_class, optional):
-    from modules.config_schema import Section
+    from modules.config.schema import Section
 
     return Section(name, config_class, optional)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import (
+from modules.config.loader import (
     HEALTH_RESERVED_CONCURRENCY,
     MIN_UNRESERVED_CONCURRENCY,
     ConfigError,
@@ -319,8 +319,8 @@ def test_log_level_defaults_to_info_and_python_names_are_rejected():
 
 
 def test_readme_summary_of_the_environments_is_current(environment_configs):
-    from modules import config
-    from modules.config_schema import marked_span
+    from modules.config import loader as config
+    from modules.config.schema import marked_span
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     start, stop = marked_span(readme, config.SUMMARY_BEGIN, config.SUMMARY_END)
@@ -328,7 +328,7 @@ def test_readme_summary_of_the_environments_is_current(environment_configs):
 
 
 def test_summary_names_the_quota_and_an_environment_without_subscriber():
-    from modules.config import environments_table
+    from modules.config.loader import environments_table
 
     quiet = parse(with_("lambda.reserved_concurrency", 100), environment="qa")
     paged = parse(with_("alarms.email", "ops@example.com", with_("api.manage_account_settings", False)))

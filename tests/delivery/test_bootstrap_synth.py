@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import ConfigError
-from modules.delivery import DeliverySettings, load_delivery, split_bootstrap
+from modules.bootstrap.delivery import DeliverySettings, load_delivery, split_bootstrap
+from modules.config.loader import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def bootstrap_doc(app, all_configs, tmp_path_factory):
     from cdktf import App, Testing
 
     import main
-    from modules.bootstrap import add_bootstrap
+    from modules.bootstrap.stack import add_bootstrap
 
     scratch = App(outdir=str(tmp_path_factory.mktemp("boot")))
     configs = [all_configs[n] for n in ("dev", "staging", "prod", "local")]

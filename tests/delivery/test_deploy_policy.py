@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from modules.deploy_policy import (
+from modules.bootstrap.deploy_policy import (
     MANAGED_POLICY_CHARS,
     PolicyError,
     PolicyInputs,

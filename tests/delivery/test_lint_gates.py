@@ -19,8 +19,13 @@ def makefile_lint_commands() -> list[str]:
     return [line.strip().replace("$(VENV)", ".venv") for line in recipe.group(1).splitlines()]
 
 
-def test_make_lint_runs_ruff_check_ruff_format_and_mypy():
-    assert makefile_lint_commands() == [".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy"]
+def test_make_lint_runs_ruff_check_ruff_format_mypy_and_the_import_contracts():
+    assert makefile_lint_commands() == [
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/mypy",
+        ".venv/bin/lint-imports",
+    ]
 
 
 def test_the_pre_commit_hooks_are_the_make_lint_commands():
@@ -54,4 +59,14 @@ def test_the_gate_tools_are_pinned_in_requirements():
         for line in (PROJECT_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
         if "==" in line and not line.startswith("#")
     )
-    assert {"ruff", "mypy"} <= set(pins)
+    assert {"ruff", "mypy", "import-linter"} <= set(pins)
+
+
+def test_the_import_contracts_name_the_boundaries():
+    """local/ reads only what was deployed; modules/ never needs the operator commands."""
+    contracts = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    forbidden = {
+        c["source_modules"][0]: set(c["forbidden_modules"]) for c in contracts["contracts"] if c["type"] == "forbidden"
+    }
+    assert {"modules", "ops"} <= forbidden["local"] and "ops" in forbidden["modules"]
+    assert {c["type"] for c in contracts["contracts"]} >= {"private_modules", "acyclic_siblings"}

@@ -1,4 +1,4 @@
-"""tools/pipeline.py: which environments a change needs planned, and the plan summary."""
+"""ops/pipeline.py: which environments a change needs planned, and the plan summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import pipeline
+from ops import pipeline
 
 
 def write(outdir: Path, stack: str, doc: dict) -> None:
@@ -123,7 +123,7 @@ def test_remote_summary_shows_the_result_and_the_run():
 @pytest.mark.terraform
 def test_summary_reads_a_real_saved_plan(tmp_path, terraform_bin, monkeypatch):
     """The JSON of `terraform show -json <saved plan>` from the real Terraform, not a fixture."""
-    from tools import terraform as tf
+    from ops import terraform as tf
 
     (tmp_path / "main.tf.json").write_text(json.dumps({"resource": {"terraform_data": {"marker": {"input": "a"}}}}))
     env = tf.terraform_env(tmp_path / "build")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import provider_lock
-from tools import terraform as tf
+from ops import provider_lock
+from ops import terraform as tf
 
 pytestmark = pytest.mark.terraform
 

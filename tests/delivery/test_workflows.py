@@ -109,7 +109,7 @@ def test_apply_applies_the_artifact_of_the_plan_job():
     download = next(s for s in jobs["apply"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
     assert upload["with"]["name"] == download["with"]["name"]
     runs = [s.get("run", "") for s in jobs["apply"]["steps"]]
-    assert any("tools.pipeline apply" in r for r in runs) and not any("main.py" in r for r in runs)
+    assert any("ops.pipeline apply" in r for r in runs) and not any("main.py" in r for r in runs)
 
 
 def test_pull_request_plans_the_changed_environments():

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from local import deployment_file
 from tests.e2e.local_deployment import LocalDeployment, deploy_for_module, stop
-from tools import deployment_file
 
 
 @pytest.fixture(scope="module")

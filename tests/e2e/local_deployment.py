@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import deploy, emulator
+from local import emulator
+from ops import deploy
 
 
 @dataclass

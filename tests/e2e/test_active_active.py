@@ -16,13 +16,13 @@ import time
 
 import pytest
 
+from local.emulator import aws_client
+from local.replicator import LAG_BOUND_S
+from local.router import SERVED_BY_HEADER
+from ops import smoke
+from ops import terraform as tf
+from ops.smoke import smoke_token
 from tests.e2e.local_deployment import deploy_for_module, stop
-from tools import smoke
-from tools import terraform as tf
-from tools.deploy import smoke_token
-from tools.emulator import aws_client
-from tools.global_router import SERVED_BY_HEADER
-from tools.replicator import LAG_BOUND_S
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 # Route53's 30 s interval becomes 0.6 s: three failures mark a region unhealthy in ~2 s.
@@ -137,7 +137,7 @@ def drill(local, *arguments: str) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-m",
-            "tools.drill",
+            "ops.drill",
             "--env",
             "local",
             "--deployment",

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from modules.naming import provider_alias
-from tools import deploy
-from tools import terraform as tf
+from ops import deploy
+from ops import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 

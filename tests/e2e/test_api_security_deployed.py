@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import local_issuer, openapi, smoke
-from tools import terraform as tf
+from local import issuer as local_issuer
+from ops import openapi, smoke
+from ops import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 SCHEMATHESIS_BUDGET_S = 240

@@ -13,9 +13,9 @@ import time
 import boto3
 import pytest
 
-from modules.delivery import DeliverySettings
-from tools import emulator
-from tools import terraform as tf
+from local import emulator
+from modules.bootstrap.delivery import DeliverySettings
+from ops import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 
@@ -27,7 +27,7 @@ ASSUME_ROLE = "OrganizationAccountAccessRole"
 def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs):
     from cdktf import App
 
-    from modules.bootstrap import BootstrapProps, BootstrapStack, EnvironmentTarget
+    from modules.bootstrap.stack import BootstrapProps, BootstrapStack, EnvironmentTarget
 
     root = tmp_path_factory.mktemp("bootstrap")
     targets = tuple(

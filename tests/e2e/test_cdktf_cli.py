@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import deploy, emulator
-from tools import terraform as tf
+from local import emulator
+from ops import deploy
+from ops import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 
@@ -39,7 +40,7 @@ def cli(tmp_path_factory, terraform_bin):
             "BACKEND_ENVIRONMENTS": "local",
             "CHECKPOINT_DISABLE": "1",
             "CI": "true",
-            # The stack's emulator-only variable (tools/deploy.py passes the running local issuer's URL).
+            # The stack's emulator-only variable (ops/deploy.py passes the running local issuer's URL).
             "TF_VAR_local_issuer_url": "http://127.0.0.1:1",
             "HTTPS_PROXY": DEAD_PROXY,
             "HTTP_PROXY": DEAD_PROXY,

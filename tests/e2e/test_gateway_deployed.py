@@ -11,9 +11,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from tools import deployment_file, smoke
-from tools.deploy import smoke_token
-from tools.emulator import aws_client
+from local import deployment_file
+from local.emulator import aws_client
+from ops import smoke
+from ops.smoke import smoke_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 STATEMENT_ID = "AllowApiGatewayInvoke"  # what the stack names its permissions
@@ -67,7 +68,7 @@ def test_the_deployment_file_describes_what_the_emulator_holds(local, described)
 
 def test_smoke_passes_in_every_region_through_the_gateway_reading_the_file(local):
     result = subprocess.run(
-        [sys.executable, "-m", "tools.smoke", "--deployment", str(local.state_dir / "deployment.json")],
+        [sys.executable, "-m", "ops.smoke", "--deployment", str(local.state_dir / "deployment.json")],
         capture_output=True,
         text=True,
         timeout=120,

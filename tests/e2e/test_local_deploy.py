@@ -12,9 +12,9 @@ import re
 import boto3
 import pytest
 
+from ops import deploy
+from ops import terraform as tf
 from tests.e2e.local_deployment import deploy_for_module, stop
-from tools import deploy
-from tools import terraform as tf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 

@@ -10,7 +10,7 @@ import pytest
 
 from functions._store import MAX_BODY_BYTES
 from modules.api_contract import ITEM_MODEL_SCHEMA, route_scopes
-from modules.regional_waf import CONTENT_LENGTH_OVER_LIMIT
+from modules.constructs.regional_waf import CONTENT_LENGTH_OVER_LIMIT
 
 ENVIRONMENTS = ["dev", "staging", "prod", "local", "weighted", "nodomain"]
 

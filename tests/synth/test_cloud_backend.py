@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from modules.config import parse_environment
+from modules.config.loader import parse_environment
 
 CLOUD = {"backend": "cloud", "organization": "acme-platform", "workspace": "items-qa", "hostname": "tfe.acme.example"}
 

@@ -464,7 +464,7 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
 
     config = all_configs["weighted"]
     before = _triggers(config, tmp_path / "before")
-    monkeypatch.setattr(importlib.import_module(f"modules.{module}"), setting, value)
+    monkeypatch.setattr(importlib.import_module(f"modules.constructs.{module}"), setting, value)
     after = _triggers(config, tmp_path / "after")
     assert set(before) == set(config.regions)
     for region in config.regions:
@@ -479,7 +479,7 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
     ],
 )
 def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(all_configs, tmp_path, changed):
-    from modules.config import parse_environment
+    from modules.config.loader import parse_environment
     from tests.conftest import VARIANTS
 
     config = all_configs["weighted"]
@@ -489,7 +489,7 @@ def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(
 
 
 def test_redeploy_settings_cover_request_parameters_and_integration_type():
-    from modules.regional_api import _redeploy_settings
+    from modules.constructs.regional_api import _redeploy_settings
 
     base = _redeploy_settings({"authorization": "NONE", "request_parameters": None}, {"type": "AWS_PROXY"})
     assert base != _redeploy_settings(
@@ -500,7 +500,7 @@ def test_redeploy_settings_cover_request_parameters_and_integration_type():
 
 def test_deployment_trigger_carries_the_configured_settings(env):
     from modules.api_contract import ITEM_MODEL_NAME
-    from modules.regional_api import (
+    from modules.constructs.regional_api import (
         AUTHORIZER_AUTHORIZATION,
         INTEGRATION_TIMEOUT_MS,
         METHOD_AUTHORIZATION,

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tools import terraform as tf
+from ops import terraform as tf
 
 pytestmark = pytest.mark.terraform
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import terraform as tf
+from ops import terraform as tf
 
 pytestmark = pytest.mark.terraform
 

@@ -1,0 +1,702 @@
+"""A local API Gateway for one region, driven by what Terraform deployed to the emulator.
+
+moto's API Gateway stores REST APIs but does not route requests, and its Lambda needs
+Docker to invoke. This process does both from the deployed state, never from the stack's
+source (it imports nothing from ``modules/``): per request it reads the stage's deployment
+(re-reading resources, methods and integrations when the deployment changes), the target
+function's configuration and its resource policy, and answers the way API Gateway does:
+
+- no such resource or method: 403 ``{"message":"Missing Authentication Token"}``;
+- the function's resource policy does not let apigateway.amazonaws.com invoke it for
+  ``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``: 500
+  ``{"message": "Internal server error"}`` and the cause in the log;
+- a method with a Lambda authorizer: the authorizer runs as API Gateway runs it
+  (local/authorizer_runner.py: 401, 403, 500, results cached per token for the TTL);
+- a method with a request validator: required parameters and the body against its model
+  (local/request_validation.py: 400 with API Gateway's messages);
+- a MOCK integration (CORS preflights): the status its request template names and the
+  static headers of that status's integration response (templates are not evaluated);
+- API Gateway's own error answers carry the static headers of the API's DEFAULT_4XX /
+  DEFAULT_5XX gateway responses (CORS);
+- otherwise the deployed handler runs in an execution environment made from the
+  function's deployed configuration and code (local/execution_environment.py), and its
+  proxy response is returned; a function error, crash, timeout or malformed response is a
+  502, the integration's own timeout a 504.
+
+    python -m local.gateway --deployment .emulator/deployment.json --region eu-west-1
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import fnmatch
+import json
+import socket
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from local import deployment_file, iam_policy, request_validation
+from local.authorizer_runner import LocalAuthorizers, Refused
+from local.deployed_api import (
+    ApiReader,
+    ApiSnapshot,
+    FunctionConfig,
+    FunctionNotFound,
+    FunctionReader,
+    RouteMatch,
+    StageNotFound,
+)
+from local.emulator import LOOPBACK, aws_client
+from local.execution_environment import CodeMismatch, CodeStore, EnvironmentPool, Outcome
+
+API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
+INVOKE_ACTION = "lambda:InvokeFunction"
+INVALID_PERMISSIONS = "Execution failed due to configuration error: Invalid permissions on Lambda function"
+MALFORMED_RESPONSE = "Execution failed due to configuration error: Malformed Lambda proxy response"
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    method: str
+    target: str  # path and query as sent: "/v1/items/a%20b?x=1"
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    source_ip: str = LOOPBACK
+
+
+@dataclass
+class GatewayResponse:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    log: dict = field(default_factory=dict)  # what the access log line says about this request
+    from_gateway: bool = False  # one of API Gateway's own answers (gets the gateway responses' headers)
+
+
+def gateway_error(status: int, message: str, error_type: str, cause: str | None = None) -> GatewayResponse:
+    """One of API Gateway's own responses (a "gateway response", not the function's)."""
+    body = json.dumps({"message": message}).encode()
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
+    return GatewayResponse(status, body, headers, {"error": cause or message}, from_gateway=True)
+
+
+def gateway_response_headers(snapshot: ApiSnapshot, status: int) -> list[tuple[str, str]]:
+    """The static headers of the API's DEFAULT_4XX or DEFAULT_5XX gateway response (values
+    quoted like '...'); mapped values (request parameters, context) are not emulated."""
+    configured = snapshot.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX") or {}
+    prefix = "gatewayresponse.header."
+    return [
+        (key[len(prefix) :], value[1:-1])
+        for key, value in (configured.get("responseParameters") or {}).items()
+        if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"
+    ]
+
+
+def missing_token() -> GatewayResponse:
+    return gateway_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+
+
+def internal_error(cause: str) -> GatewayResponse:
+    return gateway_error(500, "Internal server error", "InternalServerErrorException", cause)
+
+
+def bad_gateway(cause: str) -> GatewayResponse:
+    return gateway_error(502, "Internal server error", "InternalServerErrorException", cause)
+
+
+@dataclass(frozen=True)
+class Region:
+    """What the gateway serves: one region's REST API stage, from deployment.json."""
+
+    name: str
+    account_id: str
+    rest_api_id: str
+    stage: str
+
+    def source_arn(self, http_method: str, path: str) -> str:
+        """The ARN API Gateway invokes Lambda with: the actual path, without its leading /."""
+        api = f"arn:aws:execute-api:{self.name}:{self.account_id}:{self.rest_api_id}"
+        return f"{api}/{self.stage}/{http_method}/{path[1:]}"
+
+
+def build_event(
+    request: GatewayRequest,
+    region: Region,
+    route: RouteMatch,
+    snapshot: ApiSnapshot,
+    stage_variables: dict | None,
+    request_id: str,
+    now: float,
+) -> dict:
+    """A REST API (v1) proxy event, shaped as in "Input format of a Lambda function for
+    proxy integration"."""
+    split = urlsplit(request.target)
+    query = parse_qs(split.query, keep_blank_values=True)
+    headers = _forwarded_headers(request)
+    body, is_base64 = _event_body(request.body, _header(headers, "content-type"), snapshot.binary_media_types)
+    single = {name: value for name, value in headers}
+    multi: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi.setdefault(name, []).append(value)
+    return {
+        "resource": route.resource.path,
+        "path": split.path[len(region.stage) + 1 :] or "/",
+        "httpMethod": request.method,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": {name: unquote(value) for name, value in route.path_parameters.items()} or None,
+        "stageVariables": stage_variables or None,
+        "requestContext": _request_context(request, region, route, split.path, request_id, now, single),
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def _request_context(
+    request: GatewayRequest,
+    region: Region,
+    route: RouteMatch,
+    full_path: str,
+    request_id: str,
+    now: float,
+    headers: dict[str, str],
+) -> dict:
+    host = _header(list(headers.items()), "host") or ""
+    return {
+        "accountId": region.account_id,
+        "apiId": region.rest_api_id,
+        "resourceId": route.resource.id,
+        "resourcePath": route.resource.path,
+        "httpMethod": request.method,
+        "path": full_path,
+        "stage": region.stage,
+        "requestId": request_id,
+        "extendedRequestId": request_id,
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "requestTimeEpoch": int(now * 1000),
+        "protocol": "HTTP/1.1",
+        "domainName": host,
+        "domainPrefix": host.split(".")[0],
+        "identity": {
+            "sourceIp": request.source_ip,
+            "userAgent": _header(list(headers.items()), "user-agent"),
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "user": None,
+            "userArn": None,
+            "cognitoAuthenticationProvider": None,
+            "cognitoAuthenticationType": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+            "principalOrgId": None,
+        },
+    }
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in reversed(headers) if key.lower() == name), None)
+
+
+def _forwarded_headers(request: GatewayRequest) -> list[tuple[str, str]]:
+    """The client's headers plus the ones API Gateway adds on the way to the integration."""
+    headers = list(request.headers)
+    present = {name.lower() for name, _ in headers}
+    added = {
+        "X-Forwarded-For": request.source_ip,
+        "X-Forwarded-Proto": "http",
+        "X-Amzn-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
+    }
+    headers += [(name, value) for name, value in added.items() if name.lower() not in present]
+    return headers
+
+
+def _event_body(body: bytes, content_type: str | None, binary_media_types: tuple[str, ...]) -> tuple[str | None, bool]:
+    """Text unless the content type is one of the API's binary media types (base64 then).
+    Without binary media types API Gateway passes the payload as text: bytes that are not
+    UTF-8 become U+FFFD here."""
+    if not body:
+        return None, False
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if any(fnmatch.fnmatch(media_type, pattern.lower()) for pattern in binary_media_types):
+        return base64.b64encode(body).decode("ascii"), True
+    return body.decode("utf-8", errors="replace"), False
+
+
+def mock_response(integration, content_type: str | None) -> GatewayResponse:
+    """A MOCK integration's answer: the ``statusCode`` its request template names (a plain
+    JSON template; VTL is not evaluated: 500), that status's integration response with its
+    static header values; response templates are not evaluated, so the body is empty."""
+    templates = integration.request_templates
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    template = templates.get(media_type) or templates.get("application/json")
+    try:
+        status = str(int(json.loads(template)["statusCode"]))
+    except (TypeError, ValueError, KeyError):
+        return internal_error("the MOCK integration's request template is not plain JSON with a statusCode")
+    configured = integration.responses.get(status)
+    if configured is None:
+        return internal_error(f"the MOCK integration has no integration response for {status}")
+    prefix = "method.response.header."
+    headers = [
+        (key[len(prefix) :], value[1:-1])
+        for key, value in (configured.get("responseParameters") or {}).items()
+        if key.startswith(prefix) and len(value) >= 2 and value[0] == value[-1] == "'"
+    ]
+    return GatewayResponse(int(status), b"", headers, {"integration": "MOCK"})
+
+
+def proxy_response(result: object) -> GatewayResponse:
+    """The function's proxy result as an HTTP response; anything malformed is a 502."""
+    if not isinstance(result, dict):
+        return bad_gateway(f"{MALFORMED_RESPONSE} (not an object)")
+    try:
+        status = int(result.get("statusCode", 200))
+        headers = [(str(name), str(value)) for name, value in (result.get("headers") or {}).items()]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers += [(str(name), str(value)) for value in values if (str(name), str(value)) not in headers]
+        raw = result.get("body")
+        if raw is not None and not isinstance(raw, str):
+            raise TypeError("body is not a string")
+        body = base64.b64decode(raw or "", validate=True) if result.get("isBase64Encoded") else (raw or "").encode()
+    except (TypeError, ValueError, AttributeError) as err:
+        return bad_gateway(f"{MALFORMED_RESPONSE} ({err})")
+    if not 100 <= status <= 599:
+        return bad_gateway(f"{MALFORMED_RESPONSE} (statusCode {status})")
+    return GatewayResponse(status, body, headers)
+
+
+class Gateway:
+    """Answers one region's requests from the deployed configuration (no HTTP here)."""
+
+    def __init__(
+        self, region: Region, api: ApiReader, functions: FunctionReader, environments: EnvironmentPool
+    ) -> None:
+        self.region, self.api, self.functions, self.environments = region, api, functions, environments
+        self.authorizers = LocalAuthorizers(region, functions, environments)
+
+    def handle(self, request: GatewayRequest) -> GatewayResponse:
+        started, request_id = time.time(), str(uuid.uuid4())
+        response = self._route(request, request_id, started)
+        response.headers += [("x-amzn-RequestId", request_id), ("x-amz-apigw-id", request_id[:16])]
+        response.log.update(
+            {"requestId": request_id, "status": response.status, "latency_ms": round((time.time() - started) * 1000, 1)}
+        )
+        response.log.setdefault("route", f"{request.method} {urlsplit(request.target).path}")
+        return response
+
+    def _route(self, request: GatewayRequest, request_id: str, started: float) -> GatewayResponse:
+        path = urlsplit(request.target).path
+        prefix = f"/{self.region.stage}"
+        if not (path == prefix or path.startswith(prefix + "/")):
+            return gateway_error(403, "Forbidden", "ForbiddenException", f"no stage in {path!r}")
+        try:
+            snapshot, stage_variables = self.api.current()
+        except StageNotFound as err:
+            return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
+        route = snapshot.match(request.method, path[len(prefix) :] or "/")
+        if route is None:
+            return self._with_gateway_headers(snapshot, missing_token())
+        authorized = self._authorize(request, route, snapshot, request_id)
+        if isinstance(authorized, GatewayResponse):
+            return self._with_gateway_headers(snapshot, authorized)
+        invalid = self._validate(request, route, snapshot)
+        if invalid is not None:
+            return self._with_gateway_headers(snapshot, invalid)
+        response = self._integrate(request, route, snapshot, stage_variables, request_id, started, authorized or None)
+        response.log.setdefault("route", f"{request.method} {route.resource.path}")
+        return self._with_gateway_headers(snapshot, response)
+
+    @staticmethod
+    def _with_gateway_headers(snapshot: ApiSnapshot, response: GatewayResponse) -> GatewayResponse:
+        if response.from_gateway:
+            present = {name.lower() for name, _ in response.headers}
+            response.headers += [
+                (name, value)
+                for name, value in gateway_response_headers(snapshot, response.status)
+                if name.lower() not in present
+            ]
+        return response
+
+    def _authorize(
+        self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot, request_id: str
+    ) -> GatewayResponse | dict | None:
+        """NONE and Lambda (CUSTOM) authorizers are emulated; the authorizer's context is
+        returned for the event. Every other kind fails closed, with the reason logged."""
+        kind = route.method.authorization_type
+        if route.method.api_key_required:
+            return gateway_error(403, "Forbidden", "ForbiddenException", "API keys are not emulated")
+        if kind == "NONE":
+            return None
+        if kind == "CUSTOM":
+            return self._custom(request, route, snapshot, request_id)
+        if kind == "AWS_IAM" and _header(request.headers, "authorization") is None:
+            return missing_token()
+        if kind == "AWS_IAM":
+            return gateway_error(403, "Forbidden", "IncompleteSignatureException", "SigV4 is not verified locally")
+        return gateway_error(401, "Unauthorized", "UnauthorizedException", f"{kind} authorizers are not emulated")
+
+    def _custom(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot, request_id: str):
+        authorizer = snapshot.authorizers.get(route.method.authorizer_id)
+        if authorizer is None:
+            return internal_error(f"the method's authorizer {route.method.authorizer_id!r} does not exist")
+        method_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1 :])
+        try:
+            context = self.authorizers.authorize(authorizer, request.headers, method_arn, request_id)
+        except Refused as refused:
+            body = json.dumps({"message": refused.message}).encode()
+            return GatewayResponse(
+                refused.status,
+                body,
+                [("Content-Type", "application/json"), ("x-amzn-ErrorType", refused.error_type)],
+                {"error": refused.cause},
+                from_gateway=True,
+            )
+        return context
+
+    def _validate(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot) -> GatewayResponse | None:
+        validator = snapshot.validators.get(route.method.request_validator_id)
+        if route.method.request_validator_id and validator is None:
+            return internal_error(
+                f"the method's request validator {route.method.request_validator_id!r} does not exist"
+            )
+        split = urlsplit(request.target)
+        try:
+            request_validation.validate(
+                validator,
+                route.method,
+                snapshot.models,
+                {
+                    "path_parameters": route.path_parameters,
+                    "query": parse_qs(split.query, keep_blank_values=True),
+                    "headers": request.headers,
+                    "content_type": _header(request.headers, "content-type"),
+                    "body": request.body,
+                },
+            )
+        except request_validation.Invalid as invalid:
+            return gateway_error(400, invalid.message, "BadRequestException", invalid.cause)
+        return None
+
+    def _integrate(
+        self,
+        request: GatewayRequest,
+        route: RouteMatch,
+        snapshot: ApiSnapshot,
+        stage_variables: dict | None,
+        request_id: str,
+        started: float,
+        authorizer_context: dict | None = None,
+    ) -> GatewayResponse:
+        integration = route.method.integration
+        if integration is not None and integration.type == "MOCK":
+            return mock_response(integration, _header(request.headers, "content-type"))
+        function_arn = integration.function_arn if integration else None
+        if integration is None or integration.type != "AWS_PROXY" or function_arn is None:
+            kind = integration.type if integration else "no"
+            return internal_error(f"{kind} integration to {integration.uri if integration else '-'} is not emulated")
+        try:
+            config = self.functions.configuration(function_arn)
+        except FunctionNotFound as err:
+            return internal_error(f"Execution failed due to configuration error: {err}")
+        source_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1 :])
+        decision = iam_policy.evaluate(
+            self.functions.policy(function_arn),
+            iam_policy.Request(
+                API_GATEWAY_PRINCIPAL,
+                INVOKE_ACTION,
+                config.arn,
+                {"aws:SourceArn": source_arn, "aws:SourceAccount": self.region.account_id},
+            ),
+        )
+        if not decision.allowed:
+            return internal_error(f"{INVALID_PERMISSIONS} {config.name} for {source_arn}: {decision.reason}")
+        event = build_event(request, self.region, route, snapshot, stage_variables, request_id, started)
+        if authorizer_context:
+            event["requestContext"]["authorizer"] = authorizer_context
+        return self._invoke(config, event, request_id, integration.timeout_ms / 1000)
+
+    def _invoke(
+        self, config: FunctionConfig, event: dict, request_id: str, integration_timeout_s: float
+    ) -> GatewayResponse:
+        """The function's deadline or the integration's, whichever comes first, decides
+        between Lambda's timeout (502) and API Gateway's (504)."""
+        function_first = config.timeout_s <= integration_timeout_s
+        deadline = time.monotonic() + min(config.timeout_s, integration_timeout_s)
+        try:
+            outcome: Outcome = self.environments.invoke(config, event, request_id, deadline)
+        except CodeMismatch as err:
+            return internal_error(f"{config.name}: {err}")
+        if outcome.kind == "ok":
+            return proxy_response(outcome.payload)
+        if outcome.kind == "timeout" and not function_first:
+            return gateway_error(
+                504,
+                "Endpoint request timed out",
+                "InternalServerErrorException",
+                f"integration timed out after {integration_timeout_s:g} s",
+            )
+        if outcome.kind == "timeout":
+            return bad_gateway(f"Lambda: {config.name} task timed out after {config.timeout_s} s")
+        if outcome.kind == "error":
+            error_type = outcome.payload.get("errorType") if isinstance(outcome.payload, dict) else "?"
+            return bad_gateway(f"Lambda execution failed due to a function error in {config.name}: {error_type}")
+        return bad_gateway(f"Lambda: {config.name} execution environment failed: {outcome.detail}")
+
+
+# Bounds on what one client can make this process hold or wait for.
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload quota
+MAX_HEADER_BYTES = 10240  # API Gateway's quota on the request line and headers together
+MAX_CONNECTIONS = 64
+SOCKET_TIMEOUT_S = 10.0  # between two reads from a client
+REQUEST_READ_DEADLINE_S = 30.0  # for a whole request, however slowly it trickles in
+
+
+class RequestTooLarge(Exception):
+    def __init__(self, response: GatewayResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+class _BoundedReader:
+    """The connection's reader, refusing to hand out more than ``limit`` bytes of head."""
+
+    def __init__(self, raw, limit: int) -> None:
+        self.raw, self.remaining = raw, limit
+
+    def readline(self, size: int = -1) -> bytes:
+        cap = self.remaining + 1 if size < 0 else min(size, self.remaining + 1)
+        line = self.raw.readline(cap)
+        self.remaining -= len(line)
+        if self.remaining < 0:
+            raise RequestTooLarge(gateway_error(431, "Request Header Fields Too Large", "RequestHeaderFieldsTooLarge"))
+        return line
+
+
+class Deadlines:
+    """One thread that shuts down the connections whose request took too long to arrive."""
+
+    def __init__(self) -> None:
+        self._due: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._watch, daemon=True, name="request-deadlines").start()
+
+    def arm(self, connection: socket.socket, seconds: float) -> None:
+        with self._lock:
+            self._due[connection] = time.monotonic() + seconds
+
+    def disarm(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(connection, None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self._lock:
+                late = [connection for connection, due in self._due.items() if due <= now]
+                for connection in late:
+                    self._due.pop(connection)
+            for connection in late:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def read_body(headers, rfile) -> bytes:
+    """The request body, at most MAX_BODY_BYTES (413 beyond, as API Gateway answers)."""
+    too_long = gateway_error(413, "Request Too Long", "RequestTooLarge", f"body over {MAX_BODY_BYTES} bytes")
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return _read_chunked(rfile, too_long)
+    try:
+        length = int(headers.get("Content-Length") or 0)
+    except ValueError:
+        raise RequestTooLarge(gateway_error(400, "Bad Request", "BadRequestException", "bad Content-Length")) from None
+    if length < 0:
+        raise RequestTooLarge(gateway_error(400, "Bad Request", "BadRequestException", "bad Content-Length"))
+    if length > MAX_BODY_BYTES:
+        raise RequestTooLarge(too_long)
+    body = rfile.read(length) if length else b""
+    if len(body) != length:
+        raise ConnectionError("the client closed the connection before sending its body")
+    return body
+
+
+def _read_chunked(rfile, too_long: GatewayResponse) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        line = rfile.readline(100)
+        try:
+            chunk_size = int(line.split(b";")[0].strip(), 16)
+        except ValueError:
+            raise RequestTooLarge(gateway_error(400, "Bad Request", "BadRequestException", "bad chunk")) from None
+        if chunk_size == 0:
+            while rfile.readline(MAX_HEADER_BYTES) not in (b"\r\n", b"\n", b""):
+                pass  # trailers are dropped, as API Gateway does
+            return b"".join(chunks)
+        size += chunk_size
+        if size > MAX_BODY_BYTES:
+            raise RequestTooLarge(too_long)
+        chunks.append(rfile.read(chunk_size))
+        rfile.readline(3)
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    """One connection: requests read within the bounds, answered by ``server.gateway``."""
+
+    server_version = "local-api-gateway"
+    protocol_version = "HTTP/1.1"
+    timeout = SOCKET_TIMEOUT_S
+    server: GatewayServer
+
+    def handle_one_request(self) -> None:
+        self.server.deadlines.arm(self.connection, REQUEST_READ_DEADLINE_S)
+        try:
+            request = self._read_request()
+        except RequestTooLarge as refused:
+            self.close_connection = True
+            return self._write(refused.response)
+        except (OSError, ValueError):  # timeouts, resets, a deadline shutdown
+            self.close_connection = True
+            return None
+        finally:
+            self.server.deadlines.disarm(self.connection)
+        if request is not None:
+            self._write(self.server.gateway.handle(request))
+
+    def _read_request(self) -> GatewayRequest | None:
+        raw_reader = self.rfile
+        # Only readline is used while the head is read (raw_requestline, parse_request).
+        self.rfile = _BoundedReader(raw_reader, MAX_HEADER_BYTES)  # type: ignore[assignment]
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if not self.raw_requestline:
+                self.close_connection = True
+                return None
+            if not self.parse_request():  # it has answered (400, 505, ...) itself
+                return None
+        finally:
+            self.rfile = raw_reader
+        body = read_body(self.headers, self.rfile)
+        return GatewayRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+
+    def _write(self, response: GatewayResponse) -> None:
+        # Logged before the answer leaves, so whoever reads the answer can find its line.
+        log = self.server.log
+        log.write(json.dumps({"region": self.server.gateway.region.name, **response.log}) + "\n")
+        log.flush()
+        self.send_response_only(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def send_error(self, code, message=None, explain=None) -> None:  # parse_request's answers
+        self.close_connection = True
+        self._write(gateway_error(code, message or "Bad Request", "BadRequestException"))
+
+    def log_message(self, *args) -> None:  # _write logs one JSON line per request instead
+        pass
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """An HTTP server on 127.0.0.1 answering with ``gateway``, bounded per connection in
+    head size, body size and time, and in connections overall (429 beyond)."""
+
+    daemon_threads = True
+    BUSY = (
+        b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: 32\r\n"
+        b'Connection: close\r\n\r\n{"message":"Too Many Requests"}\n'
+    )
+
+    def __init__(self, gateway: Gateway, port: int, log) -> None:
+        super().__init__((LOOPBACK, port), GatewayHandler)
+        self.gateway, self.log = gateway, log
+        self.deadlines = Deadlines()
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(self.BUSY)
+            finally:
+                self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def make_server(gateway: Gateway, port: int = 0, log=None) -> GatewayServer:
+    return GatewayServer(gateway, port, log if log is not None else sys.stderr)
+
+
+def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gateway:
+    """The gateway of one region of a deployment file (see README, "The deployment file")."""
+    served = deployment["regions"][region]
+    endpoint = deployment["emulator_url"]
+    clients = {region: aws_client("lambda", region, endpoint)}
+    creating = threading.Lock()  # making boto3 clients is not thread-safe; using them is
+
+    def lambda_client(function_region: str):
+        with creating:
+            if function_region not in clients:
+                clients[function_region] = aws_client("lambda", function_region, endpoint)
+            return clients[function_region]
+
+    code = CodeStore(Path(deployment["stack_dir"]), state_dir / "code")
+    return Gateway(
+        Region(region, deployment["account_id"], served["rest_api_id"], served["stage"]),
+        ApiReader(aws_client("apigateway", region, endpoint), served["rest_api_id"], served["stage"]),
+        FunctionReader(lambda_client),
+        EnvironmentPool(code, region, endpoint, log),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve one region of a local deployment like API Gateway.")
+    parser.add_argument(
+        "--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json"
+    )
+    parser.add_argument("--region", required=True)
+    args = parser.parse_args(argv)
+    deployment = deployment_file.load(args.deployment)
+    if args.region not in deployment["regions"]:
+        parser.error(f"--region {args.region!r} is not in {args.deployment} (has {', '.join(deployment['regions'])})")
+    gateway = gateway_for(deployment, args.region, args.deployment.parent)
+    port = urlsplit(deployment["regions"][args.region]["api_url"]).port
+    server = make_server(gateway, port)
+    print(f"{args.region}: {deployment['regions'][args.region]['api_url']}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        gateway.environments.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,476 @@
+"""One global URL for the local environment, answering like the environment's Route53 records.
+
+Everything comes from the deployed state in the emulator, never from the stack's source:
+the records of the environment's name (ListResourceRecordSets: routing policy, set
+identifier, the health check each record uses, the alias target), each alias target's
+regional custom domain and base path mapping (API Gateway: which REST API and stage it
+serves, so which region's local gateway), and every health check's configuration
+(GetHealthCheck: type, path, interval, failure threshold, inverted, disabled, children,
+health threshold). It re-reads them on every round, so a change through the Route53 API
+(an evacuation, an inverted check) takes effect like on AWS.
+
+Health, as Route53 evaluates it (Developer Guide, "How Route 53 determines whether a health
+check is healthy"), with one health checker instead of ~15 (with one checker, "more than
+18% of checkers" is that checker's view):
+- HTTP/HTTPS: a GET of the check's path on the region's local gateway every
+  ``RequestInterval`` seconds; healthy when it connects within 4 s and answers 2xx or 3xx
+  within 2 s; the status changes after ``FailureThreshold`` consecutive results the other
+  way; a new check starts healthy. (Plain HTTP on loopback: the gateway has no TLS.)
+- CALCULATED: healthy when at least ``HealthThreshold`` children are (above the number of
+  children: never; 0: always).
+- CLOUDWATCH_METRIC: the alarm's state (DescribeAlarms): OK healthy, ALARM unhealthy,
+  INSUFFICIENT_DATA the configured status. moto's Route53 drops the alarm identifier and that
+  status, so both come from the deployment file (Terraform's outputs); moto never evaluates
+  alarms from metrics, so the state only changes with SetAlarmState (README).
+- ``Inverted`` flips a check's status; ``Disabled`` makes it healthy.
+
+Routing per request, like one DNS answer: latency (the first healthy region in
+``latency_order``, which stands in for distance from the client), failover (PRIMARY if
+healthy, else SECONDARY if healthy), weighted (a healthy record, chosen by weight); when no
+record is healthy, every record is considered healthy, as Route53 does. The request goes to
+that region's gateway and every answer carries ``X-Served-By-Region``. Changes apply at once:
+there is no propagation delay and no resolver cache in front of the router (the drill's bound
+still counts Route53's propagation and the records' TTL).
+
+``TIME_SCALE`` (environment, default 1) multiplies every interval, so tests run the same
+rules in seconds. The status of every check is written to the status file after each round.
+
+    TIME_SCALE=0.02 python -m local.router --deployment .emulator/deployment.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from local import deployment_file
+from local.emulator import LOOPBACK, AwsClient, aws_client
+
+SERVED_BY_HEADER = "X-Served-By-Region"
+# Route53's limits for one HTTP check: connect within 4 s, then a status within 2 s. Not
+# scaled: they are about the endpoint, not about Route53's pace.
+CONNECT_TIMEOUT_S, RESPONSE_TIMEOUT_S = 4.0, 2.0
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# How often the records, check configurations and alarm states are read again and the
+# answer re-evaluated (scaled; never more often than MIN_ROUND_S): the stand-in for the few
+# seconds Route53 takes to act on a changed status.
+ROUND_PERIOD_S, MIN_ROUND_S = 2.0, 0.1
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
+
+
+def time_scale(environ=os.environ) -> float:
+    value = float(environ.get("TIME_SCALE") or 1)
+    if not 0 < value <= 1:
+        raise ValueError(f"TIME_SCALE={value} (expected a number in (0, 1])")
+    return value
+
+
+@dataclass(frozen=True)
+class Record:
+    """One routing record as deployed: its region's gateway and how it is chosen."""
+
+    set_identifier: str
+    region: str
+    health_check_id: str | None
+    gateway_url: str  # the region's gateway with the mapped stage: http://127.0.0.1:port/v1
+    latency_region: str | None = None
+    failover: str | None = None
+    weight: int | None = None
+
+
+@dataclass
+class EndpointStatus:
+    """One HTTP check's state, as one Route53 health checker keeps it."""
+
+    healthy: bool = True  # a new health check is healthy until data says otherwise
+    streak: int = 0  # consecutive results that disagree with ``healthy``
+    last_result: str = "not checked yet"
+    checked_at: float | None = None
+
+
+class DeployedState:
+    """Reads the records, custom domains and health checks from the emulator."""
+
+    def __init__(self, deployment: dict) -> None:
+        self.deployment = deployment
+        endpoint = deployment["emulator_url"]
+        self.route53 = aws_client("route53", "us-east-1", endpoint)
+        self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment["regions"]}
+        self.cloudwatch: dict[str, AwsClient] = {}
+        self._lock = threading.Lock()
+
+    def records(self) -> list[Record]:
+        dns = self.deployment["dns"]
+        zone = self._zone_id(dns["zone_name"])
+        name = dns["record_name"].rstrip(".") + "."
+        found = []
+        for page in self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone):
+            for raw in page["ResourceRecordSets"]:
+                if raw["Name"] == name and raw["Type"] == "A" and raw.get("AliasTarget"):
+                    found.append(self._record(raw))
+        return [record for record in found if record is not None]
+
+    def _zone_id(self, zone_name: str) -> str:
+        zones = self.route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
+        return next(zone["Id"] for zone in zones if zone["Name"].rstrip(".") == zone_name)
+
+    def _record(self, raw: dict) -> Record | None:
+        """None when the alias target is no regional domain of a local gateway."""
+        target = raw["AliasTarget"]["DNSName"].rstrip(".").lower()
+        for region, client in self.apigateway.items():
+            for domain in client.get_domain_names()["items"]:
+                if (domain.get("regionalDomainName") or "").lower() == target:
+                    url = self._mapped_url(region, client, domain["domainName"])
+                    return (
+                        Record(
+                            raw["SetIdentifier"],
+                            region,
+                            raw.get("HealthCheckId"),
+                            url,
+                            raw.get("Region"),
+                            raw.get("Failover"),
+                            raw.get("Weight"),
+                        )
+                        if url
+                        else None
+                    )
+        return None
+
+    def _mapped_url(self, region: str, client, domain_name: str) -> str | None:
+        """The gateway URL the domain's root base path maps to (``(none)``: the root)."""
+        served = self.deployment["regions"][region]
+        for mapping in client.get_base_path_mappings(domainName=domain_name).get("items", []):
+            if mapping.get("basePath") in ("(none)", "", None) and mapping.get("restApiId") == served["rest_api_id"]:
+                split = urlsplit(served["api_url"])
+                return f"{split.scheme}://{split.netloc}/{mapping['stage']}"
+        return None
+
+    def health_check(self, check_id: str) -> dict:
+        return self.route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+
+    def alarm_state(self, region: str, alarm_name: str) -> str:
+        with self._lock:
+            if region not in self.cloudwatch:
+                self.cloudwatch[region] = aws_client("cloudwatch", region, self.deployment["emulator_url"])
+        alarms = self.cloudwatch[region].describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+        return alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
+
+    def gateway_for_fqdn(self, fqdn: str) -> str | None:
+        """The local gateway serving ``<rest-api-id>.execute-api.<region>.amazonaws.com``."""
+        for region, served in self.deployment["regions"].items():
+            if fqdn.lower() == f"{served['rest_api_id']}.execute-api.{region}.amazonaws.com".lower():
+                split = urlsplit(served["api_url"])
+                return f"{split.scheme}://{split.netloc}"
+        return None
+
+
+def probe(url: str) -> tuple[bool, str]:
+    """One Route53-style HTTP check: (healthy, what happened)."""
+    split = urlsplit(url)
+    connection = http.client.HTTPConnection(split.hostname or LOOPBACK, split.port, timeout=CONNECT_TIMEOUT_S)
+    try:
+        connection.connect()
+        connection.sock.settimeout(RESPONSE_TIMEOUT_S)
+        connection.request(
+            "GET", split.path or "/", headers={"User-Agent": "Amazon-Route53-Health-Check-Service (local)"}
+        )
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as err:
+        return False, f"Failure: {type(err).__name__}: {err}"
+    finally:
+        connection.close()
+    healthy = 200 <= status < 400
+    return healthy, f"{'Success' if healthy else 'Failure'}: HTTP Status Code {status}"
+
+
+class HealthChecker:
+    """Polls every HTTP check the records use (directly or as children) on its own schedule."""
+
+    def __init__(self, state: DeployedState, scale: float, stop: threading.Event) -> None:
+        self.state, self.scale, self.stop = state, scale, stop
+        self.endpoints: dict[str, EndpointStatus] = {}
+        self.threads: dict[str, threading.Thread] = {}
+        self.lock = threading.Lock()
+
+    def watch(self, check_id: str) -> None:
+        with self.lock:
+            if check_id in self.threads:
+                return
+            self.endpoints[check_id] = EndpointStatus()
+            thread = threading.Thread(target=self._loop, args=(check_id,), daemon=True, name=f"check-{check_id[:8]}")
+            self.threads[check_id] = thread
+        thread.start()
+
+    def _loop(self, check_id: str) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                config = self.state.health_check(check_id)
+            except Exception as err:  # the check was deleted, the emulator is gone
+                self._record(check_id, False, f"Failure: cannot read the health check: {err}", 1)
+                self.stop.wait(1.0)
+                continue
+            self._check_once(check_id, config)
+            interval = float(config.get("RequestInterval") or 30) * self.scale
+            self.stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def _check_once(self, check_id: str, config: dict) -> None:
+        gateway = self.state.gateway_for_fqdn(config.get("FullyQualifiedDomainName") or "")
+        if gateway is None:
+            healthy, result = False, f"Failure: no local endpoint for {config.get('FullyQualifiedDomainName')!r}"
+        else:
+            healthy, result = probe(gateway + (config.get("ResourcePath") or "/"))
+        self._record(check_id, healthy, result, int(config.get("FailureThreshold") or 3))
+
+    def _record(self, check_id: str, healthy: bool, result: str, threshold: int) -> None:
+        """The status changes after ``threshold`` consecutive results the other way."""
+        with self.lock:
+            status = self.endpoints[check_id]
+            status.streak = 0 if healthy == status.healthy else status.streak + 1
+            if status.streak >= threshold:
+                status.healthy, status.streak = healthy, 0
+            status.last_result, status.checked_at = result, time.time()
+
+    def status(self, check_id: str) -> EndpointStatus:
+        with self.lock:
+            found = self.endpoints[check_id]
+            return EndpointStatus(found.healthy, found.streak, found.last_result, found.checked_at)
+
+
+@dataclass
+class Evaluation:
+    """The health of every record's check, evaluated once per round."""
+
+    healthy: dict[str, bool] = field(default_factory=dict)  # set identifier -> healthy
+    checks: dict[str, dict] = field(default_factory=dict)  # check id -> what was evaluated
+
+
+class Evaluator:
+    """Route53's status of a check, from the checkers and the deployed configuration."""
+
+    def __init__(self, state: DeployedState, checker: HealthChecker, alarm_checks: dict[str, dict]) -> None:
+        self.state, self.checker, self.alarm_checks = state, checker, alarm_checks
+
+    def evaluate(self, records: list[Record]) -> Evaluation:
+        evaluation = Evaluation()
+        for record in records:
+            evaluation.healthy[record.set_identifier] = (
+                True if record.health_check_id is None else self.check(record.health_check_id, evaluation)
+            )
+        return evaluation
+
+    def check(self, check_id: str, evaluation: Evaluation) -> bool:
+        config = self.state.health_check(check_id)
+        kind = config["Type"]
+        if kind == "CALCULATED":
+            children = config.get("ChildHealthChecks") or []
+            healthy_children = sum(self.check(child, evaluation) for child in children)
+            healthy, why = (
+                healthy_children >= int(config.get("HealthThreshold") or 0),
+                f"{healthy_children}/{len(children)} children healthy",
+            )
+        elif kind == "CLOUDWATCH_METRIC":
+            healthy, why = self._alarm(check_id)
+        elif kind in ("HTTP", "HTTPS"):
+            self.checker.watch(check_id)
+            status = self.checker.status(check_id)
+            healthy, why = status.healthy, status.last_result
+        else:
+            healthy, why = False, f"{kind} health checks are not evaluated locally"
+        healthy, why = self._modifiers(config, healthy, why)
+        evaluation.checks[check_id] = {"type": kind, "healthy": healthy, "why": why}
+        return healthy
+
+    @staticmethod
+    def _modifiers(config: dict, healthy: bool, why: str) -> tuple[bool, str]:
+        if config.get("Disabled"):
+            return True, f"disabled (Route53 considers it healthy); {why}"
+        if config.get("Inverted"):
+            return not healthy, f"inverted; {why}"
+        return healthy, why
+
+    def _alarm(self, check_id: str) -> tuple[bool, str]:
+        alarm = self.alarm_checks.get(check_id)
+        if alarm is None:
+            return True, "no alarm known for this check (Route53 would need its AlarmIdentifier)"
+        state = self.state.alarm_state(alarm["alarm_region"], alarm["alarm_name"])
+        if state == "INSUFFICIENT_DATA":
+            status = alarm.get("insufficient_data_health_status") or "LastKnownStatus"
+            return status != "Unhealthy", f"alarm {alarm['alarm_name']} INSUFFICIENT_DATA: {status}"
+        return state == "OK", f"alarm {alarm['alarm_name']} {state}"
+
+
+def choose(
+    records: list[Record], healthy: dict[str, bool], latency_order: list[str], rng: random.Random
+) -> Record | None:
+    """The record one DNS answer would give: only healthy records, or all when none is."""
+    candidates = [record for record in records if healthy.get(record.set_identifier)] or list(records)
+    if not candidates:
+        return None
+    if any(record.failover for record in candidates):
+        return min(candidates, key=lambda record: record.failover != "PRIMARY")
+    if any(record.weight is not None for record in candidates):
+        weights = [record.weight or 0 for record in candidates]
+        return rng.choices(candidates, weights=weights if any(weights) else None)[0]
+    distance = {region: index for index, region in enumerate(latency_order)}
+    return min(candidates, key=lambda record: distance.get(record.latency_region or record.region, len(distance)))
+
+
+class Router:
+    """The rounds (records, evaluation, status file) and the choice per request."""
+
+    def __init__(
+        self, deployment: dict, status_file: Path, scale: float, stop: threading.Event, rng: random.Random | None = None
+    ) -> None:
+        self.state = DeployedState(deployment)
+        self.checker = HealthChecker(self.state, scale, stop)
+        alarm_checks = {
+            served["alarm_check"]["id"]: served["alarm_check"]
+            for served in deployment["regions"].values()
+            if "alarm_check" in served
+        }
+        self.evaluator = Evaluator(self.state, self.checker, alarm_checks)
+        self.latency_order, self.status_file, self.scale, self.stop = (
+            deployment["latency_order"],
+            status_file,
+            scale,
+            stop,
+        )
+        self.rng = rng or random.Random()
+        self.records: list[Record] = []
+        self.evaluation = Evaluation()
+        self.lock = threading.Lock()
+
+    def round(self) -> None:
+        records = self.state.records()
+        evaluation = self.evaluator.evaluate(records)
+        with self.lock:
+            self.records, self.evaluation = records, evaluation
+        self._write_status(records, evaluation)
+
+    def rounds(self, period_s: float) -> None:
+        while not self.stop.is_set():
+            try:
+                self.round()
+            except Exception as err:  # keep serving the last known answer, say why
+                print(json.dumps({"event": "round failed", "error": f"{type(err).__name__}: {err}"}), flush=True)
+            self.stop.wait(period_s)
+
+    def pick(self) -> Record | None:
+        with self.lock:
+            return choose(self.records, self.evaluation.healthy, self.latency_order, self.rng)
+
+    def _write_status(self, records: list[Record], evaluation: Evaluation) -> None:
+        status = {
+            "time": time.time(),
+            "time_scale": self.scale,
+            "regions": {
+                record.region: {
+                    "healthy": evaluation.healthy.get(record.set_identifier),
+                    "health_check_id": record.health_check_id,
+                }
+                for record in records
+            },
+            "checks": evaluation.checks,
+            "endpoints": {check_id: vars(self.checker.status(check_id)) for check_id in list(self.checker.endpoints)},
+        }
+        partial = self.status_file.with_suffix(".partial")
+        partial.write_text(json.dumps(status, indent=2, sort_keys=True))
+        partial.replace(self.status_file)
+
+
+class RouterHandler(BaseHTTPRequestHandler):
+    """Forwards each request to the region the records choose."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    server: RouterServer
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            return self._answer(413, b'{"message":"Request Too Long"}', None)
+        body = self.rfile.read(length) if length else b""
+        record = self.server.router.pick()
+        if record is None:
+            return self._answer(502, b'{"message":"no record answers for the global name"}', None)
+        target = urlsplit(record.gateway_url)
+        connection = http.client.HTTPConnection(target.hostname or LOOPBACK, target.port, timeout=35)
+        try:
+            headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
+            connection.request(self.command, target.path + self.path, body=body or None, headers=headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+            passed = [(name, value) for name, value in answer.getheaders() if name.lower() not in HOP_BY_HOP]
+        except (OSError, http.client.HTTPException) as err:
+            return self._answer(502, json.dumps({"message": f"{record.region} did not answer: {err}"}).encode(), record)
+        finally:
+            connection.close()
+        self._answer(answer.status, payload, record, passed)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
+
+    def _answer(self, status: int, body: bytes, record: Record | None, headers: list | None = None) -> None:
+        self.send_response_only(status)
+        for name, value in headers or [("Content-Type", "application/json")]:
+            self.send_header(name, value)
+        self.send_header(SERVED_BY_HEADER, record.region if record else "none")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class RouterServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, router: Router, port: int) -> None:
+        super().__init__((LOOPBACK, port), RouterHandler)
+        self.router = router
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the local environment's global name like its Route53 records.")
+    parser.add_argument(
+        "--deployment", required=True, type=Path, help="the deployment file, e.g. .emulator/deployment.json"
+    )
+    args = parser.parse_args(argv)
+    deployment = deployment_file.load(args.deployment)
+    deployment_file.require(
+        deployment, ("global_url", "dns", "latency_order"), str(args.deployment), "the global router"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scale = time_scale()
+    router = Router(deployment, args.deployment.parent / "router-status.json", scale, stop)
+    router.round()
+    period = max(MIN_ROUND_S, ROUND_PERIOD_S * scale)
+    threading.Thread(target=router.rounds, args=(period,), daemon=True, name="rounds").start()
+    server = RouterServer(router, urlsplit(deployment["global_url"]).port)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    print(json.dumps({"event": "started", "global_url": deployment["global_url"], "time_scale": scale}), flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

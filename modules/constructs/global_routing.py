@@ -1,0 +1,190 @@
+"""Route53, per region: an HTTPS health check on that region's execute-api host and stage
+``/health``, a CloudWatch-alarm health check on the region's API 5XX alarm, and a
+calculated health check that is healthy only while both are; and (with a domain) A and
+AAAA alias records per region in the chosen mode, each tied to its region's calculated
+check, so a region that answers ``/health`` but fails requests leaves DNS too.
+
+The calculated check's ``child_health_threshold`` is the evacuation lever (``python -m
+ops.drill --evacuate REGION``): above the number of children, Route53 always considers
+the check unhealthy, whatever the children say. Terraform ignores later changes to it, so
+an apply during an incident does not put an evacuated region back; ``--restore`` does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from constructs import Construct
+
+from modules.config.loader import DomainConfig, HealthCheckConfig, RoutingConfig
+from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD
+from modules.provider import aws
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+    from cdktf_cdktf_provider_aws.route53_record import Route53Record
+
+
+# A CloudWatch outage (no data about the alarm) must not take a region out of DNS: the
+# HTTP check still decides availability.
+INSUFFICIENT_DATA_HEALTH_STATUS = "Healthy"
+# Where moto's Route53 answers differently from AWS for a CLOUDWATCH_METRIC check: it drops
+# AlarmIdentifier and InsufficientDataHealthStatus, and reports an endpoint check's port 80
+# and request interval 30 (the interval forces a replacement). Ignored after creation in
+# emulator mode only, or every plan would show them again.
+EMULATOR_ALARM_CHECK_DRIFT = (
+    "cloudwatch_alarm_name",
+    "cloudwatch_alarm_region",
+    "insufficient_data_health_status",
+    "port",
+    "request_interval",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionEndpoint:
+    """What routing needs from one region. ``alarm_name``: the region's API 5XX alarm (in
+    that region), watched by a CLOUDWATCH_METRIC check. ``target_name`` /
+    ``target_zone_id``: the custom domain's regional alias target, None without a domain."""
+
+    region: str
+    execute_api_host: str
+    stage: str
+    alarm_name: str
+    target_name: str | None = None
+    target_zone_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalRoutingProps:
+    """``endpoints``: primary first. ``health_check_config``: path, interval and threshold of
+    every region's check. ``routing_config`` (default latency): failover makes the primary
+    PRIMARY and the other SECONDARY; weighted uses its weight per region. ``domain`` and
+    ``zone_id`` (default None, no records): the record's name and its hosted zone.
+    ``emulated`` (default False): where moto answers differently for alarm checks is ignored
+    after creation (``EMULATOR_ALARM_CHECK_DRIFT``)."""
+
+    provider: AwsProvider
+    name_prefix: str
+    endpoints: tuple[RegionEndpoint, ...]
+    health_check_config: HealthCheckConfig
+    routing_config: RoutingConfig = field(default_factory=RoutingConfig)
+    domain: DomainConfig | None = None
+    zone_id: str | None = None
+    emulated: bool = False
+
+
+class GlobalRouting(Construct):
+    """Exposes, per region: ``health_checks`` (the HTTPS check), ``alarm_checks`` (the
+    CloudWatch-alarm check), ``routing_checks`` (the calculated check the records use) and
+    ``records`` (region -> [A, AAAA])."""
+
+    def __init__(self, scope: Construct, id_: str, props: GlobalRoutingProps) -> None:
+        super().__init__(scope, id_)
+        self._props = props
+        self.health_checks: dict[str, Route53HealthCheck] = {}
+        self.alarm_checks: dict[str, Route53HealthCheck] = {}
+        self.routing_checks: dict[str, Route53HealthCheck] = {}
+        self.records: dict[str, list[Route53Record]] = {}
+        for index, endpoint in enumerate(props.endpoints):
+            region_scope = Construct(self, endpoint.region)
+            self.health_checks[endpoint.region] = self._health_check(region_scope, endpoint)
+            self.alarm_checks[endpoint.region] = self._alarm_check(region_scope, endpoint)
+            check = self._routing_check(region_scope, endpoint)
+            self.routing_checks[endpoint.region] = check
+            records = self._records(region_scope, endpoint, check, index)
+            if records:
+                self.records[endpoint.region] = records
+
+    def _health_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
+        props = self._props
+        return aws.route53_health_check.Route53HealthCheck(
+            scope,
+            "health_check",
+            provider=props.provider,
+            type="HTTPS",
+            fqdn=endpoint.execute_api_host,
+            port=443,
+            enable_sni=True,
+            resource_path=f"/{endpoint.stage}{props.health_check_config.path}",
+            request_interval=props.health_check_config.interval,
+            failure_threshold=props.health_check_config.failure_threshold,
+            measure_latency=True,
+            tags={"Name": f"{props.name_prefix}-{endpoint.region}"},
+        )
+
+    def _alarm_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
+        """Unhealthy while the region's API 5XX alarm is in ALARM. Route53 accepts alarms on
+        standard-resolution metrics with Average, Minimum, Maximum, Sum or SampleCount
+        (AlarmIdentifier, Route53 API reference): the 5XX alarm is Sum per minute."""
+        props = self._props
+        return aws.route53_health_check.Route53HealthCheck(
+            scope,
+            "alarm_check",
+            provider=props.provider,
+            type="CLOUDWATCH_METRIC",
+            cloudwatch_alarm_name=endpoint.alarm_name,
+            cloudwatch_alarm_region=endpoint.region,
+            insufficient_data_health_status=INSUFFICIENT_DATA_HEALTH_STATUS,
+            tags={"Name": f"{props.name_prefix}-{endpoint.region}-api-5xx"},
+            lifecycle={"ignore_changes": list(EMULATOR_ALARM_CHECK_DRIFT)} if props.emulated else None,
+        )
+
+    def _routing_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
+        """Healthy while both children are: what the records use. Its threshold is the
+        evacuation lever (module docstring), so Terraform leaves it as the drill set it."""
+        props = self._props
+        region = endpoint.region
+        return aws.route53_health_check.Route53HealthCheck(
+            scope,
+            "routing_check",
+            provider=props.provider,
+            type="CALCULATED",
+            child_healthchecks=[self.health_checks[region].id, self.alarm_checks[region].id],
+            child_health_threshold=ROUTING_CHILD_HEALTH_THRESHOLD,
+            tags={"Name": f"{props.name_prefix}-{region}-routing"},
+            lifecycle={"ignore_changes": ["child_health_threshold"]},
+        )
+
+    def _records(
+        self, scope: Construct, endpoint: RegionEndpoint, check: Route53HealthCheck, index: int
+    ) -> list[Route53Record]:
+        """The region's A and AAAA alias records, tied to its calculated check; none without
+        a domain. ``index``: the region's place in the endpoints (0 is the primary)."""
+        props = self._props
+        if (
+            props.zone_id is None
+            or props.domain is None
+            or endpoint.target_name is None
+            or endpoint.target_zone_id is None
+        ):
+            return []
+        return [
+            aws.route53_record.Route53Record(
+                scope,
+                f"record_{record_type.lower()}",
+                provider=props.provider,
+                zone_id=props.zone_id,
+                name=props.domain.record_name,
+                type=record_type,
+                set_identifier=endpoint.region,
+                health_check_id=check.id,
+                alias=aws.route53_record.Route53RecordAlias(
+                    name=endpoint.target_name, zone_id=endpoint.target_zone_id, evaluate_target_health=True
+                ),
+                **_routing_policy(props.routing_config, endpoint.region, index),
+            )
+            for record_type in ("A", "AAAA")
+        ]
+
+
+def _routing_policy(routing: RoutingConfig, region: str, index: int) -> dict:
+    """The record argument for the routing mode: failover (index 0 is PRIMARY), weighted or latency."""
+    record = aws.route53_record
+    if routing.mode == "failover":
+        role = "PRIMARY" if index == 0 else "SECONDARY"
+        return {"failover_routing_policy": record.Route53RecordFailoverRoutingPolicy(type=role)}
+    if routing.mode == "weighted":
+        return {"weighted_routing_policy": record.Route53RecordWeightedRoutingPolicy(weight=routing.weights[region])}
+    return {"latency_routing_policy": record.Route53RecordLatencyRoutingPolicy(region=region)}

@@ -1,0 +1,283 @@
+"""Alarms. Per region, to a topic in that region (CloudWatch only publishes to a topic in its
+own region): the API's 5XX errors and p99 latency; each function's errors, throttles and
+duration near its timeout; the table's throttled requests and system errors per operation;
+DynamoDB replication latency. In us-east-1, where Route53 publishes health-check metrics:
+one alarm per region's health check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from constructs import Construct
+
+from modules.config.loader import AlarmConfig, LambdaConfig
+from modules.provider import aws
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+# A function whose slowest invocation in a minute takes this share of its timeout is close
+# to being cut off (API Gateway then answers 504).
+DURATION_SHARE_OF_TIMEOUT = 0.8
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmTopicProps:
+    """``kms_key_arn`` encrypts the topic (its key policy must let CloudWatch use it).
+    ``alarm_config`` (default ``AlarmConfig()``): its ``email``, when set, is subscribed."""
+
+    provider: AwsProvider
+    name: str
+    kms_key_arn: str
+    alarm_config: AlarmConfig = field(default_factory=AlarmConfig)
+
+
+class AlarmTopic(Construct):
+    """Exposes ``topic``."""
+
+    def __init__(self, scope: Construct, id_: str, props: AlarmTopicProps) -> None:
+        super().__init__(scope, id_)
+        self.topic = aws.sns_topic.SnsTopic(
+            self, "topic", provider=props.provider, name=props.name, kms_master_key_id=props.kms_key_arn
+        )
+        if props.alarm_config.email:
+            aws.sns_topic_subscription.SnsTopicSubscription(
+                self,
+                "email",
+                provider=props.provider,
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=props.alarm_config.email,
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionalAlarmsProps:
+    """``function_names``: route id -> Lambda function name. ``table_operations``: the
+    DynamoDB operations the functions call (``PutItem``, ...), whose throttles and system
+    errors are watched. ``lambda_config``: the functions' timeout; ``alarm_config``: the
+    latency threshold (defaults: the declared defaults). ``replication_targets``: regions
+    this region's table replicates to (default none: replication emulated)."""
+
+    provider: AwsProvider
+    name_prefix: str
+    region: str
+    topic_arn: str
+    api_name: str
+    stage_name: str
+    function_names: Mapping[str, str]
+    table_name: str
+    table_operations: tuple[str, ...]
+    lambda_config: LambdaConfig = field(default_factory=LambdaConfig)
+    alarm_config: AlarmConfig = field(default_factory=AlarmConfig)
+    replication_targets: tuple[str, ...] = ()
+
+
+class RegionalAlarms(Construct):
+    """Each alarm fires when 3 of 5 one-minute periods breach, and tells the topic when it
+    recovers; missing data (no traffic) is not a breach. Exposes ``api_5xx`` and
+    ``api_latency`` (the API's alarms; Route53 also watches ``api_5xx``:
+    modules/constructs/global_routing.py)."""
+
+    def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
+        super().__init__(scope, id_)
+        self._props = props
+        region, api = props.region, {"ApiName": props.api_name, "Stage": props.stage_name}
+        self.api_5xx = self._alarm(
+            self,
+            "api_5xx",
+            name="api-5xx",
+            description=f"API 5XX errors in {region}",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions=api,
+            statistic="Sum",
+            threshold=5,
+            comparison="GreaterThanOrEqualToThreshold",
+        )
+        latency = props.alarm_config.api_p99_latency_ms
+        self.api_latency = self._alarm(
+            self,
+            "api_latency",
+            name="api-p99-latency",
+            description=f"API p99 latency in {region} over {latency} ms",
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions=api,
+            extended_statistic="p99",
+            threshold=latency,
+            comparison="GreaterThanThreshold",
+        )
+        for route_id, function_name in props.function_names.items():
+            self._function_alarms(Construct(self, route_id), route_id.replace("_", "-"), function_name)
+        for operation in props.table_operations:
+            self._table_alarms(Construct(self, f"table_{operation.lower()}"), operation)
+        for target in props.replication_targets:
+            self._alarm(
+                Construct(self, f"replication_{target}"),
+                "latency",
+                name=f"replication-to-{target}",
+                description=f"DynamoDB replication latency {region} -> {target} over 60 s",
+                namespace="AWS/DynamoDB",
+                metric_name="ReplicationLatency",
+                dimensions={"TableName": props.table_name, "ReceivingRegion": target},
+                statistic="Average",
+                threshold=60000,
+                comparison="GreaterThanThreshold",
+            )
+
+    def _function_alarms(self, scope: Construct, name: str, function_name: str) -> None:
+        """Errors, throttles (its reservation or the account's concurrency is exhausted) and
+        duration near its timeout."""
+        region, function = self._props.region, {"FunctionName": function_name}
+        self._alarm(
+            scope,
+            "errors",
+            name=f"{name}-errors",
+            description=f"Lambda {function_name} errors in {region}",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions=function,
+            statistic="Sum",
+            threshold=1,
+            comparison="GreaterThanOrEqualToThreshold",
+        )
+        self._alarm(
+            scope,
+            "throttles",
+            name=f"{name}-throttles",
+            description=f"Lambda {function_name} throttled in {region}",
+            namespace="AWS/Lambda",
+            metric_name="Throttles",
+            dimensions=function,
+            statistic="Sum",
+            threshold=1,
+            comparison="GreaterThanOrEqualToThreshold",
+        )
+        timeout_ms = self._props.lambda_config.timeout * 1000
+        self._alarm(
+            scope,
+            "duration",
+            name=f"{name}-duration",
+            description=f"Lambda {function_name} in {region} near its {timeout_ms} ms timeout",
+            namespace="AWS/Lambda",
+            metric_name="Duration",
+            dimensions=function,
+            statistic="Maximum",
+            threshold=DURATION_SHARE_OF_TIMEOUT * timeout_ms,
+            comparison="GreaterThanOrEqualToThreshold",
+        )
+
+    def _table_alarms(self, scope: Construct, operation: str) -> None:
+        """DynamoDB reports both per table and operation. On-demand tables still throttle
+        (a hot partition, or past the table's maximum); system errors are DynamoDB's 500s,
+        which the handlers answer with 503."""
+        region, props = self._props.region, self._props
+        table = {"TableName": props.table_name, "Operation": operation}
+        for alarm_id, metric_name, what in (
+            ("throttled", "ThrottledRequests", "throttled"),
+            ("system_errors", "SystemErrors", "system errors"),
+        ):
+            self._alarm(
+                scope,
+                alarm_id,
+                name=f"table-{operation.lower()}-{alarm_id.replace('_', '-')}",
+                description=f"DynamoDB {operation} {what} on {props.table_name} in {region}",
+                namespace="AWS/DynamoDB",
+                metric_name=metric_name,
+                dimensions=table,
+                statistic="Sum",
+                threshold=1,
+                comparison="GreaterThanOrEqualToThreshold",
+            )
+
+    def _alarm(
+        self,
+        scope: Construct,
+        alarm_id: str,
+        *,
+        name: str,
+        description: str,
+        namespace: str,
+        metric_name: str,
+        dimensions: dict[str, str],
+        threshold: float,
+        comparison: str,
+        statistic: str | None = None,
+        extended_statistic: str | None = None,
+    ) -> CloudwatchMetricAlarm:
+        """One alarm; a percentile (``extended_statistic``) alarm keeps its state while a
+        period has too few requests for the percentile to mean anything."""
+        props = self._props
+        return aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            scope,
+            alarm_id,
+            provider=props.provider,
+            alarm_name=f"{props.name_prefix}-{name}-{props.region}",
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            statistic=statistic,
+            extended_statistic=extended_statistic,
+            evaluate_low_sample_count_percentiles="ignore" if extended_statistic else None,
+            period=60,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            threshold=threshold,
+            comparison_operator=comparison,
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn],
+            ok_actions=[props.topic_arn],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthAlarmsProps:
+    """``provider`` must be us-east-1's; ``health_check_ids``: region -> health check id."""
+
+    provider: AwsProvider
+    name_prefix: str
+    topic_arn: str
+    health_check_ids: Mapping[str, str]
+
+
+class HealthAlarms(Construct):
+    """One alarm per region's health check, quiet on a healthy fresh deploy and loud when a
+    check fails or stops reporting.
+
+    A new alarm starts in INSUFFICIENT_DATA, and CloudWatch runs actions only when the state
+    changes. With ``treat_missing_data = "breaching"`` the minutes before Route53's first
+    datapoints count as failures, so every fresh deploy paged (ALARM) and then resolved.
+    With missing data left missing, a new alarm waits in INSUFFICIENT_DATA (no action) and
+    moves to OK with the first healthy datapoints; a check that later stops reporting (the
+    check deleted or disabled, its metric gone) moves the alarm from OK to
+    INSUFFICIENT_DATA, which ``insufficient_data_actions`` reports to the same topic as a
+    failure. The OK action also runs on that first INSUFFICIENT_DATA -> OK (CloudWatch
+    cannot limit it to ALARM -> OK): one "OK" notification per new alarm, not a page."""
+
+    def __init__(self, scope: Construct, id_: str, props: HealthAlarmsProps) -> None:
+        super().__init__(scope, id_)
+        for region, check_id in props.health_check_ids.items():
+            aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+                Construct(self, region),
+                "alarm",
+                provider=props.provider,
+                alarm_name=f"{props.name_prefix}-health-{region}",
+                alarm_description=f"Route53 health check of {region} is failing: traffic has left the region",
+                namespace="AWS/Route53",
+                metric_name="HealthCheckStatus",
+                dimensions={"HealthCheckId": check_id},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=2,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="missing",
+                alarm_actions=[props.topic_arn],
+                insufficient_data_actions=[props.topic_arn],
+                ok_actions=[props.topic_arn],
+            )

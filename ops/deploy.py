@@ -1,0 +1,644 @@
+"""Deploy an environment end to end and prove it answers.
+
+``local`` (the default, ``make deploy``): start the AWS API emulator (moto's server) on
+127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, write
+``.emulator/deployment.json``, serve each region through a local API Gateway that answers from
+the deployed configuration (local/gateway.py; moto's API Gateway does not route
+requests), replicate between the regions' tables (local/replicator.py; moto creates no
+replicas), serve the global name like its Route53 records (local/router.py), smoke
+check every region and the global URL, and print a summary with the measured replication
+lag. Everything keeps running until ``make down``.
+
+A real environment (``make deploy ENV=dev``): synthesize, ``terraform init`` with the
+environment's backend, ``terraform plan`` with your AWS credentials, apply exactly that plan
+(you confirm it unless AUTO_APPROVE=1), then the same smoke check against the real invoke URLs.
+
+    python -m ops.deploy [--env local] [--auto-approve]
+    python -m ops.deploy --down
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local import deployment_file
+from local import emulator as emu
+from local import replicator as replicator_tool
+from local import router as global_router
+from modules.config.loader import ConfigError, EnvironmentConfig, load_environments
+from modules.failover import failover_bound
+from ops import smoke as smoke_tool
+from ops import terraform as tf
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+STATE_DIR = PROJECT_DIR / ".emulator"
+# A resource still in progress after this long on the emulator will never finish: the
+# slowest ones (waiting on Route53's fixed 15 s) take ~21 s.
+EMULATOR_STUCK_AFTER = 60.0
+# One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
+MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
+TIMEOUTS = {
+    "synth": 300,
+    "init": 300,
+    "apply": 600,
+    "plan": 300,
+    "destroy": 600,
+    "output": 60,
+    "api": 30,
+    "replicated": 30,
+}
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+class Phase:
+    """A running phase of a deployment; ``note`` prints an indented line under it."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def note(self, text: str) -> None:
+        print(f"      {text}", file=self.out, flush=True)
+
+
+class Progress:
+    """A line when each phase starts (``[2/5] synth: backend-local ...``) and one when it ends."""
+
+    def __init__(self, total: int, out=sys.stdout) -> None:
+        self.total, self.index, self.out = total, 0, out
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        self.index += 1
+        started = time.monotonic()
+        print(f"[{self.index}/{self.total}] {name} ...", file=self.out, flush=True)
+        status = "FAILED"
+        try:
+            yield Phase(self.out)
+            status = "done"
+        finally:
+            elapsed = time.monotonic() - started
+            self.timings[name] = elapsed
+            print(f"      {status} in {elapsed:.1f} s", file=self.out, flush=True)
+
+
+@dataclass
+class Deployment:
+    config: EnvironmentConfig
+    stack_dir: Path
+    outputs: dict = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # region -> base URL with the stage
+    global_url: str | None = None  # the local router (or the real global name)
+    deployment_file: Path | None = None  # .emulator/deployment.json of a local deployment
+    resource_count: int = 0
+    checks: list = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_config(name: str) -> EnvironmentConfig:
+    try:
+        (config,) = load_environments(PROJECT_DIR / "environments", [name])
+    except ConfigError as err:
+        raise DeployError(str(err)) from None
+    return config
+
+
+def synth(config: EnvironmentConfig, outdir: Path) -> Path:
+    env = {**os.environ, "BACKEND_ENVIRONMENTS": config.environment, "CDKTF_OUTDIR": str(outdir)}
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "main.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUTS["synth"],
+        cwd=PROJECT_DIR,
+    )
+    if result.returncode != 0:
+        raise DeployError(f"synth failed:\n{result.stderr[-4000:]}")
+    return outdir / "stacks" / config.stack_name
+
+
+def emulator_env(state: emu.RunState, state_dir: Path) -> dict[str, str]:
+    """Terraform's environment for the emulator: every AWS call goes to its loopback URL, and
+    the stack's variable local_issuer_url names the local issuer (modules/stack.py)."""
+    extra = {"AWS_ENDPOINT_URL": state.emulator_url}
+    if state.issuer.get("url"):
+        extra["TF_VAR_local_issuer_url"] = state.issuer["url"]
+    return tf.terraform_env(state_dir, extra)
+
+
+def start_issuer(config: EnvironmentConfig, state: emu.RunState, state_dir: Path) -> None:
+    """The local OpenID Connect issuer (local/issuer.py): fresh keys under
+    ``.emulator/issuer/`` (0600), served on a free loopback port chosen now; Terraform then
+    gives that URL to every region's authorizer. Nothing when the environment is public."""
+    if config.auth.public:
+        return
+    from local import issuer as local_issuer
+
+    key_dir = state_dir / "issuer"
+    local_issuer.create_keys(key_dir)
+    url = f"http://{emu.LOOPBACK}:{emu.free_port()}"
+    proc = emu.spawn(
+        [sys.executable, "-m", "local.issuer", "serve", "--dir", str(key_dir), "--issuer", url],
+        state_dir / "issuer.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+    state.issuer = {"pid": proc.pid, "url": url}
+    state.save()
+    emu.wait_for_http(url + local_issuer.DISCOVERY_PATH, TIMEOUTS["api"])
+
+
+def local_auth(config: EnvironmentConfig, state: emu.RunState, state_dir: Path) -> dict | None:
+    """The deployment file's ``auth``: what a client needs to get a token."""
+    if not state.issuer.get("url"):
+        return None
+    return {
+        "issuer": state.issuer["url"],
+        "audience": config.auth.audience,
+        "key_dir": str((state_dir / "issuer").resolve()),
+        "token_command": "make -s token SCOPE='items:read items:write'",
+    }
+
+
+def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
+    """The hosted zone a real account would already own, created in the emulator."""
+    import boto3
+
+    if config.domain is None:
+        return
+    client = boto3.client(
+        "route53",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    zones = client.list_hosted_zones_by_name(DNSName=config.domain.zone_name)["HostedZones"]
+    if not any(zone["Name"].rstrip(".") == config.domain.zone_name for zone in zones):
+        client.create_hosted_zone(Name=config.domain.zone_name, CallerReference=f"deploy-{time.time()}")
+
+
+class StuckResources:
+    """Watches Terraform's progress lines (``<address>: Still creating... [1m10s elapsed]``)
+    and says which resource has been in progress for longer than ``limit`` seconds."""
+
+    # Terraform 1.x: "[10s elapsed]" while creating, "[id=abc, 1m10s elapsed]" once there is an id.
+    PROGRESS = re.compile(
+        r"^(\S+): Still (creating|modifying|destroying)\.\.\. \[(?:[^\]]*, )?(?:(\d+)h)?(?:(\d+)m)?(\d+)s elapsed\]"
+    )
+    DONE = re.compile(r"^(\S+): (Creation|Modifications|Destruction) complete")
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.elapsed: dict[str, tuple[str, int]] = {}
+
+    def see(self, line: str) -> None:
+        if match := self.PROGRESS.match(line):
+            address, action, hours, minutes, seconds = match.groups()
+            self.elapsed[address] = (action, int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds))
+        elif match := self.DONE.match(line):
+            self.elapsed.pop(match.group(1), None)
+
+    def stuck(self) -> str | None:
+        late = {address: progress for address, progress in self.elapsed.items() if progress[1] >= self.limit}
+        if not late:
+            return None
+        address, (action, seconds) = max(late.items(), key=lambda item: item[1][1])
+        return f"{address} has been {action} for {seconds} s"
+
+
+def emulator_errors(moto_log: Path, limit: int = 12) -> str:
+    """The emulator's failed requests (status >= 400): a count per request line and status,
+    then the last ``limit`` of them, so a stuck apply shows what the emulator answered."""
+    if not moto_log.exists():
+        return f"(no emulator log at {moto_log})"
+    failed = []
+    for line in moto_log.read_text(errors="replace").splitlines():
+        match = MOTO_REQUEST.search(line)
+        if match and int(match.group(2)) >= 400:
+            failed.append((match.group(1), match.group(2), line))
+    if not failed:
+        return "(the emulator answered every request with a status below 400)"
+    counts = Counter((request, status) for request, status, _ in failed)
+    summary = [f"  {count:4d} x {status}  {request}" for (request, status), count in counts.most_common(8)]
+    return "\n".join(
+        [
+            "failed requests by count:",
+            *summary,
+            f"last {min(limit, len(failed))}:",
+            *(f"  {line}" for *_, line in failed[-limit:]),
+        ]
+    )
+
+
+def apply(
+    stack_dir: Path,
+    env: dict[str, str],
+    log_dir: Path,
+    phase: Phase | None = None,
+    stuck_after: float | None = None,
+    emulator_log: Path | None = None,
+) -> None:
+    """terraform apply -auto-approve (the emulator). With ``stuck_after``, a resource still
+    in progress after that many seconds stops the apply at once with the emulator's failed
+    requests, instead of waiting out the provider's retry loops."""
+    watch = StuckResources(stuck_after) if stuck_after else None
+    log = log_dir / "terraform-apply.log"
+    try:
+        result = tf.run(
+            ["apply", "-auto-approve", "-input=false", "-no-color"],
+            stack_dir,
+            env,
+            TIMEOUTS["apply"],
+            log,
+            _progress_counter(phase, watch),
+            watch.stuck if watch else None,
+        )
+    except tf.TerraformStopped as stopped:
+        errors = emulator_errors(emulator_log) if emulator_log else ""
+        raise DeployError(
+            f"terraform apply stopped: {stopped} (on the emulator no resource takes more than "
+            f"~25 s, so this one cannot finish; log: {log}).\n{errors}"
+        ) from None
+    if result.returncode != 0:
+        raise DeployError(terraform_failure("apply", log, result.stdout))
+
+
+def _progress_counter(phase: Phase | None, watch: StuckResources | None):
+    """Terraform's output, line by line: feeds the watch and notes every 20 resources created."""
+    created = 0
+
+    def see(line: str) -> None:
+        nonlocal created
+        if watch is not None:
+            watch.see(line)
+        if "Creation complete" in line:
+            created += 1
+            if phase is not None and created % 20 == 0:
+                phase.note(f"{created} resources created")
+
+    return see
+
+
+def plan_and_apply(
+    stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase, auto_approve: bool, confirm=input
+) -> None:
+    """A real environment: ``terraform plan -out``, shown for approval unless
+    ``auto_approve``, then ``terraform apply`` of exactly that plan. Each step has its own
+    log, and a failure names the step, its log and Terraform's error."""
+    plan_file = (log_dir / f"{stack_dir.name}.tfplan").resolve()
+    plan_log = log_dir / "terraform-plan.log"
+    planned = tf.run(
+        ["plan", "-input=false", "-no-color", f"-out={plan_file}"], stack_dir, env, TIMEOUTS["plan"], plan_log
+    )
+    if planned.returncode != 0:
+        raise DeployError(terraform_failure("plan", plan_log, planned.stdout))
+    if not auto_approve:
+        print(planned.stdout, flush=True)
+        if confirm("Apply this plan? Only 'yes' applies it: ").strip() != "yes":
+            raise DeployError(f"not applied: the plan was not approved (it is kept in {plan_file})")
+    apply_log = log_dir / "terraform-apply.log"
+    applied = tf.run(
+        ["apply", "-input=false", "-no-color", str(plan_file)],
+        stack_dir,
+        env,
+        TIMEOUTS["apply"],
+        apply_log,
+        _progress_counter(phase, None),
+    )
+    if applied.returncode != 0:
+        raise DeployError(terraform_failure("apply", apply_log, applied.stdout))
+
+
+def terraform_failure(step: str, log: Path, output: str) -> str:
+    """``terraform <step> failed (log: ...)`` and Terraform's error blocks (the whole tail
+    when it printed no ``Error:``)."""
+    lines = (output or "").rstrip().splitlines()
+    first_error = next((index for index, line in enumerate(lines) if line.lstrip("│ ").startswith("Error:")), None)
+    cause = lines[first_error:] if first_error is not None else lines[-40:]
+    text = "\n".join(cause)[-4000:] or "(terraform printed nothing)"
+    return f"terraform {step} failed (log: {log}):\n{text}"
+
+
+def outputs(stack_dir: Path, env: dict[str, str]) -> dict:
+    result = tf.run(["output", "-json", "-no-color"], stack_dir, env, TIMEOUTS["output"])
+    if result.returncode != 0:
+        raise DeployError(f"terraform output failed:\n{result.stdout[-2000:]}")
+    return {name: output["value"] for name, output in json.loads(result.stdout).items()}
+
+
+def resource_count(stack_dir: Path, env: dict[str, str]) -> int:
+    result = tf.run(["state", "list"], stack_dir, env, TIMEOUTS["output"])
+    return len([line for line in result.stdout.splitlines() if line.strip() and not line.startswith("data.")])
+
+
+def write_deployment_file(
+    outputs: dict,
+    state: emu.RunState,
+    stack_dir: Path,
+    state_dir: Path,
+    config: EnvironmentConfig,
+    auth: dict | None = None,
+) -> dict:
+    """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
+    chosen for each region's gateway and for the global router (README: "The deployment file")."""
+    account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
+    regions = {
+        region: {
+            "api_url": f"http://{emu.LOOPBACK}:{emu.free_port()}/{served['stage']}",
+            "rest_api_id": served["rest_api_id"],
+            "stage": served["stage"],
+            "functions": served["functions"],
+            "health_check_id": served["health_check_id"],
+            "routing_health_check_id": served["routing_health_check_id"],
+            "alarm_check": served["alarm_check"],
+        }
+        for region, served in outputs["regions"].items()
+    }
+    more = {
+        "table_name": outputs["table_name"],
+        "latency_order": list(config.regions),
+        "time_scale": global_router.time_scale(),
+        "auth": auth,
+    }
+    if config.domain is not None:
+        more["global_url"] = f"http://{emu.LOOPBACK}:{emu.free_port()}"
+        more["dns"] = {"zone_name": config.domain.zone_name, "record_name": config.domain.record_name}
+    deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions, **more)
+    deployment_file.write(state_dir / "deployment.json", deployment)
+    return deployment
+
+
+def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> dict[str, str]:
+    """One local API Gateway process per region, serving what the emulator holds; returns
+    region -> base URL (with the stage) once each one accepts connections."""
+    for region in deployment["regions"]:
+        proc = emu.spawn(
+            [
+                sys.executable,
+                "-m",
+                "local.gateway",
+                "--deployment",
+                str(state_dir / "deployment.json"),
+                "--region",
+                region,
+            ],
+            state_dir / f"gateway-{region}.log",
+            {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+        )
+        state.apis[region] = {"pid": proc.pid, "url": deployment["regions"][region]["api_url"]}
+        state.save()
+    for region, served in deployment["regions"].items():
+        if not emu.wait_for_port(served["api_url"], TIMEOUTS["api"]):
+            raise DeployError(
+                f"the local gateway for {region} did not start; see {state_dir / f'gateway-{region}.log'}"
+            )
+    return {region: served["api_url"] for region, served in deployment["regions"].items()}
+
+
+def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> None:
+    """local/replicator.py, then wait until the health sentinel Terraform wrote in the
+    primary has reached every region (the health check of every region needs it)."""
+    proc = emu.spawn(
+        [sys.executable, "-m", "local.replicator", "--deployment", str(state_dir / "deployment.json")],
+        state_dir / "replicator.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+    state.processes["replicator"] = {"pid": proc.pid}
+    state.save()
+    from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
+
+    deadline = time.monotonic() + TIMEOUTS["replicated"]
+    for region in deployment["regions"]:
+        client = emu.aws_client("dynamodb", region, state.emulator_url)
+        key = {PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}}
+        while "Item" not in client.get_item(TableName=deployment["table_name"], Key=key, ConsistentRead=True):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise DeployError(
+                    f"the replicator did not copy the health sentinel to {region}; see {state_dir / 'replicator.log'}"
+                )
+            time.sleep(0.1)
+
+
+def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
+    """local/router.py on the deployment's global URL, once it answers."""
+    proc = emu.spawn(
+        [sys.executable, "-m", "local.router", "--deployment", str(state_dir / "deployment.json")],
+        state_dir / "router.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+    state.processes["router"] = {"pid": proc.pid, "url": deployment["global_url"]}
+    state.save()
+    if not emu.wait_for_port(deployment["global_url"], TIMEOUTS["api"]):
+        raise DeployError(f"the global router did not start; see {state_dir / 'router.log'}")
+    return deployment["global_url"]
+
+
+def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
+    """Stop everything a local deployment started and remove its state."""
+    stopped = stop_processes(emu.RunState.load(state_dir / "state.json"))
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    if tf_state is not None:
+        for path in tf_state.parent.glob(tf_state.name + "*"):
+            path.unlink()
+    if not quiet:
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return stopped
+
+
+def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=sys.stdout) -> Deployment:
+    """Emulator up, synth, apply, local gateways, smoke. Leaves everything running for the
+    user (``down`` stops it); on failure stops what it started and keeps the logs."""
+    started = time.monotonic()
+    progress = Progress(total=5, out=out)
+    state = emu.RunState(state_dir / "state.json")
+    try:
+        with progress.phase("emulator: moto server on 127.0.0.1") as phase:
+            proc, port = emu.start_emulator(state_dir)
+            state.emulator_pid, state.emulator_port = proc.pid, port
+            state.save()
+            phase.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
+        with progress.phase(f"synth: {config.stack_name}"):
+            deployment = Deployment(config=config, stack_dir=synth(config, outdir))
+        start_issuer(config, state, state_dir)
+        env = emulator_env(state, state_dir)
+        with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as phase:
+            create_zone(config, state.emulator_url)
+            init(deployment.stack_dir, env, state_dir)
+            apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log")
+            deployment.resource_count = resource_count(deployment.stack_dir, env)
+            phase.note(f"{deployment.resource_count} resources")
+        deployment.outputs = outputs(deployment.stack_dir, env)
+        with progress.phase("serve: a gateway per region, replication, the global router") as phase:
+            served = serve_local(deployment, state, state_dir, phase)
+        with progress.phase("smoke: every region, replication between them, the global URL"):
+            deployment.checks = smoke_tool.smoke(
+                deployment.urls,
+                token=smoke_tool.smoke_token(served),
+                global_url=deployment.global_url,
+                replication_bound_s=replicator_tool.LAG_BOUND_S,
+            )
+    except BaseException:
+        stop_processes(state)
+        raise
+    deployment.timings = {**progress.timings, "total": time.monotonic() - started}
+    return deployment
+
+
+def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, phase: Phase) -> dict:
+    """The deployment file, a gateway per region, the replicator, and the global router;
+    returns what the deployment file says."""
+    served = write_deployment_file(
+        deployment.outputs,
+        state,
+        deployment.stack_dir,
+        state_dir,
+        deployment.config,
+        local_auth(deployment.config, state, state_dir),
+    )
+    deployment.deployment_file = state_dir / "deployment.json"
+    phase.note(f"deployment file: {deployment.deployment_file}")
+    deployment.urls = start_gateways(served, state, state_dir)
+    for region, url in deployment.urls.items():
+        phase.note(f"{region}: {url}")
+    start_replicator(served, state, state_dir)
+    phase.note(f"replicator: every region's stream (log: {state_dir / 'replicator.log'})")
+    if "global_url" in served:
+        deployment.global_url = start_router(served, state, state_dir)
+        phase.note(f"global URL: {deployment.global_url} (TIME_SCALE {served['time_scale']:g})")
+    return served
+
+
+def deploy_real(
+    config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout
+) -> Deployment:
+    """Synth, init with the environment's backend, plan and apply with the user's
+    credentials, smoke."""
+    started = time.monotonic()
+    progress = Progress(total=3, out=out)
+    with progress.phase(f"synth: {config.stack_name}"):
+        deployment = Deployment(config=config, stack_dir=synth(config, outdir))
+    env = tf.terraform_env(log_dir)
+    with progress.phase(
+        f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)"
+    ) as phase:
+        init(deployment.stack_dir, env, log_dir)
+        plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
+        deployment.resource_count = resource_count(deployment.stack_dir, env)
+    deployment.outputs = outputs(deployment.stack_dir, env)
+    deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
+    deployment.global_url = deployment.outputs.get("global_url") or None
+    with progress.phase("smoke: every region, replication between them, the global URL"):
+        deployment.checks = smoke_tool.smoke(
+            deployment.urls,
+            token=smoke_tool.smoke_token(None),
+            global_url=deployment.global_url,
+            replication_bound_s=smoke_tool.REAL_REPLICATION_WAIT_S,
+        )
+    deployment.timings = {**progress.timings, "total": time.monotonic() - started}
+    return deployment
+
+
+def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
+    log = log_dir / "terraform-init.log"
+    result = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, TIMEOUTS["init"], log)
+    if result.returncode != 0:
+        raise DeployError(terraform_failure("init", log, result.stdout))
+
+
+def stop_processes(state: emu.RunState) -> list[str]:
+    """Stop the router and the replicator, the local gateways, then the emulator; say which
+    were still running."""
+    stopped = []
+    for name, process in state.processes.items():
+        if process.get("pid") and emu.stop_pid(process["pid"]):
+            stopped.append(f"{name} (pid {process['pid']})")
+    for region, gateway in state.apis.items():
+        if gateway.get("pid") and emu.stop_pid(gateway["pid"]):
+            stopped.append(f"local gateway {region} (pid {gateway['pid']})")
+    if state.issuer.get("pid") and emu.stop_pid(state.issuer["pid"]):
+        stopped.append(f"local issuer (pid {state.issuer['pid']})")
+    if state.emulator_pid and emu.stop_pid(state.emulator_pid):
+        stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
+    return stopped
+
+
+def summary(deployment: Deployment) -> str:
+    config, outputs_ = deployment.config, deployment.outputs
+    passed = sum(check.ok for check in deployment.checks)
+    lines = [
+        "",
+        f"{config.stack_name}: {'emulated on 127.0.0.1' if config.emulator else 'deployed to AWS'}",
+        f"  regions      {', '.join(config.regions)} (primary {config.primary_region}, {config.routing.mode} routing)",
+        f"  resources    {deployment.resource_count} in Terraform state",
+        f"  table        {outputs_.get('table_name')}",
+        f"  replication  {outputs_.get('replication')}",
+        f"               {smoke_tool.lag_summary(deployment.checks)}",
+    ]
+    for region in config.regions:
+        lines.append(f"  {region:<12} {deployment.urls.get(region, '')}")
+        invoke = outputs_.get("regions", {}).get(region, {}).get("invoke_url")
+        if config.emulator and invoke:
+            lines.append(f"  {'':<12} (in the emulator: {invoke})")
+    if deployment.deployment_file:
+        lines.append(f"  deployment   {deployment.deployment_file}")
+    if deployment.global_url and config.emulator:
+        lines.append(
+            f"  global URL   {deployment.global_url} (answers like {outputs_.get('global_url')}'s "
+            f"{config.routing.mode} records; response header {global_router.SERVED_BY_HEADER})"
+        )
+    elif outputs_.get("global_url"):
+        lines.append(f"  global URL   {outputs_['global_url']}")
+    lines.append(f"  failover     {failover_bound(config.health_check).describe()}")
+    lines.append(f"  checked      {passed}/{len(deployment.checks)} smoke checks passed:")
+    lines.append(smoke_tool.format_checks(deployment.checks))
+    timing = ", ".join(f"{name.split(':')[0]} {seconds:.1f} s" for name, seconds in deployment.timings.items())
+    lines.append(f"  time         {timing}")
+    if config.emulator:
+        lines.append("  stop it all  make down")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Deploy an environment and smoke-check every region.")
+    parser.add_argument("--env", default="local", help="environment name (default: local, the emulator)")
+    parser.add_argument("--auto-approve", action="store_true", help="real environments: apply without asking")
+    parser.add_argument("--down", action="store_true", help="stop the local deployment and remove its state")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.env)
+        tf_state = PROJECT_DIR / config.state.path if config.state.backend == "local" else None
+        if args.down:
+            down(STATE_DIR, tf_state)
+            return 0
+        outdir = PROJECT_DIR / "cdktf.out"
+        if config.emulator:
+            down(STATE_DIR, tf_state, quiet=True)  # a fresh emulator has none of the old state
+            deployment = deploy_local(config, outdir, STATE_DIR)
+        else:
+            deployment = deploy_real(config, outdir, PROJECT_DIR / "build" / "logs", args.auto_approve)
+    except (DeployError, TimeoutError, FileNotFoundError, subprocess.TimeoutExpired) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(summary(deployment))
+    return 0 if all(check.ok for check in deployment.checks) and deployment.checks else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

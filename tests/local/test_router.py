@@ -1,0 +1,251 @@
+"""The global router's Route53 rules: which record one answer picks in each routing mode,
+how one health checker's status follows consecutive results, what counts as a healthy HTTP
+check, and how calculated, alarm, inverted and disabled checks evaluate, with the checks in
+moto's Route53 (its server on 127.0.0.1) and endpoints on loopback."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from local.emulator import aws_client
+from local.router import DeployedState, EndpointStatus, Evaluation, Evaluator, HealthChecker, Record, choose, probe
+from tests.local.moto_server import moto_server
+
+WEST, CENTRAL, EAST = "eu-west-1", "eu-central-1", "us-east-1"
+
+
+def record(region: str, **routing) -> Record:
+    return Record(region, region, f"check-{region}", f"http://127.0.0.1:1/{region}", **routing)
+
+
+# --- one DNS answer per routing mode ---------------------------------------------------------
+
+
+def test_latency_answers_with_the_closest_healthy_region():
+    records = [record(WEST, latency_region=WEST), record(CENTRAL, latency_region=CENTRAL)]
+    order = [WEST, CENTRAL]
+    rng = random.Random(1)
+    assert choose(records, {WEST: True, CENTRAL: True}, order, rng).region == WEST
+    assert choose(records, {WEST: False, CENTRAL: True}, order, rng).region == CENTRAL
+    assert choose(records, {WEST: True, CENTRAL: True}, [CENTRAL, WEST], rng).region == CENTRAL
+
+
+def test_when_no_record_is_healthy_every_record_counts_as_healthy():
+    latency = [record(WEST, latency_region=WEST), record(CENTRAL, latency_region=CENTRAL)]
+    assert choose(latency, {WEST: False, CENTRAL: False}, [WEST, CENTRAL], random.Random(1)).region == WEST
+    failover = [record(WEST, failover="PRIMARY"), record(CENTRAL, failover="SECONDARY")]
+    assert choose(failover, {WEST: False, CENTRAL: False}, [], random.Random(1)).region == WEST
+
+
+def test_failover_answers_with_the_primary_else_the_secondary():
+    records = [record(CENTRAL, failover="SECONDARY"), record(WEST, failover="PRIMARY")]
+    assert choose(records, {WEST: True, CENTRAL: True}, [], random.Random(1)).region == WEST
+    assert choose(records, {WEST: False, CENTRAL: True}, [], random.Random(1)).region == CENTRAL
+
+
+def test_weighted_answers_follow_the_weights_among_healthy_records():
+    records = [record(WEST, weight=30), record(CENTRAL, weight=10), record(EAST, weight=60)]
+    rng = random.Random(7)
+    counts = Counter(choose(records, {WEST: True, CENTRAL: True, EAST: False}, [], rng).region for _ in range(4000))
+    assert set(counts) == {WEST, CENTRAL}
+    assert 0.70 < counts[WEST] / 4000 < 0.80  # 30 of 40
+
+
+# --- one health checker ------------------------------------------------------------------------
+
+
+def test_the_status_changes_only_after_the_threshold_of_consecutive_results(tmp_path):
+    checker = HealthChecker(state=None, scale=1, stop=threading.Event())
+    checker.endpoints["c"] = EndpointStatus()
+    seen = []
+    for healthy in (False, False, True, False, False, False, True, True, True):
+        checker._record("c", healthy, "r", threshold=3)
+        seen.append(checker.status("c").healthy)
+    # new checks start healthy; 2 failures are not enough, a success resets the count
+    assert seen == [True, True, True, True, True, False, False, False, True]
+
+
+class Endpoint(BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = self.server.status
+        if status == "silent":
+            time.sleep(5)
+            return
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def endpoint():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    server.daemon_threads = True
+    server.status = 200
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status, healthy", [(200, True), (302, True), (399, True), (400, False), (503, False)])
+def test_an_http_check_is_healthy_on_2xx_and_3xx(endpoint, status, healthy):
+    endpoint.status = status
+    assert probe(f"http://127.0.0.1:{endpoint.server_address[1]}/v1/health") == (
+        healthy,
+        f"{'Success' if healthy else 'Failure'}: HTTP Status Code {status}",
+    )
+
+
+def test_an_http_check_fails_without_an_answer_within_two_seconds(endpoint):
+    endpoint.status = "silent"
+    started = time.monotonic()
+    healthy, result = probe(f"http://127.0.0.1:{endpoint.server_address[1]}/v1/health")
+    assert not healthy and "timed out" in result
+    assert 1.5 < time.monotonic() - started < 3.5
+
+
+def test_an_http_check_fails_when_nothing_listens():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert probe(f"http://127.0.0.1:{port}/v1/health")[0] is False
+
+
+# --- evaluating deployed checks ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def deployed(server, endpoint):
+    """In moto: an HTTPS check on a REST API host served by ``endpoint``, an alarm check on a
+    real alarm, and a calculated check of both; an evaluator with a fast checker."""
+    route53, cloudwatch = aws_client("route53", "us-east-1", server), aws_client("cloudwatch", WEST, server)
+    api_id = uuid.uuid4().hex[:10]
+    http_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={
+            "Type": "HTTPS",
+            "FullyQualifiedDomainName": f"{api_id}.execute-api.{WEST}.amazonaws.com",
+            "Port": 443,
+            "ResourcePath": "/v1/health",
+            "RequestInterval": 10,
+            "FailureThreshold": 2,
+        },
+    )["HealthCheck"]["Id"]
+    alarm_name = f"api-5xx-{api_id}"
+    cloudwatch.put_metric_alarm(
+        AlarmName=alarm_name,
+        Namespace="AWS/ApiGateway",
+        MetricName="5XXError",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    alarm_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={
+            "Type": "CLOUDWATCH_METRIC",
+            "AlarmIdentifier": {"Name": alarm_name, "Region": WEST},
+            "InsufficientDataHealthStatus": "Healthy",
+        },
+    )["HealthCheck"]["Id"]
+    calculated_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={"Type": "CALCULATED", "ChildHealthChecks": [http_id, alarm_id], "HealthThreshold": 2},
+    )["HealthCheck"]["Id"]
+    deployment = {
+        "emulator_url": server,
+        "regions": {WEST: {"rest_api_id": api_id, "api_url": f"http://127.0.0.1:{endpoint.server_address[1]}/v1"}},
+    }
+    stop = threading.Event()
+    state = DeployedState(deployment)
+    alarm = {
+        "id": alarm_id,
+        "alarm_name": alarm_name,
+        "alarm_region": WEST,
+        "insufficient_data_health_status": "Healthy",
+    }
+    evaluator = Evaluator(state, HealthChecker(state, scale=0.01, stop=stop), {alarm_id: alarm})
+    yield {
+        "route53": route53,
+        "cloudwatch": cloudwatch,
+        "evaluator": evaluator,
+        "alarm": alarm,
+        "ids": {"http": http_id, "alarm": alarm_id, "calculated": calculated_id},
+        "endpoint": endpoint,
+    }
+    stop.set()
+
+
+def until(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def healthy(deployed, kind: str = "calculated") -> bool:
+    return deployed["evaluator"].check(deployed["ids"][kind], Evaluation())
+
+
+def test_the_calculated_check_follows_the_endpoint(deployed):
+    assert healthy(deployed)  # a new check is healthy, and so is the endpoint
+    deployed["endpoint"].status = 503
+    assert until(lambda: not healthy(deployed)), "2 consecutive failures, 0.1 s apart, should mark it unhealthy"
+    deployed["endpoint"].status = 200
+    assert until(lambda: healthy(deployed))
+
+
+def test_the_calculated_check_follows_the_5xx_alarm(deployed):
+    cloudwatch, name = deployed["cloudwatch"], deployed["alarm"]["alarm_name"]
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+    assert not healthy(deployed, "alarm") and not healthy(deployed)
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="test")
+    assert healthy(deployed, "alarm") and healthy(deployed)
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="INSUFFICIENT_DATA", StateReason="test")
+    assert healthy(deployed, "alarm")  # InsufficientDataHealthStatus Healthy
+    deployed["alarm"]["insufficient_data_health_status"] = "Unhealthy"
+    assert not healthy(deployed, "alarm")
+
+
+def update(deployed, **config) -> None:
+    ids = deployed["ids"]
+    deployed["route53"].update_health_check(
+        HealthCheckId=ids["calculated"], ChildHealthChecks=[ids["http"], ids["alarm"]], **config
+    )
+
+
+def test_a_threshold_above_the_children_is_never_healthy_and_zero_always(deployed):
+    update(deployed, HealthThreshold=3)
+    assert not healthy(deployed)
+    deployed["endpoint"].status = 503
+    update(deployed, HealthThreshold=0)
+    assert until(lambda: not healthy(deployed, "http")) and healthy(deployed)
+
+
+def test_inverted_flips_and_disabled_is_healthy(deployed):
+    update(deployed, Inverted=True)
+    assert not healthy(deployed)
+    update(deployed, Inverted=False, Disabled=True)
+    deployed["endpoint"].status = 503
+    assert until(lambda: not healthy(deployed, "http")) and healthy(deployed)

@@ -1,1 +1,0 @@
-"""Operational tools: Terraform runner, emulator, deploy, the local API Gateway, smoke check."""
