@@ -162,6 +162,15 @@ def test_tokens_with_a_bad_claim_are_unauthorized(issuer, claims):
     assert refused(token)
 
 
+@pytest.mark.parametrize("subject", ["", "   ", 42, ["local-user"], {"id": "local-user"}, True])
+def test_a_token_whose_subject_is_empty_or_not_a_string_is_401_not_500(issuer, subject):
+    """The subject becomes the policy's principalId; API Gateway answers 500 to an authorizer
+    that returns an empty one (and 500s feed the evacuation alarm), 401 to Unauthorized."""
+    local, _ = issuer
+    for algorithm in ("RS256", "ES256"):
+        assert refused(local_issuer.mint(local, "items:read", algorithm, sub=subject))
+
+
 def test_expiry_allows_sixty_seconds_of_clock_skew_and_no_more(issuer):
     local, _ = issuer
     assert authorize(local_issuer.mint(local, "items:read", lifetime_s=-30))["principalId"] == "local-user"
