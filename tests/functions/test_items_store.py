@@ -112,12 +112,42 @@ def test_put_get_delete_against_the_table(table):
     store = _aws.table()
     prepared = _store.prepare_item({PARTITION_KEY: "p", "n": Decimal("0.1")}, region="eu-west-1")
 
-    assert _store.put_item(store, prepared) is False
-    assert _store.put_item(store, prepared) is True
+    assert _store.put_item(store, prepared).created is True
+    assert _store.put_item(store, prepared).created is True  # the same item: nothing to replace
     assert _store.get_item(store, "p") == prepared.item
+    other = _store.prepare_item({PARTITION_KEY: "p", "n": Decimal("0.2")}, region="eu-west-1")
+    assert _store.put_item(store, other).created is False
+    assert _store.get_item(store, "p") == other.item
     assert _store.delete_item(store, "p") is True
     assert _store.get_item(store, "p") is None
     assert _store.delete_item(store, "p") is False
+
+
+@pytest.mark.parametrize(
+    "left, right, same",
+    [
+        ({"n": {"N": "1.50"}}, {"n": {"N": "1.5"}}, True),  # DynamoDB returns numbers normalized
+        ({"n": {"N": "1E+2"}}, {"n": {"N": "100"}}, True),
+        ({"b": {"BOOL": True}}, {"b": {"N": "1"}}, False),  # true is not 1
+        ({"l": {"L": [{"S": ""}]}}, {"l": {"L": [{"S": ""}, {"S": ""}]}}, False),
+        ({"m": {"M": {"a": {"NULL": True}}}}, {"m": {"M": {"a": {"NULL": True}}}}, True),
+        ({"m": {"M": {"a": {"NULL": True}}}}, {"m": {"M": {"b": {"NULL": True}}}}, False),
+        ({"s": {"SS": ["a", "b"]}}, {"s": {"SS": ["b", "a"]}}, True),
+        ({"s": {"NS": ["1", "2.0"]}}, {"s": {"NS": ["2", "1"]}}, True),
+        ({"a": {"S": "x"}}, {"a": {"S": "x"}, "b": {"S": "y"}}, False),
+    ],
+)
+def test_items_are_the_same_when_dynamodb_would_store_the_same_values(left, right, same):
+    assert _store.same_attributes(left, right) is same
+    assert _store.same_attributes(right, left) is same
+
+
+def test_server_attributes_can_be_left_out_of_the_comparison():
+    first = _store.prepare_item({PARTITION_KEY: "k", "v": 1}, region="eu-west-1", timestamp="t1").attributes
+    retry = _store.prepare_item({PARTITION_KEY: "k", "v": 1}, region="us-east-1", timestamp="t2").attributes
+
+    assert not _store.same_attributes(first, retry)
+    assert _store.same_attributes(first, retry, ignore=_store.SERVER_ATTRIBUTES)
 
 
 # --- sizes, exactly as estimated --------------------------------------------------------
