@@ -415,6 +415,18 @@ def test_item_just_under_the_limit_is_stored(table, event):
     assert items.create_item(event("post_item", body=body), None)["statusCode"] == 201
 
 
+def test_a_body_of_empty_strings_over_the_limit_is_413_without_calling_dynamodb(table, event):
+    """1.2 MB of JSON, 409,601 bytes to DynamoDB: refused before any call (the stubber has no
+    answer queued, so a call would be a 500), not sent to a store that takes seconds to say no."""
+    server_set = {"origin_region": "eu-west-1", "updated_at": "2026-11-27T09:00:00.123Z"}
+    overhead = _store.to_attribute_values({PARTITION_KEY: "e", "l": [], **server_set})[1]
+    body = json.dumps({PARTITION_KEY: "e", "l": [""] * (409_601 - overhead)}, separators=(",", ":"))
+    assert len(body) <= _store.MAX_BODY_BYTES  # so it is the item size that refuses it
+
+    with Stubber(_aws.table().client):
+        assert_error(items.create_item(event("post_item", body=body), None), 413, "ItemTooLarge")
+
+
 def _stub_put_error(code):
     stubber = Stubber(_aws.table().client)
     stubber.add_client_error("put_item", service_error_code=code, http_status_code=400)

@@ -183,6 +183,24 @@ def test_an_item_of_exactly_409600_bytes_is_accepted_and_one_more_is_not():
         _store.prepare_item({**at_limit, "s": at_limit["s"] + "x"}, region="eu-west-1", timestamp=fixed["updated_at"])
 
 
+def test_an_empty_string_costs_only_its_list_or_map_element_byte():
+    """DynamoDB's "Item sizes and formats": a string is its UTF-8 bytes (0 when empty); a list
+    or map 3 bytes plus its elements, each element 1 byte more (a map's also its key)."""
+    assert _store.to_attribute_values({"l": [""]})[1] == 1 + 3 + 1
+    assert _store.to_attribute_values({"m": {"k": ""}})[1] == 1 + 3 + (1 + 1 + 0)
+    assert _store.to_attribute_values({"l": [""] * 400_000})[1] == 1 + 3 + 400_000
+
+
+def test_a_list_of_empty_strings_is_refused_at_409601_bytes_and_stored_at_409600():
+    fixed = {PARTITION_KEY: "k", "origin_region": "eu-west-1", "updated_at": "2026-11-27T09:00:00.123Z"}
+    overhead = _store.to_attribute_values({**fixed, "l": []})[1]
+    at_limit = {PARTITION_KEY: "k", "l": [""] * (409_600 - overhead)}
+
+    assert _store.prepare_item(at_limit, region="eu-west-1", timestamp=fixed["updated_at"]).size == 409_600
+    with pytest.raises(PayloadTooLarge):
+        _store.prepare_item({**at_limit, "l": at_limit["l"] + [""]}, region="eu-west-1", timestamp=fixed["updated_at"])
+
+
 def test_attribute_names_of_65535_bytes_are_accepted_and_longer_ones_are_not():
     _store.to_attribute_values({"n" * 65_535: True, "m": {"é" * 32_767 + "x": True}})
 
