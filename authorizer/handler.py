@@ -4,8 +4,9 @@ API Gateway calls it with ``{"type": "TOKEN", "authorizationToken": "Bearer <jwt
 "methodArn": ...}`` after checking the header against the authorizer's identity validation
 expression. The token must be signed with RS256 or ES256 by a key in the issuer's JWKS
 (authorizer/keys.py), name the configured issuer and audience, be unexpired (60 s of clock
-skew allowed) and carry ``sub``. Its scopes (``scope``, space-separated, RFC 9068; or
-``scp``, a list) choose what the returned policy allows (authorizer/policy.py).
+skew allowed) and carry ``sub``, a non-empty string (the policy's principal). Its scopes
+(``scope``, space-separated, RFC 9068; or ``scp``, a list) choose what the returned policy
+allows (authorizer/policy.py).
 
 Answers: the policy (API Gateway then allows or answers 403), or the error message
 ``Unauthorized`` (API Gateway answers 401) for a token that is malformed, expired, wrongly
@@ -103,13 +104,13 @@ def authorize(event: Mapping[str, Any], context: object = None) -> dict[str, Any
     if not isinstance(header, str) or not header.startswith(BEARER):
         return _refuse("no bearer token")
     claims = verified_claims(header[len(BEARER) :].strip(), issuer, audience, key_cache())
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject.strip():
+        # The principalId API Gateway requires: an empty one makes it answer 500, and a
+        # 500 counts toward the region's evacuation alarm. A token without a subject is
+        # the client's problem: 401.
+        return _refuse("sub is not a non-empty string")
     scopes = token_scopes(claims)
     granted = sorted(scopes & set(route_scopes))
-    log("token accepted", sub=str(claims["sub"])[:128], scopes=granted)
-    return policy(
-        str(claims["sub"]),
-        event["methodArn"],
-        scopes,
-        route_scopes,
-        {"sub": str(claims["sub"]), "scope": " ".join(granted)},
-    )
+    log("token accepted", sub=subject[:128], scopes=granted)
+    return policy(subject, event["methodArn"], scopes, route_scopes, {"sub": subject, "scope": " ".join(granted)})

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
 from ._errors import BadRequest, PayloadTooLarge, error_code
 from .schema import HEALTH_SENTINEL_ID, PARTITION_KEY
@@ -29,9 +29,12 @@ MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (409,600 bytes)
 # JSON adds quotes, colons, commas and brackets to what DynamoDB stores, and encoders that
 # write ASCII only (the default of Python's json.dumps, so of requests' json=) escape text
 # as \uXXXX: 6 bytes for a character stored in 2 (é, я, ש), 12 for an emoji stored in 4.
-# Three to one admits every storable item written that way, with Python's default
-# separators; what it refuses (megabytes of whitespace, long runs of escaped control
-# characters, numbers padded with hundreds of zeros) is not JSON a client writes.
+# Three to one admits nearly every storable item written that way; what it refuses
+# (megabytes of whitespace, long runs of escaped control characters, numbers padded with
+# hundreds of zeros) is mostly not JSON a client writes. One exception: a list of empty
+# strings stores 1 byte per element and takes 3 bytes of compact JSON ("",) but 4 with
+# Python's default separators ("", ), so near the limit such a list is refused as a body
+# (BodyTooLarge) though DynamoDB would store it.
 MAX_BODY_BYTES = 3 * MAX_ITEM_BYTES
 # Every number and every object in an item costs DynamoDB at least 2 bytes (a value byte
 # and a list or map element byte, or an attribute name), so a body holding more than this
@@ -201,8 +204,31 @@ def from_attribute_values(attributes: Mapping[str, AttributeValue]) -> Item:
     return {name: _python_value(value) for name, value in attributes.items()}
 
 
-def put_item(table: Table, prepared: Prepared) -> bool:
-    """Create or replace the item; True when it replaced an existing one.
+class Written:
+    """What ``put_item`` did: ``created`` (no item had this id: 201) and ``item``, the stored
+    item to answer with."""
+
+    __slots__ = ("created", "item")
+
+    def __init__(self, created: bool, item: Item) -> None:
+        self.created = created
+        self.item = item
+
+
+def put_item(table: Table, prepared: Prepared) -> Written:
+    """Store the item; a retried request answers as its first attempt did.
+
+    One conditional put creates the item when its id is free (created). When the id is taken
+    DynamoDB returns the stored item (ReturnValuesOnConditionCheckFailure=ALL_OLD):
+    - exactly our item: the put was applied and its answer lost, and botocore sent it again;
+      created, as the first attempt was;
+    - the same item apart from ``origin_region`` and ``updated_at``: a client's retry of a
+      POST that succeeded; created, answering with the stored item (the first attempt's
+      body and Location), and nothing is written;
+    - another item: replaced by a second, unconditional put (not created: 200).
+    A put whose answer never came (timeout, dropped connection) may have been applied: a
+    strongly consistent read decides (``_confirm``), so a write the store accepted is never
+    reported as 503.
 
     DynamoDB reports an oversized item only as a generic ValidationException. Errors map by
     type, not message text, and every other cause we know of is validated beforehand, so a
@@ -210,14 +236,92 @@ def put_item(table: Table, prepared: Prepared) -> bool:
     limit, and as an item DynamoDB refused (400) otherwise.
     """
     try:
+        table.client.put_item(
+            TableName=table.name,
+            Item=prepared.attributes,
+            ConditionExpression="attribute_not_exists(#id)",
+            ExpressionAttributeNames={"#id": PARTITION_KEY},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return Written(True, prepared.item)
+    except ClientError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise _refusal(exc, prepared) from None
+        stored = exc.response.get("Item") or {}
+    except HTTPClientError as exc:
+        return _confirm(table, prepared, True, exc)
+    if same_attributes(stored, prepared.attributes):
+        return Written(True, prepared.item)
+    if same_attributes(stored, prepared.attributes, ignore=SERVER_ATTRIBUTES):
+        return Written(True, from_attribute_values(stored))
+    try:
         response = table.client.put_item(TableName=table.name, Item=prepared.attributes, ReturnValues="ALL_OLD")
     except ClientError as exc:
-        if error_code(exc) != "ValidationException":
-            raise
-        if prepared.size >= _SIZE_SUSPECT_BYTES:
-            raise PayloadTooLarge(f"DynamoDB refused the item as too large (limit {MAX_ITEM_BYTES} bytes)") from None
-        raise BadRequest("DynamoDB refused the item", code="InvalidItem") from None
-    return "Attributes" in response
+        raise _refusal(exc, prepared) from None
+    except HTTPClientError as exc:
+        return _confirm(table, prepared, False, exc)
+    return Written("Attributes" not in response, prepared.item)
+
+
+def _refusal(exc: ClientError, prepared: Prepared) -> Exception:
+    if error_code(exc) != "ValidationException":
+        return exc
+    if prepared.size >= _SIZE_SUSPECT_BYTES:
+        return PayloadTooLarge(f"DynamoDB refused the item as too large (limit {MAX_ITEM_BYTES} bytes)")
+    return BadRequest("DynamoDB refused the item", code="InvalidItem")
+
+
+def _confirm(table: Table, prepared: Prepared, created: bool, error: Exception) -> Written:
+    """After a put whose answer was lost: Written when the table holds our write, else
+    ``error`` (a 503). Ours means this invocation's ``updated_at`` (milliseconds) and
+    ``origin_region``: only the key and those two are read, so a 400 KB item costs no more
+    to check than a small one. (Another write of this id in this region in the same
+    millisecond would pass for ours; last writer wins there anyway.)"""
+    try:
+        response = table.client.get_item(
+            TableName=table.name,
+            Key={PARTITION_KEY: prepared.attributes[PARTITION_KEY]},
+            ConsistentRead=True,
+            ProjectionExpression="#at, #in",
+            ExpressionAttributeNames={"#at": UPDATED_AT, "#in": ORIGIN_REGION},
+        )
+    except (ClientError, BotoCoreError):
+        raise error from None
+    stored = response.get("Item") or {}
+    if all(stored.get(name) == prepared.attributes[name] for name in (UPDATED_AT, ORIGIN_REGION)):
+        return Written(created, prepared.item)
+    raise error
+
+
+def same_attributes(
+    left: Mapping[str, AttributeValue], right: Mapping[str, AttributeValue], ignore: frozenset[str] = frozenset()
+) -> bool:
+    """Whether two items hold the same values (numbers compared as numbers, since DynamoDB
+    returns them normalized: 1.50 as 1.5; types compared strictly: true is not 1),
+    leaving out the attributes named in ``ignore``."""
+    names = set(left) - ignore
+    if names != set(right) - ignore:
+        return False
+    return all(_same_value(left[name], right[name]) for name in names)
+
+
+def _same_value(left: AttributeValue, right: AttributeValue) -> bool:
+    if left.keys() != right.keys():
+        return False
+    for kind, content in left.items():
+        other = right[kind]
+        if kind == "N":
+            return Decimal(content) == Decimal(other)
+        if kind == "L":
+            return len(content) == len(other) and all(map(_same_value, content, other))
+        if kind == "M":
+            return same_attributes(content, other)
+        if kind == "NS":
+            return sorted(map(Decimal, content)) == sorted(map(Decimal, other))
+        if kind in ("SS", "BS"):
+            return sorted(content) == sorted(other)
+        return bool(content == other)
+    return False
 
 
 def get_item(table: Table, item_id: str) -> Item | None:
@@ -228,7 +332,8 @@ def get_item(table: Table, item_id: str) -> Item | None:
 
 
 def delete_item(table: Table, item_id: str) -> bool:
-    """Delete the item; True when there was one."""
+    """Delete the item if there is one; True when there was. One call, so a timed-out
+    delete that botocore sends again is harmless: deleting is idempotent."""
     response = table.client.delete_item(
         TableName=table.name, Key={PARTITION_KEY: {"S": item_id}}, ReturnValues="ALL_OLD"
     )

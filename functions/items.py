@@ -1,8 +1,9 @@
 """Items API handlers (API Gateway REST proxy events):
 
-- ``create_item``: POST /items -> 201 + Location (new) or 200 (replaced)
+- ``create_item``: POST /items -> 201 + Location (new, or the same item again: a retry) or
+  200 (replaced by a different item)
 - ``get_item``: GET /items/{item_id} -> 200 with ``served_by``, or 404
-- ``delete_item``: DELETE /items/{item_id} -> 204, or 404
+- ``delete_item``: DELETE /items/{item_id} -> 204, whether or not the item was there
 
 Errors are JSON ``{"error": {"code", "message", "request_id"}}``; see ``_http.handle``.
 Each Lambda entry point names its route (tested against modules/routes.py) and hands the
@@ -36,10 +37,11 @@ def delete_item(event: ProxyEvent, context: object = None) -> ProxyResponse:
 def create(event: ProxyEvent) -> ProxyResponse:
     document = json_body(event, max_bytes=_store.MAX_BODY_BYTES, max_values=_store.MAX_VALUES)
     prepared = _store.prepare_item(document, region=_aws.region())
-    if _store.put_item(_aws.table(), prepared):
-        return response(200, prepared.item)
-    location = "/items/" + quote(prepared.item[PARTITION_KEY], safe="")
-    return response(201, prepared.item, {"Location": location})
+    written = _store.put_item(_aws.table(), prepared)
+    if not written.created:
+        return response(200, written.item)
+    location = "/items/" + quote(written.item[PARTITION_KEY], safe="")
+    return response(201, written.item, {"Location": location})
 
 
 def read(event: ProxyEvent) -> ProxyResponse:
@@ -52,7 +54,11 @@ def read(event: ProxyEvent) -> ProxyResponse:
 
 
 def delete(event: ProxyEvent) -> ProxyResponse:
+    """204 whether or not the item existed. DELETE is idempotent (RFC 9110, 9.2.2): what a
+    client wants is the item gone, and it is. A 404 for an absent item would make a retry
+    (a client's, after a timeout or a failover to another region, of a delete that was
+    applied) look like a failure, and a tombstone to tell the two apart would be a second
+    write on every delete for a difference the client cannot act on."""
     item_id = _store.validate_item_id(path_parameter(event, PATH_PARAMETER))
-    if not _store.delete_item(_aws.table(), item_id):
-        raise NotFound("no item with this id")
+    _store.delete_item(_aws.table(), item_id)
     return response(204)

@@ -5,10 +5,13 @@ what it refuses, the policy it returns, and its key cache when the issuer goes a
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
+import re
 import threading
+from pathlib import Path
 
 import jwt
 import pytest
@@ -22,6 +25,10 @@ from local.emulator import free_port
 
 AUDIENCE = "items-test"
 ROUTE_SCOPES = {"items:read": ["GET/items/*"], "items:write": ["POST/items", "DELETE/items/*"]}
+EVENTS = Path(__file__).parent / "events"
+# The TOKEN input AWS documents, and that event for GET /items/42 (events/README.md).
+AWS_TOKEN_INPUT = json.loads((EVENTS / "aws_token_input.json").read_text())
+GET_ITEM_EVENT = json.loads((EVENTS / "get_item.json").read_text())
 API = "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1"
 GET_ITEM = f"{API}/GET/items/42"
 
@@ -45,8 +52,33 @@ def issuer(tmp_path, monkeypatch):
         server.server_close()
 
 
+def token_event(authorization: object, method_arn: str = GET_ITEM) -> dict:
+    """The fixture TOKEN event with this Authorization header value and method ARN."""
+    event = copy.deepcopy(GET_ITEM_EVENT)
+    event["authorizationToken"], event["methodArn"] = authorization, method_arn
+    return event
+
+
 def authorize(token: str, method_arn: str = GET_ITEM) -> dict:
-    return handler.authorize({"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": method_arn})
+    return handler.authorize(token_event(f"Bearer {token}", method_arn))
+
+
+def test_the_fixture_event_is_the_documented_token_input_filled_in():
+    assert set(GET_ITEM_EVENT) == set(AWS_TOKEN_INPUT) == {"type", "authorizationToken", "methodArn"}
+    assert GET_ITEM_EVENT["type"] == AWS_TOKEN_INPUT["type"] == "TOKEN"
+    assert GET_ITEM_EVENT["methodArn"] == GET_ITEM
+    # arn:aws:execute-api:{regionId}:{accountId}:{apiId}/{stage}/{httpVerb}/[{resource}/[{child-resources}]]
+    placeholders = {
+        "{regionId}": r"[a-z]{2}(-[a-z]+)+-\d",
+        "{accountId}": r"\d{12}",
+        "{apiId}": r"[a-z0-9]+",
+        "{stage}": r"[^/]+",
+        "{httpVerb}": r"[A-Z]+",
+        "[{resource}/[{child-resources}]]": r"[^/]+(/[^/]+)*",
+    }
+    pieces = re.split(r"(\[\{resource\}/\[\{child-resources\}\]\]|\{\w+\})", AWS_TOKEN_INPUT["methodArn"])
+    template = "".join(placeholders.get(piece, re.escape(piece)) for piece in pieces)
+    assert re.fullmatch(template, GET_ITEM_EVENT["methodArn"]), template
 
 
 def refused(token: str) -> bool:
@@ -103,7 +135,7 @@ def test_a_token_without_route_scopes_gets_an_explicit_deny(issuer):
 @pytest.mark.parametrize("header", [None, "", "Basic dXNlcjpwYXNz", "Bearer", "bearer abc.def.ghi", "Bearer not-a-jwt"])
 def test_no_bearer_token_is_unauthorized(issuer, header):
     with pytest.raises(handler.Unauthorized, match="^Unauthorized$"):
-        handler.authorize({"type": "TOKEN", "authorizationToken": header, "methodArn": GET_ITEM})
+        handler.authorize(token_event(header))
 
 
 @pytest.mark.parametrize(
@@ -128,6 +160,15 @@ def test_tokens_with_a_bad_claim_are_unauthorized(issuer, claims):
             payload, local_issuer.private_key(local.key_dir, "RS256"), "RS256", headers={"kid": header["kid"]}
         )
     assert refused(token)
+
+
+@pytest.mark.parametrize("subject", ["", "   ", 42, ["local-user"], {"id": "local-user"}, True])
+def test_a_token_whose_subject_is_empty_or_not_a_string_is_401_not_500(issuer, subject):
+    """The subject becomes the policy's principalId; API Gateway answers 500 to an authorizer
+    that returns an empty one (and 500s feed the evacuation alarm), 401 to Unauthorized."""
+    local, _ = issuer
+    for algorithm in ("RS256", "ES256"):
+        assert refused(local_issuer.mint(local, "items:read", algorithm, sub=subject))
 
 
 def test_expiry_allows_sixty_seconds_of_clock_skew_and_no_more(issuer):

@@ -2,18 +2,16 @@
 PARTITION_KEY, a clean AWS environment, and API Gateway events loaded from JSON fixtures."""
 
 import base64
-import copy
 import json
 import socket
-from pathlib import Path
 
 import boto3
 import pytest
+from _events import load
 from moto import mock_aws
 
 from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY, PARTITION_KEY_TYPE
 
-EVENTS = Path(__file__).parent / "events"
 REGION = "eu-west-1"
 TABLE = "items-test-items"
 
@@ -83,16 +81,10 @@ def healthy_table(table, ddb):
     return table
 
 
-def _load(name):
-    return json.loads((EVENTS / f"{name}.json").read_text())
-
-
-_CACHE = {name: _load(name) for name in ("post_item", "get_item", "delete_item", "health")}
-
-
 @pytest.fixture
 def event():
-    """``event(name, body=..., item_id=..., base64=False)``: a copy of a fixture event.
+    """``event(name, body=..., item_id=..., base64=False)``: a copy of a fixture event
+    (tests/functions/events/; add headers with _events.add_header / set_header).
 
     ``body`` may be a JSON-able value (dumped), text or bytes (sent as is / base64);
     ``item_id`` sets the path parameter (and ``path``, URL-encoded as a client sends it).
@@ -102,7 +94,7 @@ def event():
     missing = object()
 
     def make(name, *, body=missing, item_id=missing, base64_body=False):
-        data = copy.deepcopy(_CACHE[name])
+        data = load(name)
         if body is not missing:
             if isinstance(body, bytes):
                 base64_body = True
@@ -117,6 +109,7 @@ def event():
             data["pathParameters"] = None if item_id is None else {"item_id": item_id}
             if isinstance(item_id, str):
                 data["path"] = "/items/" + quote(item_id, safe="", errors="surrogatepass")
+                data["requestContext"]["path"] = f"/{data['requestContext']['stage']}{data['path']}"
         return data
 
     return make

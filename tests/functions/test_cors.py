@@ -3,25 +3,21 @@ deployed CORS_ORIGINS, on every answer including errors; nothing when CORS is of
 
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 
 import pytest
+from _events import add_header, load
 
 from functions import items
-
-GET_ITEM = json.loads((Path(__file__).parent / "events" / "get_item.json").read_text())
 
 
 def event(origin: str | None, item_id: str = "missing") -> dict:
     """GET /items/{item_id} as API Gateway sends it (tests/functions/events/get_item.json):
     a header sent once is in ``headers`` and in ``multiValueHeaders``."""
-    request = copy.deepcopy(GET_ITEM)
+    request = load("get_item")
     request["pathParameters"] = {"item_id": item_id}
     if origin:
-        request["headers"]["Origin"] = origin
-        request["multiValueHeaders"]["Origin"] = [origin]
+        add_header(request, "Origin", origin)
     return request
 
 

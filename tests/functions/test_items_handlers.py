@@ -10,7 +10,7 @@ import pytest
 from _assertions import assert_error
 from botocore.stub import Stubber
 
-from functions import _aws, items
+from functions import _aws, _store, items
 from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -139,10 +139,107 @@ def test_delete_existing_item_is_204_then_gone(table, event):
     assert_error(items.get_item(event("get_item"), None), 404, "NotFound")
 
 
-def test_delete_missing_item_is_404(table, event):
-    error = assert_error(items.delete_item(event("delete_item", item_id="nope"), None), 404, "NotFound")
+def test_delete_is_idempotent_a_retry_and_a_missing_item_are_204(table, ddb, event):
+    """RFC 9110 9.2.2: a retried DELETE whose first attempt succeeded answers as it did."""
+    items.create_item(event("post_item"), None)
 
-    assert error["message"] == "no item with this id"
+    first = items.delete_item(event("delete_item"), None)
+    retry = items.delete_item(event("delete_item"), None)
+    never_there = items.delete_item(event("delete_item", item_id="nope"), None)
+
+    assert [r["statusCode"] for r in (first, retry, never_there)] == [204, 204, 204]
+    assert retry == first and retry["body"] == ""
+    assert ddb.scan(TableName=table)["Count"] == 0
+
+
+# --- retries: a request sent again answers as its first attempt did -------------------
+
+
+def test_a_retried_post_of_the_same_item_is_201_with_the_first_answer(table, ddb, event, parse, monkeypatch):
+    body = '{"item_id": "order-9", "v": 1.50, "tags": ["a", ""], "ok": true}'
+    first = items.create_item(event("post_item", body=body), None)
+    monkeypatch.setattr(_store, "utc_timestamp", lambda: "2099-01-01T00:00:00.000Z")  # the retry comes later
+
+    retry = items.create_item(event("post_item", body=body), None)
+
+    assert first["statusCode"] == retry["statusCode"] == 201
+    assert retry["headers"]["Location"] == first["headers"]["Location"] == "/items/order-9"
+    assert parse(retry) == parse(first)  # the stored item, with the first attempt's updated_at
+    stored = ddb.get_item(TableName=table, Key={PARTITION_KEY: {"S": "order-9"}})["Item"]
+    assert stored["updated_at"] == {"S": parse(first)["updated_at"]}  # the retry wrote nothing
+
+
+def test_a_post_of_a_different_item_with_a_taken_id_replaces_it_200(table, event, parse):
+    items.create_item(event("post_item", body={PARTITION_KEY: "k", "v": 1}), None)
+
+    response = items.create_item(event("post_item", body={PARTITION_KEY: "k", "v": True}), None)  # true is not 1
+
+    assert response["statusCode"] == 200 and "Location" not in response["headers"]
+    assert parse(items.get_item(event("get_item", item_id="k"), None))["v"] is True
+
+
+def lose_answers(client, operation, times, apply=True):
+    """The next ``times`` ``operation`` requests time out waiting for their answer, after moto
+    applied them (``apply``) or not: what a slow or unreachable DynamoDB does."""
+    from botocore.exceptions import ReadTimeoutError
+    from moto.core.models import botocore_stubber
+
+    left = [times]
+
+    def lose(request, event_name, **kwargs):
+        if left[0] <= 0:
+            return None
+        left[0] -= 1
+        if apply:
+            botocore_stubber(event_name, request)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    event_name = f"before-send.dynamodb.{operation}"
+    client.meta.events.register_first(event_name, lose)
+    return lambda: client.meta.events.unregister(event_name, lose)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+def test_a_put_applied_whose_answer_was_lost_is_201_when_botocore_sends_it_again(table, ddb, event, parse, no_backoff):
+    """The conditional put sent again finds its own item: created, as the first attempt was."""
+    restore = lose_answers(_aws.table().client, "PutItem", 1)
+    try:
+        response = items.create_item(event("post_item"), None)
+    finally:
+        restore()
+
+    assert response["statusCode"] == 201 and response["headers"]["Location"] == "/items/order-1001"
+    stored = parse(items.get_item(event("get_item"), None))
+    assert parse(response) == {name: value for name, value in stored.items() if name != "served_by"}
+
+
+def test_a_write_the_store_accepted_is_never_503(table, event, parse, no_backoff):
+    """Every attempt timed out, the first having been applied: a read finds our write."""
+    restore = lose_answers(_aws.table().client, "PutItem", 2)
+    try:
+        response = items.create_item(event("post_item"), None)
+    finally:
+        restore()
+
+    assert response["statusCode"] == 201
+    assert parse(items.get_item(event("get_item"), None))["updated_at"] == parse(response)["updated_at"]
+
+
+def test_a_write_that_never_reached_the_table_is_still_503(table, ddb, event, no_backoff):
+    restore = lose_answers(_aws.table().client, "PutItem", 2, apply=False)
+    try:
+        response = items.create_item(event("post_item"), None)
+    finally:
+        restore()
+
+    assert_error(response, 503, "StoreUnreachable")
+    assert ddb.scan(TableName=table)["Count"] == 0
 
 
 # --- 400 -----------------------------------------------------------------------------
@@ -316,6 +413,18 @@ def test_size_counts_utf8_bytes_not_characters(table, event):
 def test_item_just_under_the_limit_is_stored(table, event):
     body = {PARTITION_KEY: "almost", "s": "x" * 400_000}
     assert items.create_item(event("post_item", body=body), None)["statusCode"] == 201
+
+
+def test_a_body_of_empty_strings_over_the_limit_is_413_without_calling_dynamodb(table, event):
+    """1.2 MB of JSON, 409,601 bytes to DynamoDB: refused before any call (the stubber has no
+    answer queued, so a call would be a 500), not sent to a store that takes seconds to say no."""
+    server_set = {"origin_region": "eu-west-1", "updated_at": "2026-11-27T09:00:00.123Z"}
+    overhead = _store.to_attribute_values({PARTITION_KEY: "e", "l": [], **server_set})[1]
+    body = json.dumps({PARTITION_KEY: "e", "l": [""] * (409_601 - overhead)}, separators=(",", ":"))
+    assert len(body) <= _store.MAX_BODY_BYTES  # so it is the item size that refuses it
+
+    with Stubber(_aws.table().client):
+        assert_error(items.create_item(event("post_item", body=body), None), 413, "ItemTooLarge")
 
 
 def _stub_put_error(code):

@@ -112,12 +112,42 @@ def test_put_get_delete_against_the_table(table):
     store = _aws.table()
     prepared = _store.prepare_item({PARTITION_KEY: "p", "n": Decimal("0.1")}, region="eu-west-1")
 
-    assert _store.put_item(store, prepared) is False
-    assert _store.put_item(store, prepared) is True
+    assert _store.put_item(store, prepared).created is True
+    assert _store.put_item(store, prepared).created is True  # the same item: nothing to replace
     assert _store.get_item(store, "p") == prepared.item
+    other = _store.prepare_item({PARTITION_KEY: "p", "n": Decimal("0.2")}, region="eu-west-1")
+    assert _store.put_item(store, other).created is False
+    assert _store.get_item(store, "p") == other.item
     assert _store.delete_item(store, "p") is True
     assert _store.get_item(store, "p") is None
     assert _store.delete_item(store, "p") is False
+
+
+@pytest.mark.parametrize(
+    "left, right, same",
+    [
+        ({"n": {"N": "1.50"}}, {"n": {"N": "1.5"}}, True),  # DynamoDB returns numbers normalized
+        ({"n": {"N": "1E+2"}}, {"n": {"N": "100"}}, True),
+        ({"b": {"BOOL": True}}, {"b": {"N": "1"}}, False),  # true is not 1
+        ({"l": {"L": [{"S": ""}]}}, {"l": {"L": [{"S": ""}, {"S": ""}]}}, False),
+        ({"m": {"M": {"a": {"NULL": True}}}}, {"m": {"M": {"a": {"NULL": True}}}}, True),
+        ({"m": {"M": {"a": {"NULL": True}}}}, {"m": {"M": {"b": {"NULL": True}}}}, False),
+        ({"s": {"SS": ["a", "b"]}}, {"s": {"SS": ["b", "a"]}}, True),
+        ({"s": {"NS": ["1", "2.0"]}}, {"s": {"NS": ["2", "1"]}}, True),
+        ({"a": {"S": "x"}}, {"a": {"S": "x"}, "b": {"S": "y"}}, False),
+    ],
+)
+def test_items_are_the_same_when_dynamodb_would_store_the_same_values(left, right, same):
+    assert _store.same_attributes(left, right) is same
+    assert _store.same_attributes(right, left) is same
+
+
+def test_server_attributes_can_be_left_out_of_the_comparison():
+    first = _store.prepare_item({PARTITION_KEY: "k", "v": 1}, region="eu-west-1", timestamp="t1").attributes
+    retry = _store.prepare_item({PARTITION_KEY: "k", "v": 1}, region="us-east-1", timestamp="t2").attributes
+
+    assert not _store.same_attributes(first, retry)
+    assert _store.same_attributes(first, retry, ignore=_store.SERVER_ATTRIBUTES)
 
 
 # --- sizes, exactly as estimated --------------------------------------------------------
@@ -151,6 +181,24 @@ def test_an_item_of_exactly_409600_bytes_is_accepted_and_one_more_is_not():
     assert prepared.size == 409_600 == _store.MAX_ITEM_BYTES
     with pytest.raises(PayloadTooLarge, match="^the item is over the 409600 bytes DynamoDB stores$"):
         _store.prepare_item({**at_limit, "s": at_limit["s"] + "x"}, region="eu-west-1", timestamp=fixed["updated_at"])
+
+
+def test_an_empty_string_costs_only_its_list_or_map_element_byte():
+    """DynamoDB's "Item sizes and formats": a string is its UTF-8 bytes (0 when empty); a list
+    or map 3 bytes plus its elements, each element 1 byte more (a map's also its key)."""
+    assert _store.to_attribute_values({"l": [""]})[1] == 1 + 3 + 1
+    assert _store.to_attribute_values({"m": {"k": ""}})[1] == 1 + 3 + (1 + 1 + 0)
+    assert _store.to_attribute_values({"l": [""] * 400_000})[1] == 1 + 3 + 400_000
+
+
+def test_a_list_of_empty_strings_is_refused_at_409601_bytes_and_stored_at_409600():
+    fixed = {PARTITION_KEY: "k", "origin_region": "eu-west-1", "updated_at": "2026-11-27T09:00:00.123Z"}
+    overhead = _store.to_attribute_values({**fixed, "l": []})[1]
+    at_limit = {PARTITION_KEY: "k", "l": [""] * (409_600 - overhead)}
+
+    assert _store.prepare_item(at_limit, region="eu-west-1", timestamp=fixed["updated_at"]).size == 409_600
+    with pytest.raises(PayloadTooLarge):
+        _store.prepare_item({**at_limit, "l": at_limit["l"] + [""]}, region="eu-west-1", timestamp=fixed["updated_at"])
 
 
 def test_attribute_names_of_65535_bytes_are_accepted_and_longer_ones_are_not():

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from _assertions import assert_error
+from _events import add_header, load, set_header
 
 from functions import _http, _json, _store, items
 from functions.schema import PARTITION_KEY
@@ -15,14 +16,7 @@ LIMIT = _store.MAX_BODY_BYTES
 
 def with_content_type(request, *values, header="Content-Type"):
     """The event with these Content-Type values, as API Gateway passes repeated headers."""
-    for name in [k for k in request["headers"] if k.lower() == "content-type"]:
-        del request["headers"][name]
-    for name in [k for k in request["multiValueHeaders"] if k.lower() == "content-type"]:
-        del request["multiValueHeaders"][name]
-    if values:
-        request["headers"][header] = values[-1]
-        request["multiValueHeaders"][header] = list(values)
-    return request
+    return set_header(request, header, *values)
 
 
 # --- 415 -----------------------------------------------------------------------------
@@ -123,12 +117,14 @@ def test_headers_of_none_are_415_not_500(table, event):
 
 def test_header_values_reads_the_multi_value_map_when_it_names_the_header():
     """API Gateway puts a header sent once in both maps; it must count once (CORS needs one Origin)."""
-    request = {"headers": {"X-A": "4", "x-b": "2"}, "multiValueHeaders": {"x-a": ["3", "4"], "X-C": "5"}}
+    request = add_header(add_header(load("get_item"), "X-A", "3"), "X-A", "4")
+    request["headers"]["x-b"] = "2"  # a caller other than API Gateway may fill one map
+    request["multiValueHeaders"]["X-C"] = "5"  # not a list
 
+    assert request["headers"]["X-A"] == "4"
     assert _http.header_values(request, "x-a") == ["3", "4"]
     assert _http.header_values(request, "x-b") == ["2"]  # only in headers: read from there
     assert _http.header_values(request, "X-C") == ["5"]
-    assert _http.header_values({"multiValueHeaders": {"X-C": "text"}}, "x-c") == ["text"]  # not a list
     assert _http.header_values(request, "x-d") == []
 
 
@@ -269,7 +265,8 @@ def test_long_media_types_are_cut_in_the_message(table, event):
 
 def test_base64_limit_rounds_up_to_whole_groups():
     body = base64.b64encode(b'{"a":1234}').decode()  # 10 bytes, 16 characters
-    request = {"headers": {"Content-Type": "application/json"}, "body": body, "isBase64Encoded": True}
+    request = load("post_item")
+    request["body"], request["isBase64Encoded"] = body, True
 
     assert _http.json_body(request, max_bytes=10, max_values=5) == {"a": 1234}
 
