@@ -14,7 +14,7 @@ signed, for another audience or issuer. When the signing keys cannot be had at a
 function fails (API Gateway answers 500): the token may be good, and a 401 would send the
 client to get a new one for nothing. Never logs a token.
 
-Environment (set by modules/regional_auth.py): ``ISSUER``, ``AUDIENCE``, ``JWKS_URL``
+Environment (set by modules/constructs/regional_auth.py): ``ISSUER``, ``AUDIENCE``, ``JWKS_URL``
 (empty: the issuer's discovery document says), ``JWKS_MAX_AGE_SECONDS``, ``ROUTE_SCOPES``
 (JSON: scope -> ["GET/items/*", ...]).
 """

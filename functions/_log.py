@@ -20,6 +20,8 @@ import sys
 import time
 from collections.abc import Mapping
 
+from .schema import LOG_LEVELS
+
 LEVEL_VARIABLE = "AWS_LAMBDA_LOG_LEVEL"
 FIELDS = ("request_id", "route", "status", "duration_ms", "error_code", "region", "reason")
 # Python's level names -> the names Lambda reads.
@@ -31,14 +33,8 @@ LAMBDA_LEVEL_NAMES = {
     logging.CRITICAL: "FATAL",
 }
 # Lambda's level names -> Python's levels. Python has no TRACE: it lets everything through.
-PYTHON_LEVELS = {
-    "TRACE": logging.DEBUG,
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARN": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "FATAL": logging.CRITICAL,
-}
+_PYTHON_LEVEL_ORDER = (logging.DEBUG, logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+PYTHON_LEVELS = dict(zip(LOG_LEVELS, _PYTHON_LEVEL_ORDER, strict=True))
 
 
 def timestamp(created: float) -> str:

@@ -22,20 +22,8 @@ from uuid import uuid4
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
 from ._errors import BadRequest, PayloadTooLarge, error_code
-from .schema import HEALTH_SENTINEL_ID, PARTITION_KEY
+from .schema import HEALTH_SENTINEL_ID, MAX_ITEM_BYTES, PARTITION_KEY
 
-MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (409,600 bytes)
-# The largest request body worth reading: 3 bytes of JSON per stored byte (1,228,800).
-# JSON adds quotes, colons, commas and brackets to what DynamoDB stores, and encoders that
-# write ASCII only (the default of Python's json.dumps, so of requests' json=) escape text
-# as \uXXXX: 6 bytes for a character stored in 2 (é, я, ש), 12 for an emoji stored in 4.
-# Three to one admits nearly every storable item written that way; what it refuses
-# (megabytes of whitespace, long runs of escaped control characters, numbers padded with
-# hundreds of zeros) is mostly not JSON a client writes. One exception: a list of empty
-# strings stores 1 byte per element and takes 3 bytes of compact JSON ("",) but 4 with
-# Python's default separators ("", ), so near the limit such a list is refused as a body
-# (BodyTooLarge) though DynamoDB would store it.
-MAX_BODY_BYTES = 3 * MAX_ITEM_BYTES
 # Every number and every object in an item costs DynamoDB at least 2 bytes (a value byte
 # and a list or map element byte, or an attribute name), so a body holding more than this
 # many cannot be stored: parsing stops there instead of building millions of objects.

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from . import _aws, _store
 from ._errors import NotFound
 from ._http import ProxyEvent, ProxyResponse, handle, json_body, path_parameter, response
-from .schema import PARTITION_KEY
+from .schema import MAX_BODY_BYTES, PARTITION_KEY
 
 PATH_PARAMETER = "item_id"  # /items/{item_id} in the API definition
 
@@ -35,7 +35,7 @@ def delete_item(event: ProxyEvent, context: object = None) -> ProxyResponse:
 
 
 def create(event: ProxyEvent) -> ProxyResponse:
-    document = json_body(event, max_bytes=_store.MAX_BODY_BYTES, max_values=_store.MAX_VALUES)
+    document = json_body(event, max_bytes=MAX_BODY_BYTES, max_values=_store.MAX_VALUES)
     prepared = _store.prepare_item(document, region=_aws.region())
     written = _store.put_item(_aws.table(), prepared)
     if not written.created:

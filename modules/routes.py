@@ -54,8 +54,16 @@ class Route:
 READ_SCOPE, WRITE_SCOPE = "items:read", "items:write"
 
 ROUTES: tuple[Route, ...] = (
+    # GetItem: after a put whose answer was lost, one consistent read tells whether it was
+    # applied (functions/_store.py), so a stored write is never answered 503.
     Route(
-        "create_item", "functions.items.create_item", "POST", "items", ("dynamodb:PutItem",), _WRITE_KEY, WRITE_SCOPE
+        "create_item",
+        "functions.items.create_item",
+        "POST",
+        "items",
+        ("dynamodb:PutItem", "dynamodb:GetItem"),
+        _WRITE_KEY,
+        WRITE_SCOPE,
     ),
     Route("get_item", "functions.items.get_item", "GET", "item", ("dynamodb:GetItem",), _READ_KEY, READ_SCOPE),
     Route(

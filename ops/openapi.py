@@ -13,8 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from functions._store import MAX_BODY_BYTES
-from functions.schema import PARTITION_KEY
+from functions.schema import MAX_BODY_BYTES, PARTITION_KEY
 from modules.api_contract import ITEM_MODEL_SCHEMA
 from modules.routes import ROUTES, Route
 
@@ -44,15 +43,18 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     503: ("Throttled", "StoreUnavailable", "StoreUnreachable", "ServiceUnavailable"),
 }
 SUCCESS = {
-    "create_item": {"200": "replaced", "201": "created (Location names it)"},
+    "create_item": {
+        "200": "replaced by a different item",
+        "201": "created, or the same item sent again (a retry); Location names it",
+    },
     "get_item": {"200": "the item and the region that served it"},
-    "delete_item": {"204": "deleted"},
+    "delete_item": {"204": "deleted, or already absent (DELETE is idempotent)"},
     "health": {"200": "this region's table answers"},
 }
 ROUTE_ERRORS = {
     "create_item": (400, 413, 415, 500, 503),
     "get_item": (400, 404, 500, 503),
-    "delete_item": (400, 404, 500, 503),
+    "delete_item": (400, 500, 503),
     "health": (500, 503),
 }
 

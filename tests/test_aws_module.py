@@ -49,7 +49,9 @@ def _type_checking_import_nodes(path: Path) -> list[ast.ImportFrom]:
 
 PROJECT_DIR = AWS_PY.parents[2]
 TYPED_SOURCES = sorted(
-    path for path in [*PROJECT_DIR.glob("modules/**/*.py"), PROJECT_DIR / "main.py"] if _type_checking_import_nodes(path)
+    path
+    for path in [*PROJECT_DIR.glob("modules/**/*.py"), PROJECT_DIR / "main.py"]
+    if _type_checking_import_nodes(path)
 )
 
 

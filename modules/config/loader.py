@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions._log import PYTHON_LEVELS
+from functions.schema import LOG_LEVELS
 from modules.config.schema import (
     ConfigError,
     Key,
@@ -235,7 +235,7 @@ class LambdaConfig:
     log_level: str = setting(
         "application log level: Lambda drops lines below it (`logging_config.application_log_level`)",
         default="INFO",
-        rule=one_of(*PYTHON_LEVELS),
+        rule=one_of(*LOG_LEVELS),
     )
 
     def reserved_for(self, route_id: str) -> int | None:

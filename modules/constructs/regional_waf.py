@@ -38,7 +38,7 @@ from modules.provider import aws
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
-from functions._store import MAX_BODY_BYTES
+from functions.schema import MAX_BODY_BYTES
 
 RATE_WINDOW_SECONDS = 300
 BODY_INSPECTION_LIMIT = "KB_16"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modules.config.loader import ConfigError, load_environment, load_environments, parse_environment
 from modules.config import loader as config
+from modules.config.loader import ConfigError, load_environment, load_environments, parse_environment
 from modules.config.schema import Reader, between, closest, declarations, keys_of, marked_span, matches, one_of
 from tests.config.test_production_rules import BASE, toml, with_, write
 

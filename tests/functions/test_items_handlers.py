@@ -10,7 +10,7 @@ import pytest
 from _assertions import assert_error
 from botocore.stub import Stubber
 
-from functions import _aws, _store, items
+from functions import _aws, _store, items, schema
 from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -421,7 +421,7 @@ def test_a_body_of_empty_strings_over_the_limit_is_413_without_calling_dynamodb(
     server_set = {"origin_region": "eu-west-1", "updated_at": "2026-11-27T09:00:00.123Z"}
     overhead = _store.to_attribute_values({PARTITION_KEY: "e", "l": [], **server_set})[1]
     body = json.dumps({PARTITION_KEY: "e", "l": [""] * (409_601 - overhead)}, separators=(",", ":"))
-    assert len(body) <= _store.MAX_BODY_BYTES  # so it is the item size that refuses it
+    assert len(body) <= schema.MAX_BODY_BYTES  # so it is the item size that refuses it
 
     with Stubber(_aws.table().client):
         assert_error(items.create_item(event("post_item", body=body), None), 413, "ItemTooLarge")

@@ -8,10 +8,10 @@ import pytest
 from _assertions import assert_error
 from _events import add_header, load, set_header
 
-from functions import _http, _json, _store, items
+from functions import _http, _json, _store, items, schema
 from functions.schema import PARTITION_KEY
 
-LIMIT = _store.MAX_BODY_BYTES
+LIMIT = schema.MAX_BODY_BYTES
 
 
 def with_content_type(request, *values, header="Content-Type"):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from functions._store import MAX_BODY_BYTES
+from functions.schema import MAX_BODY_BYTES
 from modules.api_contract import ITEM_MODEL_SCHEMA, route_scopes
 from modules.constructs.regional_waf import CONTENT_LENGTH_OVER_LIMIT
 
