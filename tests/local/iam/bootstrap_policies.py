@@ -23,6 +23,13 @@ def synthesize_bootstrap(outdir: Path) -> dict:
     return json.loads((outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
 
 
+def _referenced_id(reference: str) -> str:
+    """``${aws_iam_policy.<id>.arn}`` -> ``<id>``."""
+    match = REFERENCE.fullmatch(reference)
+    assert match, f"not a reference to an IAM role or policy: {reference}"
+    return match.group(1)
+
+
 def _document(resource: dict) -> dict:
     return json.loads(ACCOUNT_ID.sub(lambda match: match.group(1), resource["policy"]))
 
@@ -30,9 +37,9 @@ def _document(resource: dict) -> dict:
 def _policy_ids(resources: dict, role_id: str) -> list[str]:
     attachments = resources["aws_iam_role_policy_attachment"].values()
     return [
-        REFERENCE.fullmatch(attachment["policy_arn"]).group(1)
+        _referenced_id(attachment["policy_arn"])
         for attachment in attachments
-        if REFERENCE.fullmatch(attachment["role"]).group(1) == role_id
+        if _referenced_id(attachment["role"]) == role_id
     ]
 
 
@@ -56,7 +63,7 @@ def principal(doc: dict, role_name: str, account: str) -> Principal:
     boundary_ref = resources["aws_iam_role"][role_id].get("permissions_boundary")
     boundary = None
     if boundary_ref:
-        boundary_id = REFERENCE.fullmatch(boundary_ref).group(1)
+        boundary_id = _referenced_id(boundary_ref)
         boundary = Policy(policies[boundary_id]["name"], _document(policies[boundary_id]))
     role = resources["aws_iam_role"][role_id]
     return Principal(f"arn:aws:iam::{account}:role{role.get('path', '/')}{role_name}", identity, boundary)
