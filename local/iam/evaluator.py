@@ -14,12 +14,14 @@ the key.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from local.iam.conditions import Context, conditions_hold, normalize
 from local.iam.model import Decision, Policy, Principal, Request, Verdict
-from local.iam_policy import arn_like, string_like
+from local.iam_policy import ARN_COMPONENTS
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +30,45 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _action_like(pattern: str, action: str) -> bool:
-    # Action names are case-insensitive; * and ? are wildcards.
-    return string_like(pattern.lower(), action.lower())
+def _wildcards(pattern: str, any_run: str, one: str) -> str:
+    return "".join(one if char == "?" else any_run if char == "*" else re.escape(char) for char in pattern)
 
 
-def _resource_like(pattern: str, resource: str) -> bool:
-    return pattern == "*" or (resource != "*" and arn_like(pattern, resource))
+def _arn_regex(pattern: str) -> str:
+    """A Resource ARN pattern (reference_policies_elements_resource.html): ``*`` and ``?`` match
+    within a colon-separated segment, but "if the * wildcard is the last character of a resource
+    ARN segment, it can expand to match beyond the colon boundaries". The resource part (sixth
+    segment on) may hold colons itself, and its wildcards match them."""
+    if pattern == "*":
+        return ".*"
+    parts = pattern.split(":", ARN_COMPONENTS - 1)
+    head = [
+        _wildcards(part[:-1], "[^:]*", "[^:]") + ".*" if part.endswith("*") else _wildcards(part, "[^:]*", "[^:]")
+        for part in parts[: ARN_COMPONENTS - 1]
+    ]
+    tail = [_wildcards(part, ".*", ".") for part in parts[ARN_COMPONENTS - 1 :]]
+    return ":".join(head + tail)
 
 
-def _element_matches(statement: Mapping[str, Any], name: str, value: str, match: Any) -> bool:
-    """``Action``/``Resource``: any listed pattern matches; ``NotAction``/``NotResource``: none."""
-    if f"Not{name}" in statement:
-        return not any(match(pattern, value) for pattern in _as_list(statement[f"Not{name}"]))
-    return any(match(pattern, value) for pattern in _as_list(statement.get(name, [])))
+@lru_cache(maxsize=4096)
+def _element_regex(patterns: tuple[str, ...], name: str) -> re.Pattern[str]:
+    """One compiled alternation per element: action names are case-insensitive, ARNs are not."""
+    if name == "Action":
+        alternatives = [_wildcards(pattern, ".*", ".") for pattern in patterns]
+        return re.compile("|".join(alternatives) or "(?!)", re.IGNORECASE | re.DOTALL)
+    return re.compile("|".join(_arn_regex(pattern) for pattern in patterns) or "(?!)", re.DOTALL)
+
+
+def _element_matches(statement: Mapping[str, Any], name: str, value: str) -> bool:
+    """``Action``/``Resource``: any listed pattern matches; ``NotAction``/``NotResource``: none.
+    A request for ``*`` (an action on no resource) matches only the pattern ``*``."""
+    negated = f"Not{name}" in statement
+    patterns = tuple(_as_list(statement[f"Not{name}"] if negated else statement.get(name, [])))
+    if name == "Resource" and value == "*":
+        matched = "*" in patterns
+    else:
+        matched = _element_regex(patterns, name).fullmatch(value) is not None
+    return matched != negated
 
 
 def _label(policy: Policy, statement: Mapping[str, Any], index: int) -> str:
@@ -50,8 +77,8 @@ def _label(policy: Policy, statement: Mapping[str, Any], index: int) -> str:
 
 def _applies(statement: Mapping[str, Any], label: str, request: Request, context: Context) -> bool:
     if not (
-        _element_matches(statement, "Action", request.action, _action_like)
-        and _element_matches(statement, "Resource", request.resource, _resource_like)
+        _element_matches(statement, "Action", request.action)
+        and _element_matches(statement, "Resource", request.resource)
     ):
         return False
     holds, unevaluable = conditions_hold(statement.get("Condition") or {}, context)
@@ -74,8 +101,10 @@ def _matching(policies: Iterable[Policy], effect: str, request: Request, context
     found = []
     for policy in policies:
         for index, statement in enumerate(_as_list(policy.document.get("Statement", []))):
+            if statement.get("Effect") != effect:
+                continue
             label = _label(policy, statement, index)
-            if statement.get("Effect") == effect and _applies(statement, label, request, context):
+            if _applies(statement, label, request, context):
                 found.append(label)
     return found
 

@@ -161,3 +161,28 @@ def test_an_unevaluated_key_fails_closed_and_is_logged(caplog):
     deny = {"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": condition}]}
     other = Request("ec2:RunInstances", "*", {"ec2:InstanceType": "m5.large"})
     assert evaluate(role(allow("*"), deny), other).verdict is Verdict.EXPLICIT_DENY
+
+
+@pytest.mark.parametrize(
+    ("pattern", "resource", "matches"),
+    [
+        ("arn:aws:iam::*:role/items-*", f"arn:aws:iam::{ACCOUNT}:role/items-create", True),
+        ("arn:aws:iam::?:role/x", "arn:aws:iam::1:role/x", True),
+        ("arn:aws:iam::?:role/x", "arn:aws:iam::12:role/x", False),
+        ("arn:aws:dynamodb:eu-*-1:1:table/t", "arn:aws:dynamodb:eu-west-1:1:table/t", True),
+        ("arn:aws:dynamodb:e*t-1:1:table/t", "arn:aws:dynamodb:eu-west-1:1:table/t", True),
+        ("arn:aws:dynamodb:e*-1:1:table/t", "arn:aws:dynamodb:e:x-1:1:table/t", False),
+        ("arn:aws:logs:*", "arn:aws:logs:eu-west-1:1:log-group:g:log-stream:s", True),
+        ("arn:aws:logs:eu-west-1:1:*", "arn:aws:logs:eu-west-1:1:log-group:g:log-stream:s", True),
+        ("arn:aws:logs:eu-west-1:1:log-group:g", "arn:aws:logs:eu-west-1:1:log-group:g:log-stream:s", False),
+        ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a:b/c", True),
+        ("arn:aws:S3:::bucket", "arn:aws:s3:::bucket", False),
+    ],
+)
+def test_resource_wildcards_by_segment(pattern, resource, matches):
+    # reference_policies_elements_resource.html: "You can use wildcard characters (* and ?) within
+    # any ARN segment (the parts separated by colons) ... If the * wildcard is the last character
+    # of a resource ARN segment, it can expand to match beyond the colon boundaries." ARNs are
+    # case-sensitive.
+    principal = role(allow("s3:GetObject", pattern))
+    assert evaluate(principal, Request("s3:GetObject", resource)).allowed is matches
