@@ -66,8 +66,9 @@ def apply_replica_updates(backend: DynamoDBBackend, name: str, updates: list[dic
 
 
 def _check_can_replicate(backend: DynamoDBBackend, table: Table, region: str, key: str | None) -> None:
+    _not_local(backend, region)
     group = group_of(table) or {}
-    if region == backend.region_name or region in group or table.name in _backend(backend, region).tables:
+    if region in group or table.name in _backend(backend, region).tables:
         raise MockValidationException(
             f"Failed to create a the new replica of table with name: {table.name} because one or more "
             f"replicas already existed as tables ({region})."
@@ -127,6 +128,7 @@ def _sse(table: Table, key: str | None) -> dict[str, Any] | None:
 
 def update_replica(backend: DynamoDBBackend, table: Table, action: dict[str, Any]) -> None:
     region = action["RegionName"]
+    _not_local(backend, region)
     group = _member_group(table, region)
     if action.get("KMSMasterKeyId"):
         group[region] = action["KMSMasterKeyId"]
@@ -135,17 +137,27 @@ def update_replica(backend: DynamoDBBackend, table: Table, action: dict[str, Any
 
 
 def delete_replica(backend: DynamoDBBackend, table: Table, region: str) -> None:
+    _not_local(backend, region)
     _member_group(table, region)
+    _backend(backend, region).delete_table(table.name)
+
+
+def _not_local(backend: DynamoDBBackend, region: str) -> None:
     if region == backend.region_name:
-        backend.delete_table(table.name)
-    else:
-        _backend(backend, region).delete_table(table.name)
+        raise MockValidationException(
+            "Cannot add, delete, or update the local region through ReplicaUpdates. "
+            "Use CreateTable, DeleteTable, or UpdateTable as required."
+        )
 
 
 def _member_group(table: Table, region: str) -> Group:
+    """AWS's answer for a region that is no replica; the AWS provider's table delete relies on
+    it (it deletes the replicas it last read, which aws_dynamodb_table_replica already did)."""
     group = group_of(table)
     if group is None or region not in group:
-        raise MockValidationException(f"Cannot find replica in region {region} for table {table.name}")
+        raise MockValidationException(
+            "Replica specified in the Replica Update or Replica Delete action of the request was not found."
+        )
     return group
 
 

@@ -143,7 +143,19 @@ def test_refused_creates(url, name, fields, message):
         replica_update(url, name, "Create", **fields)
 
 
-def test_deleting_a_region_that_is_no_replica_is_refused(url):
+def test_deleting_a_region_that_is_no_replica_answers_as_aws_does(url):
+    """The AWS provider's table delete removes the replicas it last read and ignores exactly
+    this answer for those aws_dynamodb_table_replica has already removed."""
     create_table(url, "never_replicated")
-    with pytest.raises(ClientError, match="ValidationException"):
+    with pytest.raises(ClientError, match="ValidationException") as refused:
         replica_update(url, "never_replicated", "Delete")
+    assert "request was not found" in str(refused.value)
+
+
+@pytest.mark.parametrize("action", ["Create", "Delete"])
+def test_the_tables_own_region_is_refused(url, action):
+    create_table(url, f"own_{action}")
+    with pytest.raises(ClientError, match="Cannot add, delete, or update the local region"):
+        aws_client("dynamodb", PRIMARY, url).update_table(
+            TableName=f"own_{action}", ReplicaUpdates=[{action: {"RegionName": PRIMARY}}]
+        )
