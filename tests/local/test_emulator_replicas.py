@@ -159,3 +159,24 @@ def test_the_tables_own_region_is_refused(url, action):
         aws_client("dynamodb", PRIMARY, url).update_table(
             TableName=f"own_{action}", ReplicaUpdates=[{action: {"RegionName": PRIMARY}}]
         )
+
+
+def test_deleting_the_replica_table_itself_leaves_the_group(url):
+    create_table(url, "left")
+    replica_update(url, "left", "Create", KMSMasterKeyId=KEY_ARN)
+    aws_client("dynamodb", REPLICA, url).delete_table(TableName="left")
+    assert "Replicas" not in describe(url, PRIMARY, "left")
+
+
+def test_a_table_without_a_stream_gets_one_with_its_first_replica(url):
+    aws_client("dynamodb", PRIMARY, url).create_table(
+        TableName="streamless",
+        KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    replica_update(url, "streamless", "Create")
+    for region in (PRIMARY, REPLICA):
+        spec = describe(url, region, "streamless")["StreamSpecification"]
+        assert spec == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}, region
+    assert "SSEDescription" not in describe(url, REPLICA, "streamless")
