@@ -15,6 +15,8 @@ harmless; for a create it is not: the retry of a CreateFunction that had succeed
 it reads the headers, so there is no window to lose it in. Measured with
 benchmarks/fresh_deploys.py (see the README).
 
+It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py).
+
     python -m local.emulator_server -H 127.0.0.1 -p 5000
 """
 
@@ -27,6 +29,8 @@ import sys
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+from local import dynamodb_replicas
 
 # Responses up to this size leave in one write; a larger body still follows its headers
 # immediately, with no application work in between.
@@ -45,6 +49,12 @@ class OneWriteRequestHandler(MotoRequestHandler):
         return result
 
 
+def emulator_app() -> DomainDispatcherApplication:
+    """moto's server application, with the project's extensions of moto installed."""
+    dynamodb_replicas.install()
+    return DomainDispatcherApplication(create_backend_app)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -53,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     # moto builds some URLs (e.g. S3 presigned ones) from this, as moto_server sets it.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as moto_server does: a clean exit
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, app, threaded=True, request_handler=OneWriteRequestHandler)
+    run_simple(args.host, args.port, emulator_app(), threaded=True, request_handler=OneWriteRequestHandler)
     return 0
 
 

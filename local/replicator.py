@@ -1,10 +1,11 @@
-"""Replication for the local environment: gives the per-region emulator tables the behaviour of
-a DynamoDB global table, from each region's DynamoDB stream.
+"""Replication for the local environment: copies writes between the replicas of the emulator's
+global table, from each replica's DynamoDB stream.
 
-moto never creates replicas (DESIGN.md), so the ``local`` environment has one table per region
-with the same name. This process reads every region's stream (moto's dynamodbstreams serves
-DescribeStream, GetShardIterator and GetRecords in server mode, one shard per table) and
-applies every insert, update and delete to every region, the way global tables do:
+The emulator creates the replica tables Terraform asks for (local/dynamodb_replicas.py: the
+same name in every region, each with its own stream) but, like moto, copies no writes between
+them. This process reads every region's stream (moto's dynamodbstreams serves DescribeStream,
+GetShardIterator and GetRecords in server mode, one shard per table) and applies every insert,
+update and delete to every region, the way global tables do:
 
 - **Last writer wins.** A write's version is ``(time, region, sequence)``: the time its region
   recorded it (the stream record's ApproximateCreationDateTime, milliseconds on moto), then
@@ -27,6 +28,11 @@ applies every insert, update and delete to every region, the way global tables d
   Every region, the origin included, is brought to the winning version, which also repairs a
   region whose newer local write was overwritten in a race the condition cannot see (a local
   write that only adds attributes).
+
+A replica created after the replicator started is read from its first record: the items the
+emulator copied into it are recorded there, so they are known like any write. A stream that
+cannot be read (its replica deleted, or deleted and created again) is opened afresh in the next
+round, while the other regions go on.
 
 Polling: GetRecords at most 5 times a second per shard (DynamoDB Streams' limit) while writes
 arrive, once a second after 30 s without any (moto keeps every shard iterator it hands out,
@@ -51,6 +57,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from botocore.exceptions import ClientError
 
 from local import deployment_file
 from local.emulator import AwsClient, aws_client
@@ -168,14 +176,22 @@ class StreamReader:
     def __init__(self, region: str, dynamodb, streams, table_name: str) -> None:
         self.region, self.dynamodb, self.streams, self.table_name = region, dynamodb, streams, table_name
         self.iterators: dict[str, str | None] = {}
+        self.stream_arn: str | None = None
+
+    def _current_stream(self) -> str:
+        return self.dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
 
     def _open(self) -> None:
-        arn = self.dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        arn = self.stream_arn = self._current_stream()
         for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
             if shard["ShardId"] not in self.iterators:
                 self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
                     StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
+
+    def reset(self) -> None:
+        """Forget the open stream: the next read opens the table's current one."""
+        self.iterators, self.stream_arn = {}, None
 
     def read(self) -> list[Change]:
         if not self.iterators:
@@ -187,6 +203,9 @@ class StreamReader:
             page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
             self.iterators[shard_id] = page.get("NextShardIterator")
             changes += [self._change(record) for record in page["Records"]]
+        if not changes and self._current_stream() != self.stream_arn:
+            # The replica was deleted and created again: moto still serves the old stream.
+            self.reset()
         return changes
 
     def _change(self, record: dict) -> Change:
@@ -233,7 +252,13 @@ class Replicator:
         """Read every stream once, then try every queued task; returns the records read."""
         read = 0
         for reader in self.readers.values():
-            for change in reader.read():
+            try:
+                changes = reader.read()
+            except ClientError as err:  # the replica deleted, or deleted and created again
+                reader.reset()
+                self.write_log({"event": "stream unreadable", "region": reader.region, "error": str(err)})
+                continue
+            for change in changes:
                 self.observe(change)
                 read += 1
         self.apply_queued()

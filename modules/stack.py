@@ -59,8 +59,8 @@ GLOBAL_REGION = "us-east-1"
 # configured through Terraform like any other setting rather than patched afterwards.
 LOCAL_ISSUER_VARIABLE = "local_issuer_url"
 REPLICATION_EMULATED = (
-    "emulated: one table per region (moto does not create DynamoDB replicas), replicated from each "
-    "region's stream by tools/replicator.py, last writer wins"
+    "emulated: the global table's replicas are created by the emulator (local/dynamodb_replicas.py), "
+    "items replicated from each replica's stream by local/replicator.py, last writer wins"
 )
 # The DynamoDB item operations the functions call, whose throttles and system errors are
 # alarmed (DescribeTable, a control-plane call, would not be counted; no route uses it now).
@@ -190,7 +190,6 @@ class BackendStack(TerraformStack):
                 providers=self.providers,
                 kms_key_arns={region: keys[region].arn for region in self.providers},
                 table_config=self.config.table,
-                emulated=self.config.emulator,
             ),
         )
 
@@ -405,9 +404,7 @@ class BackendStack(TerraformStack):
         )
 
     def _replication_targets(self, region: str) -> tuple[str, ...]:
-        """The regions ``region``'s table replicates to (none when replication is emulated)."""
-        if self.config.emulator:
-            return ()
+        """The regions ``region``'s table replicates to."""
         return tuple(other for other in self.config.regions if other != region)
 
     def _outputs(self) -> None:

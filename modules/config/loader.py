@@ -462,8 +462,8 @@ class EnvironmentConfig:
         type_doc="list of AWS regions, at least 2, no duplicates",
     )
     emulator: bool = setting(
-        "emulator mode: providers point at the emulator with test credentials, one table per region "
-        "instead of replicas",
+        "emulator mode: providers point at the emulator with test credentials (the same table and "
+        "replicas as on AWS; the emulator creates the replicas)",
         default=False,
     )
     protected: bool = setting(

@@ -30,22 +30,18 @@ class GlobalTableProps:
     customer_managed. ``table_config`` (default ``TableConfig()``: PITR on, no deletion
     protection, customer-managed keys); with deletion protection, Terraform also refuses to
     destroy the table, the replicas and a change of primary region (``prevent_destroy``).
-    ``emulated`` (default False): moto never creates replicas (the apply hangs), so in
-    emulator mode each region gets its own table with the same name and schema instead, and
-    local/replicator.py replicates between them."""
+    The emulator applies the same resources (local/dynamodb_replicas.py creates replicas)."""
 
     name: str
     providers: Mapping[str, AwsProvider]
     kms_key_arns: Mapping[str, str]
     table_config: TableConfig = field(default_factory=TableConfig)
-    emulated: bool = False
 
 
 class GlobalTable(Construct):
-    """Exposes ``name``, ``table`` (primary), ``tables`` (region -> table: the primary, or
-    one per region when emulated), ``replicas`` (region -> replica resource), ``arns``
-    (region -> the table ARN in that region), ``primary_region_guard`` (None when emulated)
-    and ``sentinel`` (the health check's item)."""
+    """Exposes ``name``, ``table`` (primary), ``replicas`` (region -> replica resource),
+    ``arns`` (region -> the table ARN in that region), ``primary_region_guard`` and
+    ``sentinel`` (the health check's item)."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalTableProps) -> None:
         super().__init__(scope, id_)
@@ -54,22 +50,12 @@ class GlobalTable(Construct):
         primary, secondaries = regions[0], regions[1:]
         self.name = props.name
         self.replicas: dict[str, DynamodbTableReplicaA] = {}
-        self.tables: dict[str, DynamodbTable] = {}
-
-        self.primary_region_guard: DataResource | None = None
-        if props.emulated:
-            for region in regions:
-                self.tables[region] = self._table(Construct(self, region), region)
-            self.table = self.tables[primary]
-            self.arns = {region: table.arn for region, table in self.tables.items()}
-        else:
-            self.table = self._table(self, primary)
-            self.primary_region_guard = self._primary_region_guard(primary)
-            self.tables[primary] = self.table
-            self.arns = {primary: self.table.arn}
-            for region in secondaries:
-                self.replicas[region] = self._replica(Construct(self, region), region)
-                self.arns[region] = self.replicas[region].arn
+        self.table = self._table(primary)
+        self.primary_region_guard = self._primary_region_guard(primary)
+        self.arns = {primary: self.table.arn}
+        for region in secondaries:
+            self.replicas[region] = self._replica(Construct(self, region), region)
+            self.arns[region] = self.replicas[region].arn
         self.sentinel = self._sentinel(primary)
 
     def _sentinel(self, primary: str) -> DynamodbTableItem:
@@ -91,10 +77,10 @@ class GlobalTable(Construct):
             depends_on=list(self.replicas.values()) or None,
         )
 
-    def _table(self, scope: Construct, region: str) -> DynamodbTable:
+    def _table(self, region: str) -> DynamodbTable:
         props, settings = self._props, self._props.table_config
         return aws.dynamodb_table.DynamodbTable(
-            scope,
+            self,
             "table",
             provider=props.providers[region],
             name=props.name,

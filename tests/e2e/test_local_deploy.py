@@ -31,7 +31,7 @@ def test_apply_reports_every_phase(local):
     for phase in ("emulator", "synth", "apply", "serve", "smoke"):
         assert f"] {phase}" in printed
     assert deployment.resource_count > 100
-    assert deployment.outputs["replication"].startswith("emulated: one table per region")
+    assert deployment.outputs["replication"].startswith("emulated: the global table's replicas are created by")
     assert set(deployment.outputs["regions"]) == set(config.regions)
 
 

@@ -641,12 +641,14 @@ def test_emulator_environment_is_isolated_and_says_how_replication_is_emulated(e
         assert p["http_proxy"] == p["https_proxy"] == "http://127.0.0.1:1"
         assert p["no_proxy"] == "127.0.0.1,localhost"
         assert "allowed_account_ids" not in p
+    # The same global table as a real environment: the emulator creates the replicas.
     tables = resources(doc, "aws_dynamodb_table")
-    assert resources(doc, "aws_dynamodb_table_replica") == {}
-    assert sorted(t["provider"] for t in tables.values()) == sorted(f"aws.{provider_alias(r)}" for r in config.regions)
+    assert [t["provider"] for t in tables.values()] == [f"aws.{provider_alias(config.regions[0])}"]
     assert {t["name"] for t in tables.values()} == {"items-local-items"}
-    assert doc["output"]["replication"]["value"].startswith("emulated: one table per region")
-    assert not [
+    replicas = resources(doc, "aws_dynamodb_table_replica")
+    assert sorted(r["provider"] for r in replicas.values()) == [f"aws.{provider_alias(r)}" for r in config.regions[1:]]
+    assert doc["output"]["replication"]["value"].startswith("emulated: the global table's replicas are created by")
+    assert [
         a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "ReplicationLatency"
     ]
     for fn in item_functions(doc):
