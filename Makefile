@@ -62,12 +62,15 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Two workers (the machine has 2 cores). Each e2e module runs whole on one worker, and the
+# modules that share one deployment on the same one (tests/conftest.py's scheduler).
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
-# Everything except the Terraform and emulator tests.
+# Everything except the Terraform, emulator and slow (whole-app subprocess) tests.
 test-fast: setup
-	$(PY) -m pytest -m "not terraform and not e2e"
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not terraform and not e2e and not slow"
 
 bench: setup
 	$(PY) benchmarks/handlers.py

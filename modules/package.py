@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,15 +85,22 @@ def _package_files(source: Path) -> list[tuple[str, bytes]]:
 
 
 def _write_zip(destination: Path, entries: list[tuple[str, bytes]]) -> str:
-    """Write ``entries`` (in order) and return the base64 SHA-256 Lambda expects as ``source_code_hash``."""
+    """Write ``entries`` (in order) and return the base64 SHA-256 Lambda expects as ``source_code_hash``.
+
+    The archive is built in memory and moved into place from a temporary file of its own, so
+    processes building the same (deterministic) zip at once (make test's workers, a deploy
+    beside a synth) never see each other's partial file."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_suffix(".tmp")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for arcname, data in entries:
             _zip_entry(archive, arcname, data)
-    partial.replace(destination)
-    return base64.b64encode(hashlib.sha256(destination.read_bytes()).digest()).decode()
+    data = buffer.getvalue()
+    with tempfile.NamedTemporaryFile(dir=destination.parent, prefix=destination.name, delete=False) as partial:
+        partial.write(data)
+    Path(partial.name).replace(destination)
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def build_functions_zip(source: Path, destination: Path) -> str:

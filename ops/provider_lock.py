@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from ops import terraform as tf
@@ -37,8 +38,10 @@ def mirror_lock_file(build_dir: Path, mirror: Path, binary: str) -> Path:
     target = Path(build_dir) / "provider-lock" / key / LOCK_FILE
     if target.is_file():
         return target
-    work = target.parent
-    work.mkdir(parents=True, exist_ok=True)
+    # Each process locks in a folder of its own and moves the result into place, so two
+    # processes making it at once (make test's workers) never copy a half-written file.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".lock-"))
     (work / "main.tf.json").write_text(
         json.dumps(
             {"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": tf.PROVIDER_VERSION}}}}
@@ -54,6 +57,8 @@ def mirror_lock_file(build_dir: Path, mirror: Path, binary: str) -> Path:
     )
     if result.returncode != 0:
         raise RuntimeError(f"terraform providers lock from {mirror} failed:\n{result.stdout}{result.stderr}")
+    (work / LOCK_FILE).replace(target)
+    shutil.rmtree(work, ignore_errors=True)
     return target
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -57,13 +58,17 @@ def cli_config(build_dir: Path) -> Path | None:
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / "terraformrc"
-    path.write_text(
+    text = (
         "provider_installation {\n"
         f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n'
-        "}\n",
-        encoding="utf-8",
+        "}\n"
     )
+    # Written aside and moved into place: a Terraform starting in another process (make test's
+    # other worker) never reads it half-written.
+    with tempfile.NamedTemporaryFile("w", dir=build_dir, prefix=".terraformrc", delete=False, encoding="utf-8") as f:
+        f.write(text)
+    Path(f.name).replace(path)
     return path
 
 

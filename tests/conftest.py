@@ -6,17 +6,36 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+from modules.config.loader import load_environments, parse_environment
 
-from modules.config.loader import load_environments, parse_environment  # noqa: E402
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# The e2e modules that share one deployment (tests/e2e/conftest.py's session-scoped ``local``):
+# they only read it, or put back what they change.
+SHARED_DEPLOYMENT = {"test_add_region.py", "test_api_security_deployed.py", "test_gateway_deployed.py"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """make test's two workers: each e2e module runs whole on one worker (its deployment is made
+    once), the SHARED_DEPLOYMENT modules together on one, every other test wherever a worker is
+    free. (xdist's own ``loadgroup`` renames node ids, which pytest 9 no longer lets a plugin do.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DeploymentScopes(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if not path.startswith("tests/e2e/"):
+                return nodeid
+            return "shared_deployment" if path.rsplit("/", 1)[-1] in SHARED_DEPLOYMENT else path
+
+    return DeploymentScopes(config, log)
+
 
 # Variants that the environment files do not cover: weighted routing, no domain, three
 # regions with failover rejected elsewhere, AWS-owned encryption, us-east-1 not a region, and

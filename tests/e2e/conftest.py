@@ -1,6 +1,8 @@
-"""The fixtures every e2e module shares. Module scope: each test module that asks for ``local``
-gets its own deployment (its tests may change what is deployed), stopped after its last test.
-A module that deploys differently (test_active_active: TIME_SCALE) defines its own ``local``."""
+"""The fixtures every e2e module shares. ``local`` is one deployment for the modules that
+only read it or put back what they change (tests/conftest.py's SHARED_DEPLOYMENT: one
+pytest-xdist worker runs them all, so they share it), stopped at the end of the session. A
+module that deploys differently or destroys (test_active_active: TIME_SCALE;
+test_local_deploy: destroy) defines its own module-scoped ``local``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from local import deployment_file
 from tests.e2e.local_deployment import LocalDeployment, deploy_for_module, stop
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local(tmp_path_factory, terraform_bin):
     deployed = deploy_for_module(tmp_path_factory)
     yield deployed
