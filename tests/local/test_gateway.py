@@ -18,7 +18,7 @@ import zipfile
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local import deployment_file
+from local import deployment_file, front_door, request_validation
 from local import gateway as local_gateway
 from local.deployed_api import ApiSnapshot, Integration, Method, Resource
 from local.emulator import aws_client, free_port
@@ -111,9 +111,13 @@ class Api:
             )["id"]
         return self.resources[path]
 
-    def route(self, method: str, path: str, function_arn: str, timeout_ms: int = 29000, auth: str = "NONE") -> None:
+    def route(
+        self, method: str, path: str, function_arn: str, timeout_ms: int = 29000, auth: str = "NONE", **settings
+    ) -> None:
         resource_id = self.resource(path)
-        self.apigateway.put_method(restApiId=self.id, resourceId=resource_id, httpMethod=method, authorizationType=auth)
+        self.apigateway.put_method(
+            restApiId=self.id, resourceId=resource_id, httpMethod=method, authorizationType=auth, **settings
+        )
         self.apigateway.put_integration(
             restApiId=self.id,
             resourceId=resource_id,
@@ -123,6 +127,16 @@ class Api:
             uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
             timeoutInMillis=timeout_ms,
         )
+
+    def validated(self, method: str, path: str, function_arn: str) -> None:
+        """A route whose body the API validates against an "Item" model (any JSON object)."""
+        self.apigateway.create_model(
+            restApiId=self.id, name="Item", contentType="application/json", schema='{"type": "object"}'
+        )
+        validator = self.apigateway.create_request_validator(
+            restApiId=self.id, name="body", validateRequestBody=True, validateRequestParameters=False
+        )["id"]
+        self.route(method, path, function_arn, requestValidatorId=validator, requestModels={"application/json": "Item"})
 
     def deploy(self) -> None:
         self.apigateway.create_deployment(restApiId=self.id, stageName=STAGE)
@@ -157,6 +171,7 @@ def deployed(tmp_path_factory):
     api.lambda_.remove_permission(FunctionName="locked", StatementId="apigateway")
     api.permit("locked", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/{STAGE}/GET/locked/{{item_id}}")
     api.route("GET", "/locked/{item_id}", locked)
+    api.validated("POST", "/validated", echo)
     api.deploy()
     port = free_port()
     deployment = deployment_file.build(
@@ -419,13 +434,13 @@ def test_a_body_over_api_gateways_payload_limit_is_a_413_without_reading_it(depl
     _, base, _, _ = deployed
     connection = http.client.HTTPConnection(base.split("/")[2], timeout=10)
     connection.putrequest("POST", f"/{STAGE}/items")
-    connection.putheader("Content-Length", str(local_gateway.MAX_BODY_BYTES + 1))
+    connection.putheader("Content-Length", str(front_door.MAX_BODY_BYTES + 1))
     connection.endheaders()
     response = connection.getresponse()
     assert (response.status, json.loads(response.read())) == (413, {"message": "Request Too Long"})
     connection.close()
-    at_limit = call(base + "/size", "POST", b"x" * local_gateway.MAX_BODY_BYTES)
-    assert at_limit[:2] == (200, str(local_gateway.MAX_BODY_BYTES).encode())
+    at_limit = call(base + "/size", "POST", b"x" * front_door.MAX_BODY_BYTES)
+    assert at_limit[:2] == (200, str(front_door.MAX_BODY_BYTES).encode())
 
 
 def test_chunked_bodies_are_read_and_capped(deployed):
@@ -433,19 +448,19 @@ def test_chunked_bodies_are_read_and_capped(deployed):
     request = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     answer = raw_exchange(base, request.encode() + b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n5")
-    huge = f"{local_gateway.MAX_BODY_BYTES + 1:x}\r\n".encode()
+    huge = f"{front_door.MAX_BODY_BYTES + 1:x}\r\n".encode()
     assert raw_exchange(base, request.encode() + huge).startswith(b"HTTP/1.1 413")
 
 
 def test_oversized_headers_are_refused(deployed):
     _, base, _, _ = deployed
-    request = f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * local_gateway.MAX_HEADER_BYTES}\r\n\r\n"
+    request = f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * front_door.MAX_HEADER_BYTES}\r\n\r\n"
     assert raw_exchange(base, request.encode()).startswith(b"HTTP/1.1 431")
 
 
 def test_a_slow_client_is_cut_off_at_the_request_deadline(deployed, monkeypatch):
     _, base, _, _ = deployed
-    monkeypatch.setattr(local_gateway, "REQUEST_READ_DEADLINE_S", 1.0)
+    monkeypatch.setattr(front_door, "REQUEST_READ_DEADLINE_S", 1.0)
     started = time.monotonic()
     answer = raw_exchange(base, f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\n".encode())  # never finishes
     assert answer == b"" and time.monotonic() - started < 3
@@ -466,9 +481,8 @@ def test_what_a_handler_prints_goes_to_the_log_not_into_its_answer(deployed):
 
 def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatch, tmp_path):
     _, _, _, gateway = deployed
-    monkeypatch.setattr(local_gateway, "MAX_CONNECTIONS", 1)
     with open(tmp_path / "log", "w") as log:
-        server = local_gateway.make_server(gateway, 0, log)
+        server = local_gateway.make_server(gateway, 0, log, workers=1, waiting=0)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         try:
             holder = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
@@ -477,8 +491,43 @@ def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatc
             answer = raw_exchange(
                 f"http://127.0.0.1:{server.server_address[1]}/v1", b"GET /v1/items/1 HTTP/1.1\r\n\r\n"
             )
-            assert answer.startswith(b"HTTP/1.1 429") and answer.endswith(b'{"message":"Too Many Requests"}\n')
+            assert answer.startswith(b"HTTP/1.1 429") and answer.endswith(b'{"message": "Too Many Requests"}')
             holder.close()
         finally:
             server.shutdown()
             server.server_close()
+
+
+def json_answer(answer: bytes) -> tuple[int, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "length_headers",
+    ["Content-Length: -1", "Content-Length: abc", "Content-Length: +2", "Content-Length: 2\r\nContent-Length: 3"],
+)
+def test_an_invalid_content_length_is_a_json_400(deployed, length_headers):
+    _, base, _, _ = deployed
+    request = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\n{length_headers}\r\nConnection: close\r\n\r\nab"
+    assert json_answer(raw_exchange(base, request.encode())) == (400, {"message": "Bad Request"})
+
+
+def test_malformed_chunks_and_request_lines_get_json_not_html(deployed):
+    _, base, _, _ = deployed
+    chunked = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"
+    assert json_answer(raw_exchange(base, chunked.encode())) == (400, {"message": "Bad Request"})
+    assert json_answer(raw_exchange(base, b"GET /v1/items/1 HTTP/9.9\r\n\r\n"))[0] == 505
+    assert json_answer(raw_exchange(base, b"NONSENSE\r\n\r\n"))[0] == 400
+
+
+def test_json_nested_deeper_than_the_limit_is_a_400_and_within_it_passes(deployed):
+    _, base, _, _ = deployed
+    limit = request_validation.MAX_JSON_DEPTH
+    within = b'{"a":' * (limit - 1) + b"[]" + b"}" * (limit - 1)
+    assert call(base + "/validated", "POST", within, {"Content-Type": "application/json"})[0] == 200
+    for depth in (limit + 1, 5000):
+        deep = b'{"a":' * (depth - 1) + b"[]" + b"}" * (depth - 1)
+        status, body, _ = call(base + "/validated", "POST", deep, {"Content-Type": "application/json"})
+        assert (status, json.loads(body)) == (400, {"message": "Invalid request body"})
