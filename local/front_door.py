@@ -246,6 +246,8 @@ class FrontDoorServer(HTTPServer):
             request, client_address = self.pending.get()
             try:
                 self.finish_request(request, client_address)
+            except OSError:  # the client went away: nothing to answer
+                pass
             except Exception:
                 self.handle_error(request, client_address)
             finally:

@@ -18,7 +18,7 @@ import zipfile
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local import deployment_file, front_door, request_validation
+from local import deployment_file, front_door, moto_fixes, request_validation
 from local import gateway as local_gateway
 from local.deployed_api import ApiSnapshot, Integration, Method, Resource
 from local.emulator import aws_client, free_port
@@ -54,7 +54,12 @@ def noisy(event, context):
 
 def malformed(event, context):
     return "not a proxy response"
+
+def allow(event, context):
+    return {"principalId": "anyone", "policyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": event["methodArn"]}]}}
 """
+IDENTITY_VALIDATION_EXPRESSION = r"^Bearer [-0-9a-zA-Z._]+$"
 
 
 def code_zip(source: str) -> bytes:
@@ -138,6 +143,21 @@ class Api:
         )["id"]
         self.route(method, path, function_arn, requestValidatorId=validator, requestModels={"application/json": "Item"})
 
+    def authorized(self, path: str, function_arn: str) -> None:
+        """GET ``path`` behind a TOKEN authorizer that allows every token it is given."""
+        allow = self.function("allow", "testfn.app.allow")
+        self.permit("allow", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{self.id}/authorizers/*", "authorizer")
+        authorizer = self.apigateway.create_authorizer(
+            restApiId=self.id,
+            name="jwt",
+            type="TOKEN",
+            authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{allow}/invocations",
+            identitySource="method.request.header.Authorization",
+            identityValidationExpression=IDENTITY_VALIDATION_EXPRESSION,
+            authorizerResultTtlInSeconds=0,
+        )["id"]
+        self.route("GET", path, function_arn, auth="CUSTOM", authorizerId=authorizer)
+
     def deploy(self) -> None:
         self.apigateway.create_deployment(restApiId=self.id, stageName=STAGE)
 
@@ -146,6 +166,7 @@ class Api:
 def deployed(tmp_path_factory):
     """moto's server, a REST API with every case below, and a gateway serving it."""
     root = tmp_path_factory.mktemp("gateway")
+    moto_fixes.apply()  # as the emulator's server applies it
     emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     emulator.start()
     endpoint = f"http://127.0.0.1:{emulator._port}"
@@ -172,6 +193,7 @@ def deployed(tmp_path_factory):
     api.permit("locked", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/{STAGE}/GET/locked/{{item_id}}")
     api.route("GET", "/locked/{item_id}", locked)
     api.validated("POST", "/validated", echo)
+    api.authorized("/authorized", echo)
     api.deploy()
     port = free_port()
     deployment = deployment_file.build(
@@ -531,3 +553,12 @@ def test_json_nested_deeper_than_the_limit_is_a_400_and_within_it_passes(deploye
         deep = b'{"a":' * (depth - 1) + b"[]" + b"}" * (depth - 1)
         status, body, _ = call(base + "/validated", "POST", deep, {"Content-Type": "application/json"})
         assert (status, json.loads(body)) == (400, {"message": "Invalid request body"})
+
+
+def test_a_header_that_fails_the_identity_validation_expression_is_refused_before_the_authorizer(deployed):
+    api, base, log, _ = deployed
+    assert call(base + "/authorized", headers={"Authorization": "Bearer a.b.c"})[0] == 200
+    for header in ("Bearer  a.b.c", "Basic dXNlcg==", "Bearer a.b.c "):
+        status, body, _ = call(base + "/authorized", headers={"Authorization": header})
+        assert (status, json.loads(body)) == (401, {"message": "Unauthorized"}), header
+    assert "identity validation expression" in log.read_text()
