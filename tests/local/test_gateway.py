@@ -562,3 +562,32 @@ def test_a_header_that_fails_the_identity_validation_expression_is_refused_befor
         status, body, _ = call(base + "/authorized", headers={"Authorization": header})
         assert (status, json.loads(body)) == (401, {"message": "Unauthorized"}), header
     assert "identity validation expression" in log.read_text()
+
+
+def test_a_burst_past_capacity_is_answered_429_never_reset(deployed, tmp_path):
+    _, _, _, gateway = deployed
+    with open(tmp_path / "log", "w") as log:
+        server = local_gateway.make_server(gateway, 0, log, workers=2, waiting=2)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/{STAGE}"
+        request = f"POST /{STAGE}/size HTTP/1.1\r\nContent-Length: 65536\r\nConnection: close\r\n\r\n"
+        outcomes: list[bytes] = []
+
+        def one() -> None:
+            try:
+                outcomes.append(raw_exchange(base, request.encode() + b"x" * 65536, timeout=20))
+            except ConnectionResetError:
+                outcomes.append(b"reset")
+
+        threads = [threading.Thread(target=one) for _ in range(60)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            server.shutdown()
+            server.server_close()
+    statuses = sorted({answer.split(b"\r\n")[0] for answer in outcomes})
+    assert statuses == [b"HTTP/1.1 200 OK", b"HTTP/1.1 429 Too Many Requests"], statuses
+    assert all(answer.endswith((b"65536", b'{"message": "Too Many Requests"}')) for answer in outcomes)

@@ -376,3 +376,35 @@ def test_malformed_request_lines_get_json_not_html(global_url):
     assert status_and_json(exchange(address, b"NONSENSE\r\n\r\n"))[0] == 400
     huge = f"GET /x HTTP/1.1\r\nX-Big: {'a' * front_door.MAX_HEADER_BYTES}\r\n\r\n".encode()
     assert status_and_json(exchange(address, huge))[0] == 431
+
+
+def burst(address: str, requests: list[bytes], timeout: float = 20) -> Counter:
+    """Sends every request on its own connection at once; counts status lines and resets."""
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def one(data: bytes) -> None:
+        try:
+            answer = exchange(address, data, timeout)
+            outcome = answer.split(b"\r\n", 1)[0].decode() if answer else "closed without an answer"
+            if b" 503 " in answer.split(b"\r\n", 1)[0]:
+                assert b"\r\nRetry-After: 1\r\n" in answer and answer.endswith(b'{"message": "Service Unavailable"}')
+        except ConnectionResetError:
+            outcome = "reset"
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=one, args=(data,)) for data in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_a_burst_past_capacity_is_answered_503_with_retry_after_never_reset(global_url):
+    address = global_url(workers=2, waiting=2)
+    slow = b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\nConnection: close\r\n\r\n" + b"x" * 65536
+    outcomes = burst(address, [slow] * 60)
+    assert set(outcomes) == {"HTTP/1.1 201 Created", "HTTP/1.1 503 Service Unavailable"}, outcomes
+    assert outcomes["HTTP/1.1 201 Created"] >= 4 and sum(outcomes.values()) == 60
