@@ -7,6 +7,8 @@ source (it imports nothing from ``modules/``): per request it reads the stage's 
 function's configuration and its resource policy, and answers the way API Gateway does:
 
 - no such resource or method: 403 ``{"message":"Missing Authentication Token"}``;
+- the stage's default or the method's own throttle (the stage's method settings) has no
+  token left: 429 ``{"message":"Too Many Requests"}`` (local/throttling.py);
 - the function's resource policy does not let apigateway.amazonaws.com invoke it for
   ``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``: 500
   ``{"message": "Internal server error"}`` and the cause in the log;
@@ -40,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local import deployment_file, front_door, iam_policy, request_validation
+from local import deployment_file, front_door, iam_policy, request_validation, throttling
 from local.authorizer_runner import LocalAuthorizers, Refused
 from local.deployed_api import (
     ApiReader,
@@ -99,6 +101,10 @@ def gateway_response_headers(snapshot: ApiSnapshot, status: int) -> list[tuple[s
 
 def missing_token() -> GatewayResponse:
     return gateway_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+
+
+def too_many_requests() -> GatewayResponse:
+    return gateway_error(429, "Too Many Requests", "TooManyRequestsException", "throttled by the stage's settings")
 
 
 def internal_error(cause: str) -> GatewayResponse:
@@ -281,6 +287,7 @@ class Gateway:
     ) -> None:
         self.region, self.api, self.functions, self.environments = region, api, functions, environments
         self.authorizers = LocalAuthorizers(region, functions, environments)
+        self.buckets = throttling.Buckets()
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         started, request_id = time.time(), str(uuid.uuid4())
@@ -298,12 +305,14 @@ class Gateway:
         if not (path == prefix or path.startswith(prefix + "/")):
             return gateway_error(403, "Forbidden", "ForbiddenException", f"no stage in {path!r}")
         try:
-            snapshot, stage_variables = self.api.current()
+            snapshot, stage_variables, method_settings = self.api.current()
         except StageNotFound as err:
             return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
         route = snapshot.match(request.method, path[len(prefix) :] or "/")
         if route is None:
             return self._with_gateway_headers(snapshot, missing_token())
+        if self._throttled(route, method_settings):
+            return self._with_gateway_headers(snapshot, too_many_requests())
         authorized = self._authorize(request, route, snapshot, request_id)
         if isinstance(authorized, GatewayResponse):
             return self._with_gateway_headers(snapshot, authorized)
@@ -313,6 +322,12 @@ class Gateway:
         response = self._integrate(request, route, snapshot, stage_variables, request_id, started, authorized or None)
         response.log.setdefault("route", f"{request.method} {route.resource.path}")
         return self._with_gateway_headers(snapshot, response)
+
+    def _throttled(self, route: RouteMatch, method_settings: dict) -> bool:
+        """The stage's or the method's throttle (local/throttling.py) has no token left."""
+        limit = throttling.limit_for(throttling.limits(method_settings), route.resource.path, route.method.http_method)
+        key = throttling.method_key(route.resource.path, route.method.http_method)
+        return limit is not None and not self.buckets.take(key, limit)
 
     @staticmethod
     def _with_gateway_headers(snapshot: ApiSnapshot, response: GatewayResponse) -> GatewayResponse:

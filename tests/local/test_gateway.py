@@ -194,6 +194,8 @@ def deployed(tmp_path_factory):
     api.route("GET", "/locked/{item_id}", locked)
     api.validated("POST", "/validated", echo)
     api.authorized("/authorized", echo)
+    api.route("GET", "/throttled", echo)
+    api.route("GET", "/default-throttled", echo)
     api.deploy()
     port = free_port()
     deployment = deployment_file.build(
@@ -591,3 +593,32 @@ def test_a_burst_past_capacity_is_answered_429_never_reset(deployed, tmp_path):
     statuses = sorted({answer.split(b"\r\n")[0] for answer in outcomes})
     assert statuses == [b"HTTP/1.1 200 OK", b"HTTP/1.1 429 Too Many Requests"], statuses
     assert all(answer.endswith((b"65536", b'{"message": "Too Many Requests"}')) for answer in outcomes)
+
+
+def throttle(api, method_path: str, rate: float, burst: int) -> None:
+    """As Terraform's aws_api_gateway_method_settings sets them: UpdateStage patch operations."""
+    api.apigateway.update_stage(
+        restApiId=api.id,
+        stageName=STAGE,
+        patchOperations=[
+            {"op": "replace", "path": f"/{method_path}/throttling/rateLimit", "value": str(rate)},
+            {"op": "replace", "path": f"/{method_path}/throttling/burstLimit", "value": str(burst)},
+        ],
+    )
+
+
+def test_the_deployed_stage_and_method_throttles_answer_429(deployed):
+    api, base, _, _ = deployed
+    throttle(api, "~1throttled/GET", 0.001, 2)
+    statuses = [call(base + "/throttled")[0] for _ in range(3)]
+    status, body, headers = call(base + "/throttled")
+    assert statuses[:2] == [200, 200] and (status, json.loads(body)) == (429, {"message": "Too Many Requests"})
+    assert headers["x-amzn-ErrorType"] == "TooManyRequestsException"
+    try:
+        throttle(api, "*/*", 0.001, 1)  # the stage's default, for every method without its own
+        assert [call(base + "/default-throttled")[0] for _ in range(2)] == [200, 429]
+        assert call(base + "/items/special")[0] == 200  # its own bucket
+    finally:
+        throttle(api, "*/*", 10000, 5000)
+        throttle(api, "~1throttled/GET", 10000, 5000)
+    assert call(base + "/default-throttled")[0] == 200 and call(base + "/throttled")[0] == 200
