@@ -7,6 +7,8 @@ source (it imports nothing from ``modules/``): per request it reads the stage's 
 function's configuration and its resource policy, and answers the way API Gateway does:
 
 - no such resource or method: 403 ``{"message":"Missing Authentication Token"}``;
+- the web ACL associated with the stage blocks the request (its own rules; managed rule
+  groups are logged as not evaluated): the rule's answer (local/waf.py);
 - the stage's default or the method's own throttle (the stage's method settings) has no
   token left: 429 ``{"message":"Too Many Requests"}`` (local/throttling.py);
 - the function's resource policy does not let apigateway.amazonaws.com invoke it for
@@ -43,6 +45,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import deployment_file, front_door, iam_policy, request_validation, throttling
+from local import waf as waf_rules
 from local.authorizer_runner import LocalAuthorizers, Refused
 from local.deployed_api import (
     ApiReader,
@@ -283,9 +286,15 @@ class Gateway:
     """Answers one region's requests from the deployed configuration (no HTTP here)."""
 
     def __init__(
-        self, region: Region, api: ApiReader, functions: FunctionReader, environments: EnvironmentPool
+        self,
+        region: Region,
+        api: ApiReader,
+        functions: FunctionReader,
+        environments: EnvironmentPool,
+        waf: waf_rules.WafReader | None = None,
     ) -> None:
         self.region, self.api, self.functions, self.environments = region, api, functions, environments
+        self.waf = waf
         self.authorizers = LocalAuthorizers(region, functions, environments)
         self.buckets = throttling.Buckets()
 
@@ -304,11 +313,21 @@ class Gateway:
         prefix = f"/{self.region.stage}"
         if not (path == prefix or path.startswith(prefix + "/")):
             return gateway_error(403, "Forbidden", "ForbiddenException", f"no stage in {path!r}")
+        verdict = self._web_acl(request)
+        if verdict is not None and verdict.blocked:
+            headers = [("Content-Type", verdict.content_type)]
+            return GatewayResponse(verdict.status, verdict.body, headers, verdict.log)
+        response = self._serve(request, path[len(prefix) :] or "/", request_id, started)
+        response.log.update(verdict.log if verdict else {})
+        return response
+
+    def _serve(self, request: GatewayRequest, path: str, request_id: str, started: float) -> GatewayResponse:
+        """The stage's answer to a request WAF let through (``path`` without the stage)."""
         try:
             snapshot, stage_variables, method_settings = self.api.current()
         except StageNotFound as err:
             return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
-        route = snapshot.match(request.method, path[len(prefix) :] or "/")
+        route = snapshot.match(request.method, path)
         if route is None:
             return self._with_gateway_headers(snapshot, missing_token())
         if self._throttled(route, method_settings):
@@ -322,6 +341,15 @@ class Gateway:
         response = self._integrate(request, route, snapshot, stage_variables, request_id, started, authorized or None)
         response.log.setdefault("route", f"{request.method} {route.resource.path}")
         return self._with_gateway_headers(snapshot, response)
+
+    def _web_acl(self, request: GatewayRequest) -> waf_rules.Verdict | None:
+        """WAF decides first, as for API Gateway (local/waf.py); None without a web ACL."""
+        acl = self.waf.current() if self.waf else None
+        if acl is None:
+            return None
+        return acl.evaluate(
+            waf_rules.WafRequest(request.method, request.target, request.headers, request.body, request.source_ip)
+        )
 
     def _throttled(self, route: RouteMatch, method_settings: dict) -> bool:
         """The stage's or the method's throttle (local/throttling.py) has no token left."""
@@ -532,11 +560,13 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gat
             return clients[function_region]
 
     code = CodeStore(Path(deployment["stack_dir"]), state_dir / "code")
+    web_acl = waf_rules.stage_arn(region, served["rest_api_id"], served["stage"])
     return Gateway(
         Region(region, deployment["account_id"], served["rest_api_id"], served["stage"]),
         ApiReader(aws_client("apigateway", region, endpoint), served["rest_api_id"], served["stage"]),
         FunctionReader(lambda_client),
         EnvironmentPool(code, region, endpoint, log),
+        waf_rules.WafReader(aws_client("wafv2", region, endpoint), web_acl, log if log is not None else sys.stderr),
     )
 
 

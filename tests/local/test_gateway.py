@@ -622,3 +622,113 @@ def test_the_deployed_stage_and_method_throttles_answer_429(deployed):
         throttle(api, "*/*", 10000, 5000)
         throttle(api, "~1throttled/GET", 10000, 5000)
     assert call(base + "/default-throttled")[0] == 200 and call(base + "/throttled")[0] == 200
+
+
+def waf_rule(name: str, priority: int, statement: dict, action: dict | None = None) -> dict:
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
+    rule = {"Name": name, "Priority": priority, "Statement": statement, "VisibilityConfig": visibility}
+    if "ManagedRuleGroupStatement" in statement:
+        return {**rule, "OverrideAction": {"None": {}}}
+    return {**rule, "Action": action or {"Block": {}}}
+
+
+def text_match(kind: str, field: dict, **match) -> dict:
+    return {kind: {"FieldToMatch": field, "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}], **match}}
+
+
+WAF_RULES = [
+    waf_rule(
+        "rate-limit-per-ip",
+        0,
+        {
+            "RateBasedStatement": {
+                "Limit": 10,
+                "AggregateKeyType": "IP",
+                "EvaluationWindowSec": 300,
+                "ScopeDownStatement": {
+                    "NotStatement": {
+                        "Statement": text_match(
+                            "ByteMatchStatement",
+                            {"UriPath": {}},
+                            SearchString=b"/v1/items/special",
+                            PositionalConstraint="EXACTLY",
+                        )
+                    }
+                },
+            }
+        },
+        {"Block": {"CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": "rate-limited"}}},
+    ),
+    waf_rule(
+        "declared-length",
+        1,
+        text_match("RegexMatchStatement", {"SingleHeader": {"Name": "content-length"}}, RegexString=r"^[0-9]{4,}$"),
+        {"Block": {"CustomResponse": {"ResponseCode": 413}}},
+    ),
+    waf_rule(
+        "no-scanners",
+        2,
+        text_match(
+            "ByteMatchStatement",
+            {"SingleHeader": {"Name": "user-agent"}},
+            SearchString=b"sqlmap",
+            PositionalConstraint="CONTAINS",
+        ),
+    ),
+    waf_rule(
+        "count-big-bodies",
+        3,
+        text_match("SizeConstraintStatement", {"Body": {}}, ComparisonOperator="GT", Size=100),
+        {"Count": {}},
+    ),
+    waf_rule(
+        "aws-common", 4, {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}}
+    ),
+]
+
+
+@pytest.fixture
+def web_acl(deployed):
+    """A web ACL with the stack's kinds of rules, associated with the stage while the test runs."""
+    api, _, _, gateway = deployed
+    wafv2 = aws_client("wafv2", REGION, api.apigateway.meta.endpoint_url)
+    acl = wafv2.create_web_acl(
+        Name=f"api-{time.time_ns()}",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        Rules=WAF_RULES,
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "api"},
+        CustomResponseBodies={
+            "rate-limited": {"ContentType": "APPLICATION_JSON", "Content": '{"message":"Too Many Requests"}'}
+        },
+    )["Summary"]
+    stage = f"arn:aws:apigateway:{REGION}::/restapis/{api.id}/stages/{STAGE}"
+    wafv2.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=stage)
+    gateway.waf.refresh_s = 0  # read the association on every request
+    try:
+        yield
+    finally:
+        wafv2.disassociate_web_acl(ResourceArn=stage)
+
+
+def test_the_web_acl_on_the_stage_applies_its_own_rules_with_their_actions(deployed, web_acl):
+    _, base, log, _ = deployed
+    assert call(base + "/items/1", headers={"User-Agent": "SQLMap/1.7"})[0] == 403  # lowercased, then matched
+    status, body, _ = call(base + "/size", "POST", b"x" * 1000)  # Content-Length: 1000
+    assert (status, body) == (413, b"")
+    assert call(base + "/size", "POST", b"x" * 200)[:2] == (200, b"200")  # counted, not blocked
+    for _ in range(3):
+        assert call(base + "/items/special")[0] == 200  # outside the rate rule's scope-down
+    statuses = [call(base + "/items/1")[0] for _ in range(8)]
+    # the three requests above count too (blocked by a later rule or not): 10 pass, then 429
+    assert statuses[:7] == [200] * 7 and statuses[7:] == [429], statuses
+    status, body, _ = call(base + "/items/1")
+    assert (status, json.loads(body)) == (429, {"message": "Too Many Requests"})
+    assert call(base + "/items/special")[0] == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert {
+        "waf": "rule not evaluated",
+        "rule": "aws-common",
+        "why": "rule groups cannot be evaluated offline",
+    } in lines
+    assert any(line.get("waf_counted") == ["count-big-bodies"] for line in lines)
