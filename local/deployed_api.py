@@ -186,8 +186,9 @@ class ApiReader:
         self._snapshots: dict[str, ApiSnapshot] = {}
         self._lock = threading.Lock()
 
-    def current(self) -> tuple[ApiSnapshot, dict[str, str]]:
-        """The snapshot of the stage's deployment, and the stage's variables as they are now."""
+    def current(self) -> tuple[ApiSnapshot, dict[str, str], dict]:
+        """The snapshot of the stage's deployment, and the stage's variables and method
+        settings (``methodSettings``: throttles) as they are now."""
         try:
             stage = self.client.get_stage(restApiId=self.rest_api_id, stageName=self.stage)
         except self.client.exceptions.NotFoundException:
@@ -196,7 +197,8 @@ class ApiReader:
         with self._lock:
             if deployment_id not in self._snapshots:
                 self._snapshots[deployment_id] = self._read(deployment_id)
-            return self._snapshots[deployment_id], dict(stage.get("variables") or {})
+            snapshot = self._snapshots[deployment_id]
+        return snapshot, dict(stage.get("variables") or {}), dict(stage.get("methodSettings") or {})
 
     def _read(self, deployment_id: str) -> ApiSnapshot:
         api = self.client.get_rest_api(restApiId=self.rest_api_id)

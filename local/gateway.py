@@ -7,6 +7,10 @@ source (it imports nothing from ``modules/``): per request it reads the stage's 
 function's configuration and its resource policy, and answers the way API Gateway does:
 
 - no such resource or method: 403 ``{"message":"Missing Authentication Token"}``;
+- the web ACL associated with the stage blocks the request (its own rules; managed rule
+  groups are logged as not evaluated): the rule's answer (local/waf.py);
+- the stage's default or the method's own throttle (the stage's method settings) has no
+  token left: 429 ``{"message":"Too Many Requests"}`` (local/throttling.py);
 - the function's resource policy does not let apigateway.amazonaws.com invoke it for
   ``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``: 500
   ``{"message": "Internal server error"}`` and the cause in the log;
@@ -32,17 +36,16 @@ import argparse
 import base64
 import fnmatch
 import json
-import socket
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local import deployment_file, iam_policy, request_validation
+from local import deployment_file, front_door, iam_policy, request_validation, throttling
+from local import waf as waf_rules
 from local.authorizer_runner import LocalAuthorizers, Refused
 from local.deployed_api import (
     ApiReader,
@@ -101,6 +104,10 @@ def gateway_response_headers(snapshot: ApiSnapshot, status: int) -> list[tuple[s
 
 def missing_token() -> GatewayResponse:
     return gateway_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+
+
+def too_many_requests() -> GatewayResponse:
+    return gateway_error(429, "Too Many Requests", "TooManyRequestsException", "throttled by the stage's settings")
 
 
 def internal_error(cause: str) -> GatewayResponse:
@@ -279,10 +286,17 @@ class Gateway:
     """Answers one region's requests from the deployed configuration (no HTTP here)."""
 
     def __init__(
-        self, region: Region, api: ApiReader, functions: FunctionReader, environments: EnvironmentPool
+        self,
+        region: Region,
+        api: ApiReader,
+        functions: FunctionReader,
+        environments: EnvironmentPool,
+        waf: waf_rules.WafReader | None = None,
     ) -> None:
         self.region, self.api, self.functions, self.environments = region, api, functions, environments
+        self.waf = waf
         self.authorizers = LocalAuthorizers(region, functions, environments)
+        self.buckets = throttling.Buckets()
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         started, request_id = time.time(), str(uuid.uuid4())
@@ -299,13 +313,25 @@ class Gateway:
         prefix = f"/{self.region.stage}"
         if not (path == prefix or path.startswith(prefix + "/")):
             return gateway_error(403, "Forbidden", "ForbiddenException", f"no stage in {path!r}")
+        verdict = self._web_acl(request)
+        if verdict is not None and verdict.blocked:
+            headers = [("Content-Type", verdict.content_type)]
+            return GatewayResponse(verdict.status, verdict.body, headers, verdict.log)
+        response = self._serve(request, path[len(prefix) :] or "/", request_id, started)
+        response.log.update(verdict.log if verdict else {})
+        return response
+
+    def _serve(self, request: GatewayRequest, path: str, request_id: str, started: float) -> GatewayResponse:
+        """The stage's answer to a request WAF let through (``path`` without the stage)."""
         try:
-            snapshot, stage_variables = self.api.current()
+            snapshot, stage_variables, method_settings = self.api.current()
         except StageNotFound as err:
             return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
-        route = snapshot.match(request.method, path[len(prefix) :] or "/")
+        route = snapshot.match(request.method, path)
         if route is None:
             return self._with_gateway_headers(snapshot, missing_token())
+        if self._throttled(route, method_settings):
+            return self._with_gateway_headers(snapshot, too_many_requests())
         authorized = self._authorize(request, route, snapshot, request_id)
         if isinstance(authorized, GatewayResponse):
             return self._with_gateway_headers(snapshot, authorized)
@@ -315,6 +341,21 @@ class Gateway:
         response = self._integrate(request, route, snapshot, stage_variables, request_id, started, authorized or None)
         response.log.setdefault("route", f"{request.method} {route.resource.path}")
         return self._with_gateway_headers(snapshot, response)
+
+    def _web_acl(self, request: GatewayRequest) -> waf_rules.Verdict | None:
+        """WAF decides first, as for API Gateway (local/waf.py); None without a web ACL."""
+        acl = self.waf.current() if self.waf else None
+        if acl is None:
+            return None
+        return acl.evaluate(
+            waf_rules.WafRequest(request.method, request.target, request.headers, request.body, request.source_ip)
+        )
+
+    def _throttled(self, route: RouteMatch, method_settings: dict) -> bool:
+        """The stage's or the method's throttle (local/throttling.py) has no token left."""
+        limit = throttling.limit_for(throttling.limits(method_settings), route.resource.path, route.method.http_method)
+        key = throttling.method_key(route.resource.path, route.method.http_method)
+        return limit is not None and not self.buckets.take(key, limit)
 
     @staticmethod
     def _with_gateway_headers(snapshot: ApiSnapshot, response: GatewayResponse) -> GatewayResponse:
@@ -453,143 +494,23 @@ class Gateway:
         return bad_gateway(f"Lambda: {config.name} execution environment failed: {outcome.detail}")
 
 
-# Bounds on what one client can make this process hold or wait for.
-MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload quota
-MAX_HEADER_BYTES = 10240  # API Gateway's quota on the request line and headers together
-MAX_CONNECTIONS = 64
-SOCKET_TIMEOUT_S = 10.0  # between two reads from a client
-REQUEST_READ_DEADLINE_S = 30.0  # for a whole request, however slowly it trickles in
-
-
-class RequestTooLarge(Exception):
-    def __init__(self, response: GatewayResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-class _BoundedReader:
-    """The connection's reader, refusing to hand out more than ``limit`` bytes of head."""
-
-    def __init__(self, raw, limit: int) -> None:
-        self.raw, self.remaining = raw, limit
-
-    def readline(self, size: int = -1) -> bytes:
-        cap = self.remaining + 1 if size < 0 else min(size, self.remaining + 1)
-        line = self.raw.readline(cap)
-        self.remaining -= len(line)
-        if self.remaining < 0:
-            raise RequestTooLarge(gateway_error(431, "Request Header Fields Too Large", "RequestHeaderFieldsTooLarge"))
-        return line
-
-
-class Deadlines:
-    """One thread that shuts down the connections whose request took too long to arrive."""
-
-    def __init__(self) -> None:
-        self._due: dict[socket.socket, float] = {}
-        self._lock = threading.Lock()
-        threading.Thread(target=self._watch, daemon=True, name="request-deadlines").start()
-
-    def arm(self, connection: socket.socket, seconds: float) -> None:
-        with self._lock:
-            self._due[connection] = time.monotonic() + seconds
-
-    def disarm(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._due.pop(connection, None)
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(0.25)
-            now = time.monotonic()
-            with self._lock:
-                late = [connection for connection, due in self._due.items() if due <= now]
-                for connection in late:
-                    self._due.pop(connection)
-            for connection in late:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-
-def read_body(headers, rfile) -> bytes:
-    """The request body, at most MAX_BODY_BYTES (413 beyond, as API Gateway answers)."""
-    too_long = gateway_error(413, "Request Too Long", "RequestTooLarge", f"body over {MAX_BODY_BYTES} bytes")
-    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-        return _read_chunked(rfile, too_long)
-    try:
-        length = int(headers.get("Content-Length") or 0)
-    except ValueError:
-        raise RequestTooLarge(gateway_error(400, "Bad Request", "BadRequestException", "bad Content-Length")) from None
-    if length < 0:
-        raise RequestTooLarge(gateway_error(400, "Bad Request", "BadRequestException", "bad Content-Length"))
-    if length > MAX_BODY_BYTES:
-        raise RequestTooLarge(too_long)
-    body = rfile.read(length) if length else b""
-    if len(body) != length:
-        raise ConnectionError("the client closed the connection before sending its body")
-    return body
-
-
-def _read_chunked(rfile, too_long: GatewayResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        line = rfile.readline(100)
-        try:
-            chunk_size = int(line.split(b";")[0].strip(), 16)
-        except ValueError:
-            raise RequestTooLarge(gateway_error(400, "Bad Request", "BadRequestException", "bad chunk")) from None
-        if chunk_size == 0:
-            while rfile.readline(MAX_HEADER_BYTES) not in (b"\r\n", b"\n", b""):
-                pass  # trailers are dropped, as API Gateway does
-            return b"".join(chunks)
-        size += chunk_size
-        if size > MAX_BODY_BYTES:
-            raise RequestTooLarge(too_long)
-        chunks.append(rfile.read(chunk_size))
-        rfile.readline(3)
-
-
-class GatewayHandler(BaseHTTPRequestHandler):
+class GatewayHandler(front_door.FrontDoorHandler):
     """One connection: requests read within the bounds, answered by ``server.gateway``."""
 
     server_version = "local-api-gateway"
-    protocol_version = "HTTP/1.1"
-    timeout = SOCKET_TIMEOUT_S
     server: GatewayServer
 
-    def handle_one_request(self) -> None:
-        self.server.deadlines.arm(self.connection, REQUEST_READ_DEADLINE_S)
+    def serve(self, body: bytes) -> None:
+        request = GatewayRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
         try:
-            request = self._read_request()
-        except RequestTooLarge as refused:
+            response = self.server.gateway.handle(request)
+        except Exception as err:  # an answer, never a dropped connection; the cause in the log
             self.close_connection = True
-            return self._write(refused.response)
-        except (OSError, ValueError):  # timeouts, resets, a deadline shutdown
-            self.close_connection = True
-            return None
-        finally:
-            self.server.deadlines.disarm(self.connection)
-        if request is not None:
-            self._write(self.server.gateway.handle(request))
+            response = internal_error(f"the local gateway failed: {type(err).__name__}: {err}")
+        self._write(response)
 
-    def _read_request(self) -> GatewayRequest | None:
-        raw_reader = self.rfile
-        # Only readline is used while the head is read (raw_requestline, parse_request).
-        self.rfile = _BoundedReader(raw_reader, MAX_HEADER_BYTES)  # type: ignore[assignment]
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-            if not self.raw_requestline:
-                self.close_connection = True
-                return None
-            if not self.parse_request():  # it has answered (400, 505, ...) itself
-                return None
-        finally:
-            self.rfile = raw_reader
-        body = read_body(self.headers, self.rfile)
-        return GatewayRequest(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+    def refuse(self, refused: front_door.Refused) -> None:
+        self._write(gateway_error(refused.status, refused.message, refused.error_type, refused.cause))
 
     def _write(self, response: GatewayResponse) -> None:
         # Logged before the answer leaves, so whoever reads the answer can find its line.
@@ -608,48 +529,21 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         self.wfile.flush()
 
-    def send_error(self, code, message=None, explain=None) -> None:  # parse_request's answers
-        self.close_connection = True
-        self._write(gateway_error(code, message or "Bad Request", "BadRequestException"))
 
-    def log_message(self, *args) -> None:  # _write logs one JSON line per request instead
-        pass
+class GatewayServer(front_door.FrontDoorServer):
+    """An HTTP server on 127.0.0.1 answering with ``gateway`` within the front door's
+    bounds; past its workers and queue, API Gateway's throttling answer (429)."""
 
+    busy = front_door.json_error(429, "Too Many Requests")
 
-class GatewayServer(ThreadingHTTPServer):
-    """An HTTP server on 127.0.0.1 answering with ``gateway``, bounded per connection in
-    head size, body size and time, and in connections overall (429 beyond)."""
-
-    daemon_threads = True
-    BUSY = (
-        b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: 32\r\n"
-        b'Connection: close\r\n\r\n{"message":"Too Many Requests"}\n'
-    )
-
-    def __init__(self, gateway: Gateway, port: int, log) -> None:
-        super().__init__((LOOPBACK, port), GatewayHandler)
+    def __init__(self, gateway: Gateway, port: int, log, **capacity: int) -> None:
+        super().__init__((LOOPBACK, port), GatewayHandler, **capacity)
         self.gateway, self.log = gateway, log
-        self.deadlines = Deadlines()
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def process_request(self, request, client_address) -> None:
-        if not self.slots.acquire(blocking=False):
-            try:
-                request.sendall(self.BUSY)
-            finally:
-                self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
 
 
-def make_server(gateway: Gateway, port: int = 0, log=None) -> GatewayServer:
-    return GatewayServer(gateway, port, log if log is not None else sys.stderr)
+def make_server(gateway: Gateway, port: int = 0, log=None, **capacity: int) -> GatewayServer:
+    """``capacity``: ``workers`` and ``waiting`` (local/front_door.py's defaults)."""
+    return GatewayServer(gateway, port, log if log is not None else sys.stderr, **capacity)
 
 
 def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gateway:
@@ -666,11 +560,13 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gat
             return clients[function_region]
 
     code = CodeStore(Path(deployment["stack_dir"]), state_dir / "code")
+    web_acl = waf_rules.stage_arn(region, served["rest_api_id"], served["stage"])
     return Gateway(
         Region(region, deployment["account_id"], served["rest_api_id"], served["stage"]),
         ApiReader(aws_client("apigateway", region, endpoint), served["rest_api_id"], served["stage"]),
         FunctionReader(lambda_client),
         EnvironmentPool(code, region, endpoint, log),
+        waf_rules.WafReader(aws_client("wafv2", region, endpoint), web_acl, log if log is not None else sys.stderr),
     )
 
 

@@ -7,18 +7,32 @@ models ("Request validation for REST APIs in API Gateway"):
   content type (``$default`` when the method maps that), as JSON schema draft 4; a body
   that is not JSON or does not conform: 400 ``{"message": "Invalid request body"}``. No
   model for the content type: no validation ("If no matching content type is found,
-  request validation is not performed").
+  request validation is not performed");
+- a JSON body nested deeper than ``MAX_JSON_DEPTH`` arrays and objects: 400 ``Invalid request
+  body``. API Gateway states no such limit; the stand-in's own keeps the parser and the
+  schema validator from running out of stack (Python's recursion limit) on a hostile body.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 
 from jsonschema import Draft4Validator
 
 from local.deployed_api import Method, Validator
 
 INVALID_BODY = "Invalid request body"
+MAX_JSON_DEPTH = 100
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in ``text`` (brackets inside strings do not count)."""
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    return max(accumulate(1 if bracket in "[{" else -1 for bracket in brackets), default=0)
 
 
 class Invalid(Exception):
@@ -58,13 +72,24 @@ def validate(validator: Validator | None, method: Method, models: dict, request:
     model_name = method.request_models.get(media_type) or method.request_models.get("$default")
     if model_name is None:
         return
-    try:
-        document = json.loads(request["body"] or b"null")
-    except ValueError:
-        raise Invalid(INVALID_BODY, "the body is not JSON") from None
+    document = parse(request["body"])
     error = next(iter(Draft4Validator(models.get(model_name, {})).iter_errors(document)), None)
     if error is not None:
         # Which rule and where, never the value: the body may carry anything.
         raise Invalid(
             INVALID_BODY, f"model {model_name}: {error.validator} failed at /{'/'.join(map(str, error.absolute_path))}"
         )
+
+
+def parse(body: bytes) -> object:
+    """The body as JSON, or Invalid: not JSON, or nested deeper than MAX_JSON_DEPTH."""
+    try:
+        text = (body or b"null").decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(INVALID_BODY, "the body is not UTF-8") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise Invalid(INVALID_BODY, f"the body nests deeper than {MAX_JSON_DEPTH}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise Invalid(INVALID_BODY, "the body is not JSON") from None

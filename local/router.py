@@ -50,18 +50,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from local import deployment_file
+from local import deployment_file, front_door
 from local.emulator import LOOPBACK, AwsClient, aws_client
 
 SERVED_BY_HEADER = "X-Served-By-Region"
 # Route53's limits for one HTTP check: connect within 4 s, then a status within 2 s. Not
 # scaled: they are about the endpoint, not about Route53's pace.
 CONNECT_TIMEOUT_S, RESPONSE_TIMEOUT_S = 4.0, 2.0
-MAX_BODY_BYTES = 10 * 1024 * 1024
 # How often the records, check configurations and alarm states are read again and the
 # answer re-evaluated (scaled; never more often than MIN_ROUND_S): the stand-in for the few
 # seconds Route53 takes to act on a changed status.
@@ -390,18 +388,12 @@ class Router:
         partial.replace(self.status_file)
 
 
-class RouterHandler(BaseHTTPRequestHandler):
+class RouterHandler(front_door.FrontDoorHandler):
     """Forwards each request to the region the records choose."""
 
-    protocol_version = "HTTP/1.1"
-    timeout = 30
     server: RouterServer
 
-    def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            return self._answer(413, b'{"message":"Request Too Long"}', None)
-        body = self.rfile.read(length) if length else b""
+    def serve(self, body: bytes) -> None:
         record = self.server.router.pick()
         if record is None:
             return self._answer(502, b'{"message":"no record answers for the global name"}', None)
@@ -419,7 +411,8 @@ class RouterHandler(BaseHTTPRequestHandler):
             connection.close()
         self._answer(answer.status, payload, record, passed)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
+    def refuse(self, refused: front_door.Refused) -> None:
+        self._answer(refused.status, json.dumps({"message": refused.message}).encode(), None)
 
     def _answer(self, status: int, body: bytes, record: Record | None, headers: list | None = None) -> None:
         self.send_response_only(status)
@@ -427,19 +420,19 @@ class RouterHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header(SERVED_BY_HEADER, record.region if record else "none")
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.wfile.flush()
 
 
-class RouterServer(ThreadingHTTPServer):
-    daemon_threads = True
+class RouterServer(front_door.FrontDoorServer):
+    """The global URL on 127.0.0.1; past its workers and queue, 503 with Retry-After."""
 
-    def __init__(self, router: Router, port: int) -> None:
-        super().__init__((LOOPBACK, port), RouterHandler)
+    def __init__(self, router: Router, port: int, **capacity: int) -> None:
+        super().__init__((LOOPBACK, port), RouterHandler, **capacity)
         self.router = router
 
 

@@ -18,7 +18,7 @@ import zipfile
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local import deployment_file
+from local import deployment_file, front_door, moto_fixes, request_validation
 from local import gateway as local_gateway
 from local.deployed_api import ApiSnapshot, Integration, Method, Resource
 from local.emulator import aws_client, free_port
@@ -54,7 +54,12 @@ def noisy(event, context):
 
 def malformed(event, context):
     return "not a proxy response"
+
+def allow(event, context):
+    return {"principalId": "anyone", "policyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": event["methodArn"]}]}}
 """
+IDENTITY_VALIDATION_EXPRESSION = r"^Bearer [-0-9a-zA-Z._]+$"
 
 
 def code_zip(source: str) -> bytes:
@@ -111,9 +116,13 @@ class Api:
             )["id"]
         return self.resources[path]
 
-    def route(self, method: str, path: str, function_arn: str, timeout_ms: int = 29000, auth: str = "NONE") -> None:
+    def route(
+        self, method: str, path: str, function_arn: str, timeout_ms: int = 29000, auth: str = "NONE", **settings
+    ) -> None:
         resource_id = self.resource(path)
-        self.apigateway.put_method(restApiId=self.id, resourceId=resource_id, httpMethod=method, authorizationType=auth)
+        self.apigateway.put_method(
+            restApiId=self.id, resourceId=resource_id, httpMethod=method, authorizationType=auth, **settings
+        )
         self.apigateway.put_integration(
             restApiId=self.id,
             resourceId=resource_id,
@@ -124,6 +133,31 @@ class Api:
             timeoutInMillis=timeout_ms,
         )
 
+    def validated(self, method: str, path: str, function_arn: str) -> None:
+        """A route whose body the API validates against an "Item" model (any JSON object)."""
+        self.apigateway.create_model(
+            restApiId=self.id, name="Item", contentType="application/json", schema='{"type": "object"}'
+        )
+        validator = self.apigateway.create_request_validator(
+            restApiId=self.id, name="body", validateRequestBody=True, validateRequestParameters=False
+        )["id"]
+        self.route(method, path, function_arn, requestValidatorId=validator, requestModels={"application/json": "Item"})
+
+    def authorized(self, path: str, function_arn: str) -> None:
+        """GET ``path`` behind a TOKEN authorizer that allows every token it is given."""
+        allow = self.function("allow", "testfn.app.allow")
+        self.permit("allow", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{self.id}/authorizers/*", "authorizer")
+        authorizer = self.apigateway.create_authorizer(
+            restApiId=self.id,
+            name="jwt",
+            type="TOKEN",
+            authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{allow}/invocations",
+            identitySource="method.request.header.Authorization",
+            identityValidationExpression=IDENTITY_VALIDATION_EXPRESSION,
+            authorizerResultTtlInSeconds=0,
+        )["id"]
+        self.route("GET", path, function_arn, auth="CUSTOM", authorizerId=authorizer)
+
     def deploy(self) -> None:
         self.apigateway.create_deployment(restApiId=self.id, stageName=STAGE)
 
@@ -132,6 +166,7 @@ class Api:
 def deployed(tmp_path_factory):
     """moto's server, a REST API with every case below, and a gateway serving it."""
     root = tmp_path_factory.mktemp("gateway")
+    moto_fixes.apply()  # as the emulator's server applies it
     emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     emulator.start()
     endpoint = f"http://127.0.0.1:{emulator._port}"
@@ -157,6 +192,10 @@ def deployed(tmp_path_factory):
     api.lambda_.remove_permission(FunctionName="locked", StatementId="apigateway")
     api.permit("locked", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/{STAGE}/GET/locked/{{item_id}}")
     api.route("GET", "/locked/{item_id}", locked)
+    api.validated("POST", "/validated", echo)
+    api.authorized("/authorized", echo)
+    api.route("GET", "/throttled", echo)
+    api.route("GET", "/default-throttled", echo)
     api.deploy()
     port = free_port()
     deployment = deployment_file.build(
@@ -419,13 +458,13 @@ def test_a_body_over_api_gateways_payload_limit_is_a_413_without_reading_it(depl
     _, base, _, _ = deployed
     connection = http.client.HTTPConnection(base.split("/")[2], timeout=10)
     connection.putrequest("POST", f"/{STAGE}/items")
-    connection.putheader("Content-Length", str(local_gateway.MAX_BODY_BYTES + 1))
+    connection.putheader("Content-Length", str(front_door.MAX_BODY_BYTES + 1))
     connection.endheaders()
     response = connection.getresponse()
     assert (response.status, json.loads(response.read())) == (413, {"message": "Request Too Long"})
     connection.close()
-    at_limit = call(base + "/size", "POST", b"x" * local_gateway.MAX_BODY_BYTES)
-    assert at_limit[:2] == (200, str(local_gateway.MAX_BODY_BYTES).encode())
+    at_limit = call(base + "/size", "POST", b"x" * front_door.MAX_BODY_BYTES)
+    assert at_limit[:2] == (200, str(front_door.MAX_BODY_BYTES).encode())
 
 
 def test_chunked_bodies_are_read_and_capped(deployed):
@@ -433,19 +472,19 @@ def test_chunked_bodies_are_read_and_capped(deployed):
     request = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     answer = raw_exchange(base, request.encode() + b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n5")
-    huge = f"{local_gateway.MAX_BODY_BYTES + 1:x}\r\n".encode()
+    huge = f"{front_door.MAX_BODY_BYTES + 1:x}\r\n".encode()
     assert raw_exchange(base, request.encode() + huge).startswith(b"HTTP/1.1 413")
 
 
 def test_oversized_headers_are_refused(deployed):
     _, base, _, _ = deployed
-    request = f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * local_gateway.MAX_HEADER_BYTES}\r\n\r\n"
+    request = f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * front_door.MAX_HEADER_BYTES}\r\n\r\n"
     assert raw_exchange(base, request.encode()).startswith(b"HTTP/1.1 431")
 
 
 def test_a_slow_client_is_cut_off_at_the_request_deadline(deployed, monkeypatch):
     _, base, _, _ = deployed
-    monkeypatch.setattr(local_gateway, "REQUEST_READ_DEADLINE_S", 1.0)
+    monkeypatch.setattr(front_door, "REQUEST_READ_DEADLINE_S", 1.0)
     started = time.monotonic()
     answer = raw_exchange(base, f"GET /{STAGE}/items/1 HTTP/1.1\r\nHost: x\r\n".encode())  # never finishes
     assert answer == b"" and time.monotonic() - started < 3
@@ -466,9 +505,8 @@ def test_what_a_handler_prints_goes_to_the_log_not_into_its_answer(deployed):
 
 def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatch, tmp_path):
     _, _, _, gateway = deployed
-    monkeypatch.setattr(local_gateway, "MAX_CONNECTIONS", 1)
     with open(tmp_path / "log", "w") as log:
-        server = local_gateway.make_server(gateway, 0, log)
+        server = local_gateway.make_server(gateway, 0, log, workers=1, waiting=0)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         try:
             holder = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
@@ -477,8 +515,220 @@ def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatc
             answer = raw_exchange(
                 f"http://127.0.0.1:{server.server_address[1]}/v1", b"GET /v1/items/1 HTTP/1.1\r\n\r\n"
             )
-            assert answer.startswith(b"HTTP/1.1 429") and answer.endswith(b'{"message":"Too Many Requests"}\n')
+            assert answer.startswith(b"HTTP/1.1 429") and answer.endswith(b'{"message": "Too Many Requests"}')
             holder.close()
         finally:
             server.shutdown()
             server.server_close()
+
+
+def json_answer(answer: bytes) -> tuple[int, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "length_headers",
+    ["Content-Length: -1", "Content-Length: abc", "Content-Length: +2", "Content-Length: 2\r\nContent-Length: 3"],
+)
+def test_an_invalid_content_length_is_a_json_400(deployed, length_headers):
+    _, base, _, _ = deployed
+    request = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\n{length_headers}\r\nConnection: close\r\n\r\nab"
+    assert json_answer(raw_exchange(base, request.encode())) == (400, {"message": "Bad Request"})
+
+
+def test_malformed_chunks_and_request_lines_get_json_not_html(deployed):
+    _, base, _, _ = deployed
+    chunked = f"POST /{STAGE}/size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"
+    assert json_answer(raw_exchange(base, chunked.encode())) == (400, {"message": "Bad Request"})
+    assert json_answer(raw_exchange(base, b"GET /v1/items/1 HTTP/9.9\r\n\r\n"))[0] == 505
+    assert json_answer(raw_exchange(base, b"NONSENSE\r\n\r\n"))[0] == 400
+
+
+def test_json_nested_deeper_than_the_limit_is_a_400_and_within_it_passes(deployed):
+    _, base, _, _ = deployed
+    limit = request_validation.MAX_JSON_DEPTH
+    within = b'{"a":' * (limit - 1) + b"[]" + b"}" * (limit - 1)
+    assert call(base + "/validated", "POST", within, {"Content-Type": "application/json"})[0] == 200
+    for depth in (limit + 1, 5000):
+        deep = b'{"a":' * (depth - 1) + b"[]" + b"}" * (depth - 1)
+        status, body, _ = call(base + "/validated", "POST", deep, {"Content-Type": "application/json"})
+        assert (status, json.loads(body)) == (400, {"message": "Invalid request body"})
+
+
+def test_a_header_that_fails_the_identity_validation_expression_is_refused_before_the_authorizer(deployed):
+    api, base, log, _ = deployed
+    assert call(base + "/authorized", headers={"Authorization": "Bearer a.b.c"})[0] == 200
+    for header in ("Bearer  a.b.c", "Basic dXNlcg==", "Bearer a.b.c "):
+        status, body, _ = call(base + "/authorized", headers={"Authorization": header})
+        assert (status, json.loads(body)) == (401, {"message": "Unauthorized"}), header
+    assert "identity validation expression" in log.read_text()
+
+
+def test_a_burst_past_capacity_is_answered_429_never_reset(deployed, tmp_path):
+    _, _, _, gateway = deployed
+    with open(tmp_path / "log", "w") as log:
+        server = local_gateway.make_server(gateway, 0, log, workers=2, waiting=2)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/{STAGE}"
+        request = f"POST /{STAGE}/size HTTP/1.1\r\nContent-Length: 65536\r\nConnection: close\r\n\r\n"
+        outcomes: list[bytes] = []
+
+        def one() -> None:
+            try:
+                outcomes.append(raw_exchange(base, request.encode() + b"x" * 65536, timeout=20))
+            except ConnectionResetError:
+                outcomes.append(b"reset")
+
+        threads = [threading.Thread(target=one) for _ in range(60)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            server.shutdown()
+            server.server_close()
+    statuses = sorted({answer.split(b"\r\n")[0] for answer in outcomes})
+    assert statuses == [b"HTTP/1.1 200 OK", b"HTTP/1.1 429 Too Many Requests"], statuses
+    assert all(answer.endswith((b"65536", b'{"message": "Too Many Requests"}')) for answer in outcomes)
+
+
+def throttle(api, method_path: str, rate: float, burst: int) -> None:
+    """As Terraform's aws_api_gateway_method_settings sets them: UpdateStage patch operations."""
+    api.apigateway.update_stage(
+        restApiId=api.id,
+        stageName=STAGE,
+        patchOperations=[
+            {"op": "replace", "path": f"/{method_path}/throttling/rateLimit", "value": str(rate)},
+            {"op": "replace", "path": f"/{method_path}/throttling/burstLimit", "value": str(burst)},
+        ],
+    )
+
+
+def test_the_deployed_stage_and_method_throttles_answer_429(deployed):
+    api, base, _, _ = deployed
+    throttle(api, "~1throttled/GET", 0.001, 2)
+    statuses = [call(base + "/throttled")[0] for _ in range(3)]
+    status, body, headers = call(base + "/throttled")
+    assert statuses[:2] == [200, 200] and (status, json.loads(body)) == (429, {"message": "Too Many Requests"})
+    assert headers["x-amzn-ErrorType"] == "TooManyRequestsException"
+    try:
+        throttle(api, "*/*", 0.001, 1)  # the stage's default, for every method without its own
+        assert [call(base + "/default-throttled")[0] for _ in range(2)] == [200, 429]
+        assert call(base + "/items/special")[0] == 200  # its own bucket
+    finally:
+        throttle(api, "*/*", 10000, 5000)
+        throttle(api, "~1throttled/GET", 10000, 5000)
+    assert call(base + "/default-throttled")[0] == 200 and call(base + "/throttled")[0] == 200
+
+
+def waf_rule(name: str, priority: int, statement: dict, action: dict | None = None) -> dict:
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
+    rule = {"Name": name, "Priority": priority, "Statement": statement, "VisibilityConfig": visibility}
+    if "ManagedRuleGroupStatement" in statement:
+        return {**rule, "OverrideAction": {"None": {}}}
+    return {**rule, "Action": action or {"Block": {}}}
+
+
+def text_match(kind: str, field: dict, **match) -> dict:
+    return {kind: {"FieldToMatch": field, "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}], **match}}
+
+
+WAF_RULES = [
+    waf_rule(
+        "rate-limit-per-ip",
+        0,
+        {
+            "RateBasedStatement": {
+                "Limit": 10,
+                "AggregateKeyType": "IP",
+                "EvaluationWindowSec": 300,
+                "ScopeDownStatement": {
+                    "NotStatement": {
+                        "Statement": text_match(
+                            "ByteMatchStatement",
+                            {"UriPath": {}},
+                            SearchString=b"/v1/items/special",
+                            PositionalConstraint="EXACTLY",
+                        )
+                    }
+                },
+            }
+        },
+        {"Block": {"CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": "rate-limited"}}},
+    ),
+    waf_rule(
+        "declared-length",
+        1,
+        text_match("RegexMatchStatement", {"SingleHeader": {"Name": "content-length"}}, RegexString=r"^[0-9]{4,}$"),
+        {"Block": {"CustomResponse": {"ResponseCode": 413}}},
+    ),
+    waf_rule(
+        "no-scanners",
+        2,
+        text_match(
+            "ByteMatchStatement",
+            {"SingleHeader": {"Name": "user-agent"}},
+            SearchString=b"sqlmap",
+            PositionalConstraint="CONTAINS",
+        ),
+    ),
+    waf_rule(
+        "count-big-bodies",
+        3,
+        text_match("SizeConstraintStatement", {"Body": {}}, ComparisonOperator="GT", Size=100),
+        {"Count": {}},
+    ),
+    waf_rule(
+        "aws-common", 4, {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}}
+    ),
+]
+
+
+@pytest.fixture
+def web_acl(deployed):
+    """A web ACL with the stack's kinds of rules, associated with the stage while the test runs."""
+    api, _, _, gateway = deployed
+    wafv2 = aws_client("wafv2", REGION, api.apigateway.meta.endpoint_url)
+    acl = wafv2.create_web_acl(
+        Name=f"api-{time.time_ns()}",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        Rules=WAF_RULES,
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "api"},
+        CustomResponseBodies={
+            "rate-limited": {"ContentType": "APPLICATION_JSON", "Content": '{"message":"Too Many Requests"}'}
+        },
+    )["Summary"]
+    stage = f"arn:aws:apigateway:{REGION}::/restapis/{api.id}/stages/{STAGE}"
+    wafv2.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=stage)
+    gateway.waf.refresh_s = 0  # read the association on every request
+    try:
+        yield
+    finally:
+        wafv2.disassociate_web_acl(ResourceArn=stage)
+
+
+def test_the_web_acl_on_the_stage_applies_its_own_rules_with_their_actions(deployed, web_acl):
+    _, base, log, _ = deployed
+    assert call(base + "/items/1", headers={"User-Agent": "SQLMap/1.7"})[0] == 403  # lowercased, then matched
+    status, body, _ = call(base + "/size", "POST", b"x" * 1000)  # Content-Length: 1000
+    assert (status, body) == (413, b"")
+    assert call(base + "/size", "POST", b"x" * 200)[:2] == (200, b"200")  # counted, not blocked
+    for _ in range(3):
+        assert call(base + "/items/special")[0] == 200  # outside the rate rule's scope-down
+    statuses = [call(base + "/items/1")[0] for _ in range(8)]
+    # the three requests above count too (blocked by a later rule or not): 10 pass, then 429
+    assert statuses[:7] == [200] * 7 and statuses[7:] == [429], statuses
+    status, body, _ = call(base + "/items/1")
+    assert (status, json.loads(body)) == (429, {"message": "Too Many Requests"})
+    assert call(base + "/items/special")[0] == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert {
+        "waf": "rule not evaluated",
+        "rule": "aws-common",
+        "why": "rule groups cannot be evaluated offline",
+    } in lines
+    assert any(line.get("waf_counted") == ["count-big-bodies"] for line in lines)

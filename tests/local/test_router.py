@@ -5,6 +5,7 @@ moto's Route53 (its server on 127.0.0.1) and endpoints on loopback."""
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import threading
@@ -15,8 +16,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from local import front_door
 from local.emulator import aws_client
-from local.router import DeployedState, EndpointStatus, Evaluation, Evaluator, HealthChecker, Record, choose, probe
+from local.router import (
+    DeployedState,
+    EndpointStatus,
+    Evaluation,
+    Evaluator,
+    HealthChecker,
+    Record,
+    Router,
+    RouterServer,
+    choose,
+    probe,
+)
 from tests.local.moto_server import moto_server
 
 WEST, CENTRAL, EAST = "eu-west-1", "eu-central-1", "us-east-1"
@@ -249,3 +262,149 @@ def test_inverted_flips_and_disabled_is_healthy(deployed):
     update(deployed, Inverted=False, Disabled=True)
     deployed["endpoint"].status = 503
     assert until(lambda: not healthy(deployed, "http")) and healthy(deployed)
+
+
+# --- the front door: bounds and answers of the router's own server ------------------------------
+
+
+class Upstream(BaseHTTPRequestHandler):
+    """A region's gateway stand-in for the router: answers with the size of the body it got."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.endswith("/slow"):
+            time.sleep(1.0)
+        answer = json.dumps({"received": len(body)}).encode()
+        self.send_response(201)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def global_url(server, tmp_path):
+    """A router serving one healthy latency record whose gateway is ``Upstream``."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    upstream.daemon_threads = True
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    deployment = {"emulator_url": server, "regions": {}, "latency_order": [WEST]}
+    router = Router(deployment, tmp_path / "status.json", 1.0, stop)
+    gateway = f"http://127.0.0.1:{upstream.server_address[1]}/v1"
+    router.records = [Record(WEST, WEST, None, gateway, latency_region=WEST)]
+    router.evaluation = Evaluation(healthy={WEST: True})
+    routers = []
+
+    def start(**capacity) -> str:
+        routers.append(RouterServer(router, 0, **capacity))
+        threading.Thread(target=routers[-1].serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return f"127.0.0.1:{routers[-1].server_address[1]}"
+
+    yield start
+    for running in routers:
+        running.shutdown()
+        running.server_close()
+    upstream.shutdown()
+    upstream.server_close()
+    stop.set()
+
+
+def exchange(address: str, data: bytes, timeout: float = 10) -> bytes:
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+        conn.sendall(data)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def status_and_json(answer: bytes) -> tuple[int, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return int(head.split()[1]), json.loads(body)
+
+
+def post(length_headers: str, body: bytes = b"") -> bytes:
+    return f"POST /items HTTP/1.1\r\nHost: x\r\n{length_headers}Connection: close\r\n\r\n".encode() + body
+
+
+@pytest.mark.parametrize(
+    "length_headers",
+    [
+        "Content-Length: -1\r\n",
+        "Content-Length: abc\r\n",
+        "Content-Length: 1_0\r\n",
+        "Content-Length: 2\r\nContent-Length: 3\r\n",
+    ],
+)
+def test_an_invalid_content_length_is_a_json_400_without_reading_the_body(global_url, length_headers):
+    address = global_url()
+    assert status_and_json(exchange(address, post(length_headers, b"ab"))) == (400, {"message": "Bad Request"})
+
+
+def test_a_body_over_the_cap_is_a_json_413_whether_declared_or_chunked(global_url):
+    address = global_url()
+    declared = post(f"Content-Length: {front_door.MAX_BODY_BYTES + 1}\r\n")
+    assert status_and_json(exchange(address, declared)) == (413, {"message": "Request Too Long"})
+    chunked = post("Transfer-Encoding: chunked\r\n", f"{front_door.MAX_BODY_BYTES + 1:x}\r\n".encode())
+    assert status_and_json(exchange(address, chunked)) == (413, {"message": "Request Too Long"})
+    malformed = post("Transfer-Encoding: chunked\r\n", b"zz\r\nab\r\n0\r\n\r\n")
+    assert status_and_json(exchange(address, malformed))[0] == 400
+
+
+def test_chunked_and_absent_lengths_are_forwarded_as_read(global_url):
+    address = global_url()
+    chunked = post("Transfer-Encoding: chunked\r\n", b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    assert status_and_json_any(exchange(address, chunked)) == (201, {"received": 5})
+    assert status_and_json_any(exchange(address, post(""))) == (201, {"received": 0})
+
+
+def status_and_json_any(answer: bytes) -> tuple[int, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_malformed_request_lines_get_json_not_html(global_url):
+    address = global_url()
+    assert status_and_json(exchange(address, b"GET /x HTTP/9.9\r\n\r\n"))[0] == 505
+    assert status_and_json(exchange(address, b"NONSENSE\r\n\r\n"))[0] == 400
+    huge = f"GET /x HTTP/1.1\r\nX-Big: {'a' * front_door.MAX_HEADER_BYTES}\r\n\r\n".encode()
+    assert status_and_json(exchange(address, huge))[0] == 431
+
+
+def burst(address: str, requests: list[bytes], timeout: float = 20) -> Counter:
+    """Sends every request on its own connection at once; counts status lines and resets."""
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def one(data: bytes) -> None:
+        try:
+            answer = exchange(address, data, timeout)
+            outcome = answer.split(b"\r\n", 1)[0].decode() if answer else "closed without an answer"
+            if b" 503 " in answer.split(b"\r\n", 1)[0]:
+                assert b"\r\nRetry-After: 1\r\n" in answer and answer.endswith(b'{"message": "Service Unavailable"}')
+        except ConnectionResetError:
+            outcome = "reset"
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=one, args=(data,)) for data in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_a_burst_past_capacity_is_answered_503_with_retry_after_never_reset(global_url):
+    address = global_url(workers=2, waiting=2)
+    slow = b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\nConnection: close\r\n\r\n" + b"x" * 65536
+    outcomes = burst(address, [slow] * 60)
+    assert set(outcomes) == {"HTTP/1.1 201 Created", "HTTP/1.1 503 Service Unavailable"}, outcomes
+    assert outcomes["HTTP/1.1 201 Created"] >= 4 and sum(outcomes.values()) == 60
