@@ -15,7 +15,8 @@ harmless; for a create it is not: the retry of a CreateFunction that had succeed
 it reads the headers, so there is no window to lose it in. Measured with
 benchmarks/fresh_deploys.py (see the README).
 
-It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py).
+It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py),
+and keeps what moto would lose of a deployment (local/moto_fixes.py).
 
     python -m local.emulator_server -H 127.0.0.1 -p 5000
 """
@@ -30,7 +31,7 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
-from local import dynamodb_replicas
+from local import dynamodb_replicas, moto_fixes
 
 # Responses up to this size leave in one write; a larger body still follows its headers
 # immediately, with no application work in between.
@@ -52,6 +53,7 @@ class OneWriteRequestHandler(MotoRequestHandler):
 def emulator_app() -> DomainDispatcherApplication:
     """moto's server application, with the project's extensions of moto installed."""
     dynamodb_replicas.install()
+    moto_fixes.apply()
     return DomainDispatcherApplication(create_backend_app)
 
 

@@ -49,9 +49,7 @@ class RegionalAuthorizerProps:
     code_path: str
     code_hash: str
     kms_key_arn: str
-    # moto does not keep an authorizer's identity_validation_expression: ignored after
-    # creation in emulator mode, or every plan would show it again (the function refuses
-    # malformed tokens with the same 401 anyway).
+    # Emulator mode: moto does not keep the function's logging_config, ignored after creation.
     emulated: bool = False
     # The policy ARN the role carries (the deploy role may create roles only with it).
     permissions_boundary: str | None = None
@@ -89,7 +87,6 @@ class RegionalAuthorizer(Construct):
             name="jwt",
             authorizer_uri=self.function.invoke_arn,
             **settings,
-            lifecycle={"ignore_changes": ["identity_validation_expression"]} if props.emulated else None,
         )
         aws.lambda_permission.LambdaPermission(
             self,
