@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -65,6 +66,24 @@ class DeployError(RuntimeError):
     pass
 
 
+class Interrupted(Exception):
+    """Ctrl-C during ``phase``: ``stopped`` names what was stopped on the way out."""
+
+    def __init__(self, phase: str, stopped: list[str]) -> None:
+        super().__init__(phase)
+        self.phase, self.stopped = phase, stopped
+
+
+def interrupted(err: KeyboardInterrupt, phase: str, state: emu.RunState | None = None) -> Interrupted:
+    """Stop what the deployment started (Terraform's group is already stopped by tf.run),
+    with further Ctrl-C ignored so the clean-up is not cut short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stopped = [err.stopped] if isinstance(err, tf.TerraformInterrupted) else []
+    if state is not None:
+        stopped += stop_processes(state)
+    return Interrupted(phase, stopped)
+
+
 class Phase:
     """A running phase of a deployment; ``note`` prints an indented line under it."""
 
@@ -81,10 +100,12 @@ class Progress:
     def __init__(self, total: int, out=sys.stdout) -> None:
         self.total, self.index, self.out = total, 0, out
         self.timings: dict[str, float] = {}
+        self.current = "start-up"
 
     @contextlib.contextmanager
     def phase(self, name: str):
         self.index += 1
+        self.current = name.split(":")[0]
         started = time.monotonic()
         print(f"[{self.index}/{self.total}] {name} ...", file=self.out, flush=True)
         status = "FAILED"
@@ -494,6 +515,8 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
                 global_url=deployment.global_url,
                 replication_bound_s=replicator_tool.LAG_BOUND_S,
             )
+    except KeyboardInterrupt as err:
+        raise interrupted(err, progress.current, state) from None
     except BaseException:
         stop_processes(state)
         raise
@@ -532,16 +555,19 @@ def deploy_real(
     credentials, smoke."""
     started = time.monotonic()
     progress = Progress(total=3, out=out)
-    with progress.phase(f"synth: {config.stack_name}"):
-        deployment = Deployment(config=config, stack_dir=synth(config, outdir))
-    env = tf.terraform_env(log_dir)
-    with progress.phase(
-        f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)"
-    ) as phase:
-        init(deployment.stack_dir, env, log_dir)
-        plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
-        deployment.resource_count = resource_count(deployment.stack_dir, env)
-    deployment.outputs = outputs(deployment.stack_dir, env)
+    try:
+        with progress.phase(f"synth: {config.stack_name}"):
+            deployment = Deployment(config=config, stack_dir=synth(config, outdir))
+        env = tf.terraform_env(log_dir)
+        with progress.phase(
+            f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)"
+        ) as phase:
+            init(deployment.stack_dir, env, log_dir)
+            plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
+            deployment.resource_count = resource_count(deployment.stack_dir, env)
+        deployment.outputs = outputs(deployment.stack_dir, env)
+    except KeyboardInterrupt as err:
+        raise interrupted(err, progress.current) from None
     deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
     deployment.global_url = deployment.outputs.get("global_url") or None
     with progress.phase("smoke: every region, replication between them, the global URL"):
@@ -615,24 +641,56 @@ def summary(deployment: Deployment) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Deploy an environment and smoke-check every region.")
     parser.add_argument("--env", default="local", help="environment name (default: local, the emulator)")
     parser.add_argument("--auto-approve", action="store_true", help="real environments: apply without asking")
     parser.add_argument("--down", action="store_true", help="stop the local deployment and remove its state")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=PROJECT_DIR,
+        help="local: where .emulator/, cdktf.out/ and the local state go (default: the project)",
+    )
+    return parser.parse_args(argv)
+
+
+def resume_hint(args: argparse.Namespace) -> str:
+    if args.down:
+        return "run `make down` again to finish"
+    return f"run `make deploy{'' if args.env == 'local' else f' ENV={args.env}'}` to start again"
+
+
+def report_interrupt(err: Interrupted, args: argparse.Namespace, tf_state: Path | None) -> int:
+    """One line: the phase, what was stopped, the stale lock removed, how to resume; 130."""
+    stopped = ", ".join(err.stopped) or "nothing was running"
+    lock = ""
+    if tf_state is not None and tf.release_local_lock(tf_state):
+        lock = f"; removed the stale state lock {tf.local_lock_file(tf_state)}"
+    print(f"interrupted during {err.phase}: stopped {stopped}{lock}; {resume_hint(args)}", file=sys.stderr)
+    return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    root = args.root.resolve()
+    state_dir, outdir = root / ".emulator", root / "cdktf.out"
+    tf_state: Path | None = None
     try:
         config = load_config(args.env)
-        tf_state = PROJECT_DIR / config.state.path if config.state.backend == "local" else None
+        tf_state = root / config.state.path if config.state.backend == "local" else None
         if args.down:
-            down(STATE_DIR, tf_state)
+            down(state_dir, tf_state)
             return 0
-        outdir = PROJECT_DIR / "cdktf.out"
         if config.emulator:
-            down(STATE_DIR, tf_state, quiet=True)  # a fresh emulator has none of the old state
-            deployment = deploy_local(config, outdir, STATE_DIR)
+            down(state_dir, tf_state, quiet=True)  # a fresh emulator has none of the old state
+            deployment = deploy_local(config, outdir, state_dir)
         else:
-            deployment = deploy_real(config, outdir, PROJECT_DIR / "build" / "logs", args.auto_approve)
+            deployment = deploy_real(config, outdir, root / "build" / "logs", args.auto_approve)
+    except Interrupted as err:
+        return report_interrupt(err, args, tf_state)
+    except KeyboardInterrupt:
+        return report_interrupt(Interrupted("start-up", []), args, tf_state)
     except (DeployError, TimeoutError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
