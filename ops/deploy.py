@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -589,20 +590,20 @@ def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
 
 
 def stop_processes(state: emu.RunState) -> list[str]:
-    """Stop the router and the replicator, the local gateways, then the emulator; say which
-    were still running."""
-    stopped = []
-    for name, process in state.processes.items():
-        if process.get("pid") and emu.stop_pid(process["pid"]):
-            stopped.append(f"{name} (pid {process['pid']})")
-    for region, gateway in state.apis.items():
-        if gateway.get("pid") and emu.stop_pid(gateway["pid"]):
-            stopped.append(f"local gateway {region} (pid {gateway['pid']})")
-    if state.issuer.get("pid") and emu.stop_pid(state.issuer["pid"]):
-        stopped.append(f"local issuer (pid {state.issuer['pid']})")
-    if state.emulator_pid and emu.stop_pid(state.emulator_pid):
-        stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
-    return stopped
+    """Stop the router, the replicator, the local gateways, the issuer and the emulator, all
+    at once (one after another took 11-12 s); say which were still running."""
+    named = {f"{name} (pid {process['pid']})": process["pid"] for name, process in state.processes.items()}
+    named |= {f"local gateway {region} (pid {api['pid']})": api["pid"] for region, api in state.apis.items()}
+    if state.issuer.get("pid"):
+        named[f"local issuer (pid {state.issuer['pid']})"] = state.issuer["pid"]
+    if state.emulator_pid:
+        named[f"emulator (pid {state.emulator_pid}, port {state.emulator_port})"] = state.emulator_pid
+    named = {label: pid for label, pid in named.items() if pid}
+    if not named:
+        return []
+    with ThreadPoolExecutor(max_workers=len(named)) as pool:
+        was_running = list(pool.map(emu.stop_pid, named.values()))
+    return [label for label, ran in zip(named, was_running, strict=True) if ran]
 
 
 def summary(deployment: Deployment) -> str:
