@@ -653,7 +653,23 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=PROJECT_DIR,
         help="local: where .emulator/, cdktf.out/ and the local state go (default: the project)",
     )
+    parser.add_argument("--replace", action="store_true", help="local: replace a running deployment (its data is lost)")
     return parser.parse_args(argv)
+
+
+def refuse_running(state_dir: Path) -> None:
+    """A second ``make deploy`` would start a fresh emulator: new ports, every item gone.
+    Refuse while the first one runs, unless asked to replace it."""
+    state = emu.RunState.load(state_dir / "state.json")
+    if not (state.emulator_pid and emu.pid_alive(state.emulator_pid)):
+        return
+    router = state.processes.get("router", {}).get("url")
+    raise DeployError(
+        f"a local deployment is already running (emulator pid {state.emulator_pid}"
+        f"{f', global URL {router}' if router else ''}; {state_dir / 'deployment.json'}). "
+        "Deploying again would replace it with a fresh emulator: new ports, every item gone. "
+        "Keep using it, stop it with `make down`, or replace it with `make deploy REPLACE=1`"
+    )
 
 
 def resume_hint(args: argparse.Namespace) -> str:
@@ -684,6 +700,8 @@ def main(argv: list[str] | None = None) -> int:
             down(state_dir, tf_state)
             return 0
         if config.emulator:
+            if not args.replace:
+                refuse_running(state_dir)
             down(state_dir, tf_state, quiet=True)  # a fresh emulator has none of the old state
             deployment = deploy_local(config, outdir, state_dir)
         else:
