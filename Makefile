@@ -11,7 +11,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint emulator
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -106,7 +106,14 @@ token:
 drill: setup
 	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION))
 
-# Stop what `make deploy` started on this machine and remove the local state.
+# The cdktf CLI route for `local`: the project's emulator server and the local issuer on
+# 127.0.0.1, the hosted zone created, and the exports the CLI needs on stdout:
+#   eval "$(make -s emulator)" && npx cdktf deploy backend-local
+# Refused while `make deploy`'s deployment runs (the same Terraform state); `make down` stops it.
+emulator: setup
+	@$(PY) -m ops.deploy --env local --emulator
+
+# Stop what `make deploy` (or `make emulator`) started on this machine and remove the local state.
 down:
 	@if [ -x $(PY) ]; then $(PY) -m ops.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
 

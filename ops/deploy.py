@@ -46,6 +46,8 @@ from ops import terraform as tf
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 STATE_DIR = PROJECT_DIR / ".emulator"
+# `make emulator`'s processes (the cdktf CLI route), apart from make deploy's.
+CLI_STATE_DIR = ".emulator-cli"
 # A resource still in progress after this long on the emulator will never finish: the
 # slowest ones (waiting on Route53's fixed 15 s) take ~21 s.
 EMULATOR_STUCK_AFTER = 60.0
@@ -471,9 +473,11 @@ def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
     return deployment["global_url"]
 
 
-def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
+def down(
+    state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False, also_stopped: tuple[str, ...] = ()
+) -> list[str]:
     """Stop everything a local deployment started and remove its state."""
-    stopped = stop_processes(emu.RunState.load(state_dir / "state.json"))
+    stopped = [*also_stopped, *stop_processes(emu.RunState.load(state_dir / "state.json"))]
     if state_dir.exists():
         shutil.rmtree(state_dir)
     if tf_state is not None:
@@ -653,23 +657,82 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=PROJECT_DIR,
         help="local: where .emulator/, cdktf.out/ and the local state go (default: the project)",
     )
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="local: start the emulator and the issuer for the cdktf CLI and print the exports it needs",
+    )
     parser.add_argument("--replace", action="store_true", help="local: replace a running deployment (its data is lost)")
     return parser.parse_args(argv)
 
 
-def refuse_running(state_dir: Path) -> None:
+def refuse_running(state_dir: Path, cli_dir: Path) -> None:
     """A second ``make deploy`` would start a fresh emulator: new ports, every item gone.
-    Refuse while the first one runs, unless asked to replace it."""
+    Refuse while the first one runs, unless asked to replace it; and while the cdktf CLI
+    route's emulator runs, whose Terraform state is the same file."""
     state = emu.RunState.load(state_dir / "state.json")
-    if not (state.emulator_pid and emu.pid_alive(state.emulator_pid)):
-        return
-    router = state.processes.get("router", {}).get("url")
-    raise DeployError(
-        f"a local deployment is already running (emulator pid {state.emulator_pid}"
-        f"{f', global URL {router}' if router else ''}; {state_dir / 'deployment.json'}). "
-        "Deploying again would replace it with a fresh emulator: new ports, every item gone. "
-        "Keep using it, stop it with `make down`, or replace it with `make deploy REPLACE=1`"
+    if state.emulator_pid and emu.pid_alive(state.emulator_pid):
+        router = state.processes.get("router", {}).get("url")
+        raise DeployError(
+            f"a local deployment is already running (emulator pid {state.emulator_pid}"
+            f"{f', global URL {router}' if router else ''}; {state_dir / 'deployment.json'}). "
+            "Deploying again would replace it with a fresh emulator: new ports, every item gone. "
+            "Keep using it, stop it with `make down`, or replace it with `make deploy REPLACE=1`"
+        )
+    cli = emu.RunState.load(cli_dir / "state.json")
+    if cli.emulator_pid and emu.pid_alive(cli.emulator_pid):
+        raise DeployError(
+            f"the cdktf CLI route's emulator is running (`make emulator`, pid {cli.emulator_pid}, "
+            f"{cli.emulator_url}); its Terraform state is the same file as make deploy's. "
+            "Stop it with `make down` first, or replace it with `make deploy REPLACE=1`"
+        )
+
+
+def serve_emulator(config: EnvironmentConfig, root: Path, out=sys.stdout) -> list[str]:
+    """``make emulator``: the project's emulator server and the local issuer for the cdktf CLI
+    route, the hosted zone created, and the exports the CLI needs printed on ``out`` (notes
+    on stderr). Its processes are recorded in ``.emulator-cli/`` (``make down`` stops them).
+    Refused while ``make deploy``'s deployment runs: both use ``state/<stack>.tfstate``."""
+    running = emu.RunState.load(root / ".emulator" / "state.json")
+    if running.emulator_pid and emu.pid_alive(running.emulator_pid):
+        raise DeployError(
+            f"make deploy's local deployment is running (emulator pid {running.emulator_pid}) and the "
+            f"cdktf CLI would apply to the same Terraform state ({config.state.path}): stop it with "
+            "`make down` first"
+        )
+    cli_dir = root / CLI_STATE_DIR
+    down(cli_dir, root / config.state.path, quiet=True)  # a fresh emulator has none of the old state
+    state = emu.RunState(cli_dir / "state.json")
+    try:
+        proc, port = emu.start_emulator(cli_dir)
+        state.emulator_pid, state.emulator_port = proc.pid, port
+        state.save()
+        start_issuer(config, state, cli_dir)
+        create_zone(config, state.emulator_url)
+    except KeyboardInterrupt as err:
+        raise interrupted(err, "emulator", state) from None
+    except BaseException:
+        stop_processes(state)
+        raise
+    return print_exports(config, state, root, out)
+
+
+def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out) -> list[str]:
+    """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr."""
+    exports = {"AWS_ENDPOINT_URL": state.emulator_url, "CHECKPOINT_DISABLE": "1"}
+    if state.issuer.get("url"):
+        exports["TF_VAR_local_issuer_url"] = state.issuer["url"]
+    if config_file := tf.cli_config(root / "build"):
+        exports["TF_CLI_CONFIG_FILE"] = str(config_file)
+    lines = [f"export {name}={value}" for name, value in exports.items()]
+    print("\n".join(lines), file=out, flush=True)
+    zone = config.domain.zone_name if config.domain else "none"
+    print(
+        f"# emulator {state.emulator_url} (pid {state.emulator_pid}), hosted zone {zone}; "
+        f"`npx cdktf diff|deploy|destroy {config.stack_name}` apply to it; `make down` stops it",
+        file=sys.stderr,
     )
+    return lines
 
 
 def resume_hint(args: argparse.Namespace) -> str:
@@ -697,11 +760,16 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.env)
         tf_state = root / config.state.path if config.state.backend == "local" else None
         if args.down:
-            down(state_dir, tf_state)
+            stopped = down(root / CLI_STATE_DIR, None, quiet=True)
+            down(state_dir, tf_state, also_stopped=tuple(stopped))
+            return 0
+        if args.emulator:
+            serve_emulator(config, root)
             return 0
         if config.emulator:
             if not args.replace:
-                refuse_running(state_dir)
+                refuse_running(state_dir, root / CLI_STATE_DIR)
+            down(root / CLI_STATE_DIR, None, quiet=True)
             down(state_dir, tf_state, quiet=True)  # a fresh emulator has none of the old state
             deployment = deploy_local(config, outdir, state_dir)
         else:

@@ -34,4 +34,32 @@ def test_a_stopped_deployment_is_not_in_the_way(tmp_path):
     gone = emu.spawn([sys.executable, "-c", "pass"], state_dir / "moto.log")
     gone.wait()
     emu.RunState(state_dir / "state.json", emulator_pid=gone.pid, emulator_port=4566).save()
-    deploy.refuse_running(state_dir)  # no error: nothing runs
+    deploy.refuse_running(state_dir, tmp_path / deploy.CLI_STATE_DIR)  # no error: nothing runs
+
+
+def _running_emulator(state_dir):
+    proc = emu.spawn([sys.executable, "-c", "import time; time.sleep(60)"], state_dir / "moto.log")
+    emu.RunState(state_dir / "state.json", emulator_pid=proc.pid, emulator_port=4566).save()
+    return proc
+
+
+def test_the_cli_route_and_make_deploy_never_share_the_state_file(tmp_path, capsys):
+    """`make emulator` refuses while make deploy's deployment runs, and `make deploy` while
+    make emulator's emulator runs: both would use state/backend-local.tfstate."""
+    deployed = _running_emulator(tmp_path / ".emulator")
+    try:
+        assert deploy.main(["--root", str(tmp_path), "--emulator"]) == 1
+        assert (
+            "cdktf CLI would apply to the same Terraform state (state/backend-local.tfstate)" in capsys.readouterr().err
+        )
+        assert deployed.poll() is None and not (tmp_path / deploy.CLI_STATE_DIR).exists()
+    finally:
+        emu.stop_pid(deployed.pid)
+    (tmp_path / ".emulator" / "state.json").unlink()
+    cli = _running_emulator(tmp_path / deploy.CLI_STATE_DIR)
+    try:
+        assert deploy.main(["--root", str(tmp_path)]) == 1
+        assert f"the cdktf CLI route's emulator is running (`make emulator`, pid {cli.pid}" in capsys.readouterr().err
+        assert cli.poll() is None
+    finally:
+        emu.stop_pid(cli.pid)
