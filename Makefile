@@ -11,7 +11,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint emulator
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint emulator url
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -96,8 +96,16 @@ deploy: setup
 
 # A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
 SCOPE ?= items:read items:write
+DEPLOYMENT ?= .emulator/deployment.json
 token:
-	@$(PY) -m local.issuer token --deployment .emulator/deployment.json --scope "$(SCOPE)"
+	@$(PY) -m local.issuer token --deployment $(DEPLOYMENT) --scope "$(SCOPE)"
+
+# A base URL of the local deployment, alone on stdout: the global URL (it stands for the custom
+# domain, whose base path mapping on / serves the stage: no stage in the path), or with REGION
+# that region's api_url (its execute-api base, the stage in the path): make -s url REGION=eu-central-1
+url:
+	@$(PY) -c 'import sys; from local import deployment_file as f; d = f.load(sys.argv[1]); \
+	print(d["regions"][sys.argv[2]]["api_url"] if sys.argv[2:] else d["global_url"])' $(DEPLOYMENT) $(REGION)
 
 # The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
 # the primary), watch the global name move away and come back, report failover and recovery

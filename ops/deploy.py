@@ -53,6 +53,12 @@ CLI_STATE_DIR = ".emulator-cli"
 EMULATOR_STUCK_AFTER = 60.0
 # One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
 MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
+# What each URL of the deployment file is, written into it (README: "The deployment file").
+URL_BASES = {
+    "api_url": "a region's execute-api base: the REST API with its stage in the path, e.g. <api_url>/items",
+    "global_url": "the custom domain: its base path mapping on / serves the stage, so no stage in the path, "
+    "e.g. <global_url>/items",
+}
 TIMEOUTS = {
     "synth": 300,
     "init": 300,
@@ -399,6 +405,7 @@ def write_deployment_file(
         "latency_order": list(config.regions),
         "time_scale": global_router.time_scale(),
         "auth": auth,
+        "url_bases": URL_BASES if config.domain is not None else {"api_url": URL_BASES["api_url"]},
     }
     if config.domain is not None:
         more["global_url"] = f"http://{emu.LOOPBACK}:{emu.free_port()}"
