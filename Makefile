@@ -110,9 +110,9 @@ url:
 # The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
 # the primary), watch the global name move away and come back, report failover and recovery
 # against the bound. ENV=local (default) needs `make deploy` first; TIME_SCALE=0.02 make deploy
-# makes the local one take seconds. Protected environments ask first.
+# makes the local one take seconds. Protected environments ask first (YES=1: without a terminal).
 drill: setup
-	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION))
+	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION)) $(if $(YES),--yes)
 
 # The cdktf CLI route for `local`: the project's emulator server and the local issuer on
 # 127.0.0.1, the hosted zone created, and the exports the CLI needs on stdout:

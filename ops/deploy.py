@@ -560,6 +560,19 @@ def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, ph
     return served
 
 
+def require_credentials(config: EnvironmentConfig) -> None:
+    """A real environment needs AWS credentials; without any, say so before synth and
+    Terraform run, and point to the environment that needs none."""
+    import boto3
+
+    if boto3.session.Session().get_credentials() is None:
+        raise DeployError(
+            f"no AWS credentials found: {config.stack_name} deploys to your AWS account "
+            "(set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). To try the project "
+            "without an AWS account, deploy the local environment to the emulator: `make deploy` (ENV=local)"
+        )
+
+
 def deploy_real(
     config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout
 ) -> Deployment:
@@ -780,6 +793,7 @@ def main(argv: list[str] | None = None) -> int:
             down(state_dir, tf_state, quiet=True)  # a fresh emulator has none of the old state
             deployment = deploy_local(config, outdir, state_dir)
         else:
+            require_credentials(config)
             deployment = deploy_real(config, outdir, root / "build" / "logs", args.auto_approve)
     except Interrupted as err:
         return report_interrupt(err, args, tf_state)

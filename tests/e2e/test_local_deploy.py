@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -85,6 +86,27 @@ def test_the_quick_start_requests_run_as_the_readme_writes_them(local):
     assert deleted == "204"
     bases = json.loads(deployment.deployment_file.read_text())["url_bases"]
     assert "with its stage in the path" in bases["api_url"] and "no stage in the path" in bases["global_url"]
+
+
+def test_the_gateway_benchmark_sends_a_token(local):
+    _, deployment, *_ = local
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.gateway",
+            "--deployment",
+            str(deployment.deployment_file),
+            "--requests",
+            "3",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"GET /items/\{item_id\} +gateway +[\d.]+ ms", result.stdout), result.stdout
 
 
 def test_plan_after_apply_is_empty(local):
