@@ -39,10 +39,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Synthesize every environment (or BACKEND_ENVIRONMENTS=dev,prod) into cdktf.out/stacks/.
+# Synthesize every environment (or BACKEND_ENVIRONMENTS=dev,prod) into cdktf.out/stacks/, and
+# list the stacks this synth wrote (from its manifest: earlier stacks' folders stay behind).
 synth: setup
 	$(PY) main.py
-	@ls -1 cdktf.out/stacks
+	@$(PY) -c 'import json; print("\n".join(sorted(json.load(open("cdktf.out/manifest.json"))["stacks"])))'
 
 # terraform init -backend=false && terraform validate on every synthesized stack.
 validate: synth
