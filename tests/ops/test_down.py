@@ -48,6 +48,40 @@ def test_down_stops_every_process_in_parallel(tmp_path, capsys):
     assert not state_dir.exists()
 
 
+ORPHANS = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from local import emulator as emu\n"
+    "for name in sys.argv[2:]:\n"
+    "    proc = emu.spawn([sys.executable, '-c', 'import time; time.sleep(120)'], Path(sys.argv[1]) / f'{name}.log')\n"
+    "    print(proc.pid)\n"
+)
+
+
+def test_servers_whose_deploy_has_exited_are_stopped_at_once(tmp_path):
+    """After `make deploy` exits, its servers' parent is init, which may reap them a second or
+    more after they exit: down does not wait for that (zombies are stopped processes)."""
+    state_dir = tmp_path / ".emulator"
+    spawned = subprocess.run(
+        [sys.executable, "-c", ORPHANS, str(state_dir), *NAMES],
+        cwd=deploy.PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pids = dict(zip(NAMES, map(int, spawned.stdout.split()), strict=True))
+    state = emu.RunState(state_dir / "state.json", emulator_pid=pids["emulator"], emulator_port=1)
+    state.issuer = {"pid": pids["issuer"]}
+    state.apis = {"eu-west-1": {"pid": pids["gw1"]}, "eu-central-1": {"pid": pids["gw2"]}}
+    state.processes = {"replicator": {"pid": pids["replicator"]}, "router": {"pid": pids["router"]}}
+    state.save()
+    started = time.monotonic()
+    assert len(deploy.down(state_dir, quiet=True)) == 6
+    elapsed = time.monotonic() - started
+    assert not [pid for pid in pids.values() if deploy.running(pid)]
+    assert elapsed < 1.0, f"down took {elapsed:.2f} s for processes that exit at once"
+
+
 def test_ctrl_c_during_make_down_lets_it_finish_then_says_so(tmp_path):
     """SIGINT to the process group of `python -m ops.deploy --down` while the processes are
     exiting: every one is still stopped, one line says so, exit 130."""
