@@ -11,7 +11,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint emulator url
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -39,10 +39,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Synthesize every environment (or BACKEND_ENVIRONMENTS=dev,prod) into cdktf.out/stacks/.
+# Synthesize every environment (or BACKEND_ENVIRONMENTS=dev,prod) into cdktf.out/stacks/, and
+# list the stacks this synth wrote (from its manifest: earlier stacks' folders stay behind).
 synth: setup
 	$(PY) main.py
-	@ls -1 cdktf.out/stacks
+	@$(PY) -c 'import json; print("\n".join(sorted(json.load(open("cdktf.out/manifest.json"))["stacks"])))'
 
 # terraform init -backend=false && terraform validate on every synthesized stack.
 validate: synth
@@ -93,22 +94,38 @@ mutation: setup
 
 # Apply ENV (default: local, on the embedded emulator) and smoke-check every region.
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.
+# Over a running local deployment it refuses (the data would be lost) unless REPLACE=1.
 deploy: setup
-	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve)
+	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve) $(if $(REPLACE),--replace)
 
 # A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
 SCOPE ?= items:read items:write
+DEPLOYMENT ?= .emulator/deployment.json
 token:
-	@$(PY) -m local.issuer token --deployment .emulator/deployment.json --scope "$(SCOPE)"
+	@$(PY) -m local.issuer token --deployment $(DEPLOYMENT) --scope "$(SCOPE)"
+
+# A base URL of the local deployment, alone on stdout: the global URL (it stands for the custom
+# domain, whose base path mapping on / serves the stage: no stage in the path), or with REGION
+# that region's api_url (its execute-api base, the stage in the path): make -s url REGION=eu-central-1
+url:
+	@$(PY) -c 'import sys; from local import deployment_file as f; d = f.load(sys.argv[1]); \
+	print(d["regions"][sys.argv[2]]["api_url"] if sys.argv[2:] else d["global_url"])' $(DEPLOYMENT) $(REGION)
 
 # The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
 # the primary), watch the global name move away and come back, report failover and recovery
 # against the bound. ENV=local (default) needs `make deploy` first; TIME_SCALE=0.02 make deploy
-# makes the local one take seconds. Protected environments ask first.
+# makes the local one take seconds. Protected environments ask first (YES=1: without a terminal).
 drill: setup
-	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION))
+	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION)) $(if $(YES),--yes)
 
-# Stop what `make deploy` started on this machine and remove the local state.
+# The cdktf CLI route for `local`: the project's emulator server and the local issuer on
+# 127.0.0.1, the hosted zone created, and the exports the CLI needs on stdout:
+#   eval "$(make -s emulator)" && npx cdktf deploy backend-local
+# Refused while `make deploy`'s deployment runs (the same Terraform state); `make down` stops it.
+emulator: setup
+	@$(PY) -m ops.deploy --env local --emulator
+
+# Stop what `make deploy` (or `make emulator`) started on this machine and remove the local state.
 down:
 	@if [ -x $(PY) ]; then $(PY) -m ops.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
 

@@ -22,11 +22,21 @@ from local.emulator import aws_client
 ITEM_ID = "benchmark-item"
 
 
-def through_gateway(url: str, requests: int) -> list[float]:
+def authorization(deployment: dict) -> dict[str, str]:
+    """A bearer token from the local issuer (the item routes answer 401 without one); none
+    when the environment is public."""
+    if not deployment.get("auth"):
+        return {}
+    from local import issuer
+
+    return {"Authorization": "Bearer " + issuer.mint(issuer.from_deployment(deployment), "items:read items:write")}
+
+
+def through_gateway(url: str, requests: int, headers: dict[str, str]) -> list[float]:
     timings = []
     for _ in range(requests):
         started = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
             response.read()
         timings.append((time.perf_counter() - started) * 1000)
     return timings
@@ -41,15 +51,21 @@ def direct(handler: Callable[[dict, None], dict], event: dict, requests: int) ->
     return timings
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deployment", type=Path, default=Path(".emulator/deployment.json"))
     parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
     region, served = next(iter(deployment["regions"].items()))
     base = served["api_url"]
-    create = urllib.request.Request(base + "/items", data=json.dumps({"item_id": ITEM_ID}).encode(), method="POST")
+    headers = authorization(deployment)
+    create = urllib.request.Request(
+        base + "/items",
+        data=json.dumps({"item_id": ITEM_ID}).encode(),
+        method="POST",
+        headers={**headers, "Content-Type": "application/json"},
+    )
     urllib.request.urlopen(create, timeout=30).read()
     configuration = aws_client("lambda", region, deployment["emulator_url"]).get_function_configuration(
         FunctionName=served["functions"]["health"]
@@ -74,14 +90,15 @@ def main() -> None:
         ),
     }
     for name, (url, handler, event) in cases.items():
-        through_gateway(url, 5), direct(handler, event, 5)  # warm both: environments, clients
-        gateway_ms = statistics.median(through_gateway(url, args.requests))
+        through_gateway(url, 5, headers), direct(handler, event, 5)  # warm both: environments, clients
+        gateway_ms = statistics.median(through_gateway(url, args.requests, headers))
         direct_ms = statistics.median(direct(handler, event, args.requests))
         print(
             f"{name:<22} gateway {gateway_ms:6.1f} ms   handler alone {direct_ms:6.1f} ms   "
             f"overhead {gateway_ms - direct_ms:6.1f} ms per request (median of {args.requests})"
         )
-    urllib.request.urlopen(urllib.request.Request(f"{base}/items/{ITEM_ID}", method="DELETE"), timeout=30).read()
+    delete = urllib.request.Request(f"{base}/items/{ITEM_ID}", method="DELETE", headers=headers)
+    urllib.request.urlopen(delete, timeout=30).read()
 
 
 if __name__ == "__main__":

@@ -25,10 +25,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,11 +46,19 @@ from ops import terraform as tf
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 STATE_DIR = PROJECT_DIR / ".emulator"
+# `make emulator`'s processes (the cdktf CLI route), apart from make deploy's.
+CLI_STATE_DIR = ".emulator-cli"
 # A resource still in progress after this long on the emulator will never finish: the
 # slowest ones (waiting on Route53's fixed 15 s) take ~21 s.
 EMULATOR_STUCK_AFTER = 60.0
 # One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
 MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
+# What each URL of the deployment file is, written into it (README: "The deployment file").
+URL_BASES = {
+    "api_url": "a region's execute-api base: the REST API with its stage in the path, e.g. <api_url>/items",
+    "global_url": "the custom domain: its base path mapping on / serves the stage, so no stage in the path, "
+    "e.g. <global_url>/items",
+}
 TIMEOUTS = {
     "synth": 300,
     "init": 300,
@@ -63,6 +73,24 @@ TIMEOUTS = {
 
 class DeployError(RuntimeError):
     pass
+
+
+class Interrupted(Exception):
+    """Ctrl-C during ``phase``: ``stopped`` names what was stopped on the way out."""
+
+    def __init__(self, phase: str, stopped: list[str]) -> None:
+        super().__init__(phase)
+        self.phase, self.stopped = phase, stopped
+
+
+def interrupted(err: KeyboardInterrupt, phase: str, state: emu.RunState | None = None) -> Interrupted:
+    """Stop what the deployment started (Terraform's group is already stopped by tf.run),
+    with further Ctrl-C ignored so the clean-up is not cut short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stopped = [err.stopped] if isinstance(err, tf.TerraformInterrupted) else []
+    if state is not None:
+        stopped += stop_processes(state)
+    return Interrupted(phase, stopped)
 
 
 class Phase:
@@ -81,10 +109,12 @@ class Progress:
     def __init__(self, total: int, out=sys.stdout) -> None:
         self.total, self.index, self.out = total, 0, out
         self.timings: dict[str, float] = {}
+        self.current = "start-up"
 
     @contextlib.contextmanager
     def phase(self, name: str):
         self.index += 1
+        self.current = name.split(":")[0]
         started = time.monotonic()
         print(f"[{self.index}/{self.total}] {name} ...", file=self.out, flush=True)
         status = "FAILED"
@@ -375,6 +405,7 @@ def write_deployment_file(
         "latency_order": list(config.regions),
         "time_scale": global_router.time_scale(),
         "auth": auth,
+        "url_bases": URL_BASES if config.domain is not None else {"api_url": URL_BASES["api_url"]},
     }
     if config.domain is not None:
         more["global_url"] = f"http://{emu.LOOPBACK}:{emu.free_port()}"
@@ -449,9 +480,11 @@ def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
     return deployment["global_url"]
 
 
-def down(state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False) -> list[str]:
+def down(
+    state_dir: Path = STATE_DIR, tf_state: Path | None = None, quiet: bool = False, also_stopped: tuple[str, ...] = ()
+) -> list[str]:
     """Stop everything a local deployment started and remove its state."""
-    stopped = stop_processes(emu.RunState.load(state_dir / "state.json"))
+    stopped = [*also_stopped, *stop_processes(emu.RunState.load(state_dir / "state.json"))]
     if state_dir.exists():
         shutil.rmtree(state_dir)
     if tf_state is not None:
@@ -494,6 +527,8 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
                 global_url=deployment.global_url,
                 replication_bound_s=replicator_tool.LAG_BOUND_S,
             )
+    except KeyboardInterrupt as err:
+        raise interrupted(err, progress.current, state) from None
     except BaseException:
         stop_processes(state)
         raise
@@ -525,6 +560,19 @@ def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, ph
     return served
 
 
+def require_credentials(config: EnvironmentConfig) -> None:
+    """A real environment needs AWS credentials; without any, say so before synth and
+    Terraform run, and point to the environment that needs none."""
+    import boto3
+
+    if boto3.session.Session().get_credentials() is None:
+        raise DeployError(
+            f"no AWS credentials found: {config.stack_name} deploys to your AWS account "
+            "(set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). To try the project "
+            "without an AWS account, deploy the local environment to the emulator: `make deploy` (ENV=local)"
+        )
+
+
 def deploy_real(
     config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout
 ) -> Deployment:
@@ -532,16 +580,19 @@ def deploy_real(
     credentials, smoke."""
     started = time.monotonic()
     progress = Progress(total=3, out=out)
-    with progress.phase(f"synth: {config.stack_name}"):
-        deployment = Deployment(config=config, stack_dir=synth(config, outdir))
-    env = tf.terraform_env(log_dir)
-    with progress.phase(
-        f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)"
-    ) as phase:
-        init(deployment.stack_dir, env, log_dir)
-        plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
-        deployment.resource_count = resource_count(deployment.stack_dir, env)
-    deployment.outputs = outputs(deployment.stack_dir, env)
+    try:
+        with progress.phase(f"synth: {config.stack_name}"):
+            deployment = Deployment(config=config, stack_dir=synth(config, outdir))
+        env = tf.terraform_env(log_dir)
+        with progress.phase(
+            f"plan and apply: {len(config.regions)} regions with Terraform (your AWS credentials)"
+        ) as phase:
+            init(deployment.stack_dir, env, log_dir)
+            plan_and_apply(deployment.stack_dir, env, log_dir, phase, auto_approve)
+            deployment.resource_count = resource_count(deployment.stack_dir, env)
+        deployment.outputs = outputs(deployment.stack_dir, env)
+    except KeyboardInterrupt as err:
+        raise interrupted(err, progress.current) from None
     deployment.urls = {region: value["invoke_url"] for region, value in deployment.outputs["regions"].items()}
     deployment.global_url = deployment.outputs.get("global_url") or None
     with progress.phase("smoke: every region, replication between them, the global URL"):
@@ -563,20 +614,50 @@ def init(stack_dir: Path, env: dict[str, str], log_dir: Path) -> None:
 
 
 def stop_processes(state: emu.RunState) -> list[str]:
-    """Stop the router and the replicator, the local gateways, then the emulator; say which
-    were still running."""
-    stopped = []
-    for name, process in state.processes.items():
-        if process.get("pid") and emu.stop_pid(process["pid"]):
-            stopped.append(f"{name} (pid {process['pid']})")
-    for region, gateway in state.apis.items():
-        if gateway.get("pid") and emu.stop_pid(gateway["pid"]):
-            stopped.append(f"local gateway {region} (pid {gateway['pid']})")
-    if state.issuer.get("pid") and emu.stop_pid(state.issuer["pid"]):
-        stopped.append(f"local issuer (pid {state.issuer['pid']})")
-    if state.emulator_pid and emu.stop_pid(state.emulator_pid):
-        stopped.append(f"emulator (pid {state.emulator_pid}, port {state.emulator_port})")
-    return stopped
+    """Stop the router, the replicator, the local gateways, the issuer and the emulator, all
+    at once (one after another took 11-12 s); say which were still running."""
+    named = {f"{name} (pid {process['pid']})": process["pid"] for name, process in state.processes.items()}
+    named |= {f"local gateway {region} (pid {api['pid']})": api["pid"] for region, api in state.apis.items()}
+    if state.issuer.get("pid"):
+        named[f"local issuer (pid {state.issuer['pid']})"] = state.issuer["pid"]
+    if state.emulator_pid:
+        named[f"emulator (pid {state.emulator_pid}, port {state.emulator_port})"] = state.emulator_pid
+    named = {label: pid for label, pid in named.items() if pid}
+    if not named:
+        return []
+    with ThreadPoolExecutor(max_workers=len(named)) as pool:
+        was_running = list(pool.map(stop_group, named.values()))
+    return [label for label, ran in zip(named, was_running, strict=True) if ran]
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie. Once make deploy has exited, its servers' parent is init, which
+    may reap an exited one only a second or more later (measured here: 1.3 s); until then the
+    pid still answers signal 0, and waiting for it made `make down` take 3-4.5 s."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return emu.pid_alive(pid)  # gone, or no /proc: the kernel says
+
+
+def stop_group(pid: int, grace: float = 10.0) -> bool:
+    """SIGTERM the process group ``pid`` leads (each server leads its own), then SIGKILL after
+    ``grace`` seconds; True if it was running. Done once the leader has exited."""
+    if not running(pid):
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig) if os.getpgid(pid) == pid else os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # our own child (a failed deploy): reap it
+            if not running(pid):
+                return True
+            time.sleep(0.02)
+    return True
 
 
 def summary(deployment: Deployment) -> str:
@@ -615,24 +696,153 @@ def summary(deployment: Deployment) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Deploy an environment and smoke-check every region.")
     parser.add_argument("--env", default="local", help="environment name (default: local, the emulator)")
     parser.add_argument("--auto-approve", action="store_true", help="real environments: apply without asking")
     parser.add_argument("--down", action="store_true", help="stop the local deployment and remove its state")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=PROJECT_DIR,
+        help="local: where .emulator/, cdktf.out/ and the local state go (default: the project)",
+    )
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="local: start the emulator and the issuer for the cdktf CLI and print the exports it needs",
+    )
+    parser.add_argument("--replace", action="store_true", help="local: replace a running deployment (its data is lost)")
+    return parser.parse_args(argv)
+
+
+def refuse_running(state_dir: Path, cli_dir: Path) -> None:
+    """A second ``make deploy`` would start a fresh emulator: new ports, every item gone.
+    Refuse while the first one runs, unless asked to replace it; and while the cdktf CLI
+    route's emulator runs, whose Terraform state is the same file."""
+    state = emu.RunState.load(state_dir / "state.json")
+    if state.emulator_pid and emu.pid_alive(state.emulator_pid):
+        router = state.processes.get("router", {}).get("url")
+        raise DeployError(
+            f"a local deployment is already running (emulator pid {state.emulator_pid}"
+            f"{f', global URL {router}' if router else ''}; {state_dir / 'deployment.json'}). "
+            "Deploying again would replace it with a fresh emulator: new ports, every item gone. "
+            "Keep using it, stop it with `make down`, or replace it with `make deploy REPLACE=1`"
+        )
+    cli = emu.RunState.load(cli_dir / "state.json")
+    if cli.emulator_pid and emu.pid_alive(cli.emulator_pid):
+        raise DeployError(
+            f"the cdktf CLI route's emulator is running (`make emulator`, pid {cli.emulator_pid}, "
+            f"{cli.emulator_url}); its Terraform state is the same file as make deploy's. "
+            "Stop it with `make down` first, or replace it with `make deploy REPLACE=1`"
+        )
+
+
+def serve_emulator(config: EnvironmentConfig, root: Path, out=sys.stdout) -> list[str]:
+    """``make emulator``: the project's emulator server and the local issuer for the cdktf CLI
+    route, the hosted zone created, and the exports the CLI needs printed on ``out`` (notes
+    on stderr). Its processes are recorded in ``.emulator-cli/`` (``make down`` stops them).
+    Refused while ``make deploy``'s deployment runs: both use ``state/<stack>.tfstate``."""
+    running = emu.RunState.load(root / ".emulator" / "state.json")
+    if running.emulator_pid and emu.pid_alive(running.emulator_pid):
+        raise DeployError(
+            f"make deploy's local deployment is running (emulator pid {running.emulator_pid}) and the "
+            f"cdktf CLI would apply to the same Terraform state ({config.state.path}): stop it with "
+            "`make down` first"
+        )
+    cli_dir = root / CLI_STATE_DIR
+    down(cli_dir, root / config.state.path, quiet=True)  # a fresh emulator has none of the old state
+    state = emu.RunState(cli_dir / "state.json")
+    try:
+        proc, port = emu.start_emulator(cli_dir)
+        state.emulator_pid, state.emulator_port = proc.pid, port
+        state.save()
+        start_issuer(config, state, cli_dir)
+        create_zone(config, state.emulator_url)
+    except KeyboardInterrupt as err:
+        raise interrupted(err, "emulator", state) from None
+    except BaseException:
+        stop_processes(state)
+        raise
+    return print_exports(config, state, root, out)
+
+
+def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out) -> list[str]:
+    """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr."""
+    exports = {"AWS_ENDPOINT_URL": state.emulator_url, "CHECKPOINT_DISABLE": "1"}
+    if state.issuer.get("url"):
+        exports["TF_VAR_local_issuer_url"] = state.issuer["url"]
+    if config_file := tf.cli_config(root / "build"):
+        exports["TF_CLI_CONFIG_FILE"] = str(config_file)
+    lines = [f"export {name}={value}" for name, value in exports.items()]
+    print("\n".join(lines), file=out, flush=True)
+    zone = config.domain.zone_name if config.domain else "none"
+    print(
+        f"# emulator {state.emulator_url} (pid {state.emulator_pid}), hosted zone {zone}; "
+        f"`npx cdktf diff|deploy|destroy {config.stack_name}` apply to it; `make down` stops it",
+        file=sys.stderr,
+    )
+    return lines
+
+
+def resume_hint(args: argparse.Namespace) -> str:
+    if args.down:
+        return "make down finished first, so nothing is left running"
+    return f"run `make deploy{'' if args.env == 'local' else f' ENV={args.env}'}` to start again"
+
+
+def report_interrupt(err: Interrupted, args: argparse.Namespace, tf_state: Path | None) -> int:
+    """One line: the phase, what was stopped, the stale lock removed, how to resume; 130."""
+    stopped = ", ".join(err.stopped) or "nothing was running"
+    lock = ""
+    if tf_state is not None and tf.release_local_lock(tf_state):
+        lock = f"; removed the stale state lock {tf.local_lock_file(tf_state)}"
+    print(f"interrupted during {err.phase}: stopped {stopped}{lock}; {resume_hint(args)}", file=sys.stderr)
+    return 130
+
+
+def down_all(args: argparse.Namespace, root: Path, tf_state: Path | None) -> int:
+    """``make down``: what ``make deploy`` and ``make emulator`` started. A Ctrl-C does not cut
+    it short (it takes under 3 s): it finishes, then says so in one line and exits 130."""
+    interrupts: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupts.append(signum))
+    try:
+        stopped = down(root / CLI_STATE_DIR, None, quiet=True)
+        stopped = down(root / ".emulator", tf_state, quiet=True, also_stopped=tuple(stopped))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupts:
+        return report_interrupt(Interrupted("down", stopped), args, None)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    root = args.root.resolve()
+    state_dir, outdir = root / ".emulator", root / "cdktf.out"
+    tf_state: Path | None = None
     try:
         config = load_config(args.env)
-        tf_state = PROJECT_DIR / config.state.path if config.state.backend == "local" else None
+        tf_state = root / config.state.path if config.state.backend == "local" else None
         if args.down:
-            down(STATE_DIR, tf_state)
+            return down_all(args, root, tf_state)
+        if args.emulator:
+            serve_emulator(config, root)
             return 0
-        outdir = PROJECT_DIR / "cdktf.out"
         if config.emulator:
-            down(STATE_DIR, tf_state, quiet=True)  # a fresh emulator has none of the old state
-            deployment = deploy_local(config, outdir, STATE_DIR)
+            if not args.replace:
+                refuse_running(state_dir, root / CLI_STATE_DIR)
+            down(root / CLI_STATE_DIR, None, quiet=True)
+            down(state_dir, tf_state, quiet=True)  # a fresh emulator has none of the old state
+            deployment = deploy_local(config, outdir, state_dir)
         else:
-            deployment = deploy_real(config, outdir, PROJECT_DIR / "build" / "logs", args.auto_approve)
+            require_credentials(config)
+            deployment = deploy_real(config, outdir, root / "build" / "logs", args.auto_approve)
+    except Interrupted as err:
+        return report_interrupt(err, args, tf_state)
+    except KeyboardInterrupt:
+        return report_interrupt(Interrupted("start-up", []), args, tf_state)
     except (DeployError, TimeoutError, FileNotFoundError, subprocess.TimeoutExpired) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

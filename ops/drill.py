@@ -358,7 +358,13 @@ def confirm(config, action: str, yes: bool, ask: Callable[[str], str] | None = N
     if yes:
         print(f"{config.environment} is protected; --yes given: {action}", file=out, flush=True)
         return
-    typed = ask(f"{config.environment} is protected. Type its name to {action}: ").strip()
+    try:
+        typed = ask(f"{config.environment} is protected. Type its name to {action}: ").strip()
+    except EOFError:
+        raise DrillError(
+            f"{config.environment} is protected and there is no terminal to type its name on; "
+            f"confirm with --yes (make drill ENV={config.environment} YES=1); nothing was changed"
+        ) from None
     if typed != config.environment:
         raise DrillError(f"not confirmed (typed {typed!r}, expected {config.environment!r}); nothing was changed")
 
@@ -439,7 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: the health function's variables were put back", file=sys.stderr)
+        print(
+            "interrupted: the health function's variables were put back; run the same command again to drill",
+            file=sys.stderr,
+        )
         return 130
     print(result.summary)
     return 0 if result.ok else 1

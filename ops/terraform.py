@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -88,6 +89,32 @@ class TerraformStopped(RuntimeError):
     """Terraform was stopped before it finished because ``stop_when`` said why."""
 
 
+class TerraformInterrupted(KeyboardInterrupt):
+    """Ctrl-C while Terraform ran: its process group (providers included) has been stopped.
+    Terraform runs in a session of its own, so a terminal's SIGINT reaches only us."""
+
+    def __init__(self, command: str, pid: int) -> None:
+        super().__init__(f"terraform {command} (pid {pid}) and its provider plugins")
+        self.stopped = f"terraform {command} (pid {pid}) and its provider plugins"
+
+
+def local_lock_file(state_file: Path) -> Path:
+    """Where Terraform's local backend writes its lock's info: ``.<name>.lock.info`` next to
+    the state. The lock itself is an fcntl lock on the state file that dies with the
+    process; the info file stays behind when Terraform is killed, and then only misleads."""
+    return state_file.parent / f".{state_file.name}.lock.info"
+
+
+def release_local_lock(state_file: Path) -> bool:
+    """Remove a stale local lock left by a stopped Terraform; True if there was one. Call only
+    once the Terraform that held it has stopped."""
+    lock = local_lock_file(state_file)
+    if not lock.exists():
+        return False
+    lock.unlink()
+    return True
+
+
 def run(
     args: list[str],
     cwd: Path,
@@ -133,6 +160,15 @@ def run(
     except TerraformStopped:
         stop_pid(proc.pid)
         raise
+    except KeyboardInterrupt:
+        # Terraform stops gracefully on SIGTERM (state written, lock released); stop_pid
+        # kills the group if it takes longer than its timeout.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        try:
+            stop_pid(proc.pid)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        raise TerraformInterrupted(args[0], proc.pid) from None
     finally:
         reader.join(timeout=5)
         if log is not None:

@@ -1,96 +1,104 @@
-"""The README's cdktf CLI route, as a user takes it the first time: `npx cdktf diff
-backend-local` then `npx cdktf deploy backend-local --auto-approve`, from a clean output
-folder, against moto's server on 127.0.0.1, with every request that is not for loopback sent
-to a dead proxy (a machine that reaches only the provider mirror). The first diff must not
-need the registry: synth writes the stack's lock file from the mirror, so cdktf skips
-`terraform providers lock`.
+"""The README's cdktf CLI route for `local`, run as the README writes it, in a fresh copy of
+the repository from a fresh shell: `eval "$(make -s emulator)"`, then `npx cdktf diff`,
+`deploy` and `destroy backend-local` (with --auto-approve: no one answers the prompt here),
+then `make down`. Every request that is not for loopback goes to a dead proxy (a machine that
+reaches only the provider mirror): the first diff must not need the registry, since synth
+writes the stack's lock file from the mirror and cdktf then skips `terraform providers lock`.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
+import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from local import emulator
-from ops import deploy
 from ops import terraform as tf
+from tests.ops.test_interrupt import mentioning
 
-pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1500)]
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEAD_PROXY = "http://127.0.0.1:1"
+OLD = 946684800  # 2000-01-01: the copy's dependency files must not look newer than the shared install
 
 
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory, terraform_bin):
-    root = tmp_path_factory.mktemp("cli")
-    config = deploy.load_config("local")
-    proc, port = emulator.start_emulator(root / ".emulator")
-    url = f"http://{emulator.LOOPBACK}:{port}"
+def readme_route() -> str:
+    """The README's shell block that starts with `make -s emulator`."""
+    blocks = re.findall(r"```sh\n(.*?)```", (PROJECT_DIR / "README.md").read_text(), re.S)
+    (block,) = [block for block in blocks if block.startswith('eval "$(make -s emulator)"')]
+    return block
+
+
+def fresh_copy(root: Path) -> Path:
+    """The repository's files (tracked and new, not ignored) with the shared installs linked."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=PROJECT_DIR, capture_output=True, check=True
+    ).stdout
+    repo = root / "repo"
+    for name in filter(None, listed.decode().split("\0")):
+        source = PROJECT_DIR / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    for shared in (".venv", "node_modules", "build/wheels"):
+        (repo / shared).parent.mkdir(parents=True, exist_ok=True)
+        (repo / shared).symlink_to((PROJECT_DIR / shared).resolve())
+    for name in ("requirements.txt", "constraints.txt", "package.json", "package-lock.json"):
+        os.utime(repo / name, (OLD, OLD))
+    os.utime(repo / "authorizer" / "requirements.txt", (OLD, OLD))
+    return repo
+
+
+def script(block: str) -> str:
+    """The block, each command announced, deploy and destroy without their prompt."""
+    lines = ["set -euo pipefail"]
+    for command in filter(None, (line.strip() for line in block.splitlines())):
+        if command.startswith(("npx cdktf deploy", "npx cdktf destroy")):
+            command += " --auto-approve"
+        lines += [f"echo '=== {command}'", command]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_readme_route_diffs_deploys_and_destroys(tmp_path, terraform_bin):
+    repo = fresh_copy(tmp_path)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "CI": "true",
+        "HTTPS_PROXY": DEAD_PROXY,
+        "HTTP_PROXY": DEAD_PROXY,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "https_proxy": DEAD_PROXY,
+        "http_proxy": DEAD_PROXY,
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    if tf.find_provider_mirror() is None:
+        for name in ("HTTPS_PROXY", "https_proxy"):
+            env.pop(name)  # no mirror: the registry is the only source
     try:
-        deploy.create_zone(config, url)
-        env = {
-            **tf.terraform_env(root / "build"),
-            "AWS_ENDPOINT_URL": url,
-            "BACKEND_ENVIRONMENTS": "local",
-            "CHECKPOINT_DISABLE": "1",
-            "CI": "true",
-            # The stack's emulator-only variable (ops/deploy.py passes the running local issuer's URL).
-            "TF_VAR_local_issuer_url": "http://127.0.0.1:1",
-            "HTTPS_PROXY": DEAD_PROXY,
-            "HTTP_PROXY": DEAD_PROXY,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "https_proxy": DEAD_PROXY,
-            "http_proxy": DEAD_PROXY,
-            "no_proxy": "127.0.0.1,localhost",
-        }
-        if tf.find_provider_mirror() is None:
-            env.pop("HTTPS_PROXY"), env.pop("https_proxy")  # no mirror: the registry is the only source
-        outdir = root / "cdktf.out"  # fresh: nothing synthesized, no lock file, no .terraform
-        yield {"root": root, "env": env, "outdir": outdir, "stack_dir": outdir / "stacks" / config.stack_name}
+        result = subprocess.run(
+            ["bash", "-c", script(readme_route())],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1400,
+            stdin=subprocess.DEVNULL,
+        )
     finally:
-        emulator.stop_pid(proc.pid)
-    assert not emulator.pid_alive(proc.pid)
-
-
-def npx_cdktf(args: list[str], cli: dict, timeout: float) -> tuple[subprocess.CompletedProcess, float]:
-    started = time.monotonic()
-    result = subprocess.run(
-        ["npx", "--no-install", "cdktf", *args, "--output", str(cli["outdir"]), "--no-color"],
-        cwd=PROJECT_DIR,
-        env=cli["env"],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    return result, time.monotonic() - started
-
-
-def test_first_diff_plans_the_whole_stack_without_a_registry(cli):
-    result, elapsed = npx_cdktf(["diff", "backend-local"], cli, timeout=600)
+        subprocess.run(["make", "-s", "down"], cwd=repo, env=env, capture_output=True, timeout=60)
     output = result.stdout + result.stderr
-    print(f"npx cdktf diff backend-local: {elapsed:.1f} s")
     assert result.returncode == 0, output[-6000:]
-    assert "Plan:" in output and "to add" in output, output[-3000:]
-    assert "registry.terraform.io" not in output.replace("registry.terraform.io/hashicorp/aws", ""), output[-3000:]
-    lock = (cli["stack_dir"] / ".terraform.lock.hcl").read_text()
-    assert f'"{tf.PROVIDER_VERSION}"' in lock
-
-
-def test_deploy_applies_it(cli):
-    result, elapsed = npx_cdktf(["deploy", "backend-local", "--auto-approve"], cli, timeout=900)
-    output = result.stdout + result.stderr
-    print(f"npx cdktf deploy backend-local --auto-approve: {elapsed:.1f} s")
-    assert result.returncode == 0, output[-6000:]
-    assert "Apply complete!" in output, output[-3000:]
-    # The local backend keeps state beside the output folder, as it does beside cdktf.out/.
-    state = json.loads((cli["root"] / "state" / "backend-local.tfstate").read_text())
-    managed = [r for r in state["resources"] if r["mode"] == "managed"]
-    assert len(managed) > 100
-    assert os.path.isdir(cli["stack_dir"] / ".terraform")
+    steps = dict(re.findall(r"^=== (npx cdktf \w+) .*?\n(.*?)(?=^=== |\Z)", result.stdout, re.S | re.M))
+    assert "Plan:" in steps["npx cdktf diff"] and "to add" in steps["npx cdktf diff"], output[-3000:]
+    assert "registry.terraform.io" not in output.replace("registry.terraform.io/hashicorp/aws", "")
+    added = re.search(r"Apply complete! Resources: (\d+) added", steps["npx cdktf deploy"])
+    assert added and int(added.group(1)) > 100, output[-3000:]
+    destroyed = re.search(r"Destroy complete! Resources: (\d+) destroyed", steps["npx cdktf destroy"])
+    assert destroyed and int(destroyed.group(1)) == int(added.group(1)), output[-3000:]
+    assert "stopped: local issuer (pid" in steps.get("make down", result.stdout), result.stdout[-2000:]
+    assert not mentioning(repo), "a process of the route still runs"

@@ -7,7 +7,11 @@ Every step has a hard timeout, and every process the test starts is stopped at t
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -15,6 +19,8 @@ import pytest
 from ops import deploy
 from ops import terraform as tf
 from tests.e2e.local_deployment import deploy_for_module, stop
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 
@@ -54,6 +60,53 @@ def test_the_summary_reports_the_measured_replication_lag_and_the_global_url(loc
         in printed
     )
     assert "failover     within 210 s" in printed
+
+
+def test_the_quick_start_requests_run_as_the_readme_writes_them(local):
+    """The README's first requests (its shell block that starts with TOKEN=), from a fresh
+    shell in the repository root: create through the global URL, read from the other
+    region, delete; the deployment file says which base each URL is."""
+    _, deployment, *_ = local
+    blocks = re.findall(r"```sh\n(.*?)```", (PROJECT_DIR / "README.md").read_text(), re.S)
+    (block,) = [block for block in blocks if block.startswith("TOKEN=$(make -s token)")]
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    env["DEPLOYMENT"] = str(deployment.deployment_file)  # this module's deployment, not .emulator/
+    result = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + block],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    created, read, deleted = result.stdout.splitlines()
+    assert created.endswith(" 201") and json.loads(created[:-4])["origin_region"] == "eu-west-1", created
+    assert read.endswith(" 200") and json.loads(read[:-4])["item_id"] == "hello", read
+    assert deleted == "204"
+    bases = json.loads(deployment.deployment_file.read_text())["url_bases"]
+    assert "with its stage in the path" in bases["api_url"] and "no stage in the path" in bases["global_url"]
+
+
+def test_the_gateway_benchmark_sends_a_token(local):
+    _, deployment, *_ = local
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.gateway",
+            "--deployment",
+            str(deployment.deployment_file),
+            "--requests",
+            "3",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"GET /items/\{item_id\} +gateway +[\d.]+ ms", result.stdout), result.stdout
 
 
 def test_plan_after_apply_is_empty(local):

@@ -433,3 +433,22 @@ def test_the_command_stops_before_any_change_when_not_confirmed(monkeypatch, cap
     monkeypatch.setattr("builtins.input", lambda prompt: "no")
     assert drill.main(["--env", "prod", "--evacuate", "us-east-1"]) == 1
     assert "not confirmed" in capsys.readouterr().err
+
+
+def test_a_protected_drill_without_a_terminal_says_how_to_confirm():
+    """`make drill ENV=prod` from a script: stdin is not a terminal, so no name can be typed."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ops.drill", "--env", "prod"],
+        cwd=PROJECT_DIR,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "EOFError" not in result.stderr and "Traceback" not in result.stderr
+    assert "prod is protected and there is no terminal to type its name on" in result.stderr
+    assert "make drill ENV=prod YES=1" in result.stderr and "nothing was changed" in result.stderr

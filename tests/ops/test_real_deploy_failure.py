@@ -86,3 +86,11 @@ def test_failure_text_keeps_terraforms_error_blocks():
     assert text.splitlines()[1] == "│ Error: No valid credential sources found"
     assert "Planning" not in text
     assert deploy.terraform_failure("apply", deploy.Path("l"), "").endswith("(terraform printed nothing)")
+
+
+def test_a_real_environment_without_credentials_points_back_to_local(no_aws, tmp_path, capsys):
+    assert deploy.main(["--env", "dev", "--root", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert "no AWS credentials found: backend-dev deploys to your AWS account" in error
+    assert "`make deploy` (ENV=local)" in error
+    assert not (tmp_path / "cdktf.out").exists(), "synth ran before the credentials were checked"
