@@ -43,6 +43,11 @@ def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs):
     url = f"http://{emulator.LOOPBACK}:{port}"
     env = tf.terraform_env(root / "build", {"AWS_ENDPOINT_URL": url})
     try:
+        # Each environment's public zone exists before the bootstrap, which looks it up by name.
+        for target in targets:
+            account, domain = target.config.allowed_account_ids[0], target.config.domain
+            assert domain is not None
+            client(url, "route53", account).create_hosted_zone(Name=domain.zone_name, CallerReference=domain.zone_name)
         init = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, timeout=300)
         assert init.returncode == 0, init.stdout[-4000:]
         started = time.monotonic()
