@@ -183,9 +183,8 @@ RULES: tuple[ServiceRule, ...] = (
                 "logs:AssociateKmsKey",
                 "logs:DisassociateKmsKey",
                 "logs:TagResource",
+                # Not the deprecated TagLogGroup/UntagLogGroup: the provider calls TagResource.
                 "logs:UntagResource",
-                "logs:TagLogGroup",
-                "logs:UntagLogGroup",
             )
         },
         # API Gateway names a stage's execution log group after the REST API's generated id:
