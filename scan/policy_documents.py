@@ -101,6 +101,10 @@ class _Resolver:
         parts = expression.split(".")
         if parts[0] == "data" and len(parts) == 4 and parts[1] == "aws_caller_identity" and parts[3] == "account_id":
             return self._account(self._block("data", parts[1], parts[2], where))
+        if parts[0] == "data" and len(parts) == 4 and parts[1] == "aws_route53_zone" and parts[3] == "zone_id":
+            # A hosted zone looked up by name (the bootstrap's roles read the environment's zone).
+            zone = self._block("data", parts[1], parts[2], where)
+            return "Z" + "".join(c for c in str(zone.get("name", "")).upper() if c.isalnum())
         if len(parts) != 3 or parts[2] not in ("arn", "name", "id", "account_id"):
             raise PolicyScanError(f"{where}: cannot resolve ${{{expression}}}: expected <type>.<name>.arn|name|id")
         rtype, name, attribute = parts

@@ -152,7 +152,9 @@ RULES: tuple[ServiceRule, ...] = (
                 "iam:DeleteRole",
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
-                "iam:UpdateAssumeRolePolicy",
+                # No iam:UpdateAssumeRolePolicy: no condition key bounds the trust policy it writes,
+                # so it could make a role assumable from outside the account. The provider calls it
+                # only when a role's trust changes (CreateRole carries the trust): docs/iam-evaluation.md.
                 "iam:TagRole",
                 "iam:UntagRole",
             ),
@@ -181,9 +183,8 @@ RULES: tuple[ServiceRule, ...] = (
                 "logs:AssociateKmsKey",
                 "logs:DisassociateKmsKey",
                 "logs:TagResource",
+                # Not the deprecated TagLogGroup/UntagLogGroup: the provider calls TagResource.
                 "logs:UntagResource",
-                "logs:TagLogGroup",
-                "logs:UntagLogGroup",
             )
         },
         # API Gateway names a stage's execution log group after the REST API's generated id:
@@ -369,13 +370,14 @@ BUILTIN_TYPES = frozenset({"terraform_data"})
 # Data sources and the actions they read with (none needs a resource-scoped grant).
 DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
     "aws_caller_identity": (),  # sts:GetCallerIdentity needs no permission
-    "aws_route53_zone": (
-        "route53:ListHostedZones",
-        "route53:ListHostedZonesByName",
-        "route53:GetHostedZone",
-        "route53:ListTagsForResource",
-    ),
+    # Then GetHostedZone and ListTagsForResource on the zone it found: _zone_statements.
+    "aws_route53_zone": ("route53:ListHostedZones", "route53:ListHostedZonesByName"),
 }
+# The AWS-managed key DynamoDB encrypts a replica with when none is given: the provider reads
+# a replica by calling kms:DescribeKey with this alias name. AWS-managed keys carry no tags, and
+# no customer can create an alias under alias/aws/, so the alias in the request
+# (kms:RequestAlias) names exactly this key.
+DYNAMODB_MANAGED_KEY_ALIAS = "alias/aws/dynamodb"
 # AWS managed policies the stack may attach, and their actions (for the boundary, which must
 # let them work): a new one must be listed here, as a new resource type needs a rule.
 MANAGED_POLICY_ACTIONS: Mapping[str, tuple[str, ...]] = {
@@ -389,6 +391,9 @@ MANAGED_POLICY_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "logs:FilterLogEvents",
     )
 }
+# Actions that read a resource's data rather than its configuration: granted in the boundary
+# only on resources named for the environment.
+DATA_READ_VERBS = ("GetLogEvents", "FilterLogEvents")
 # Services whose actions have no resource-level permissions (the boundary grants them on "*").
 UNSCOPED_SERVICES = frozenset({"xray"})
 # Services the deploy role has a key used through (see _key_statements), with what they need:
@@ -545,6 +550,9 @@ class PolicyInputs:
     prefix: str
     environment: str
     account: str
+    # The environment's public hosted zone (its id, or a Terraform reference to it); required
+    # when the stack writes Route53 records.
+    zone_id: str = ""
 
     @property
     def boundary_arn(self) -> str:
@@ -561,11 +569,13 @@ def _rules_for(rtype: str) -> list[ServiceRule]:
     return rules
 
 
-def _rule_arns(rule: ServiceRule, facts: StackFacts, inputs: PolicyInputs) -> list[str]:
+def _rule_arns(rule: ServiceRule, facts: StackFacts, inputs: PolicyInputs, named_only: bool = False) -> list[str]:
+    """The rule's ARNs in the stack's regions; ``named_only``: only those built from the
+    stack's names (not the templates scoped by region alone)."""
     names = [n for t in rule.names if t in facts.types for n in facts.names.get(t, ())]
     patterns = names if rule.exact_names else [name_pattern(n, inputs.prefix, rule.service) for n in names]
     arns: list[str] = []
-    for template in rule.arns:
+    for template in (t for t in rule.arns if "{name}" in t or not named_only):
         regions = facts.regions if "{region}" in template else ("",)
         for region in regions:
             fills = patterns if "{name}" in template else [""]
@@ -634,7 +644,33 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
     if unknown:
         raise PolicyError(f"data source {unknown[0]!r} has no entry in modules/bootstrap/deploy_policy.py DATA_SOURCES")
     later = _unscoped_writes(facts, inputs) if write else _sentinel_read(facts, inputs)
-    return [_statement("ReadUnscoped", reads, ["*"]), *later]
+    reads_of_the_env = _zone_statements(facts, inputs) + _managed_key_read(facts, inputs)
+    return [_statement("ReadUnscoped", reads, ["*"]), *reads_of_the_env, *later]
+
+
+def _zone_arn(inputs: PolicyInputs) -> str:
+    if not inputs.zone_id:
+        raise PolicyError("the stack has Route53 records: PolicyInputs.zone_id must name the environment's zone")
+    return f"arn:aws:route53:::hostedzone/{inputs.zone_id}"
+
+
+def _zone_statements(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """Both roles read the environment's zone: the zone data source reads it after finding it
+    by name, and refreshing an ``aws_route53_record`` calls GetHostedZone, then
+    ListResourceRecordSets."""
+    if "aws_route53_record" not in facts.types and "aws_route53_zone" not in facts.data_types:
+        return []
+    actions = ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource"]
+    return [_statement("ReadTheZone", actions, [_zone_arn(inputs)])]
+
+
+def _managed_key_read(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """Both roles refresh replicas, which describes ``alias/aws/dynamodb``'s key by that name."""
+    if "aws_dynamodb_table_replica" not in facts.types:
+        return []
+    keys = [f"arn:aws:kms:{region}:{inputs.account}:key/*" for region in facts.regions]
+    condition = {"StringEquals": {"kms:RequestAlias": DYNAMODB_MANAGED_KEY_ALIAS}}
+    return [_statement("DescribeDynamodbManagedKey", ["kms:DescribeKey"], keys, condition)]
 
 
 def _sentinel_read(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
@@ -662,22 +698,31 @@ def _sentinel_read(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
 def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
     out: list[dict] = []
     if "aws_kms_key" in facts.types:
+        # Only CreateKey on "*": kms:TagResource there would let the role tag any key in the
+        # account with the environment's tag and so take it over (the key rule's statement
+        # allows tagging only keys already tagged for the environment).
         out.append(
             _statement(
                 "CreateTaggedKeys",
-                ["kms:CreateKey", "kms:TagResource"],
+                ["kms:CreateKey"],
                 ["*"],
                 {"StringEquals": {"aws:RequestTag/environment": inputs.environment}},
             )
         )
     if "aws_acm_certificate" in facts.types:
         domains = [n for n in facts.names.get("aws_api_gateway_domain_name", ())] or list(facts.record_names)
+        # ForAllValues holds when the request carries no acm:DomainNames at all: the Null
+        # condition requires it. Tagging is the certificate rule's, on certificates already
+        # tagged for the environment.
         out.append(
             _statement(
                 "RequestOwnCertificates",
-                ["acm:RequestCertificate", "acm:AddTagsToCertificate"],
+                ["acm:RequestCertificate"],
                 ["*"],
-                {"ForAllValues:StringEquals": {"acm:DomainNames": sorted(set(domains))}},
+                {
+                    "ForAllValues:StringEquals": {"acm:DomainNames": sorted(set(domains))},
+                    "Null": {"acm:DomainNames": "false"},
+                },
             )
         )
     if "aws_route53_record" in facts.types:
@@ -686,15 +731,8 @@ def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
             _statement(
                 "OwnRecordsOnly",
                 ["route53:ChangeResourceRecordSets"],
-                ["arn:aws:route53:::hostedzone/*"],
+                [_zone_arn(inputs)],
                 {"ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": names}},
-            )
-        )
-        out.append(
-            _statement(
-                "ReadZones",
-                ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource"],
-                ["arn:aws:route53:::hostedzone/*"],
             )
         )
     if "aws_route53_health_check" in facts.types:
@@ -847,6 +885,10 @@ def boundary_policy(doc: Mapping[str, Any], inputs: PolicyInputs) -> dict:
 
 
 def _managed_policy_statements(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """A managed policy's actions on the stack's own ARNs of each service it uses, never the
+    account's: writes also where the service names resources after generated ids (API
+    Gateway's execution log groups), data reads (``logs:GetLogEvents``) only on the resources
+    named with the environment's prefix, since generated-id patterns also match other teams'."""
     statements = []
     for index, arn in enumerate(facts.managed_policy_arns):
         if arn not in MANAGED_POLICY_ACTIONS:
@@ -854,9 +896,17 @@ def _managed_policy_statements(facts: StackFacts, inputs: PolicyInputs) -> list[
                 f"managed policy {arn} has no entry in modules/bootstrap/deploy_policy.py MANAGED_POLICY_ACTIONS"
             )
         actions = MANAGED_POLICY_ACTIONS[arn]
+        reads = [a for a in actions if a.split(":", 1)[1].startswith(DATA_READ_VERBS)]
+        others = [a for a in actions if a not in reads]
         services = sorted({a.split(":", 1)[0] for a in actions})
-        resources = [f"arn:aws:{s}:{region}:{inputs.account}:*" for s in services for region in facts.regions]
-        statements.append(_statement(f"ManagedPolicy{index}", actions, resources))
+        rules = [r for r in _stack_rules(facts) if r.service in services]
+        if not rules:
+            raise PolicyError(f"managed policy {arn} uses {services} but the stack has no resource of them")
+        every = [a for r in rules for a in _rule_arns(r, facts, inputs)]
+        named = [a for r in rules for a in _rule_arns(r, facts, inputs, named_only=True)]
+        statements.append(_statement(f"ManagedPolicy{index}", others, every))
+        if reads:
+            statements.append(_statement(f"ManagedPolicy{index}Reads", reads, named))
     return statements
 
 

@@ -58,6 +58,8 @@ ROLE_PATH = DELIVERY_PATH
 CALLER = "caller"
 # Twelve characters, like the account id it stands for while policies are sized and split.
 ACCOUNT_PLACEHOLDER = "ACCOUNT-ID-X"
+# Thirty-two characters, the longest a Route53 hosted zone id is, for the environment's zone.
+ZONE_PLACEHOLDER = "ZONE-ID-PLACEHOLDER-XXXXXXXXXXXX"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,8 +232,19 @@ class DeliveryRoles(Construct):
         config = props.target.config
         prefix = Naming(project=config.project, environment=config.environment).prefix
         # Policies are sized by IAM with the account id in them, not the longer reference to it.
-        inputs = PolicyInputs(prefix=prefix, environment=config.environment, account=ACCOUNT_PLACEHOLDER)
-        self._account_id = props.account_id
+        self._fills = {ACCOUNT_PLACEHOLDER: props.account_id}
+        zone_id = ""
+        if config.domain:
+            # Both roles read the environment's zone (and the deploy role writes its records):
+            # looked up by name as the stack does, so the grant names that zone only.
+            zone = aws.data_aws_route53_zone.DataAwsRoute53Zone(
+                self, "zone", provider=props.provider, name=config.domain.zone_name, private_zone=False
+            )
+            self._fills[ZONE_PLACEHOLDER] = zone.zone_id
+            zone_id = ZONE_PLACEHOLDER
+        inputs = PolicyInputs(
+            prefix=prefix, environment=config.environment, account=ACCOUNT_PLACEHOLDER, zone_id=zone_id
+        )
         policies = {"deploy": deploy_policy(props.target.doc, inputs), "plan": plan_policy(props.target.doc, inputs)}
         self.boundary = aws.iam_policy.IamPolicy(
             self,
@@ -266,7 +279,10 @@ class DeliveryRoles(Construct):
         self.deploy_role, self.plan_role = roles["deploy"], roles["plan"]
 
     def _with_account(self, policy: dict) -> str:
-        return compact_json(policy).replace(ACCOUNT_PLACEHOLDER, self._account_id)
+        text = compact_json(policy)
+        for placeholder, value in self._fills.items():
+            text = text.replace(placeholder, value)
+        return text
 
     def _attach(self, role: Any, kind: str, name: str, policy: dict, provider: Any) -> None:
         """``policy`` as customer-managed policies (as few as IAM's size limit allows) on ``role``."""

@@ -85,9 +85,28 @@ def test_roles_per_real_environment_never_admin(bootstrap_doc):
         document = json.loads(policy["policy"])
         assert not [s for s in document["Statement"] if s["Effect"] == "Allow" and "*" in s["Action"]]
         assert not [a for s in document["Statement"] for a in s["Action"] if a.endswith(":*")], "a service wildcard"
-        # IAM's limit for a managed policy, counted with the account id the reference becomes.
+        # IAM's limit for a managed policy, counted with the account id and the longest zone id
+        # (32 characters) the references become.
         resolved = re.sub(r"\$\{data\.aws_caller_identity\.[\w-]+\.account_id\}", "111111111111", policy["policy"])
+        resolved = re.sub(r"\$\{data\.aws_route53_zone\.[\w-]+\.zone_id\}", "Z" * 32, resolved)
         assert "${" not in resolved and len(resolved) <= 6144
+
+
+def test_the_roles_read_and_write_only_their_environments_zone(bootstrap_doc):
+    """The zone grants name the zone the environment's stack looks up, found by the same name."""
+    zones = bootstrap_doc["data"]["aws_route53_zone"]
+    by_name = {z["name"]: key for key, z in zones.items()}
+    assert set(by_name) == {"dev.example.com", "staging.example.com", "example.com"}
+    assert all(z["private_zone"] is False for z in zones.values())
+    for policy in bootstrap_doc["resource"]["aws_iam_policy"].values():
+        (environment,) = {"dev", "staging", "prod"} & set(policy["name"].split("-"))
+        zone_name = "example.com" if environment == "prod" else f"{environment}.example.com"
+        for statement in json.loads(policy["policy"])["Statement"]:
+            zone_arns = [arn for arn in statement["Resource"] if ":hostedzone/" in arn]
+            assert zone_arns in (
+                [],
+                [f"arn:aws:route53:::hostedzone/${{data.aws_route53_zone.{by_name[zone_name]}.zone_id}}"],
+            ), (policy["name"], statement["Sid"])
 
 
 def test_each_environment_has_its_permissions_boundary_outside_the_deploy_roles_reach(bootstrap_doc):

@@ -24,7 +24,7 @@ ACCOUNT = "111111111111"
 
 
 def inputs(env: str) -> PolicyInputs:
-    return PolicyInputs(prefix=f"items-{env}", environment=env, account=ACCOUNT)
+    return PolicyInputs(prefix=f"items-{env}", environment=env, account=ACCOUNT, zone_id=f"Z{env.upper()}ZONE")
 
 
 def statements(policy: dict) -> dict[str, dict]:
@@ -77,6 +77,7 @@ def test_every_write_is_scoped_to_the_environment(env, synthesized):
             region = arn.split(":")[3]
             assert region in config_regions | {""}, arn
             scoped = f"items-{env}" in arn or f"{env}.example.com" in arn or "api.example.com" in arn
+            scoped = scoped or arn == f"arn:aws:route53:::hostedzone/{inputs(env).zone_id}"
             tagged = s.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/environment") == env
             generated_ids = arn.endswith(
                 (
@@ -87,15 +88,18 @@ def test_every_write_is_scoped_to_the_environment(env, synthesized):
                     "/domainnames",
                     "healthcheck/*",
                     "change/*",
-                    "hostedzone/*",
                     "/stages/*",
                     "managedruleset/*/*",
                     ":log-group:API-Gateway-Execution-Logs_*",
                 )
             )
             service_linked = "aws-service-role/replication.dynamodb" in arn  # only with iam:AWSServiceName
+            # Describing the AWS-managed key named by its reserved alias (the replica refresh).
+            managed_key = s["Action"] == ["kms:DescribeKey"] and s.get("Condition") == {
+                "StringEquals": {"kms:RequestAlias": "alias/aws/dynamodb"}
+            }
             state = arn.startswith("arn:aws:s3:::items-terraform-state-")  # the state object and lock only
-            assert scoped or tagged or generated_ids or service_linked or state, arn
+            assert scoped or tagged or generated_ids or service_linked or managed_key or state, arn
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -185,9 +189,19 @@ def test_dev_example(synthesized):
     # API Gateway names the execution log group after the REST API's generated id.
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
     assert not [arn for arn in logs if arn.endswith("-*:*")]
+    # A request without acm:DomainNames would satisfy ForAllValues alone.
     assert by_sid["RequestOwnCertificates"]["Condition"] == {
-        "ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]}
+        "ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]},
+        "Null": {"acm:DomainNames": "false"},
     }
+    assert by_sid["RequestOwnCertificates"]["Action"] == ["acm:RequestCertificate"]
+    # Tags on "*" only through CreateKey's request tags; TagResource needs the key's own tag.
+    assert by_sid["CreateTaggedKeys"]["Action"] == ["kms:CreateKey"]
+    tagging = [s for s in by_sid.values() if s["Effect"] == "Allow" and "kms:TagResource" in s["Action"]]
+    assert [s["Condition"] for s in tagging] == [{"StringEquals": {"aws:ResourceTag/environment": "dev"}}]
+    assert by_sid["ReadTheZone"]["Resource"] == ["arn:aws:route53:::hostedzone/ZDEVZONE"]
+    assert by_sid["OwnRecordsOnly"]["Resource"] == ["arn:aws:route53:::hostedzone/ZDEVZONE"]
+    assert "iam:UpdateAssumeRolePolicy" not in actions(deploy_policy(synthesized["dev"], inputs("dev")))
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"
     ] == ["*.api.dev.example.com", "api.dev.example.com"]

@@ -181,3 +181,20 @@ def test_ci_runs_the_scan_and_make_scan_synthesizes_into_a_scratch_folder():
         "\nscan: setup $(SCAN_VENV)/.installed\n\t$(PY) -m scan.policy_scan\n" in (PROJECT_DIR / "Makefile").read_text()
     )
     assert SCRATCH == PROJECT_DIR / "build" / "scan", "never cdktf.out/, which a user may be planning from"
+
+
+def test_a_hosted_zone_looked_up_by_name_becomes_a_zone_id():
+    """The bootstrap's roles read the environment's zone, found by name (data.aws_route53_zone)."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "route53:ListResourceRecordSets",
+        "Resource": "arn:aws:route53:::hostedzone/${data.aws_route53_zone.zone.zone_id}",
+    }
+    doc = {
+        "data": {"aws_route53_zone": {"zone": {"name": "dev.example.com"}}},
+        "resource": {
+            "aws_iam_policy": {"p": {"policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}}
+        },
+    }
+    (source,) = policy_sources("bootstrap", doc)
+    assert source.document["Statement"][0]["Resource"] == "arn:aws:route53:::hostedzone/ZDEVEXAMPLECOM"
