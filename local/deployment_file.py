@@ -1,5 +1,5 @@
 """``.emulator/deployment.json``: what ``make deploy`` deployed locally and where it
-answers, for scripts and tests to read instead of guessing (schema in the README, "The
+answers, for scripts and tests to read instead of guessing (schema in docs/local-stand-in.md, "The
 deployment file"). Later work adds fields; readers ignore the ones they do not know."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class DeploymentFileError(ValueError):
 
 def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], **more) -> dict:
     """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions", ...}.
-    ``more``: the later top-level fields (README, "The deployment file"): ``global_url``, and
+    ``more``: the later top-level fields (docs/local-stand-in.md, "The deployment file"): ``global_url``, and
     ``auth``, the local issuer {"issuer", "audience", "key_dir", "token_command"} (left out when
     the API is public), ...; a field whose value is None is left out."""
     return {

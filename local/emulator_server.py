@@ -13,7 +13,7 @@ harmless; for a create it is not: the retry of a CreateFunction that had succeed
 (terraform-provider-aws issue 29263), and the retry of a ChangeResourceRecordSets answers
 400 "already exists". With the response in one write the client has the body in hand when
 it reads the headers, so there is no window to lose it in. Measured with
-benchmarks/fresh_deploys.py (see the README).
+benchmarks/fresh_deploys.py (docs/local-stand-in.md).
 
 It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py),
 and keeps what moto would lose of a deployment (local/moto_fixes.py).

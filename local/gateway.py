@@ -547,7 +547,7 @@ def make_server(gateway: Gateway, port: int = 0, log=None, **capacity: int) -> G
 
 
 def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gateway:
-    """The gateway of one region of a deployment file (see README, "The deployment file")."""
+    """The gateway of one region of a deployment file (docs/local-stand-in.md, "The deployment file")."""
     served = deployment["regions"][region]
     endpoint = deployment["emulator_url"]
     clients = {region: aws_client("lambda", region, endpoint)}

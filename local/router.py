@@ -21,7 +21,7 @@ check is healthy"), with one health checker instead of ~15 (with one checker, "m
 - CLOUDWATCH_METRIC: the alarm's state (DescribeAlarms): OK healthy, ALARM unhealthy,
   INSUFFICIENT_DATA the configured status. moto's Route53 drops the alarm identifier and that
   status, so both come from the deployment file (Terraform's outputs); moto never evaluates
-  alarms from metrics, so the state only changes with SetAlarmState (README).
+  alarms from metrics, so the state only changes with SetAlarmState (docs/local-stand-in.md).
 - ``Inverted`` flips a check's status; ``Disabled`` makes it healthy.
 
 Routing per request, like one DNS answer: latency (the first healthy region in

@@ -53,7 +53,7 @@ CLI_STATE_DIR = ".emulator-cli"
 EMULATOR_STUCK_AFTER = 60.0
 # One request line of moto's (werkzeug's) access log: '"POST /2015-03-31/functions HTTP/1.1" 409 -'.
 MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ \S+) HTTP/1\.[01](?:\x1b\[[0-9;]*m)*" (\d{3})')
-# What each URL of the deployment file is, written into it (README: "The deployment file").
+# What each URL of the deployment file is, written into it (docs/local-stand-in.md, "The deployment file").
 URL_BASES = {
     "api_url": "a region's execute-api base: the REST API with its stage in the path, e.g. <api_url>/items",
     "global_url": "the custom domain: its base path mapping on / serves the stage, so no stage in the path, "
@@ -386,7 +386,7 @@ def write_deployment_file(
     auth: dict | None = None,
 ) -> dict:
     """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
-    chosen for each region's gateway and for the global router (README: "The deployment file")."""
+    chosen for each region's gateway and for the global router (docs/local-stand-in.md, "The deployment file")."""
     account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
     regions = {
         region: {

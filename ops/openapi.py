@@ -20,7 +20,7 @@ from modules.routes import ROUTES, Route
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DOCUMENT = PROJECT_DIR / "openapi.json"
 
-# status -> the handlers' error codes (README, "The API"). API Gateway's own answers have
+# status -> the handlers' error codes (docs/api.md). API Gateway's own answers have
 # {"message": ...} instead (missing token, 401, 403, validation, throttling, 5xx).
 ERROR_CODES: dict[int, tuple[str, ...]] = {
     400: (

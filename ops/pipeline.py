@@ -97,7 +97,7 @@ def changed(args: argparse.Namespace) -> int:
         lines += [
             "",
             "**The bootstrap stack changed** (deploy roles or state buckets): an administrator applies it "
-            "before this merges (README, Delivery, bootstrap).",
+            'before this merges (docs/delivery.md, "Bootstrap").',
         ]
     _append(args.summary, "\n".join(lines) + "\n")
     _append(args.github_output, f"matrix={json.dumps(result)}\nany={'true' if reasons else 'false'}\n")

@@ -16,6 +16,8 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 README = (PROJECT_DIR / "README.md").read_text()
+# The manual too: every page of docs/ shows commands a user copies.
+DOCUMENTS = README + "".join(page.read_text() for page in sorted((PROJECT_DIR / "docs").glob("*.md")))
 PYTHON = ".venv/bin/python"
 # Not the project's: their own documentation says what they accept.
 OTHER_TOOLS = {"npx", "terraform", "curl", "eval", "export", "git", "jq", "echo", "sleep"}
@@ -23,7 +25,7 @@ OTHER_TOOLS = {"npx", "terraform", "curl", "eval", "export", "git", "jq", "echo"
 
 def shell_block_commands() -> list[str]:
     commands = []
-    for block in re.findall(r"```sh\n(.*?)```", README, re.S):
+    for block in re.findall(r"```sh\n(.*?)```", DOCUMENTS, re.S):
         for line in block.splitlines():
             command = re.sub(r"\s+#\s.*$", "", line).strip()
             if command:
@@ -39,7 +41,7 @@ def table_commands() -> list[str]:
 
 
 def inline_python_commands() -> list[str]:
-    return [span for span in re.findall(r"`([^`\n]+)`", README) if re.search(r"\bpython3? -m ", span)]
+    return [span for span in re.findall(r"`([^`\n]+)`", DOCUMENTS) if re.search(r"\bpython3? -m ", span)]
 
 
 def simple_commands(command: str) -> list[list[str]]:

@@ -272,7 +272,7 @@ class ApiConfig:
     )
     cors_origins: tuple[str, ...] = setting(
         "browser origins allowed to call the API (CORS): preflight `OPTIONS` on every resource and the "
-        '`Access-Control-Allow-Origin` header on every answer; see README, "CORS"',
+        '`Access-Control-Allow-Origin` header on every answer; see docs/api.md, "CORS"',
         default=(),
         each=matches(
             r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$",
@@ -293,7 +293,7 @@ def _empty_or(pattern: str, what: str, doc: str) -> Rule:
 @dataclass(frozen=True, kw_only=True)
 class AuthConfig:
     """``[auth]``: who may call the item routes: a JWT Lambda authorizer in every region
-    (``/health`` stays open: Route53 cannot sign). See README, "Authentication"."""
+    (``/health`` stays open: Route53 cannot sign). See docs/api.md, "Authentication"."""
 
     public: bool = setting("no authentication on the item routes; never allowed with `protected`", default=False)
     issuer: str = setting(
@@ -332,7 +332,7 @@ class AuthConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class WafConfig:
-    """``[waf]``: a regional AWS WAF web ACL on each region's stage. See README, "WAF"."""
+    """``[waf]``: a regional AWS WAF web ACL on each region's stage. See docs/api.md, "WAF"."""
 
     enabled: bool | None = setting(
         "AWS managed common and known-bad-inputs rules, a rate limit per client IP (not `/health`) and a "

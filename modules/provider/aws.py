@@ -46,7 +46,7 @@ SUBMODULES: tuple[str, ...] = (
     "wafv2_web_acl", "wafv2_web_acl_association", "wafv2_web_acl_logging_configuration",
 )
 
-# fast path (README, "Fast synth"): MODE is 'fast' when it is used, 'full' for the normal import.
+# fast path (docs/cdktf.md, "Fast synth"): MODE is 'fast' when it is used, 'full' for the normal import.
 MODE: str = fast_path.install(SUBMODULES)  # fast path
 
 

@@ -32,7 +32,7 @@ The fast path is used only when the installed versions and file layout are exact
 ones this was written against (see ``fast_path_problem``); otherwise, or when the real
 package is already imported, the normal import is used and one warning says why.
 ``CDKTF_AWS_FULL_IMPORT=1`` forces the normal import silently. To remove the fast path,
-see the README ("Fast synth").
+see docs/cdktf.md ("Fast synth").
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ OLD = 946684800  # 2000-01-01: the copy's dependency files must not look newer t
 
 
 def readme_route() -> str:
-    """The README's shell block that starts with `make -s emulator`."""
-    blocks = re.findall(r"```sh\n(.*?)```", (PROJECT_DIR / "README.md").read_text(), re.S)
+    """The manual's shell block that starts with `make -s emulator` (docs/cdktf.md)."""
+    blocks = re.findall(r"```sh\n(.*?)```", (PROJECT_DIR / "docs" / "cdktf.md").read_text(), re.S)
     (block,) = [block for block in blocks if block.startswith('eval "$(make -s emulator)"')]
     return block
 
