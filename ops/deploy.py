@@ -626,38 +626,8 @@ def stop_processes(state: emu.RunState) -> list[str]:
     if not named:
         return []
     with ThreadPoolExecutor(max_workers=len(named)) as pool:
-        was_running = list(pool.map(stop_group, named.values()))
+        was_running = list(pool.map(emu.stop_pid, named.values()))
     return [label for label, ran in zip(named, was_running, strict=True) if ran]
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie. Once make deploy has exited, its servers' parent is init, which
-    may reap an exited one only a second or more later (measured here: 1.3 s); until then the
-    pid still answers signal 0, and waiting for it made `make down` take 3-4.5 s."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return emu.pid_alive(pid)  # gone, or no /proc: the kernel says
-
-
-def stop_group(pid: int, grace: float = 10.0) -> bool:
-    """SIGTERM the process group ``pid`` leads (each server leads its own), then SIGKILL after
-    ``grace`` seconds; True if it was running. Done once the leader has exited."""
-    if not running(pid):
-        return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig) if os.getpgid(pid) == pid else os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # our own child (a failed deploy): reap it
-            if not running(pid):
-                return True
-            time.sleep(0.02)
-    return True
 
 
 def summary(deployment: Deployment) -> str:

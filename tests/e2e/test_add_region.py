@@ -73,11 +73,25 @@ def changes(shown: dict) -> dict[str, dict]:
 
 
 def is_new_regions(address: str) -> bool:
-    """Resources in the new region's scope, or its Route53 pieces and health alarm in us-east-1."""
+    """Resources in the new region's scope, its Route53 pieces and health alarm in us-east-1,
+    and the alarm on each existing region's replication latency to it (ReplicationLatency is
+    published in the sending region, per receiving region)."""
     name = address.split(".", 1)[1]
-    return name.startswith(f"{NEW_REGION}_") or name.startswith(
-        (f"routing_{NEW_REGION}_", f"health_alarms_{NEW_REGION}_", f"global_table_{NEW_REGION}_")
+    return (
+        name.startswith(f"{NEW_REGION}_")
+        or name.startswith((f"routing_{NEW_REGION}_", f"health_alarms_{NEW_REGION}_", f"global_table_{NEW_REGION}_"))
+        or f"_alarms_replication_{NEW_REGION}_" in name
     )
+
+
+def expected_provider_region(address: str) -> str:
+    """The region whose provider makes a resource of the new region."""
+    name = address.split(".", 1)[1]
+    if name.startswith(("routing_", "health_alarms_")):
+        return GLOBAL_REGION
+    if f"_alarms_replication_{NEW_REGION}_" in name:
+        return name.split("_alarms_replication_", 1)[0]  # the sending region
+    return NEW_REGION
 
 
 def test_the_plan_only_creates(plan):
@@ -95,8 +109,7 @@ def test_everything_it_creates_belongs_to_the_new_region(plan):
     assert not [address for address in created if not is_new_regions(address)]
     providers = {r["address"]: r["provider_config_key"] for r in shown["configuration"]["root_module"]["resources"]}
     for address in created:
-        expected = GLOBAL_REGION if address.split(".", 1)[1].startswith(("routing_", "health_alarms_")) else NEW_REGION
-        assert providers[address] == f"aws.{provider_alias(expected)}", address
+        assert providers[address] == f"aws.{provider_alias(expected_provider_region(address))}", address
 
 
 def test_it_creates_every_resource_the_new_region_has(plan):
@@ -113,7 +126,7 @@ def test_it_creates_every_resource_the_new_region_has(plan):
     kinds = {address.split(".")[0] for address in expected}
     assert {
         "aws_kms_key",
-        "aws_dynamodb_table",
+        "aws_dynamodb_table_replica",
         "aws_lambda_function",
         "aws_api_gateway_rest_api",
         "aws_route53_health_check",

@@ -94,6 +94,37 @@ def test_validation_and_cors_answer_as_api_gateway(described, issuer):
         assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
 
 
+ALLOWED_ORIGIN, OTHER_ORIGIN = "http://localhost:3000", "https://evil.example.com"
+
+
+def test_cors_headers_of_get_post_404_and_403_for_an_allowed_and_another_origin(described, issuer):
+    """What a browser reads, through the deployed gateway running the deployed handlers (issue 19):
+    the handlers' answers echo an allowed Origin and never another; API Gateway's own 403 carries
+    its gateway response's static header, which never names another origin either."""
+    writer, reader = local_issuer.mint(issuer, "items:write items:read"), local_issuer.mint(issuer, "items:read")
+    for region, served in described["regions"].items():
+        base, item = served["api_url"], f"cors-{region}-{time.time_ns()}"
+        for origin in (ALLOWED_ORIGIN, OTHER_ORIGIN):
+            headers = {"Origin": origin}
+            answers = {
+                "POST": smoke.request("POST", base + "/items", {"item_id": item}, token=writer, headers=headers),
+                "GET": smoke.request("GET", f"{base}/items/{item}", token=reader, headers=headers),
+                "404": smoke.request("GET", f"{base}/items/{item}-absent", token=reader, headers=headers),
+                "403": smoke.request("DELETE", f"{base}/items/{item}", token=reader, headers=headers),
+            }
+            statuses = {name: answer.status for name, answer in answers.items()}
+            assert statuses["POST"] in (200, 201) and statuses["GET"] == 200, statuses
+            assert (statuses["404"], statuses["403"]) == (404, 403), statuses
+            for name, answer in answers.items():
+                allowed = answer.headers.get("Access-Control-Allow-Origin")
+                if origin == ALLOWED_ORIGIN:
+                    assert allowed == ALLOWED_ORIGIN, (region, name, dict(answer.headers))
+                else:
+                    assert allowed != OTHER_ORIGIN, (region, name, dict(answer.headers))
+            handler_answers = [answers[name] for name in ("POST", "GET", "404")]
+            assert all("Origin" in answer.headers.get("Vary", "") for answer in handler_answers)
+
+
 def test_schemathesis_finds_no_5xx_and_only_documented_answers(local, described, issuer, tmp_path):
     region = local.config.regions[0]
     schema = tmp_path / "openapi.json"

@@ -78,7 +78,7 @@ def test_servers_whose_deploy_has_exited_are_stopped_at_once(tmp_path):
     started = time.monotonic()
     assert len(deploy.down(state_dir, quiet=True)) == 6
     elapsed = time.monotonic() - started
-    assert not [pid for pid in pids.values() if deploy.running(pid)]
+    assert not [pid for pid in pids.values() if emu.pid_alive(pid)]
     assert elapsed < 1.0, f"down took {elapsed:.2f} s for processes that exit at once"
 
 

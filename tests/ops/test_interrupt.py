@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from local import emulator as emu
 from ops import deploy
 from ops import terraform as tf
 
@@ -42,14 +43,6 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def running(pid: int) -> bool:
-    """Alive and not a zombie waiting for a parent to reap it."""
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def mentioning(root: Path) -> set[int]:
     """Processes whose command line or working directory is inside ``root``."""
     found = set()
@@ -61,7 +54,7 @@ def mentioning(root: Path) -> set[int]:
             cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if (str(root) in cmdline or cwd.startswith(str(root))) and running(int(entry.name)):
+        if (str(root) in cmdline or cwd.startswith(str(root))) and emu.pid_alive(int(entry.name)):
             found.add(int(entry.name))
     return found
 
@@ -120,7 +113,7 @@ def test_ctrl_c_during_apply_stops_every_process_of_the_deployment(tmp_path, ter
     assert "emulator (pid" in lines[0] and "run `make deploy` to start again" in lines[0]
     assert "Traceback" not in stderr
     time.sleep(0.5)
-    assert not [pid for pid in family if running(pid)], "a process of the deployment survived"
+    assert not [pid for pid in family if emu.pid_alive(pid)], "a process of the deployment survived"
     assert not mentioning(tmp_path), "a process still works in the test's state dir"
     assert not tf.local_lock_file(tmp_path / "state" / "backend-local.tfstate").exists()
 
