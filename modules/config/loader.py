@@ -384,6 +384,18 @@ class AlarmConfig:
         default=1000,
         rule=between(10, 29000),
     )
+    api_5xx_rate: float = setting(
+        "share of a region's requests answered 5XX (Average of 5XXError per minute) in 3 of 5 minutes "
+        "above which the region leaves DNS",
+        default=0.05,
+        rule=between(0.001, 1),
+    )
+    api_min_requests: int = setting(
+        "requests a minute below which a region's 5XX rate never takes it out of DNS (too few to mean "
+        "anything; docs/production-signals.md)",
+        default=60,
+        rule=between(1, 1_000_000),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
