@@ -277,6 +277,7 @@ class BackendStack(TerraformStack):
                     waf_config=self.config.waf,
                     log_retention_days=self.config.lambda_.log_retention_days,
                     kms_key_arn=keys[region].arn,
+                    checker_regions=self.config.health_check.regions,
                 ),
             )
 
@@ -469,7 +470,8 @@ def _alarm_check(check: Route53HealthCheck) -> dict:
         "id": check.id,
         "alarm_name": check.cloudwatch_alarm_name,
         "alarm_region": check.cloudwatch_alarm_region,
-        "insufficient_data_health_status": check.insufficient_data_health_status,
+        # as configured: moto drops it, so the applied attribute would read back empty
+        "insufficient_data_health_status": check.insufficient_data_health_status_input,
     }
 
 

@@ -114,12 +114,31 @@ MIN_WEIGHT, MAX_WEIGHT = 1, 255
 # Lambda refuses a reservation that leaves fewer than 100 concurrent executions of the
 # account's regional quota unreserved (for the functions without a reservation).
 MIN_UNRESERVED_CONCURRENCY = 100
-# /health always reserves this much, so item traffic can never throttle the health checks
-# (a throttled check fails, and Route53 takes the region out). Route53's checkers do not
-# coordinate and can send several requests in the same second; each answers in tens of
-# milliseconds (at most ~1 s, the DynamoDB timeout), so 10 covers bursts of ~10 per second
-# at the worst latency. It is also a cap: more would be throttled.
-HEALTH_RESERVED_CONCURRENCY = 10
+# Where Route53 may run health checkers (HealthCheckConfig.Regions, Route53 API reference)
+# and how many of those regions a check must use at least.
+ROUTE53_CHECKER_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+MIN_CHECKER_REGIONS = 3
+DEFAULT_CHECKER_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
+# Route53 does not publish how many checkers probe from each region; about 15-16 over its 8
+# default regions is what AWS describes (2 a region), so 3 a region is the margin assumed.
+CHECKERS_PER_REGION = 3
+# One more concurrent execution for an operator's or the smoke step's own probe.
+OPERATOR_HEALTH_PROBES = 1
+# /health reserves this much, so item traffic can never throttle the health checks (a
+# throttled check fails, and Route53 takes the region out). A check answers in at most ~1 s
+# (the DynamoDB timeout), less than the 10 or 30 s interval, so each checker has at most one
+# request in flight: 3 regions x 3 checkers + 1 = 10. It is also a cap: more is throttled
+# (docs/production-signals.md, "/health").
+HEALTH_RESERVED_CONCURRENCY = len(DEFAULT_CHECKER_REGIONS) * CHECKERS_PER_REGION + OPERATOR_HEALTH_PROBES
 # The health route: the only path Route53 may check.
 HEALTH_ROUTE = next(route for route in ROUTES if route.id == "health")
 
@@ -197,6 +216,19 @@ class HealthCheckConfig:
             f"{HEALTH_ROUTE.method} on)",
             f"`{HEALTH_ROUTE.path}`",
         ),
+    )
+    regions: tuple[str, ...] = setting(
+        f"the {MIN_CHECKER_REGIONS} Route53 regions whose checkers probe (Route53's minimum: fewer probes, and "
+        "/health's reservation is sized for them); WAF exempts only their published address ranges from its rate limit",
+        default=DEFAULT_CHECKER_REGIONS,
+        default_doc=", ".join(f"`{region}`" for region in DEFAULT_CHECKER_REGIONS),
+        rule=Rule(
+            lambda value: len(value) == MIN_CHECKER_REGIONS,
+            f"is not {MIN_CHECKER_REGIONS} regions (expected {MIN_CHECKER_REGIONS}: /health's reserved "
+            "concurrency is sized for that many)",
+            f"{MIN_CHECKER_REGIONS} Route53 checker regions",
+        ),
+        each=one_of(*ROUTE53_CHECKER_REGIONS),
     )
 
 

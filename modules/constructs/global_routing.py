@@ -129,6 +129,7 @@ class GlobalRouting(Construct):
             resource_path=f"/{endpoint.stage}{props.health_check_config.path}",
             request_interval=props.health_check_config.interval,
             failure_threshold=props.health_check_config.failure_threshold,
+            regions=list(props.health_check_config.regions),
             measure_latency=True,
             tags={"Name": f"{props.name_prefix}-{endpoint.region}"},
         )

@@ -228,6 +228,16 @@ BAD = [
     ),
     ("bad email", with_("alarms.email", "oncall"), ['alarms.email: "oncall" is not an email address']),
     (
+        "two checker regions",
+        with_("health_check.regions", ["us-east-1", "eu-west-1"]),
+        ["health_check.regions:", "is not 3 regions"],
+    ),
+    (
+        "no checkers there",
+        with_("health_check.regions", ["us-east-1", "eu-west-1", "eu-central-1"]),
+        ['"eu-central-1" is not allowed', "sa-east-1"],
+    ),
+    (
         "unknown backend",
         with_("state.backend", "gcs"),
         ['state.backend: "gcs" is not allowed', "expected one of: local, s3, cloud"],

@@ -168,7 +168,10 @@ def test_one_api_stage_and_four_functions_per_region(env):
         assert stage["stage_name"] == config.api.stage
         assert stage["xray_tracing_enabled"] is True
         assert stage["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+    # /health's own throttle: tests/synth/test_signals.py
     for settings in resources(doc, "aws_api_gateway_method_settings").values():
+        if settings["method_path"] != "*/*":
+            continue
         assert settings["settings"]["throttling_rate_limit"] == config.api.throttle_rate_limit
         assert settings["settings"]["throttling_burst_limit"] == config.api.throttle_burst_limit
 
@@ -618,6 +621,12 @@ def test_outputs(env):
         assert [check["id"].split("_")[-3] for check in value["guard_checks"]] == ["traffic", "authorizer"][
             : 1 if config.auth.public else 2
         ]
+        # literal, as configured: moto drops the setting, and the local router needs it
+        assert [check["insufficient_data_health_status"] for check in value["guard_checks"]] == [
+            "Unhealthy",
+            "Healthy",
+        ][: 1 if config.auth.public else 2]
+        assert value["alarm_check"]["insufficient_data_health_status"] == "Healthy"
         assert "_routing_check_" in value["routing_health_check_id"]
         assert set(value["alarm_check"]) == {"id", "alarm_name", "alarm_region", "insufficient_data_health_status"}
         assert (
