@@ -275,7 +275,6 @@ class BackendStack(TerraformStack):
                     stage_arn=self.apis[region].stage.arn,
                     health_path=f"/{self.config.api.stage}{self.config.health_check.path}",
                     waf_config=self.config.waf,
-                    log_retention_days=self.config.lambda_.log_retention_days,
                     kms_key_arn=keys[region].arn,
                     checker_regions=self.config.health_check.regions,
                 ),

@@ -302,6 +302,10 @@ class ApiConfig:
         "exactly one environment per account and region sets it, the others set `false`",
         default=True,
     )
+    detailed_metrics: bool = setting(
+        "API Gateway's per-method CloudWatch metrics (billed per metric); the alarms need only the per-stage ones",
+        default=False,
+    )
     cors_origins: tuple[str, ...] = setting(
         "browser origins allowed to call the API (CORS): preflight `OPTIONS` on every resource and the "
         '`Access-Control-Allow-Origin` header on every answer; see README, "CORS"',
@@ -373,9 +377,14 @@ class WafConfig:
         default_doc="`protected`",
     )
     rate_limit: int = setting(
-        "requests per client IP in any 5 minutes before WAF blocks that IP (`/health` exempt)",
+        "requests per client IP in any 5 minutes before WAF blocks that IP (Route53's checkers on `/health` exempt)",
         default=2000,
         rule=between(10, 2000000000),
+    )
+    log_retention_days: int = setting(
+        "retention of WAF's log, which keeps only blocked and counted requests",
+        default=30,
+        rule=one_of(*LOG_RETENTION_DAYS, doc="a CloudWatch Logs value (1, 3, 5, 7, 14, 30, ...)"),
     )
 
 

@@ -502,7 +502,8 @@ class RegionalApi(Construct):
         )
 
     def _method_settings(self) -> None:
-        """Metrics, error logging and the default throttling on every method of the stage;
+        """Detailed metrics (where asked), error logging and the default throttling on every
+        method of the stage;
         ``/health`` has its own throttle (``HEALTH_THROTTLE_*``), so a flood of it cannot use
         up the items' and the items' traffic cannot starve the health checks."""
         props = self._props
@@ -518,7 +519,8 @@ class RegionalApi(Construct):
                 stage_name=self.stage.stage_name,
                 method_path=method_path,
                 settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
-                    metrics_enabled=True,
+                    # per method, billed per metric; the per-stage ones the alarms read are always on
+                    metrics_enabled=props.api_config.detailed_metrics,
                     logging_level="ERROR",
                     data_trace_enabled=False,
                     throttling_rate_limit=rate,

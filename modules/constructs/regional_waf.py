@@ -24,8 +24,9 @@ Rules, cheapest first:
 4. ``aws-known-bad-inputs`` (priority 3): AWSManagedRulesKnownBadInputsRuleSet.
 
 The managed rules inspect the first 16 KB of a body only (association_config says so
-explicitly). The log redacts the Authorization header: WAF logs whole headers, and a
-bearer token is a credential.
+explicitly). The log keeps only the requests a rule blocked or counted (allowed requests are
+the access log's job and most of WAF's log volume) and redacts the Authorization header: WAF
+logs whole headers, and a bearer token is a credential.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ TOO_LARGE_BODY = json.dumps(
         }
     }
 )
+# Keep what a rule blocked or counted, drop the rest.
+LOGGING_FILTER = {
+    "default_behavior": "DROP",
+    "filter": [
+        {
+            "behavior": "KEEP",
+            "requirement": "MEETS_ANY",
+            "condition": [{"action_condition": {"action": action}} for action in ("BLOCK", "COUNT")],
+        }
+    ],
+}
 RATE_LIMITED_BODY_KEY = "rate-limited"
 RATE_LIMITED_BODY = json.dumps({"message": "Too Many Requests"})
 
@@ -70,8 +82,8 @@ RATE_LIMITED_BODY = json.dumps({"message": "Too Many Requests"})
 @dataclass(frozen=True, kw_only=True)
 class RegionalWafProps:
     """``stage_arn``: the stage the web ACL protects; ``health_path``: ``/<stage>/health``,
-    exempt from the rate rule for Route53's checkers in ``checker_regions``;
-    ``log_retention_days`` and ``kms_key_arn`` for its log group."""
+    exempt from the rate rule for Route53's checkers in ``checker_regions``; ``kms_key_arn``
+    for its log group (retention: ``waf_config.log_retention_days``)."""
 
     provider: AwsProvider
     region: str
@@ -79,7 +91,6 @@ class RegionalWafProps:
     stage_arn: str
     health_path: str
     waf_config: WafConfig
-    log_retention_days: int
     kms_key_arn: str
     checker_regions: tuple[str, ...]
 
@@ -193,7 +204,7 @@ class RegionalWaf(Construct):
             "logs",
             provider=props.provider,
             name=f"aws-waf-logs-{name}",
-            retention_in_days=props.log_retention_days,
+            retention_in_days=props.waf_config.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
         logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
@@ -204,6 +215,7 @@ class RegionalWaf(Construct):
             log_destination_configs=[self.log_group.arn],
         )
         logging.add_override("redacted_fields", [{"single_header": {"name": "authorization"}}])
+        logging.add_override("logging_filter", LOGGING_FILTER)
 
     def _checker_ip_set(self, name: str, props: RegionalWafProps) -> Wafv2IpSet:
         """Route53's health checkers' published IPv4 ranges (module doc): a check of a domain

@@ -198,7 +198,7 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
         assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
     for group in resources(doc, "aws_cloudwatch_log_group").values():
         if group["name"].startswith("aws-waf-logs-"):
-            assert group["retention_in_days"] == config.lambda_.log_retention_days
+            assert group["retention_in_days"] == config.waf.log_retention_days
 
 
 def test_the_content_length_rule_matches_exactly_the_lengths_over_the_functions_limit():

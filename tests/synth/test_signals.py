@@ -1,6 +1,8 @@
 """Synth assertions for /health as a lever (issue 19, item 5): only Route53's checkers are
 exempt from WAF's rate limit, /health has its own method throttle, and its reserved
-concurrency and throttle follow from the checkers' rate (docs/production-signals.md)."""
+concurrency and throttle follow from the checkers' rate; and for cost (item 7): WAF logs
+only what it blocked or counted, for less long, and per-method metrics are off unless asked
+(docs/production-signals.md)."""
 
 from __future__ import annotations
 
@@ -72,3 +74,43 @@ def test_health_checks_probe_from_three_checker_regions(env):
     https = [c for c in resources(doc, "aws_route53_health_check").values() if c["type"] == "HTTPS"]
     assert len(https) == len(config.regions)
     assert all(c["regions"] == ["us-east-1", "eu-west-1", "ap-southeast-1"] for c in https)
+
+
+def test_waf_logs_only_blocked_and_counted_requests_for_its_own_retention(env):
+    config, doc = env
+    loggings = resources(doc, "aws_wafv2_web_acl_logging_configuration").values()
+    assert len(loggings) == (len(config.regions) if config.waf.enabled else 0)
+    for logging in loggings:
+        (keep,) = logging["logging_filter"]["filter"]
+        assert logging["logging_filter"]["default_behavior"] == "DROP"
+        assert keep["behavior"] == "KEEP" and keep["requirement"] == "MEETS_ANY"
+        assert [c["action_condition"]["action"] for c in keep["condition"]] == ["BLOCK", "COUNT"]
+    groups = [g for g in resources(doc, "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")]
+    assert all(g["retention_in_days"] == config.waf.log_retention_days for g in groups)
+    if config.environment == "prod":
+        assert config.waf.log_retention_days == 30 < config.lambda_.log_retention_days
+
+
+def test_per_method_metrics_only_where_asked(env, all_configs):
+    config, doc = env
+    for setting in resources(doc, "aws_api_gateway_method_settings").values():
+        assert setting["settings"]["metrics_enabled"] is config.api.detailed_metrics
+    assert not any(c.api.detailed_metrics for c in all_configs.values())
+
+
+def test_the_reserved_concurrency_skip_says_what_the_stacks_do(synthesized, all_configs):
+    """CKV_AWS_115's reason (scan/checkov-skips.toml): outside production only the health
+    function reserves concurrency, and it reserves HEALTH_RESERVED_CONCURRENCY."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    skips = tomllib.loads((Path(__file__).resolve().parents[2] / "scan" / "checkov-skips.toml").read_text())["skip"]
+    (skip,) = [s for s in skips if s["id"] == "CKV_AWS_115" and s["resources"] == ["aws_lambda_function.*"]]
+    assert f"health function reserves concurrency ({HEALTH_RESERVED_CONCURRENCY}" in " ".join(skip["reason"].split())
+    for name, config in all_configs.items():
+        if not any(fnmatch.fnmatch(config.stack_name, stack) for stack in skip["stacks"]):
+            continue
+        for function in resources(synthesized[name], "aws_lambda_function").values():
+            health = function["handler"] == "functions.health.check"
+            assert function.get("reserved_concurrent_executions") == (HEALTH_RESERVED_CONCURRENCY if health else None)
