@@ -16,6 +16,7 @@ synthesized or written.
 from __future__ import annotations
 
 import argparse
+import datetime
 import re
 import sys
 import tomllib
@@ -107,6 +108,17 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+# AWS Lambda's deprecation dates of the Python runtimes: the "Supported runtimes" table of the
+# Lambda Developer Guide, https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
+# (read 2026-12-05; AWS may move a date, update it here). After it, Lambda stops patching the
+# runtime and soon blocks creating and updating functions on it.
+RUNTIME_DEPRECATION = {
+    "python3.11": datetime.date(2026, 6, 30),
+    "python3.12": datetime.date(2028, 10, 31),
+    "python3.13": datetime.date(2029, 6, 30),
+}
+# A runtime deprecated within this many days is refused (about 6 months).
+RUNTIME_NOTICE_DAYS = 183
 # API Gateway's integration timeout is 29 s; a Lambda that runs longer only burns money.
 MAX_LAMBDA_TIMEOUT = 29
 # The weights a region may get with weighted routing.
@@ -833,12 +845,29 @@ def _waf(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> W
     """WAF defaults to on exactly where the environment is protected."""
     read = reader.read_section(top, SECTIONS["waf"])
     enabled = values["protected"] if read["enabled"] is None else read["enabled"]
-    return WafConfig(enabled=enabled, rate_limit=read["rate_limit"])
+    return WafConfig(**{**read, "enabled": enabled})
+
+
+def runtime_refusal(runtime: str, today: datetime.date) -> str | None:
+    """Why ``runtime`` may not be deployed to Lambda on ``today``, or None."""
+    deprecated = RUNTIME_DEPRECATION.get(runtime)
+    if deprecated is None or (deprecated - today).days > RUNTIME_NOTICE_DAYS:
+        return None
+    when = "was deprecated" if deprecated <= today else "is deprecated"
+    later = sorted(r for r, d in RUNTIME_DEPRECATION.items() if (d - today).days > RUNTIME_NOTICE_DAYS)
+    return (
+        f"{when} by AWS Lambda on {deprecated.isoformat()}, within {RUNTIME_NOTICE_DAYS} days of {today.isoformat()} "
+        f"(expected one of: {', '.join(later) or 'none left: update RUNTIME_DEPRECATION'}; Lambda runtimes page)"
+    )
 
 
 def _lambda(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> LambdaConfig:
-    """The functions' reservations must leave the minimum unreserved in each region."""
+    """The functions' reservations must leave the minimum unreserved in each region, and the
+    runtime must not be deprecated within 6 months (the emulator runs the machine's Python)."""
     settings = LambdaConfig(**reader.read_section(top, SECTIONS["lambda"]))
+    refusal = None if values.get("emulator") else runtime_refusal(settings.runtime, datetime.date.today())
+    if refusal:
+        reader.error("lambda.runtime", settings.runtime, refusal)
     left = settings.account_concurrency - settings.reserved_per_region
     if left < MIN_UNRESERVED_CONCURRENCY:
         field_name, value = (
