@@ -27,6 +27,7 @@ from typing import Any
 
 from modules.config.loader import EnvironmentConfig, load_environments
 from ops import terraform as tf
+from ops.quota import QuotaError, require_lambda_concurrency
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,9 +191,26 @@ def remote_summary(output: str, stack: str) -> str:
     return f"### `{stack}` (Terraform Cloud speculative plan): {result}\n\n{url}\n"
 
 
+def check_quotas(config: EnvironmentConfig, client_for: Any = None) -> None:
+    """Stop before Terraform runs when the account's quotas cannot hold the environment
+    (ops/quota.py); the emulator has no quotas."""
+    if config.emulator:
+        return
+    if client_for is None:
+        import boto3
+
+        client_for = lambda region: boto3.client("lambda", region_name=region)  # noqa: E731
+    try:
+        for region in require_lambda_concurrency(config, client_for):
+            print(region.describe(config.stack_name), flush=True)
+    except QuotaError as err:
+        raise PipelineError(str(err)) from err
+
+
 def plan(args: argparse.Namespace) -> int:
     config = load_config(args.env)
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
+    check_quotas(config)
     terraform(["init", "-input=false", "-no-color"], stack_dir)
     if args.speculative and config.state.backend == "cloud":
         # A saved cloud plan is a run waiting to be applied; a pull request only needs to
@@ -214,6 +232,7 @@ def apply(args: argparse.Namespace) -> int:
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
     if not (stack_dir / PLAN_FILE).is_file():
         raise PipelineError(f"no saved plan {stack_dir / PLAN_FILE}: apply only what was planned and reviewed")
+    check_quotas(config)
     terraform(["init", "-input=false", "-no-color"], stack_dir)
     terraform(["apply", "-input=false", "-no-color", "-lock-timeout=5m", PLAN_FILE], stack_dir)
     return 0

@@ -639,6 +639,8 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
     reads = sorted(
         {a for t in facts.data_types for a in DATA_SOURCES.get(t, ())}
         | {"logs:DescribeLogGroups", "cloudwatch:DescribeAlarms", "kms:ListAliases"}
+        # the pipeline's quota check before plan and apply (ops/quota.py): account-wide
+        | {"lambda:GetAccountSettings"}
     )
     unknown = sorted(t for t in facts.data_types if t not in DATA_SOURCES)
     if unknown:
