@@ -120,3 +120,15 @@ def test_pull_request_plans_the_changed_environments():
     assert jobs["plan"]["environment"] == "${{ matrix.environment }}-plan"
     local = [s.get("run") for s in jobs["local"]["steps"]]
     assert "make deploy" in local and "make down" in local
+
+
+def test_apply_job_and_its_session_last_as_long_as_the_deploy_role_allows():
+    """Adding a region copies the table (hours for a large one): the apply job's timeout and
+    its credentials last the deploy role's maximum session."""
+    from modules.bootstrap.stack import SESSION_SECONDS
+
+    workflow = yaml.safe_load((GITHUB / "workflows" / "environment.yml").read_text())
+    apply = workflow["jobs"]["apply"]
+    (credentials,) = [s for s in apply["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert credentials["with"]["role-duration-seconds"] == SESSION_SECONDS["deploy"] == 4 * 3600
+    assert apply["timeout-minutes"] * 60 == SESSION_SECONDS["deploy"]
