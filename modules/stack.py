@@ -394,6 +394,9 @@ class BackendStack(TerraformStack):
                     alarm_config=self.config.alarms,
                     replication_targets=self._replication_targets(region),
                     authorizer_function_name=api.authorizer.function.function_name if api.authorizer else None,
+                    certificate_arn=self.domains[region].domain.regional_certificate_arn
+                    if region in self.domains
+                    else None,
                 ),
             )
         return alarms

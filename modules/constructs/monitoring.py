@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # A function whose slowest invocation in a minute takes this share of its timeout is close
 # to being cut off (API Gateway then answers 504).
 DURATION_SHARE_OF_TIMEOUT = 0.8
+# Days left on a certificate below which its renewal has failed (ACM renews at 60).
+CERTIFICATE_DAYS_LEFT = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +64,8 @@ class RegionalAlarmsProps:
     latency threshold (defaults: the declared defaults). ``replication_targets``: regions
     this region's table replicates to (default none: replication emulated).
     ``authorizer_function_name`` (default None: the API is public): its errors and throttles
-    are alarmed too."""
+    are alarmed too. ``certificate_arn`` (default None: no custom domain): the regional
+    certificate, alarmed when its renewal is late."""
 
     provider: AwsProvider
     name_prefix: str
@@ -77,6 +80,7 @@ class RegionalAlarmsProps:
     alarm_config: AlarmConfig = field(default_factory=AlarmConfig)
     replication_targets: tuple[str, ...] = ()
     authorizer_function_name: str | None = None
+    certificate_arn: str | None = None
 
 
 class RegionalAlarms(Construct):
@@ -96,6 +100,33 @@ class RegionalAlarms(Construct):
                 Construct(self, "authorizer"), "authorizer", props.authorizer_function_name
             )
         self._other_alarms()
+        if props.certificate_arn is not None:
+            self._certificate_alarm(props.certificate_arn)
+
+    def _certificate_alarm(self, certificate_arn: str) -> None:
+        """ACM renews a DNS-validated certificate 60 days before it expires; under 30 days
+        left, renewal has failed (the validation record gone, most likely) and the custom
+        domain will break in this region. DaysToExpiry is published once a day."""
+        props = self._props
+        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self,
+            "certificate_expiry",
+            provider=props.provider,
+            alarm_name=f"{props.name_prefix}-certificate-expiry-{props.region}",
+            alarm_description=f"The custom domain's certificate in {props.region} expires in under "
+            f"{CERTIFICATE_DAYS_LEFT} days: ACM could not renew it",
+            namespace="AWS/CertificateManager",
+            metric_name="DaysToExpiry",
+            dimensions={"CertificateArn": certificate_arn},
+            statistic="Minimum",
+            period=86400,
+            evaluation_periods=1,
+            threshold=CERTIFICATE_DAYS_LEFT,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn],
+            ok_actions=[props.topic_arn],
+        )
 
     def _api_errors(self) -> tuple[CloudwatchMetricAlarm, CloudwatchMetricAlarm]:
         """The 5XX rate: API Gateway's ``5XXError`` is 1 for a request answered 5XX and 0

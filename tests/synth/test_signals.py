@@ -114,3 +114,24 @@ def test_the_reserved_concurrency_skip_says_what_the_stacks_do(synthesized, all_
         for function in resources(synthesized[name], "aws_lambda_function").values():
             health = function["handler"] == "functions.health.check"
             assert function.get("reserved_concurrent_executions") == (HEALTH_RESERVED_CONCURRENCY if health else None)
+
+
+def test_a_late_certificate_renewal_is_alarmed_per_region(env):
+    """A custom domain breaks when its certificate expires; ACM renews at 60 days left, so
+    under 30 its renewal failed."""
+    config, doc = env
+    alarms = [a for a in resources(doc, "aws_cloudwatch_metric_alarm").values() if a["metric_name"] == "DaysToExpiry"]
+    if config.domain is None:
+        assert alarms == []
+        return
+    assert len(alarms) == len(config.regions) and all("-certificate-expiry-" in a["alarm_name"] for a in alarms)
+    for alarm in alarms:
+        region = next(r for r in config.regions if alarm["alarm_name"].endswith(f"-{r}"))
+        assert alarm["dimensions"]["CertificateArn"].startswith(f"${{aws_api_gateway_domain_name.{region}_domain_")
+        assert alarm["dimensions"]["CertificateArn"].endswith(".regional_certificate_arn}")
+        assert (alarm["statistic"], alarm["threshold"], alarm["comparison_operator"]) == (
+            "Minimum",
+            30,
+            "LessThanThreshold",
+        )
+        assert alarm["period"] == 86400 and alarm["alarm_actions"]
