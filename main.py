@@ -68,6 +68,18 @@ def print_failover_bounds(configs: list[EnvironmentConfig]) -> None:
         print(f"{config.stack_name}: failover {failover_bound(config.health_check).describe()}", flush=True)
 
 
+def print_fixed_costs(configs: list[EnvironmentConfig], outdir: Path) -> None:
+    """Each environment's fixed monthly cost, counted from its synthesized stack (modules/cost.py)."""
+    import json
+
+    from modules.cost import counts, describe, load_prices
+
+    prices = load_prices()
+    for config in configs:
+        doc = json.loads((outdir / "stacks" / config.stack_name / "cdk.tf.json").read_text(encoding="utf-8"))
+        print(f"{config.stack_name}: {describe(counts(doc), prices, len(config.regions))}", flush=True)
+
+
 def main() -> int:
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
     environments_dir = Path(os.environ.get("BACKEND_ENVIRONMENTS_DIR") or ENVIRONMENTS_DIR)
@@ -93,6 +105,7 @@ def main() -> int:
 
         add_bootstrap(app, bootstrap_configs, delivery, PROJECT_DIR, build_app)
     app.synth()
+    print_fixed_costs(configs, outdir)
     from ops.provider_lock import lock_stacks
 
     lock_stacks(outdir, BUILD_DIR)

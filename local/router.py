@@ -334,8 +334,9 @@ class Router:
         self.state = DeployedState(deployment)
         self.checker = HealthChecker(self.state, scale, stop)
         alarm_checks = {
-            served["alarm_check"]["id"]: served["alarm_check"]
+            check["id"]: check
             for served in deployment["regions"].values()
+            for check in [served["alarm_check"], *served.get("guard_checks", [])]
             if "alarm_check" in served
         }
         self.evaluator = Evaluator(self.state, self.checker, alarm_checks)

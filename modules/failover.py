@@ -29,7 +29,8 @@ ROUTE53_PROPAGATION_S = 60
 # S3 website alias targets are, per the Route53 FAQ on DNS failover and TTLs).
 ALIAS_TARGET_TTL_S = 60
 # The calculated health check the records use is healthy while this many of its children
-# are: both, the HTTP check and the API 5XX alarm check (modules/constructs/global_routing.py). One
+# are: both, the HTTP check and the signal check (the API's 5XX rate, unless it does not count:
+# modules/constructs/global_routing.py). One
 # more than its children is the evacuation lever: Route53 then always considers it
 # unhealthy (HealthThreshold, Route53 API reference); ops/drill.py sets and restores it.
 ROUTING_CHILD_HEALTH_THRESHOLD = 2

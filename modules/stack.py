@@ -52,6 +52,7 @@ from modules.routes import ROUTES
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 
 GLOBAL_REGION = "us-east-1"
 # Emulator mode only: the local issuer's URL, chosen by ops/deploy.py at deploy time (a free
@@ -273,8 +274,8 @@ class BackendStack(TerraformStack):
                     stage_arn=self.apis[region].stage.arn,
                     health_path=f"/{self.config.api.stage}{self.config.health_check.path}",
                     waf_config=self.config.waf,
-                    log_retention_days=self.config.lambda_.log_retention_days,
                     kms_key_arn=keys[region].arn,
+                    checker_regions=self.config.health_check.regions,
                 ),
             )
 
@@ -318,6 +319,10 @@ class BackendStack(TerraformStack):
             for region, provider in self.providers.items()
         }
 
+    def _authorizer_alarm_name(self, region: str) -> str | None:
+        alarm = self.regional_alarms[region].authorizer_errors
+        return alarm.alarm_name if alarm is not None else None
+
     def _routing(self, zone_id: str | None) -> GlobalRouting:
         endpoints = tuple(
             RegionEndpoint(
@@ -325,6 +330,8 @@ class BackendStack(TerraformStack):
                 execute_api_host=self.apis[region].execute_api_host,
                 stage=self.config.api.stage,
                 alarm_name=self.regional_alarms[region].api_5xx.alarm_name,
+                traffic_alarm_name=self.regional_alarms[region].api_traffic.alarm_name,
+                authorizer_alarm_name=self._authorizer_alarm_name(region),
                 target_name=self.domains[region].domain.regional_domain_name if region in self.domains else None,
                 target_zone_id=self.domains[region].domain.regional_zone_id if region in self.domains else None,
             )
@@ -385,6 +392,10 @@ class BackendStack(TerraformStack):
                     lambda_config=self.config.lambda_,
                     alarm_config=self.config.alarms,
                     replication_targets=self._replication_targets(region),
+                    authorizer_function_name=api.authorizer.function.function_name if api.authorizer else None,
+                    certificate_arn=self.domains[region].domain.regional_certificate_arn
+                    if region in self.domains
+                    else None,
                 ),
             )
         return alarms
@@ -414,7 +425,8 @@ class BackendStack(TerraformStack):
             "regions",
             value={region: self._region_output(region) for region in config.regions},
             description="Per region: invoke URL, REST API id, stage, function names, health checks (HTTP, the "
-            "calculated one the records use, the API 5XX alarm one), domain target, table ARN",
+            "calculated one the records use, the API 5XX rate alarm one and the alarm checks guarding it), domain "
+            "target, table ARN",
         )
         TerraformOutput(
             self,
@@ -431,15 +443,9 @@ class BackendStack(TerraformStack):
         )
 
     def _alarm_check_output(self, region: str) -> dict:
-        """The region's CloudWatch-alarm health check as applied (the local router needs it:
-        moto's Route53 does not keep the alarm identifier)."""
-        check = self.routing.alarm_checks[region]
-        return {
-            "id": check.id,
-            "alarm_name": check.cloudwatch_alarm_name,
-            "alarm_region": check.cloudwatch_alarm_region,
-            "insufficient_data_health_status": check.insufficient_data_health_status,
-        }
+        """The region's 5XX rate alarm check as applied (the local router needs it: moto's
+        Route53 does not keep the alarm identifier)."""
+        return _alarm_check(self.routing.alarm_checks[region])
 
     def _region_output(self, region: str) -> dict:
         api = self.apis[region]
@@ -452,9 +458,20 @@ class BackendStack(TerraformStack):
             "health_check_id": self.routing.health_checks[region].id,
             "routing_health_check_id": self.routing.routing_checks[region].id,
             "alarm_check": self._alarm_check_output(region),
+            "guard_checks": [_alarm_check(check) for check in self.routing.guard_checks[region]],
             "custom_domain_target": self.domains[region].domain.regional_domain_name if region in self.domains else "",
             "table_arn": self.table.arns[region],
         }
+
+
+def _alarm_check(check: Route53HealthCheck) -> dict:
+    return {
+        "id": check.id,
+        "alarm_name": check.cloudwatch_alarm_name,
+        "alarm_region": check.cloudwatch_alarm_region,
+        # as configured: moto drops it, so the applied attribute would read back empty
+        "insufficient_data_health_status": check.insufficient_data_health_status_input,
+    }
 
 
 def with_global_region(regions: tuple[str, ...]) -> tuple[str, ...]:

@@ -397,6 +397,7 @@ def write_deployment_file(
             "health_check_id": served["health_check_id"],
             "routing_health_check_id": served["routing_health_check_id"],
             "alarm_check": served["alarm_check"],
+            "guard_checks": served.get("guard_checks", []),
         }
         for region, served in outputs["regions"].items()
     }

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from modules.config.loader import EnvironmentConfig, load_environments
 from ops import terraform as tf
+from ops.quota import QuotaError, require_lambda_concurrency
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,9 +193,26 @@ def remote_summary(output: str, stack: str) -> str:
     return f"### `{stack}` (Terraform Cloud speculative plan): {result}\n\n{url}\n"
 
 
+def check_quotas(config: EnvironmentConfig, client_for: Any = None) -> None:
+    """Stop before Terraform runs when the account's quotas cannot hold the environment
+    (ops/quota.py); the emulator has no quotas."""
+    if config.emulator:
+        return
+    if client_for is None:
+        import boto3
+
+        client_for = lambda region: boto3.client("lambda", region_name=region)  # noqa: E731
+    try:
+        for region in require_lambda_concurrency(config, client_for):
+            print(region.describe(config.stack_name), flush=True)
+    except QuotaError as err:
+        raise PipelineError(str(err)) from err
+
+
 def plan(args: argparse.Namespace) -> int:
     config = load_config(args.env)
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
+    check_quotas(config)
     terraform(["init", "-input=false", "-no-color"], stack_dir)
     if args.speculative and config.state.backend == "cloud":
         # A saved cloud plan is a run waiting to be applied; a pull request only needs to
@@ -214,6 +234,7 @@ def apply(args: argparse.Namespace) -> int:
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
     if not (stack_dir / PLAN_FILE).is_file():
         raise PipelineError(f"no saved plan {stack_dir / PLAN_FILE}: apply only what was planned and reviewed")
+    check_quotas(config)
     terraform(["init", "-input=false", "-no-color"], stack_dir)
     terraform(["apply", "-input=false", "-no-color", "-lock-timeout=5m", PLAN_FILE], stack_dir)
     return 0
@@ -227,13 +248,47 @@ def describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_only_smoke(urls: dict[str, str], timeout: float = 10.0) -> list[Any]:
+    """An authenticated environment without a token: per region, /health answers 200 and an
+    item read without a token 401 (the gateway, the authorizer and the route are wired);
+    nothing is written."""
+    import uuid
+
+    from ops import smoke as smoke_tool
+
+    checks = []
+    for region, url in urls.items():
+        base = url.rstrip("/")
+        for name, path, expected in (
+            ("health", "/health", 200),
+            ("item read without a token is refused", f"/items/smoke-{uuid.uuid4()}", 401),
+        ):
+            started = time.monotonic()
+            status = smoke_tool.request("GET", base + path, timeout=timeout).status
+            ms = (time.monotonic() - started) * 1000
+            checks.append(smoke_tool.Check(region, name, status == expected, f"{status} (expected {expected})", ms))
+    return checks
+
+
+def smoke_checks(config: EnvironmentConfig, urls: dict[str, str], token: str | None) -> list[Any]:
+    """The full smoke (writes an item and deletes it) where it can authenticate: a public
+    environment, or SMOKE_TOKEN (a client-credentials token of the issuer, items:read and
+    items:write); else the read-only checks."""
+    from ops import smoke as smoke_tool
+
+    if config.auth.public or token:
+        return smoke_tool.smoke(urls, token=token)
+    return read_only_smoke(urls)
+
+
 def smoke(args: argparse.Namespace) -> int:
     from ops import smoke as smoke_tool
 
     config = load_config(args.env)
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
     regions = terraform_json(["output", "-json", "-no-color"], stack_dir)["regions"]["value"]
-    checks = smoke_tool.smoke({region: value["invoke_url"] for region, value in regions.items()})
+    urls = {region: value["invoke_url"] for region, value in regions.items()}
+    checks = smoke_checks(config, urls, os.environ.get("SMOKE_TOKEN") or None)
     print(smoke_tool.format_checks(checks))
     return 0 if checks and all(c.ok for c in checks) else 1
 

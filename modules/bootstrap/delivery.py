@@ -14,6 +14,7 @@ from modules.config.loader import ConfigError
 BOOTSTRAP_STACK = "bootstrap"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{0,64}$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,11 +22,14 @@ class DeliverySettings:
     """``github_repository``: ``owner/name`` whose workflows may assume the roles.
     ``assume_role``: role name the bootstrap assumes in each environment's account
     (default "": the caller's credentials). ``noncurrent_version_days``: how long the state
-    bucket keeps overwritten state versions (default 90)."""
+    bucket keeps overwritten state versions (default 90). ``existing_github_oidc_accounts``:
+    accounts where GitHub's OIDC provider already exists (one per URL per account), read
+    instead of created (default none)."""
 
     github_repository: str
     assume_role: str = ""
     noncurrent_version_days: int = 90
+    existing_github_oidc_accounts: tuple[str, ...] = ()
 
 
 def load_delivery(path: Path) -> DeliverySettings:
@@ -44,7 +48,22 @@ def load_delivery(path: Path) -> DeliverySettings:
         raise ConfigError(f"{path}: bootstrap.assume_role: {assume_role!r} is not an IAM role name")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
         raise ConfigError(f"{path}: bootstrap.noncurrent_version_days: {days!r} is out of range (expected 1 to 3650)")
-    return DeliverySettings(github_repository=repository, assume_role=assume_role, noncurrent_version_days=days)
+    existing = bootstrap.get("existing_github_oidc_accounts", [])
+    bad = (
+        [a for a in existing if not isinstance(a, str) or not _ACCOUNT.match(a)]
+        if isinstance(existing, list)
+        else [existing]
+    )
+    if bad:
+        raise ConfigError(
+            f"{path}: bootstrap.existing_github_oidc_accounts: {bad[0]!r} is not an AWS account id (expected 12 digits)"
+        )
+    return DeliverySettings(
+        github_repository=repository,
+        assume_role=assume_role,
+        noncurrent_version_days=days,
+        existing_github_oidc_accounts=tuple(existing),
+    )
 
 
 def split_bootstrap(names: list[str] | None) -> tuple[bool, list[str] | None]:

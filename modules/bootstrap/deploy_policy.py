@@ -331,6 +331,14 @@ RULES: tuple[ServiceRule, ...] = (
                 "wafv2:UntagResource",
             ),
             "aws_wafv2_web_acl_association": ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"),
+            # Route53's checkers' addresses, which the rate rule exempts on /health.
+            "aws_wafv2_ip_set": (
+                "wafv2:CreateIPSet",
+                "wafv2:UpdateIPSet",
+                "wafv2:DeleteIPSet",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+            ),
             "aws_wafv2_web_acl_logging_configuration": (
                 "wafv2:PutLoggingConfiguration",
                 "wafv2:DeleteLoggingConfiguration",
@@ -340,10 +348,11 @@ RULES: tuple[ServiceRule, ...] = (
         # associated with the stack's stages.
         arns=(
             "arn:aws:wafv2:{region}:{account}:regional/webacl/{name}/*",
+            "arn:aws:wafv2:{region}:{account}:regional/ipset/{name}/*",
             "arn:aws:wafv2:{region}:*:regional/managedruleset/*/*",
             "arn:aws:apigateway:{region}::/restapis/*/stages/*",
         ),
-        names={"aws_wafv2_web_acl": "name"},
+        names={"aws_wafv2_web_acl": "name", "aws_wafv2_ip_set": "name"},
         read=("wafv2:Get*", "wafv2:List*"),
     ),
     ServiceRule(
@@ -370,6 +379,7 @@ BUILTIN_TYPES = frozenset({"terraform_data"})
 # Data sources and the actions they read with (none needs a resource-scoped grant).
 DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
     "aws_caller_identity": (),  # sts:GetCallerIdentity needs no permission
+    "aws_ip_ranges": (),  # a public HTTPS GET of ip-ranges.amazonaws.com, no AWS API
     # Then GetHostedZone and ListTagsForResource on the zone it found: _zone_statements.
     "aws_route53_zone": ("route53:ListHostedZones", "route53:ListHostedZonesByName"),
 }
@@ -639,6 +649,8 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
     reads = sorted(
         {a for t in facts.data_types for a in DATA_SOURCES.get(t, ())}
         | {"logs:DescribeLogGroups", "cloudwatch:DescribeAlarms", "kms:ListAliases"}
+        # the pipeline's quota check before plan and apply (ops/quota.py): account-wide
+        | {"lambda:GetAccountSettings"}
     )
     unknown = sorted(t for t in facts.data_types if t not in DATA_SOURCES)
     if unknown:

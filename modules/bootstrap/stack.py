@@ -52,6 +52,11 @@ from modules.provider.emulator import emulator_provider_settings
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
+# How long a role's session may last. Adding a region copies the table into a new replica,
+# which can take longer than an hour for a large table, and Terraform keeps the deploy role's
+# session for the whole apply: 4 hours (the apply job's timeout and role-duration-seconds in
+# .github/workflows/environment.yml match). A plan needs no more than the default hour.
+SESSION_SECONDS = {"deploy": 4 * 3600, "plan": 3600}
 TFC_AUDIENCE = "aws.workload.identity"
 IAM_HOME_REGION = "us-east-1"
 ROLE_PATH = DELIVERY_PATH
@@ -273,7 +278,7 @@ class DeliveryRoles(Construct):
                 path=ROLE_PATH,
                 description=f"{kind} {config.stack_name} from GitHub Actions ({github_envs[kind]})",
                 assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": trust}),
-                max_session_duration=3600,
+                max_session_duration=SESSION_SECONDS[kind],
             )
             self._attach(roles[kind], kind, f"{kind}-{config.stack_name}", policy, props.provider)
         self.deploy_role, self.plan_role = roles["deploy"], roles["plan"]
@@ -329,13 +334,23 @@ class BootstrapStack(TerraformStack):
             self._account(account, [t for t in props.targets if t.account == account])
         self._outputs()
 
+    def _github_provider(self, scope: Construct, account: str, home: Any) -> Any:
+        """GitHub's OIDC provider: read where it already exists (an account has one per URL,
+        and creating a second fails), created everywhere else."""
+        url = f"https://{GITHUB_OIDC_HOST}"
+        if account in self.props.settings.existing_github_oidc_accounts:
+            return aws.data_aws_iam_openid_connect_provider.DataAwsIamOpenidConnectProvider(
+                scope, "github_oidc", provider=home, url=url
+            )
+        return aws.iam_openid_connect_provider.IamOpenidConnectProvider(
+            scope, "github_oidc", provider=home, url=url, client_id_list=[GITHUB_AUDIENCE]
+        )
+
     def _account(self, account: str, targets: list[EnvironmentTarget]) -> None:
         scope = Construct(self, f"account_{account}")
         home = self.provider(account, IAM_HOME_REGION)
         account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(scope, "identity", provider=home).account_id
-        github = aws.iam_openid_connect_provider.IamOpenidConnectProvider(
-            scope, "github_oidc", provider=home, url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[GITHUB_AUDIENCE]
-        )
+        github = self._github_provider(scope, account, home)
         self.github_providers[account] = github
         tfc_providers = {}
         for host in dict.fromkeys(t.config.state.hostname for t in targets if t.config.state.backend == "cloud"):

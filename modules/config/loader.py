@@ -16,6 +16,7 @@ synthesized or written.
 from __future__ import annotations
 
 import argparse
+import datetime
 import re
 import sys
 import tomllib
@@ -107,6 +108,17 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+# AWS Lambda's deprecation dates of the Python runtimes: the "Supported runtimes" table of the
+# Lambda Developer Guide, https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
+# (read 2026-12-05; AWS may move a date, update it here). After it, Lambda stops patching the
+# runtime and soon blocks creating and updating functions on it.
+RUNTIME_DEPRECATION = {
+    "python3.11": datetime.date(2026, 6, 30),
+    "python3.12": datetime.date(2028, 10, 31),
+    "python3.13": datetime.date(2029, 6, 30),
+}
+# A runtime deprecated within this many days is refused (about 6 months).
+RUNTIME_NOTICE_DAYS = 183
 # API Gateway's integration timeout is 29 s; a Lambda that runs longer only burns money.
 MAX_LAMBDA_TIMEOUT = 29
 # The weights a region may get with weighted routing.
@@ -114,12 +126,31 @@ MIN_WEIGHT, MAX_WEIGHT = 1, 255
 # Lambda refuses a reservation that leaves fewer than 100 concurrent executions of the
 # account's regional quota unreserved (for the functions without a reservation).
 MIN_UNRESERVED_CONCURRENCY = 100
-# /health always reserves this much, so item traffic can never throttle the health checks
-# (a throttled check fails, and Route53 takes the region out). Route53's checkers do not
-# coordinate and can send several requests in the same second; each answers in tens of
-# milliseconds (at most ~1 s, the DynamoDB timeout), so 10 covers bursts of ~10 per second
-# at the worst latency. It is also a cap: more would be throttled.
-HEALTH_RESERVED_CONCURRENCY = 10
+# Where Route53 may run health checkers (HealthCheckConfig.Regions, Route53 API reference)
+# and how many of those regions a check must use at least.
+ROUTE53_CHECKER_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+MIN_CHECKER_REGIONS = 3
+DEFAULT_CHECKER_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
+# Route53 does not publish how many checkers probe from each region; about 15-16 over its 8
+# default regions is what AWS describes (2 a region), so 3 a region is the margin assumed.
+CHECKERS_PER_REGION = 3
+# One more concurrent execution for an operator's or the smoke step's own probe.
+OPERATOR_HEALTH_PROBES = 1
+# /health reserves this much, so item traffic can never throttle the health checks (a
+# throttled check fails, and Route53 takes the region out). A check answers in at most ~1 s
+# (the DynamoDB timeout), less than the 10 or 30 s interval, so each checker has at most one
+# request in flight: 3 regions x 3 checkers + 1 = 10. It is also a cap: more is throttled
+# (docs/production-signals.md, "/health").
+HEALTH_RESERVED_CONCURRENCY = len(DEFAULT_CHECKER_REGIONS) * CHECKERS_PER_REGION + OPERATOR_HEALTH_PROBES
 # The health route: the only path Route53 may check.
 HEALTH_ROUTE = next(route for route in ROUTES if route.id == "health")
 
@@ -198,6 +229,19 @@ class HealthCheckConfig:
             f"`{HEALTH_ROUTE.path}`",
         ),
     )
+    regions: tuple[str, ...] = setting(
+        f"the {MIN_CHECKER_REGIONS} Route53 regions whose checkers probe (Route53's minimum: fewer probes, and "
+        "/health's reservation is sized for them); WAF exempts only their published address ranges from its rate limit",
+        default=DEFAULT_CHECKER_REGIONS,
+        default_doc=", ".join(f"`{region}`" for region in DEFAULT_CHECKER_REGIONS),
+        rule=Rule(
+            lambda value: len(value) == MIN_CHECKER_REGIONS,
+            f"is not {MIN_CHECKER_REGIONS} regions (expected {MIN_CHECKER_REGIONS}: /health's reserved "
+            "concurrency is sized for that many)",
+            f"{MIN_CHECKER_REGIONS} Route53 checker regions",
+        ),
+        each=one_of(*ROUTE53_CHECKER_REGIONS),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -270,6 +314,10 @@ class ApiConfig:
         "exactly one environment per account and region sets it, the others set `false`",
         default=True,
     )
+    detailed_metrics: bool = setting(
+        "API Gateway's per-method CloudWatch metrics (billed per metric); the alarms need only the per-stage ones",
+        default=False,
+    )
     cors_origins: tuple[str, ...] = setting(
         "browser origins allowed to call the API (CORS): preflight `OPTIONS` on every resource and the "
         '`Access-Control-Allow-Origin` header on every answer; see docs/api.md, "CORS"',
@@ -341,9 +389,14 @@ class WafConfig:
         default_doc="`protected`",
     )
     rate_limit: int = setting(
-        "requests per client IP in any 5 minutes before WAF blocks that IP (`/health` exempt)",
+        "requests per client IP in any 5 minutes before WAF blocks that IP (Route53's checkers on `/health` exempt)",
         default=2000,
         rule=between(10, 2000000000),
+    )
+    log_retention_days: int = setting(
+        "retention of WAF's log, which keeps only blocked and counted requests",
+        default=30,
+        rule=one_of(*LOG_RETENTION_DAYS, doc="a CloudWatch Logs value (1, 3, 5, 7, 14, 30, ...)"),
     )
 
 
@@ -383,6 +436,18 @@ class AlarmConfig:
         "the API's p99 latency, in milliseconds, above which each region's latency alarm fires",
         default=1000,
         rule=between(10, 29000),
+    )
+    api_5xx_rate: float = setting(
+        "share of a region's requests answered 5XX (Average of 5XXError per minute) in 3 of 5 minutes "
+        "above which the region leaves DNS",
+        default=0.05,
+        rule=between(0.001, 1),
+    )
+    api_min_requests: int = setting(
+        "requests a minute below which a region's 5XX rate never takes it out of DNS (too few to mean "
+        "anything; docs/production-signals.md)",
+        default=60,
+        rule=between(1, 1_000_000),
     )
 
 
@@ -780,12 +845,29 @@ def _waf(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> W
     """WAF defaults to on exactly where the environment is protected."""
     read = reader.read_section(top, SECTIONS["waf"])
     enabled = values["protected"] if read["enabled"] is None else read["enabled"]
-    return WafConfig(enabled=enabled, rate_limit=read["rate_limit"])
+    return WafConfig(**{**read, "enabled": enabled})
+
+
+def runtime_refusal(runtime: str, today: datetime.date) -> str | None:
+    """Why ``runtime`` may not be deployed to Lambda on ``today``, or None."""
+    deprecated = RUNTIME_DEPRECATION.get(runtime)
+    if deprecated is None or (deprecated - today).days > RUNTIME_NOTICE_DAYS:
+        return None
+    when = "was deprecated" if deprecated <= today else "is deprecated"
+    later = sorted(r for r, d in RUNTIME_DEPRECATION.items() if (d - today).days > RUNTIME_NOTICE_DAYS)
+    return (
+        f"{when} by AWS Lambda on {deprecated.isoformat()}, within {RUNTIME_NOTICE_DAYS} days of {today.isoformat()} "
+        f"(expected one of: {', '.join(later) or 'none left: update RUNTIME_DEPRECATION'}; Lambda runtimes page)"
+    )
 
 
 def _lambda(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> LambdaConfig:
-    """The functions' reservations must leave the minimum unreserved in each region."""
+    """The functions' reservations must leave the minimum unreserved in each region, and the
+    runtime must not be deprecated within 6 months (the emulator runs the machine's Python)."""
     settings = LambdaConfig(**reader.read_section(top, SECTIONS["lambda"]))
+    refusal = None if values.get("emulator") else runtime_refusal(settings.runtime, datetime.date.today())
+    if refusal:
+        reader.error("lambda.runtime", settings.runtime, refusal)
     left = settings.account_concurrency - settings.reserved_per_region
     if left < MIN_UNRESERVED_CONCURRENCY:
         field_name, value = (

@@ -1,8 +1,12 @@
 """Route53, per region: an HTTPS health check on that region's execute-api host and stage
-``/health``, a CloudWatch-alarm health check on the region's API 5XX alarm, and a
-calculated health check that is healthy only while both are; and (with a domain) A and
-AAAA alias records per region in the chosen mode, each tied to its region's calculated
-check, so a region that answers ``/health`` but fails requests leaves DNS too.
+``/health``; a *signal* check, healthy while any of its children is: the API's 5XX rate
+alarm is OK, or the region's traffic is under the floor (a rate of a few requests means
+nothing), or its authorizer is failing (then the 5XX are the authorizer's, most likely the
+issuer's JWKS being down in every region at once, and evacuating cannot help); and a
+calculated *routing* check, healthy only while the HTTPS and the signal checks are. With a
+domain, A and AAAA alias records per region in the chosen mode, each tied to its region's
+routing check, so a region that answers ``/health`` but fails requests leaves DNS too
+(docs/production-signals.md).
 
 The calculated check's ``child_health_threshold`` is the evacuation lever (``python -m
 ops.drill --evacuate REGION``): above the number of children, Route53 always considers
@@ -42,16 +46,24 @@ EMULATOR_ALARM_CHECK_DRIFT = (
 )
 
 
+# At least one of the signal check's children healthy: the rate is fine, or it does not count.
+SIGNAL_CHILD_HEALTH_THRESHOLD = 1
+
+
 @dataclass(frozen=True, kw_only=True)
 class RegionEndpoint:
-    """What routing needs from one region. ``alarm_name``: the region's API 5XX alarm (in
-    that region), watched by a CLOUDWATCH_METRIC check. ``target_name`` /
-    ``target_zone_id``: the custom domain's regional alias target, None without a domain."""
+    """What routing needs from one region. ``alarm_name``: the region's API 5XX rate alarm
+    (in that region); ``traffic_alarm_name``: its alarm on requests at or above the floor;
+    ``authorizer_alarm_name``: its authorizer's errors alarm (None when public). Each is
+    watched by a CLOUDWATCH_METRIC check. ``target_name`` / ``target_zone_id``: the custom
+    domain's regional alias target, None without a domain."""
 
     region: str
     execute_api_host: str
     stage: str
     alarm_name: str
+    traffic_alarm_name: str
+    authorizer_alarm_name: str | None = None
     target_name: str | None = None
     target_zone_id: str | None = None
 
@@ -77,20 +89,27 @@ class GlobalRoutingProps:
 
 class GlobalRouting(Construct):
     """Exposes, per region: ``health_checks`` (the HTTPS check), ``alarm_checks`` (the
-    CloudWatch-alarm check), ``routing_checks`` (the calculated check the records use) and
-    ``records`` (region -> [A, AAAA])."""
+    5XX rate alarm check), ``guard_checks`` (the traffic-floor and authorizer alarm checks),
+    ``signal_checks`` (calculated: any of those), ``routing_checks`` (the calculated check
+    the records use) and ``records`` (region -> [A, AAAA])."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalRoutingProps) -> None:
         super().__init__(scope, id_)
         self._props = props
         self.health_checks: dict[str, Route53HealthCheck] = {}
         self.alarm_checks: dict[str, Route53HealthCheck] = {}
+        self.guard_checks: dict[str, list[Route53HealthCheck]] = {}
+        self.signal_checks: dict[str, Route53HealthCheck] = {}
         self.routing_checks: dict[str, Route53HealthCheck] = {}
         self.records: dict[str, list[Route53Record]] = {}
         for index, endpoint in enumerate(props.endpoints):
             region_scope = Construct(self, endpoint.region)
             self.health_checks[endpoint.region] = self._health_check(region_scope, endpoint)
-            self.alarm_checks[endpoint.region] = self._alarm_check(region_scope, endpoint)
+            self.alarm_checks[endpoint.region] = self._alarm_check(
+                region_scope, "alarm_check", endpoint.region, endpoint.alarm_name, "api-5xx"
+            )
+            self.guard_checks[endpoint.region] = self._guard_checks(region_scope, endpoint)
+            self.signal_checks[endpoint.region] = self._signal_check(region_scope, endpoint.region)
             check = self._routing_check(region_scope, endpoint)
             self.routing_checks[endpoint.region] = check
             records = self._records(region_scope, endpoint, check, index)
@@ -110,25 +129,79 @@ class GlobalRouting(Construct):
             resource_path=f"/{endpoint.stage}{props.health_check_config.path}",
             request_interval=props.health_check_config.interval,
             failure_threshold=props.health_check_config.failure_threshold,
+            regions=list(props.health_check_config.regions),
             measure_latency=True,
             tags={"Name": f"{props.name_prefix}-{endpoint.region}"},
         )
 
-    def _alarm_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
-        """Unhealthy while the region's API 5XX alarm is in ALARM. Route53 accepts alarms on
+    def _alarm_check(
+        self,
+        scope: Construct,
+        id_: str,
+        region: str,
+        alarm_name: str,
+        tag: str,
+        *,
+        insufficient_data: str = INSUFFICIENT_DATA_HEALTH_STATUS,
+        inverted: bool = False,
+    ) -> Route53HealthCheck:
+        """Healthy while the alarm is OK (ALARM with ``inverted``). Route53 accepts alarms on
         standard-resolution metrics with Average, Minimum, Maximum, Sum or SampleCount
-        (AlarmIdentifier, Route53 API reference): the 5XX alarm is Sum per minute."""
+        (AlarmIdentifier, Route53 API reference): every alarm here is one of those."""
         props = self._props
         return aws.route53_health_check.Route53HealthCheck(
             scope,
-            "alarm_check",
+            id_,
             provider=props.provider,
             type="CLOUDWATCH_METRIC",
-            cloudwatch_alarm_name=endpoint.alarm_name,
-            cloudwatch_alarm_region=endpoint.region,
-            insufficient_data_health_status=INSUFFICIENT_DATA_HEALTH_STATUS,
-            tags={"Name": f"{props.name_prefix}-{endpoint.region}-api-5xx"},
+            cloudwatch_alarm_name=alarm_name,
+            cloudwatch_alarm_region=region,
+            insufficient_data_health_status=insufficient_data,
+            invert_healthcheck=inverted or None,
+            tags={"Name": f"{props.name_prefix}-{region}-{tag}"},
             lifecycle={"ignore_changes": list(EMULATOR_ALARM_CHECK_DRIFT)} if props.emulated else None,
+        )
+
+    def _guard_checks(self, scope: Construct, endpoint: RegionEndpoint) -> list[Route53HealthCheck]:
+        """Healthy when the 5XX rate must not count. Traffic: healthy while requests stay
+        under the floor; without data it claims nothing (Unhealthy), so the rate decides.
+        Authorizer: inverted, healthy while its errors alarm is in ALARM; without data it
+        claims nothing either (Healthy, inverted)."""
+        region = endpoint.region
+        checks = [
+            self._alarm_check(
+                scope,
+                "traffic_check",
+                region,
+                endpoint.traffic_alarm_name,
+                "api-requests",
+                insufficient_data="Unhealthy",
+            )
+        ]
+        if endpoint.authorizer_alarm_name is not None:
+            checks.append(
+                self._alarm_check(
+                    scope,
+                    "authorizer_check",
+                    region,
+                    endpoint.authorizer_alarm_name,
+                    "authorizer-errors",
+                    inverted=True,
+                )
+            )
+        return checks
+
+    def _signal_check(self, scope: Construct, region: str) -> Route53HealthCheck:
+        """Healthy while the 5XX rate is fine or one of the guards says it does not count."""
+        props = self._props
+        return aws.route53_health_check.Route53HealthCheck(
+            scope,
+            "signal_check",
+            provider=props.provider,
+            type="CALCULATED",
+            child_healthchecks=[self.alarm_checks[region].id, *(check.id for check in self.guard_checks[region])],
+            child_health_threshold=SIGNAL_CHILD_HEALTH_THRESHOLD,
+            tags={"Name": f"{props.name_prefix}-{region}-signal"},
         )
 
     def _routing_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
@@ -141,7 +214,7 @@ class GlobalRouting(Construct):
             "routing_check",
             provider=props.provider,
             type="CALCULATED",
-            child_healthchecks=[self.health_checks[region].id, self.alarm_checks[region].id],
+            child_healthchecks=[self.health_checks[region].id, self.signal_checks[region].id],
             child_health_threshold=ROUTING_CHILD_HEALTH_THRESHOLD,
             tags={"Name": f"{props.name_prefix}-{region}-routing"},
             lifecycle={"ignore_changes": ["child_health_threshold"]},

@@ -1,6 +1,6 @@
 """Alarms. Per region, to a topic in that region (CloudWatch only publishes to a topic in its
-own region): the API's 5XX errors and p99 latency; each function's errors, throttles and
-duration near its timeout; the table's throttled requests and system errors per operation;
+own region): the API's 5XX error rate and p99 latency; each function's (the authorizer's
+too) errors, throttles and duration near its timeout; the table's throttled requests and system errors per operation;
 DynamoDB replication latency. In us-east-1, where Route53 publishes health-check metrics:
 one alarm per region's health check."""
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # A function whose slowest invocation in a minute takes this share of its timeout is close
 # to being cut off (API Gateway then answers 504).
 DURATION_SHARE_OF_TIMEOUT = 0.8
+# Days left on a certificate below which its renewal has failed (ACM renews at 60).
+CERTIFICATE_DAYS_LEFT = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +62,10 @@ class RegionalAlarmsProps:
     DynamoDB operations the functions call (``PutItem``, ...), whose throttles and system
     errors are watched. ``lambda_config``: the functions' timeout; ``alarm_config``: the
     latency threshold (defaults: the declared defaults). ``replication_targets``: regions
-    this region's table replicates to (default none: replication emulated)."""
+    this region's table replicates to (default none: replication emulated).
+    ``authorizer_function_name`` (default None: the API is public): its errors and throttles
+    are alarmed too. ``certificate_arn`` (default None: no custom domain): the regional
+    certificate, alarmed when its renewal is late."""
 
     provider: AwsProvider
     name_prefix: str
@@ -74,30 +79,93 @@ class RegionalAlarmsProps:
     lambda_config: LambdaConfig = field(default_factory=LambdaConfig)
     alarm_config: AlarmConfig = field(default_factory=AlarmConfig)
     replication_targets: tuple[str, ...] = ()
+    authorizer_function_name: str | None = None
+    certificate_arn: str | None = None
 
 
 class RegionalAlarms(Construct):
     """Each alarm fires when 3 of 5 one-minute periods breach, and tells the topic when it
-    recovers; missing data (no traffic) is not a breach. Exposes ``api_5xx`` and
-    ``api_latency`` (the API's alarms; Route53 also watches ``api_5xx``:
-    modules/constructs/global_routing.py)."""
+    recovers; missing data (no traffic) is not a breach. Exposes ``api_5xx`` (the error
+    rate), ``api_traffic`` (requests above the floor, no actions: a state Route53 reads, not
+    a page), ``api_latency`` and ``authorizer_errors`` (None when public). Route53 watches
+    the first two and the last: modules/constructs/global_routing.py."""
 
     def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
         super().__init__(scope, id_)
         self._props = props
+        self.api_5xx, self.api_traffic = self._api_errors()
+        self.authorizer_errors = None
+        if props.authorizer_function_name is not None:
+            self.authorizer_errors = self._function_alarms(
+                Construct(self, "authorizer"), "authorizer", props.authorizer_function_name
+            )
+        self._other_alarms()
+        if props.certificate_arn is not None:
+            self._certificate_alarm(props.certificate_arn)
+
+    def _certificate_alarm(self, certificate_arn: str) -> None:
+        """ACM renews a DNS-validated certificate 60 days before it expires; under 30 days
+        left, renewal has failed (the validation record gone, most likely) and the custom
+        domain will break in this region. DaysToExpiry is published once a day."""
+        props = self._props
+        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self,
+            "certificate_expiry",
+            provider=props.provider,
+            alarm_name=f"{props.name_prefix}-certificate-expiry-{props.region}",
+            alarm_description=f"The custom domain's certificate in {props.region} expires in under "
+            f"{CERTIFICATE_DAYS_LEFT} days: ACM could not renew it",
+            namespace="AWS/CertificateManager",
+            metric_name="DaysToExpiry",
+            dimensions={"CertificateArn": certificate_arn},
+            statistic="Minimum",
+            period=86400,
+            evaluation_periods=1,
+            threshold=CERTIFICATE_DAYS_LEFT,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn],
+            ok_actions=[props.topic_arn],
+        )
+
+    def _api_errors(self) -> tuple[CloudwatchMetricAlarm, CloudwatchMetricAlarm]:
+        """The 5XX rate: API Gateway's ``5XXError`` is 1 for a request answered 5XX and 0
+        otherwise, so its ``Average`` per minute is the error rate and its ``SampleCount``
+        the number of requests: one standard-resolution metric with plain statistics, what a
+        Route53 alarm check can read (no metric math, no percentiles)."""
+        props = self._props
         region, api = props.region, {"ApiName": props.api_name, "Stage": props.stage_name}
-        self.api_5xx = self._alarm(
+        rate, floor = props.alarm_config.api_5xx_rate, props.alarm_config.api_min_requests
+        errors = self._alarm(
             self,
             "api_5xx",
             name="api-5xx",
-            description=f"API 5XX errors in {region}",
+            description=f"API 5XX rate in {region} at or over {rate:.1%}",
             namespace="AWS/ApiGateway",
             metric_name="5XXError",
             dimensions=api,
-            statistic="Sum",
-            threshold=5,
+            statistic="Average",
+            threshold=rate,
             comparison="GreaterThanOrEqualToThreshold",
         )
+        traffic = self._alarm(
+            self,
+            "api_traffic",
+            name="api-requests",
+            description=f"API in {region} serves {floor} or more requests a minute: its 5XX rate counts",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions=api,
+            statistic="SampleCount",
+            threshold=floor,
+            comparison="GreaterThanOrEqualToThreshold",
+            actions=False,
+        )
+        return errors, traffic
+
+    def _other_alarms(self) -> None:
+        props = self._props
+        region, api = props.region, {"ApiName": props.api_name, "Stage": props.stage_name}
         latency = props.alarm_config.api_p99_latency_ms
         self.api_latency = self._alarm(
             self,
@@ -129,11 +197,11 @@ class RegionalAlarms(Construct):
                 comparison="GreaterThanThreshold",
             )
 
-    def _function_alarms(self, scope: Construct, name: str, function_name: str) -> None:
+    def _function_alarms(self, scope: Construct, name: str, function_name: str) -> CloudwatchMetricAlarm:
         """Errors, throttles (its reservation or the account's concurrency is exhausted) and
-        duration near its timeout."""
+        duration near its timeout; returns the errors alarm."""
         region, function = self._props.region, {"FunctionName": function_name}
-        self._alarm(
+        errors = self._alarm(
             scope,
             "errors",
             name=f"{name}-errors",
@@ -170,6 +238,7 @@ class RegionalAlarms(Construct):
             threshold=DURATION_SHARE_OF_TIMEOUT * timeout_ms,
             comparison="GreaterThanOrEqualToThreshold",
         )
+        return errors
 
     def _table_alarms(self, scope: Construct, operation: str) -> None:
         """DynamoDB reports both per table and operation. On-demand tables still throttle
@@ -208,10 +277,13 @@ class RegionalAlarms(Construct):
         comparison: str,
         statistic: str | None = None,
         extended_statistic: str | None = None,
+        actions: bool = True,
     ) -> CloudwatchMetricAlarm:
         """One alarm; a percentile (``extended_statistic``) alarm keeps its state while a
-        period has too few requests for the percentile to mean anything."""
+        period has too few requests for the percentile to mean anything. ``actions=False``:
+        a state for Route53 to read, told to nobody."""
         props = self._props
+        topics = [props.topic_arn] if actions else None
         return aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             scope,
             alarm_id,
@@ -230,8 +302,8 @@ class RegionalAlarms(Construct):
             threshold=threshold,
             comparison_operator=comparison,
             treat_missing_data="notBreaching",
-            alarm_actions=[props.topic_arn],
-            ok_actions=[props.topic_arn],
+            alarm_actions=topics,
+            ok_actions=topics,
         )
 
 

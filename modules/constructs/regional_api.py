@@ -14,7 +14,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules.api_contract import ITEM_MODEL_NAME, ITEM_MODEL_SCHEMA, JSON_MEDIA_TYPE, arn_path
-from modules.config.loader import ApiConfig, AuthConfig, LambdaConfig
+from modules.config.loader import HEALTH_RESERVED_CONCURRENCY, HEALTH_ROUTE, ApiConfig, AuthConfig, LambdaConfig
 from modules.constructs.function_policy import function_statements
 from modules.constructs.regional_auth import RegionalAuthorizer, RegionalAuthorizerProps
 from modules.constructs.regional_cors import RegionalCors, RegionalCorsProps
@@ -64,6 +64,14 @@ VALIDATOR_SETTINGS: dict[str, Any] = {"validate_request_body": True, "validate_r
 # API Gateway's default integration timeout, stated so the deployment trigger sees it; every
 # function times out before it (lambda.timeout <= 29).
 INTEGRATION_TIMEOUT_MS = 29000
+# /health's own method throttle: what its reserved concurrency serves when every check takes
+# the worst latency (about 1 s, the DynamoDB timeout), so nothing past the throttle is ever
+# throttled by Lambda; the burst is the reservation. Route53's checkers send about one a
+# second (docs/production-signals.md).
+HEALTH_WORST_LATENCY_S = 1
+HEALTH_METHOD_PATH = f"{HEALTH_ROUTE.path.lstrip('/')}/{HEALTH_ROUTE.method}"
+HEALTH_THROTTLE_RATE = HEALTH_RESERVED_CONCURRENCY / HEALTH_WORST_LATENCY_S
+HEALTH_THROTTLE_BURST = HEALTH_RESERVED_CONCURRENCY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -494,23 +502,31 @@ class RegionalApi(Construct):
         )
 
     def _method_settings(self) -> None:
-        """Metrics, error logging and the default throttling on every method of the stage."""
+        """Detailed metrics (where asked), error logging and the default throttling on every
+        method of the stage;
+        ``/health`` has its own throttle (``HEALTH_THROTTLE_*``), so a flood of it cannot use
+        up the items' and the items' traffic cannot starve the health checks."""
         props = self._props
-        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
-            self,
-            "method_settings",
-            provider=props.provider,
-            rest_api_id=self.rest_api.id,
-            stage_name=self.stage.stage_name,
-            method_path="*/*",
-            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True,
-                logging_level="ERROR",
-                data_trace_enabled=False,
-                throttling_rate_limit=props.api_config.throttle_rate_limit,
-                throttling_burst_limit=props.api_config.throttle_burst_limit,
-            ),
-        )
+        for id_, method_path, rate, burst in (
+            ("method_settings", "*/*", props.api_config.throttle_rate_limit, props.api_config.throttle_burst_limit),
+            ("health_method_settings", HEALTH_METHOD_PATH, HEALTH_THROTTLE_RATE, HEALTH_THROTTLE_BURST),
+        ):
+            aws.api_gateway_method_settings.ApiGatewayMethodSettings(
+                self,
+                id_,
+                provider=props.provider,
+                rest_api_id=self.rest_api.id,
+                stage_name=self.stage.stage_name,
+                method_path=method_path,
+                settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
+                    # per method, billed per metric; the per-stage ones the alarms read are always on
+                    metrics_enabled=props.api_config.detailed_metrics,
+                    logging_level="ERROR",
+                    data_trace_enabled=False,
+                    throttling_rate_limit=rate,
+                    throttling_burst_limit=burst,
+                ),
+            )
 
 
 def source_arn_path(path: str) -> str:

@@ -3,9 +3,14 @@
 Rules, cheapest first:
 
 1. ``rate-limit-per-ip`` (priority 0): more than ``waf.rate_limit`` requests from one client
-   IP in a 5-minute window blocks that IP with 429, except the health path Route53 checks
-   (``/<stage>/health`` on the execute-api host): its checkers are few addresses polling
-   every 10 or 30 s from many places, and throttling them would fail a healthy region over.
+   IP in a 5-minute window blocks that IP with 429, except Route53's health checkers on the
+   health path (``/<stage>/health``): throttling them would fail a healthy region over. They
+   are recognised by address: the ``ROUTE53_HEALTHCHECKS`` ranges AWS publishes in
+   https://ip-ranges.amazonaws.com/ip-ranges.json for the checker regions
+   (``health_check.regions``), read by the ``aws_ip_ranges`` data source at every plan, so
+   an apply keeps the IP sets current (AWS announces changes on the SNS topic
+   ``arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged``). Anyone else on
+   ``/health`` is rate limited like any path.
 2. ``body-size-limit`` (priority 1): a declared ``Content-Length`` over the functions'
    limit (1,228,800 bytes, functions/_store.py ``MAX_BODY_BYTES``) is blocked with the
    handlers' own 413 body. WAF cannot measure the body itself: for API Gateway it is handed
@@ -19,8 +24,9 @@ Rules, cheapest first:
 4. ``aws-known-bad-inputs`` (priority 3): AWSManagedRulesKnownBadInputsRuleSet.
 
 The managed rules inspect the first 16 KB of a body only (association_config says so
-explicitly). The log redacts the Authorization header: WAF logs whole headers, and a
-bearer token is a credential.
+explicitly). The log keeps only the requests a rule blocked or counted (allowed requests are
+the access log's job and most of WAF's log volume) and redacts the Authorization header: WAF
+logs whole headers, and a bearer token is a credential.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from modules.provider import aws
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from cdktf_cdktf_provider_aws.wafv2_ip_set import Wafv2IpSet
 
 from functions.schema import MAX_BODY_BYTES
 
@@ -57,6 +64,17 @@ TOO_LARGE_BODY = json.dumps(
         }
     }
 )
+# Keep what a rule blocked or counted, drop the rest.
+LOGGING_FILTER = {
+    "default_behavior": "DROP",
+    "filter": [
+        {
+            "behavior": "KEEP",
+            "requirement": "MEETS_ANY",
+            "condition": [{"action_condition": {"action": action}} for action in ("BLOCK", "COUNT")],
+        }
+    ],
+}
 RATE_LIMITED_BODY_KEY = "rate-limited"
 RATE_LIMITED_BODY = json.dumps({"message": "Too Many Requests"})
 
@@ -64,7 +82,8 @@ RATE_LIMITED_BODY = json.dumps({"message": "Too Many Requests"})
 @dataclass(frozen=True, kw_only=True)
 class RegionalWafProps:
     """``stage_arn``: the stage the web ACL protects; ``health_path``: ``/<stage>/health``,
-    exempt from the rate rule; ``log_retention_days`` and ``kms_key_arn`` for its log group."""
+    exempt from the rate rule for Route53's checkers in ``checker_regions``; ``kms_key_arn``
+    for its log group (retention: ``waf_config.log_retention_days``)."""
 
     provider: AwsProvider
     region: str
@@ -72,8 +91,8 @@ class RegionalWafProps:
     stage_arn: str
     health_path: str
     waf_config: WafConfig
-    log_retention_days: int
     kms_key_arn: str
+    checker_regions: tuple[str, ...]
 
 
 def _visibility(name: str) -> dict:
@@ -93,19 +112,22 @@ def _managed(name: str, priority: int, overrides: tuple[str, ...] = ()) -> dict:
     }
 
 
-def rules(rate_limit: int, health_path: str) -> list[dict]:
-    """The web ACL's rules as Terraform JSON (see the module doc)."""
-    not_health = {
-        "not_statement": {
-            "statement": {
-                "byte_match_statement": {
-                    "field_to_match": {"uri_path": {}},
-                    "positional_constraint": "EXACTLY",
-                    "search_string": health_path,
-                    "text_transformation": [{"priority": 0, "type": "NONE"}],
-                }
-            }
+def rules(rate_limit: int, health_path: str, checker_ip_set_arn: str) -> list[dict]:
+    """The web ACL's rules as Terraform JSON (see the module doc). ``checker_ip_set_arn``:
+    the IP set of Route53's health checkers. The rate rule counts a request unless it is on
+    the health path *and* from a checker: not health or not a checker (the provider nests
+    statements only so deep)."""
+    health = {
+        "byte_match_statement": {
+            "field_to_match": {"uri_path": {}},
+            "positional_constraint": "EXACTLY",
+            "search_string": health_path,
+            "text_transformation": [{"priority": 0, "type": "NONE"}],
         }
+    }
+    checker = {"ip_set_reference_statement": {"arn": checker_ip_set_arn}}
+    not_health = {
+        "or_statement": {"statement": [{"not_statement": {"statement": match}} for match in (health, checker)]}
     }
     return [
         {
@@ -160,7 +182,8 @@ class RegionalWaf(Construct):
             default_action=aws.wafv2_web_acl.Wafv2WebAclDefaultAction(allow={}),
             visibility_config=aws.wafv2_web_acl.Wafv2WebAclVisibilityConfig(**_visibility(name)),
         )
-        self.web_acl.add_override("rule", rules(props.waf_config.rate_limit, props.health_path))
+        checkers = self._checker_ip_set(name, props)
+        self.web_acl.add_override("rule", rules(props.waf_config.rate_limit, props.health_path, checkers.arn))
         self.web_acl.add_override(
             "custom_response_body",
             [
@@ -181,7 +204,7 @@ class RegionalWaf(Construct):
             "logs",
             provider=props.provider,
             name=f"aws-waf-logs-{name}",
-            retention_in_days=props.log_retention_days,
+            retention_in_days=props.waf_config.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
         logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
@@ -192,3 +215,25 @@ class RegionalWaf(Construct):
             log_destination_configs=[self.log_group.arn],
         )
         logging.add_override("redacted_fields", [{"single_header": {"name": "authorization"}}])
+        logging.add_override("logging_filter", LOGGING_FILTER)
+
+    def _checker_ip_set(self, name: str, props: RegionalWafProps) -> Wafv2IpSet:
+        """Route53's health checkers' published IPv4 ranges (module doc): a check of a domain
+        name connects over IPv4."""
+        ranges = aws.data_aws_ip_ranges.DataAwsIpRanges(
+            self,
+            "route53_checker_ranges",
+            provider=props.provider,
+            services=["route53_healthchecks"],
+            regions=list(props.checker_regions),
+        )
+        return aws.wafv2_ip_set.Wafv2IpSet(
+            self,
+            "route53_checkers",
+            provider=props.provider,
+            name=f"{name}-route53-checkers",
+            description="Route53 health checkers (ip-ranges.json, ROUTE53_HEALTHCHECKS)",
+            scope="REGIONAL",
+            ip_address_version="IPV4",
+            addresses=ranges.cidr_blocks,
+        )

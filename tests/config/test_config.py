@@ -228,6 +228,16 @@ BAD = [
     ),
     ("bad email", with_("alarms.email", "oncall"), ['alarms.email: "oncall" is not an email address']),
     (
+        "two checker regions",
+        with_("health_check.regions", ["us-east-1", "eu-west-1"]),
+        ["health_check.regions:", "is not 3 regions"],
+    ),
+    (
+        "no checkers there",
+        with_("health_check.regions", ["us-east-1", "eu-west-1", "eu-central-1"]),
+        ['"eu-central-1" is not allowed', "sa-east-1"],
+    ),
+    (
         "unknown backend",
         with_("state.backend", "gcs"),
         ['state.backend: "gcs" is not allowed', "expected one of: local, s3, cloud"],
@@ -346,3 +356,38 @@ def test_protected_defaults_to_false_and_prod_is_protected():
     assert parse(GOOD).protected is False
     with pytest.raises(ConfigError, match=r'protected: "yes" is a string \(expected a boolean\)'):
         parse(with_("protected", "yes"))
+
+
+# --- issue 19: runtimes near deprecation, WAF's log retention ---------------------------------
+
+
+def test_a_runtime_aws_has_deprecated_is_refused_with_its_date():
+    with pytest.raises(ConfigError) as err:
+        parse(with_("lambda.runtime", "python3.11"))
+    assert 'lambda.runtime: "python3.11" was deprecated by AWS Lambda on 2026-06-30' in str(err.value)
+    assert "expected one of: python3.12, python3.13" in str(err.value)
+
+
+def test_a_runtime_deprecated_within_six_months_is_refused_and_not_before():
+    import datetime
+
+    from modules.config.loader import runtime_refusal
+
+    refusal = runtime_refusal("python3.12", datetime.date(2028, 5, 1))
+    assert refusal and refusal.startswith("is deprecated by AWS Lambda on 2028-10-31, within 183 days of 2028-05-01")
+    assert runtime_refusal("python3.12", datetime.date(2028, 4, 30)) is None
+    assert runtime_refusal("python3.13", datetime.date(2028, 5, 1)) is None
+
+
+def test_the_emulator_keeps_the_machines_runtime():
+    """The local environment runs the handlers on this machine's Python, not on Lambda."""
+    raw = with_("lambda.runtime", "python3.11")
+    raw["emulator"] = True
+    raw.pop("allowed_account_ids")
+    raw["auth"] = {"audience": "items-local"}
+    assert parse(raw).lambda_.runtime == "python3.11"
+
+
+def test_wafs_log_retention_is_read_from_the_file():
+    config = parse(with_("waf", {"enabled": True, "log_retention_days": 14}))
+    assert (config.waf.enabled, config.waf.log_retention_days) == (True, 14)

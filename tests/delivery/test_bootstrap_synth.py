@@ -168,3 +168,39 @@ def test_delivery_settings_are_checked(tmp_path, text, expected):
 def test_the_projects_delivery_settings_load():
     settings = load_delivery(PROJECT_DIR / "delivery.toml")
     assert settings.github_repository.count("/") == 1
+
+
+def test_an_existing_github_oidc_provider_is_read_not_created(all_configs, tmp_path_factory):
+    from cdktf import App, Testing
+
+    import main
+    from modules.bootstrap.stack import add_bootstrap
+
+    scratch = App(outdir=str(tmp_path_factory.mktemp("boot-existing")))
+    configs = [all_configs[n] for n in ("dev", "prod")]
+    settings = DeliverySettings(github_repository="example-org/items", existing_github_oidc_accounts=("333333333333",))
+    doc = json.loads(Testing.synth(add_bootstrap(scratch, configs, settings, PROJECT_DIR, main.build_app)))
+    created = [o for o in doc["resource"]["aws_iam_openid_connect_provider"].values() if "github" in o["url"]]
+    assert [o["provider"] for o in created] == ["aws.account_111111111111_us_east_1"]
+    (read_id, read) = next(iter(doc["data"]["aws_iam_openid_connect_provider"].items()))
+    assert read == {**read, "url": "https://token.actions.githubusercontent.com"}
+    assert read["provider"] == "aws.account_333333333333_us_east_1"
+    trusts = [json.loads(r["assume_role_policy"]) for r in doc["resource"]["aws_iam_role"].values()]
+    federated = {
+        s["Principal"]["Federated"] for t in trusts for s in t["Statement"] if "token.actions" in json.dumps(s)
+    }
+    assert f"${{data.aws_iam_openid_connect_provider.{read_id}.arn}}" in federated
+
+
+def test_existing_oidc_accounts_must_be_account_ids(tmp_path):
+    path = tmp_path / "delivery.toml"
+    path.write_text('[github]\nrepository = "o/r"\n[bootstrap]\nexisting_github_oidc_accounts = ["12345"]\n')
+    with pytest.raises(ConfigError, match="existing_github_oidc_accounts: '12345' is not an AWS account id"):
+        load_delivery(path)
+
+
+def test_the_deploy_role_outlasts_a_table_copy_and_the_plan_role_does_not(bootstrap_doc):
+    roles = {
+        r["name"].split("-")[0]: r["max_session_duration"] for r in bootstrap_doc["resource"]["aws_iam_role"].values()
+    }
+    assert roles == {"deploy": 14400, "plan": 3600}

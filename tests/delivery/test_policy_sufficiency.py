@@ -291,6 +291,17 @@ PROVIDER_CALLS: dict[str, Calls] = {
         ),
         ("webacl", "managedruleset"),
     ),
+    # Route53's health checkers' addresses, exempt from the rate limit (the ACL references it).
+    "aws_wafv2_ip_set": Calls(
+        {"Name": "items-prod-route53-checkers", "Id": "4e5f6a7b", "Scope": "regional"},
+        calls("wafv2:GetIPSet", "wafv2:ListTagsForResource"),
+        (
+            Call("wafv2:CreateIPSet", CREATE_TAGS),
+            Call("wafv2:TagResource", CREATE_TAGS),
+            *calls("wafv2:UpdateIPSet", "wafv2:DeleteIPSet", "wafv2:UntagResource"),
+        ),
+        ("ipset",),
+    ),
     # Authorized on the web ACL and on the stage it protects.
     "aws_wafv2_web_acl_association": Calls(
         {**WEB_ACL, "ApiId": REST_API["RestApiId"], **REST_API},
@@ -334,12 +345,14 @@ PROVIDER_CALLS: dict[str, Calls] = {
 }
 # Data sources: the zone is found by listing zones, then read and its tags listed.
 DATA_SOURCE_CALLS: dict[str, Calls] = {
+    # An HTTPS GET of AWS's published ip-ranges.json: no AWS API, no permission.
+    "aws_ip_ranges": Calls({}, (), ()),
     "aws_route53_zone": Calls(
         {"Id": zone_id_of("example.com")},
         calls("route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResource"),
         (),
         ("hostedzone",),
-    )
+    ),
 }
 
 

@@ -120,3 +120,40 @@ def test_pull_request_plans_the_changed_environments():
     assert jobs["plan"]["environment"] == "${{ matrix.environment }}-plan"
     local = [s.get("run") for s in jobs["local"]["steps"]]
     assert "make deploy" in local and "make down" in local
+
+
+def test_apply_job_and_its_session_last_as_long_as_the_deploy_role_allows():
+    """Adding a region copies the table (hours for a large one): the apply job's timeout and
+    its credentials last the deploy role's maximum session."""
+    from modules.bootstrap.stack import SESSION_SECONDS
+
+    workflow = yaml.safe_load((GITHUB / "workflows" / "environment.yml").read_text())
+    apply = workflow["jobs"]["apply"]
+    (credentials,) = [s for s in apply["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert credentials["with"]["role-duration-seconds"] == SESSION_SECONDS["deploy"] == 4 * 3600
+    assert apply["timeout-minutes"] * 60 == SESSION_SECONDS["deploy"]
+
+
+def _token_secrets(job: dict) -> set[str]:
+    return set(re.findall(r"secrets\.(TF_\w+)", yaml.safe_dump(job)))
+
+
+def test_terraform_cloud_write_token_only_in_the_reviewed_environment():
+    """A plan-only token in <env>-plan; the token that may apply only in the GitHub
+    environment with required reviewers; neither passed from the repository's secrets."""
+    jobs = {}
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text())
+        jobs.update({f"{path.stem}.{name}": job for name, job in workflow["jobs"].items()})
+        assert "TF_API_TOKEN" not in path.read_text(), path.name
+    tokens = {name: _token_secrets(job) for name, job in jobs.items() if _token_secrets(job)}
+    assert tokens == {
+        "environment.plan": {"TF_PLAN_TOKEN"},
+        "environment.apply": {"TF_APPLY_TOKEN"},
+        "pull-request.plan": {"TF_PLAN_TOKEN"},
+    }
+    assert jobs["environment.apply"]["environment"] == "${{ inputs.environment }}"
+    for name in ("environment.plan", "pull-request.plan"):
+        assert str(jobs[name]["environment"]).endswith("-plan"), name
+    for name, job in jobs.items():
+        assert "secrets" not in job, f"{name} passes secrets to a reusable workflow"

@@ -190,18 +190,29 @@ def test_an_evacuated_region_leaves_the_global_url_until_restored_and_the_plan_s
     assert until(lambda: served() == primary, 5) is not None
 
 
-def test_the_regions_5xx_alarm_takes_it_out_of_the_global_url(local, described):
-    """The calculated check needs the alarm check too; the alarm's state is set through
-    CloudWatch (moto evaluates no alarms)."""
+def test_the_regions_5xx_rate_takes_it_out_of_the_global_url_only_when_it_counts(local, described):
+    """The rate alarm takes the region out only with traffic above the floor and a working
+    authorizer (docs/production-signals.md); alarm states are set through CloudWatch (moto
+    evaluates no alarms, and starts them OK: traffic under the floor)."""
     primary, secondary = regions(local)
-    alarm = described["regions"][primary]["alarm_check"]
-    cloudwatch = aws_client("cloudwatch", alarm["alarm_region"], described["emulator_url"])
+    checks = described["regions"][primary]
+    rate, (traffic, authorizer) = checks["alarm_check"], checks["guard_checks"]
+    cloudwatch = aws_client("cloudwatch", rate["alarm_region"], described["emulator_url"])
     served = lambda: call(described, "GET", described["global_url"] + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
-    cloudwatch.set_alarm_state(AlarmName=alarm["alarm_name"], StateValue="ALARM", StateReason="e2e test")
+
+    def set_state(alarm: dict, state: str) -> None:
+        cloudwatch.set_alarm_state(AlarmName=alarm["alarm_name"], StateValue=state, StateReason="e2e test")
+
+    set_state(rate, "ALARM")
     try:
+        assert until(lambda: served() == secondary, 3) is None, "a rate under the traffic floor counted"
+        set_state(traffic, "ALARM")
         assert until(lambda: served() == secondary, 5) is not None
         status = json.loads((local.state_dir / "router-status.json").read_text())
         assert status["regions"][primary]["healthy"] is False
+        set_state(authorizer, "ALARM")  # a JWKS outage: the 5XX are the authorizer's, everywhere
+        assert until(lambda: served() == primary, 5) is not None
     finally:
-        cloudwatch.set_alarm_state(AlarmName=alarm["alarm_name"], StateValue="OK", StateReason="e2e test")
+        for alarm in (rate, traffic, authorizer):
+            set_state(alarm, "OK")
     assert until(lambda: served() == primary, 5) is not None

@@ -171,7 +171,7 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
     acls = resources(doc, "aws_wafv2_web_acl")
     assert len(acls) == (len(config.regions) if config.waf.enabled else 0)
     assert len(resources(doc, "aws_wafv2_web_acl_association")) == len(acls)
-    for acl in acls.values():
+    for acl_id, acl in acls.items():
         assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
         names = [rule["name"] for rule in sorted(acl["rule"], key=lambda rule: rule["priority"])]
         assert names == [
@@ -183,9 +183,14 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
         rate, size, common, _ = sorted(acl["rule"], key=lambda rule: rule["priority"])
         statement = rate["statement"]["rate_based_statement"]
         assert statement["limit"] == config.waf.rate_limit and statement["aggregate_key_type"] == "IP"
-        exempt = statement["scope_down_statement"]["not_statement"]["statement"]["byte_match_statement"]
-        assert exempt["search_string"] == f"/{config.api.stage}{config.health_check.path}"
-        assert exempt["positional_constraint"] == "EXACTLY"
+        # counted unless on the health path *and* from Route53's checkers (tests/synth/test_signals.py)
+        not_path, not_checker = [
+            s["not_statement"]["statement"] for s in statement["scope_down_statement"]["or_statement"]["statement"]
+        ]
+        assert not_path["byte_match_statement"]["search_string"] == f"/{config.api.stage}{config.health_check.path}"
+        assert not_path["byte_match_statement"]["positional_constraint"] == "EXACTLY"
+        (ip_set_id,) = [lid for lid in resources(doc, "aws_wafv2_ip_set") if lid.startswith(acl_id.split("_")[0] + "_")]
+        assert not_checker == {"ip_set_reference_statement": {"arn": f"${{aws_wafv2_ip_set.{ip_set_id}.arn}}"}}
         assert size["action"]["block"]["custom_response"]["response_code"] == 413
         overrides = common["statement"]["managed_rule_group_statement"]["rule_action_override"]
         assert overrides == [{"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
@@ -193,7 +198,7 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
         assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
     for group in resources(doc, "aws_cloudwatch_log_group").values():
         if group["name"].startswith("aws-waf-logs-"):
-            assert group["retention_in_days"] == config.lambda_.log_retention_days
+            assert group["retention_in_days"] == config.waf.log_retention_days
 
 
 def test_the_content_length_rule_matches_exactly_the_lengths_over_the_functions_limit():

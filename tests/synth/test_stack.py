@@ -38,6 +38,10 @@ def path_of(logical_id: str) -> list[str]:
             "health_check",
             "alarm_check",
             "routing_check",
+            "signal_check",
+            "traffic_check",
+            "authorizer_check",
+            "api_traffic",
             "health_sentinel",
         }:
             merged[-1] = f"{merged[-1]}_{part}"
@@ -164,7 +168,10 @@ def test_one_api_stage_and_four_functions_per_region(env):
         assert stage["stage_name"] == config.api.stage
         assert stage["xray_tracing_enabled"] is True
         assert stage["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+    # /health's own throttle: tests/synth/test_signals.py
     for settings in resources(doc, "aws_api_gateway_method_settings").values():
+        if settings["method_path"] != "*/*":
+            continue
         assert settings["settings"]["throttling_rate_limit"] == config.api.throttle_rate_limit
         assert settings["settings"]["throttling_burst_limit"] == config.api.throttle_burst_limit
 
@@ -291,7 +298,8 @@ def test_certificate_domain_and_single_validation_record_per_region(env):
 
 
 def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
-    """kind (health_check, alarm_check, routing_check) -> region -> (logical id, check)."""
+    """kind (health_check, alarm_check, traffic_check, authorizer_check, signal_check,
+    routing_check) -> region -> (logical id, check)."""
     found: dict[str, dict[str, tuple[str, dict]]] = {}
     for logical_id, check in resources(doc, "aws_route53_health_check").items():
         _, region, kind = path_of(logical_id)
@@ -302,7 +310,8 @@ def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
 def test_health_check_per_region_on_execute_api_stage_health(env):
     config, doc = env
     by_kind = checks_by_kind(doc)
-    assert len(resources(doc, "aws_route53_health_check")) == 3 * len(config.regions)
+    per_region = 5 if config.auth.public else 6
+    assert len(resources(doc, "aws_route53_health_check")) == per_region * len(config.regions)
     assert set(by_kind["health_check"]) == set(config.regions)
     for region, (_, check) in by_kind["health_check"].items():
         assert re.fullmatch(
@@ -315,30 +324,77 @@ def test_health_check_per_region_on_execute_api_stage_health(env):
         assert check["failure_threshold"] == config.health_check.failure_threshold
 
 
-def test_calculated_check_needs_the_http_check_and_the_5xx_alarm_check(env):
-    """A region that answers /health but fails requests (its API 5XX alarm fires) leaves
-    DNS: the records use a calculated check of both; its threshold is the evacuation lever
-    Terraform leaves alone."""
+def alarm_by_name_suffix(doc: dict, suffix: str) -> tuple[str, dict]:
+    return next(
+        (lid, a) for lid, a in resources(doc, "aws_cloudwatch_metric_alarm").items() if a["alarm_name"].endswith(suffix)
+    )
+
+
+def test_routing_check_needs_the_http_check_and_the_signal_check(env):
+    """A region that answers /health but fails requests leaves DNS: the records use a
+    calculated check of the HTTP check and the signal check; its threshold is the
+    evacuation lever Terraform leaves alone."""
     config, doc = env
     by_kind = checks_by_kind(doc)
-    alarms = {a["alarm_name"]: (lid, a) for lid, a in resources(doc, "aws_cloudwatch_metric_alarm").items()}
     for region in config.regions:
         http_id, _ = by_kind["health_check"][region]
-        alarm_id, alarm_check = by_kind["alarm_check"][region]
+        signal_id, _ = by_kind["signal_check"][region]
         _, calculated = by_kind["routing_check"][region]
-        assert alarm_check["type"] == "CLOUDWATCH_METRIC" and alarm_check["cloudwatch_alarm_region"] == region
-        assert alarm_check["insufficient_data_health_status"] == "Healthy"
-        alarm_logical_id, _ = next(v for k, v in alarms.items() if k.endswith(f"-api-5xx-{region}"))
-        assert alarm_check["cloudwatch_alarm_name"] == ref(
-            "aws_cloudwatch_metric_alarm", alarm_logical_id, "alarm_name"
-        )
         assert calculated["type"] == "CALCULATED" and calculated["child_health_threshold"] == 2
         assert calculated["child_healthchecks"] == [
             ref("aws_route53_health_check", http_id, "id"),
-            ref("aws_route53_health_check", alarm_id, "id"),
+            ref("aws_route53_health_check", signal_id, "id"),
         ]
         assert calculated["lifecycle"] == {"ignore_changes": ["child_health_threshold"]}
-        assert ("lifecycle" in alarm_check) is config.emulator
+
+
+def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
+    """The signal check is healthy while any child is: the 5XX *rate* alarm (Average of
+    5XXError, what Route53 can read) is OK, or requests are under the floor (SampleCount of
+    the same metric), or the authorizer is failing (inverted check on its errors alarm:
+    a JWKS outage fails it in every region, and must not empty DNS)."""
+    config, doc = env
+    by_kind = checks_by_kind(doc)
+    for region in config.regions:
+        _, signal = by_kind["signal_check"][region]
+        rate_id, rate_check = by_kind["alarm_check"][region]
+        traffic_id, traffic_check = by_kind["traffic_check"][region]
+        children = [ref("aws_route53_health_check", rate_id, "id"), ref("aws_route53_health_check", traffic_id, "id")]
+        if not config.auth.public:
+            authorizer_id, authorizer_check = by_kind["authorizer_check"][region]
+            children.append(ref("aws_route53_health_check", authorizer_id, "id"))
+            alarm_id, alarm = alarm_by_name_suffix(doc, f"-authorizer-errors-{region}")
+            assert authorizer_check["cloudwatch_alarm_name"] == ref(
+                "aws_cloudwatch_metric_alarm", alarm_id, "alarm_name"
+            )
+            assert authorizer_check["invert_healthcheck"] is True
+            assert authorizer_check["insufficient_data_health_status"] == "Healthy"
+            assert alarm["metric_name"] == "Errors" and alarm["namespace"] == "AWS/Lambda"
+        else:
+            assert region not in by_kind.get("authorizer_check", {})
+        assert signal == {**signal, "type": "CALCULATED", "child_health_threshold": 1, "child_healthchecks": children}
+        alarm_id, rate = alarm_by_name_suffix(doc, f"-api-5xx-{region}")
+        assert rate_check["cloudwatch_alarm_name"] == ref("aws_cloudwatch_metric_alarm", alarm_id, "alarm_name")
+        assert rate_check["insufficient_data_health_status"] == "Healthy" and "invert_healthcheck" not in rate_check
+        assert (rate["metric_name"], rate["statistic"], rate["threshold"]) == (
+            "5XXError",
+            "Average",
+            config.alarms.api_5xx_rate,
+        )
+        assert rate["period"] == 60 and "extended_statistic" not in rate and "metric_query" not in rate
+        alarm_id, traffic = alarm_by_name_suffix(doc, f"-api-requests-{region}")
+        assert traffic_check["cloudwatch_alarm_name"] == ref("aws_cloudwatch_metric_alarm", alarm_id, "alarm_name")
+        assert traffic_check["insufficient_data_health_status"] == "Unhealthy"
+        assert (traffic["metric_name"], traffic["statistic"], traffic["threshold"]) == (
+            "5XXError",
+            "SampleCount",
+            config.alarms.api_min_requests,
+        )
+        assert traffic["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+        assert traffic["treat_missing_data"] == "notBreaching" and "alarm_actions" not in traffic
+        for check in (rate_check, traffic_check):
+            assert check["type"] == "CLOUDWATCH_METRIC" and check["cloudwatch_alarm_region"] == region
+            assert ("lifecycle" in check) is config.emulator
 
 
 def test_routing_records_per_region_and_mode(env):
@@ -386,8 +442,10 @@ def test_alarms(env):
     assert all(a["provider"] == "aws.us_east_1" for a in by_metric["HealthCheckStatus"])
     # on the check the records use: the alarm means traffic has left the region
     assert all("_routing_check_" in a["dimensions"]["HealthCheckId"] for a in by_metric["HealthCheckStatus"])
-    assert len(by_metric["5XXError"]) == n
-    assert len(by_metric["Errors"]) == 4 * n
+    assert len(by_metric["5XXError"]) == 2 * n
+    functions = 4 if config.auth.public else 5  # the authorizer's errors and throttles too
+    assert len(by_metric["Errors"]) == functions * n
+    assert len(by_metric["Throttles"]) == functions * n
     assert len(by_metric["ReplicationLatency"]) == n * (n - 1)
     subscriptions = resources(doc, "aws_sns_topic_subscription").values()
     if config.alarms.email:
@@ -555,9 +613,20 @@ def test_outputs(env):
             "health_check_id",
             "routing_health_check_id",
             "alarm_check",
+            "guard_checks",
             "custom_domain_target",
             "table_arn",
         }
+        # the local router evaluates every alarm check the signal check combines
+        assert [check["id"].split("_")[-3] for check in value["guard_checks"]] == ["traffic", "authorizer"][
+            : 1 if config.auth.public else 2
+        ]
+        # literal, as configured: moto drops the setting, and the local router needs it
+        assert [check["insufficient_data_health_status"] for check in value["guard_checks"]] == [
+            "Unhealthy",
+            "Healthy",
+        ][: 1 if config.auth.public else 2]
+        assert value["alarm_check"]["insufficient_data_health_status"] == "Healthy"
         assert "_routing_check_" in value["routing_health_check_id"]
         assert set(value["alarm_check"]) == {"id", "alarm_name", "alarm_region", "insufficient_data_health_status"}
         assert (
