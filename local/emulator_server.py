@@ -15,7 +15,10 @@ harmless; for a create it is not: the retry of a CreateFunction that had succeed
 it reads the headers, so there is no window to lose it in. Measured with
 benchmarks/fresh_deploys.py (see the README).
 
-It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py).
+It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py),
+and evaluates IAM for every call signed by an assumed role (local/iam_enforcement.py).
+``LOCAL_OIDC_ISSUERS`` (``ISSUER=JWKS_URL`` pairs, comma-separated) names the local issuers
+whose keys stand in for an OpenID Connect issuer's, e.g. GitHub's, for AssumeRoleWithWebIdentity.
 
     python -m local.emulator_server -H 127.0.0.1 -p 5000
 """
@@ -30,7 +33,8 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
-from local import dynamodb_replicas
+from local import dynamodb_replicas, iam_enforcement
+from local.iam import web_identity
 
 # Responses up to this size leave in one write; a larger body still follows its headers
 # immediately, with no application work in between.
@@ -52,6 +56,8 @@ class OneWriteRequestHandler(MotoRequestHandler):
 def emulator_app() -> DomainDispatcherApplication:
     """moto's server application, with the project's extensions of moto installed."""
     dynamodb_replicas.install()
+    iam_enforcement.install()
+    web_identity.register_from_env(os.environ.get("LOCAL_OIDC_ISSUERS", ""))
     return DomainDispatcherApplication(create_backend_app)
 
 
