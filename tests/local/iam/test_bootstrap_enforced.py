@@ -1,0 +1,152 @@
+"""The bootstrap stack's roles against the emulator that enforces IAM: the dev environment's
+bootstrap applied for real with Terraform (as tests/e2e/test_bootstrap_apply.py applies it),
+the dev deploy role assumed as the deploy workflow assumes it (AssumeRoleWithWebIdentity with a
+GitHub-shaped token from the local issuer), then a few calls the AWS provider makes for the dev
+stack, each getting the verdict today's policies give.
+
+As in test_review_findings.py, a row whose verdict is a review finding says so: the policy fix
+(branch iamfix) flips it, and must flip it here in the same commit."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import boto3
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from local import emulator, issuer
+from modules.bootstrap.delivery import DeliverySettings
+from ops import terraform as tf
+
+pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
+
+REPOSITORY = "example-org/items-backend"
+ASSUME_ROLE = "OrganizationAccountAccessRole"
+ACCOUNT, REGION = "111111111111", "eu-west-1"
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/delivery/deploy-items-dev"
+
+
+@pytest.fixture(scope="module")
+def github_issuer(tmp_path_factory):
+    key_dir = tmp_path_factory.mktemp("issuer")
+    issuer.create_keys(key_dir)
+    server = issuer.make_server(key_dir, "http://127.0.0.1:0")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield key_dir, f"{issuer.GITHUB_ISSUER}=http://127.0.0.1:{server.server_port}/jwks.json"
+    server.shutdown()
+
+
+def synthesize(root, synthesized, environment_configs):
+    from cdktf import App
+
+    from modules.bootstrap.stack import BootstrapProps, BootstrapStack, EnvironmentTarget
+
+    targets = (EnvironmentTarget(config=environment_configs["dev"], doc=synthesized["dev"]),)
+    settings = DeliverySettings(github_repository=REPOSITORY, assume_role=ASSUME_ROLE)
+    app = App(outdir=str(root / "cdktf.out"))
+    BootstrapStack(app, BootstrapProps(targets=targets, settings=settings, project_dir=root, emulator=True))
+    app.synth()
+    return root / "cdktf.out" / "stacks" / "bootstrap"
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs, github_issuer):
+    root = tmp_path_factory.mktemp("bootstrap")
+    stack_dir = synthesize(root, synthesized, environment_configs)
+    previous = os.environ.get("LOCAL_OIDC_ISSUERS")
+    os.environ["LOCAL_OIDC_ISSUERS"] = github_issuer[1]  # the emulator process inherits it
+    try:
+        proc, port = emulator.start_emulator(root / ".emulator")
+    finally:
+        os.environ.pop("LOCAL_OIDC_ISSUERS") if previous is None else os.environ.update(LOCAL_OIDC_ISSUERS=previous)
+    url = f"http://{emulator.LOOPBACK}:{port}"
+    env = tf.terraform_env(root / "build", {"AWS_ENDPOINT_URL": url})
+    try:
+        assert tf.run(["init", "-input=false", "-no-color"], stack_dir, env, timeout=300).returncode == 0
+        apply = tf.run(["apply", "-auto-approve", "-input=false", "-no-color"], stack_dir, env, timeout=600)
+        assert apply.returncode == 0, apply.stdout[-6000:]
+        yield url
+    finally:
+        emulator.stop_pid(proc.pid)
+
+
+@pytest.fixture(scope="module")
+def deploy_role(applied, github_issuer) -> boto3.Session:
+    token = issuer.mint_github(github_issuer[0], REPOSITORY, "dev")
+    sts = boto3.client("sts", endpoint_url=applied, region_name=REGION, config=Config(signature_version=UNSIGNED))
+    creds = sts.assume_role_with_web_identity(RoleArn=DEPLOY_ROLE, RoleSessionName="deploy", WebIdentityToken=token)
+    assert creds["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/deploy-items-dev/deploy"
+    credentials = creds["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+
+
+def test_the_deploy_role_refuses_a_pull_requests_token(applied, github_issuer):
+    token = issuer.mint_github(github_issuer[0], REPOSITORY, None, event_name="pull_request")
+    sts = boto3.client("sts", endpoint_url=applied, region_name=REGION, config=Config(signature_version=UNSIGNED))
+    with pytest.raises(ClientError) as refused:
+        sts.assume_role_with_web_identity(RoleArn=DEPLOY_ROLE, RoleSessionName="pr", WebIdentityToken=token)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def verdict(call) -> str:
+    """``allowed``, or the AccessDenied message; other errors (not found, ...) count as allowed:
+    IAM let the call through to the service."""
+    try:
+        call()
+    except ClientError as error:
+        if "AccessDenied" in error.response["Error"]["Code"]:
+            return error.response["Error"]["Message"]
+    return "allowed"
+
+
+def dev_table(synthesized) -> dict:
+    (table,) = synthesized["dev"]["resource"]["aws_dynamodb_table"].values()
+    return table
+
+
+def create_table(session: boto3.Session, url: str, name: str, tags: dict) -> None:
+    session.client("dynamodb", endpoint_url=url).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
+    )
+
+
+def test_the_deploy_role_creates_and_reads_the_environments_table(applied, deploy_role, synthesized):
+    table = dev_table(synthesized)
+    tags = {key: value for key, value in (table.get("tags") or {}).items() if "${" not in value}
+    assert verdict(lambda: create_table(deploy_role, applied, table["name"], tags)) == "allowed"
+    dynamodb = deploy_role.client("dynamodb", endpoint_url=applied)
+    assert verdict(lambda: dynamodb.describe_table(TableName=table["name"])) == "allowed"
+
+
+def test_the_deploy_role_may_not_create_another_environments_table(applied, deploy_role):
+    refused = verdict(lambda: create_table(deploy_role, applied, "items-prod-items", {"environment": "prod"}))
+    assert refused.startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/deploy-items-dev/deploy is not authorized to perform:"
+        f" dynamodb:CreateTable on resource: arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/items-prod-items"
+    )
+
+
+def test_finding_the_replica_refresh_cannot_describe_the_aws_managed_key(applied, deploy_role):
+    """Issue 18's first finding ("apply breaks"), through the emulator: the provider reads an
+    aws_dynamodb_table_replica with kms:DescribeKey on alias/aws/dynamodb, whose key has no tags.
+    TODAY: refused (the defect). AFTER the policy fix: "allowed"."""
+    kms = deploy_role.client("kms", endpoint_url=applied)
+    refused = verdict(lambda: kms.describe_key(KeyId="alias/aws/dynamodb"))
+    assert refused.startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/deploy-items-dev/deploy is not authorized to perform:"
+        f" kms:DescribeKey on resource: arn:aws:kms:{REGION}:{ACCOUNT}:key/"
+    )
+    assert refused.endswith("because no identity-based policy allows the kms:DescribeKey action")
