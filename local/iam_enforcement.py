@@ -42,6 +42,8 @@ from local.iam.moto_state import MotoState, principal
 log = logging.getLogger(__name__)
 _INSTALLED = "_items_iam_enforced"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+# moto's own check, as it was before install() (benchmarks/iam_enforce.py compares against it).
+MOTO_CHECK = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
 _JSON_AUTH_ERRORS = {
     "SignatureDoesNotMatch": "InvalidSignatureException",
     "InvalidClientTokenId": "UnrecognizedClientException",
