@@ -23,11 +23,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
+from xml.sax.saxutils import escape
 
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.core.exceptions import _RESTError as RESTError
 from moto.core.responses import BaseResponse
+from moto.core.utils import get_service_model
 from moto.iam.access_control import IAMRequest
 from moto.iam.models import iam_backends
 from moto.sts.models import AssumedRole, sts_backends
@@ -42,6 +44,8 @@ from local.iam.moto_state import MotoState, principal
 log = logging.getLogger(__name__)
 _INSTALLED = "_items_iam_enforced"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+# "No permissions are required to perform this operation" (STS API reference), even under a Deny.
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 # moto's own check, as it was before install() (benchmarks/iam_enforce.py compares against it).
 MOTO_CHECK = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
 _JSON_AUTH_ERRORS = {
@@ -59,10 +63,38 @@ class XmlAccessDenied(RESTError):
     code = 403
 
 
-def _denied(handler: BaseResponse, message: str, code: str = "AccessDenied") -> RESTError:
-    if handler.headers.get("X-Amz-Target"):
-        return JsonAccessDenied(code + "Exception" if code == "AccessDenied" else code, message)
-    return XmlAccessDenied(code, message)
+class RestJsonAccessDenied(JsonRESTError):
+    code = 403
+
+
+class RestXmlAccessDenied(XmlAccessDenied):
+    """REST-XML services (Route53, ...) answer ``<ErrorResponse><Error>``, without ``Errors``."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(error_type, message)
+        self.description = (
+            '<?xml version="1.0" encoding="utf-8"?>\n<ErrorResponse><Error><Type>Sender</Type>'
+            f"<Code>{escape(error_type)}</Code><Message>{escape(message)}</Message></Error></ErrorResponse>"
+        )
+
+
+def _protocol(handler: BaseResponse) -> str:
+    try:
+        return str(get_service_model(handler.boto3_service_name).metadata["protocol"])
+    except Exception:
+        return "query"
+
+
+def _denied(handler: BaseResponse, message: str) -> RESTError:
+    """AccessDenied in the service's protocol: JSON services name it AccessDeniedException."""
+    protocol = _protocol(handler)
+    if protocol == "json":
+        return JsonAccessDenied("AccessDeniedException", message)
+    if protocol == "rest-json":
+        return RestJsonAccessDenied("AccessDeniedException", message)
+    if protocol == "rest-xml":
+        return RestXmlAccessDenied("AccessDenied", message)
+    return XmlAccessDenied("AccessDenied", message)
 
 
 def _query_params(querystring: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -79,17 +111,26 @@ def _query_params(querystring: Mapping[str, list[str]]) -> dict[str, Any]:
     return params
 
 
-def call_params(handler: BaseResponse) -> dict[str, Any]:
+def _body_params(handler: BaseResponse) -> dict[str, Any]:
     parsed = getattr(handler, "params", None)
     if isinstance(parsed, Mapping) and parsed:
         return dict(parsed)
-    if handler.headers.get("X-Amz-Target"):
+    if handler.headers.get("X-Amz-Target") or _protocol(handler) == "rest-json":
         try:
             body = json.loads(handler.body or "{}")
         except ValueError:
             return {}
         return body if isinstance(body, dict) else {}
     return _query_params(handler.querystring)
+
+
+def call_params(handler: BaseResponse) -> dict[str, Any]:
+    """The call's parameters in botocore's shapes, with those in a REST path (``FunctionName``)
+    as moto's router matched them (call after ``_get_action``, which matches them)."""
+    params = _body_params(handler)
+    for name, value in (getattr(handler, "uri_match", None) or {}).items():
+        params.setdefault(name, value)
+    return params
 
 
 def _session(handler: BaseResponse) -> tuple[AssumedRole, str, str] | None:
@@ -124,8 +165,15 @@ def authorize(handler: BaseResponse, resource: str = "*") -> None:
     role = principal(role_account, role_name)
     if role is None:
         return
-    _check_signature(handler)
-    call = Call(service, handler._get_action(), call_params(handler), region, role_account)
+    if handler.headers.get("X-Amz-Target") or "Action" in handler.querystring:
+        # moto recomputes JSON and query signatures right, not those of REST paths (Lambda, ...).
+        _check_signature(handler)
+    operation = handler._get_action()
+    if service == "apigateway":  # its IAM actions are the HTTP methods of its paths
+        operation = handler.method
+    call = Call(service, operation, call_params(handler), region, role_account, path=handler.path)
+    if call.action in ALWAYS_ALLOWED:
+        return
     _decide(handler, assumed, role, call)
 
 

@@ -52,10 +52,13 @@ class Call:
     region: str
     account: str
     partition: str = "aws"
+    path: str = ""  # the request path: API Gateway's resources are paths
     extra_context: Mapping[str, ContextValue] = field(default_factory=dict)
 
     @property
     def action(self) -> str:
+        if self.service == "apigateway":  # API Gateway's management actions are HTTP methods
+            return f"apigateway:{self.operation}"
         return f"{IAM_PREFIX.get(self.service, self.service)}:{self.operation}"
 
 
@@ -124,7 +127,10 @@ def _fill(template: str, call: Call, state: State) -> str:
 
 
 def resource_arns(call: Call, state: State) -> list[str]:
-    """Every resource the action is authorized against; ``["*"]`` for an action on none."""
+    """Every resource the action is authorized against; ``["*"]`` for an action on none.
+    API Gateway's management calls are authorized against the path they call."""
+    if call.service == "apigateway":
+        return [f"arn:{call.partition}:apigateway:{call.region}::{call.path}"]
     try:
         types = resource_types(call.action)
     except UnknownAction as error:

@@ -223,3 +223,57 @@ def test_a_token_not_signed_by_the_issuers_keys_is_refused(url, github, tmp_path
     issuer.create_keys(tmp_path)
     error = refusal(lambda: assume_by_web_identity(url, issuer.mint_github(tmp_path, REPOSITORY, "dev")))
     assert error.response["Error"]["Code"] == "InvalidIdentityToken"
+
+
+def test_each_protocol_gets_its_own_access_denied_and_its_resources_from_the_request(url):
+    """Query (IAM, with the request's tags), REST-XML (Route53), REST-JSON with a path parameter
+    (Lambda), and API Gateway, whose IAM actions are HTTP methods on the paths called."""
+    dev_only = {"StringEquals": {"aws:RequestTag/environment": "dev"}}
+    session = role_session(
+        url,
+        "protocols",
+        [
+            allow("iam:CreateRole", "*", Condition=dev_only),
+            allow("apigateway:GET", f"arn:aws:apigateway:{REGION}::/restapis"),
+            allow("lambda:GetFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mine"),
+        ],
+    )
+    iam = session.client("iam", endpoint_url=url)
+    iam.create_role(RoleName="tagged-dev", AssumeRolePolicyDocument="{}", Tags=[{"Key": "environment", "Value": "dev"}])
+    tagged_prod = [{"Key": "environment", "Value": "prod"}]
+    error = refusal(lambda: iam.create_role(RoleName="tagged-prod", AssumeRolePolicyDocument="{}", Tags=tagged_prod))
+    assert error.response["Error"]["Code"] == "AccessDenied"
+    route53 = refusal(lambda: session.client("route53", endpoint_url=url).list_health_checks())
+    assert route53.response["Error"]["Code"] == "AccessDenied"
+    assert "route53:ListHealthChecks on resource: *" in route53.response["Error"]["Message"]
+    lambda_ = session.client("lambda", endpoint_url=url)
+    assert (
+        refusal(lambda: lambda_.get_function(FunctionName="mine")).response["Error"]["Code"]
+        == "ResourceNotFoundException"
+    )
+    other = refusal(lambda: lambda_.get_function(FunctionName="theirs")).response["Error"]
+    assert other["Code"] == "AccessDeniedException"
+    assert f"lambda:GetFunction on resource: arn:aws:lambda:{REGION}:{ACCOUNT}:function:theirs" in other["Message"]
+    apigateway = session.client("apigateway", endpoint_url=url)
+    assert apigateway.get_rest_apis()["items"] == []
+    api = refusal(lambda: apigateway.get_rest_api(restApiId="abc")).response["Error"]["Message"]
+    assert f"apigateway:GET on resource: arn:aws:apigateway:{REGION}::/restapis/abc" in api
+
+
+def test_passing_a_role_to_lambda_needs_iam_pass_role_to_that_service(url):
+    execution_role = aws_client("iam", REGION, url).create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")
+    role_arn = execution_role["Role"]["Arn"]
+    to_ec2 = {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    session = role_session(
+        url, "deployer", [allow("lambda:CreateFunction", "*"), allow("iam:PassRole", "*", Condition=to_ec2)]
+    )
+    create = session.client("lambda", endpoint_url=url).create_function
+    code = {"ZipFile": b"PK\x05\x06" + b"\x00" * 18}  # an empty zip archive
+    error = refusal(lambda: create(FunctionName="f", Runtime="python3.12", Role=role_arn, Handler="h.h", Code=code))
+    assert f"perform: iam:PassRole on resource: {role_arn}" in error.response["Error"]["Message"]
+
+
+def test_get_caller_identity_needs_no_permission(url):
+    session = role_session(url, "denied-everything", [allow("*", "*", effect="Deny")])
+    identity = session.client("sts", endpoint_url=url).get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/denied-everything/session"
