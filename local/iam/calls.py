@@ -100,8 +100,27 @@ def _policy(call: Call, state: State) -> str | None:
     return f"{str(call.params.get('Path') or '/').lstrip('/')}{name}" if isinstance(name, str) else None
 
 
-# (prefix, placeholder) -> how to fill it; any other placeholder is the parameter of its name.
+def _route53_id(call: Call, state: State) -> str | None:
+    found = call.params.get("HostedZoneId") or call.params.get("HealthCheckId") or call.params.get("Id")
+    return found.rsplit("/", 1)[-1] if isinstance(found, str) else None
+
+
+def _certificate(call: Call, state: State) -> str | None:
+    arn = call.params.get("CertificateArn")
+    return _last(arn, ":certificate/") if isinstance(arn, str) else None
+
+
+def _function(call: Call, state: State) -> str | None:
+    name = call.params.get("FunctionName")
+    return _last(name, ":function:").split(":")[0] if isinstance(name, str) else None
+
+
+# (prefix, placeholder) -> how to fill it; any other placeholder is the parameter of its name
+# (or its lowerCamel spelling, as CloudWatch Logs names its parameters).
 _FILLERS: dict[tuple[str, str], Callable[[Call, State], str | None]] = {
+    ("route53", "Id"): _route53_id,
+    ("acm", "CertificateId"): _certificate,
+    ("lambda", "FunctionName"): _function,
     ("kms", "KeyId"): _key_id,
     ("kms", "Alias"): _alias,
     ("dynamodb", "TableName"): _table,
@@ -118,7 +137,7 @@ def _fill(template: str, call: Call, state: State) -> str:
         if name in values:
             return values[name]
         filler = _FILLERS.get((prefix, name)) or _FILLERS.get(("iam", name))
-        found = filler(call, state) if filler else call.params.get(name)
+        found = filler(call, state) if filler else call.params.get(name, call.params.get(name[:1].lower() + name[1:]))
         if not isinstance(found, str) or not found:
             raise Unmappable(f"{call.action}: no value for ${{{name}}} in {template}")
         return found
@@ -138,11 +157,22 @@ def resource_arns(call: Call, state: State) -> list[str]:
     arns = []
     for resource_type in types:
         try:
-            arns.append(_fill(resource_type.arn_template, call, state))
+            arns.append(_fill_any(resource_type.arn_template, call, state))
         except Unmappable:
             if resource_type.required:
                 raise
     return arns or ["*"]
+
+
+def _fill_any(templates: str, call: Call, state: State) -> str:
+    """The first of a type's ARN formats (some list several, comma-separated) that fills."""
+    *alternatives, last = templates.split(", ")
+    for template in alternatives:
+        try:
+            return _fill(template, call, state)
+        except Unmappable:
+            continue
+    return _fill(last, call, state)
 
 
 def _tags(params: Mapping[str, Any]) -> dict[str, str]:

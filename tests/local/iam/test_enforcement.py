@@ -277,3 +277,21 @@ def test_get_caller_identity_needs_no_permission(url):
     session = role_session(url, "denied-everything", [allow("*", "*", effect="Deny")])
     identity = session.client("sts", endpoint_url=url).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/denied-everything/session"
+
+
+def test_route53_zones_and_log_groups_are_named_from_their_parameters(url):
+    zone = aws_client("route53", REGION, url).create_hosted_zone(Name="example.com", CallerReference="zone")
+    zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    zone_arn = f"arn:aws:route53:::hostedzone/{zone_id}"
+    log_groups = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:mine*"
+    session = role_session(
+        url, "reader-of-one-zone", [allow("route53:GetHostedZone", zone_arn), allow("logs:CreateLogGroup", log_groups)]
+    )
+    route53 = session.client("route53", endpoint_url=url)
+    assert route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"] == "example.com."
+    records = refusal(lambda: route53.list_resource_record_sets(HostedZoneId=zone_id)).response["Error"]["Message"]
+    assert f"route53:ListResourceRecordSets on resource: {zone_arn} because" in records
+    logs = session.client("logs", endpoint_url=url)
+    logs.create_log_group(logGroupName="mine-1")
+    theirs = refusal(lambda: logs.create_log_group(logGroupName="theirs")).response["Error"]["Message"]
+    assert f"logs:CreateLogGroup on resource: arn:aws:logs:{REGION}:{ACCOUNT}:log-group:theirs because" in theirs
