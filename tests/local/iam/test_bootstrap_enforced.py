@@ -74,12 +74,14 @@ def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs, g
         emulator.stop_pid(proc.pid)
 
 
-@pytest.fixture(scope="module")
-def deploy_role(applied, github_issuer) -> boto3.Session:
-    token = issuer.mint_github(github_issuer[0], REPOSITORY, "dev")
-    sts = boto3.client("sts", endpoint_url=applied, region_name=REGION, config=Config(signature_version=UNSIGNED))
-    creds = sts.assume_role_with_web_identity(RoleArn=DEPLOY_ROLE, RoleSessionName="deploy", WebIdentityToken=token)
-    assert creds["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/deploy-items-dev/deploy"
+def web_identity_session(url: str, key_dir, role: str, github_environment: str) -> boto3.Session:
+    """The role's credentials as the workflow gets them, in a job of that GitHub environment."""
+    token = issuer.mint_github(key_dir, REPOSITORY, github_environment)
+    sts = boto3.client("sts", endpoint_url=url, region_name=REGION, config=Config(signature_version=UNSIGNED))
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/delivery/{role}"
+    session_name = role.split("-")[0]
+    creds = sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName=session_name, WebIdentityToken=token)
+    assert creds["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session_name}"
     credentials = creds["Credentials"]
     return boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
@@ -87,6 +89,16 @@ def deploy_role(applied, github_issuer) -> boto3.Session:
         aws_session_token=credentials["SessionToken"],
         region_name=REGION,
     )
+
+
+@pytest.fixture(scope="module")
+def deploy_role(applied, github_issuer) -> boto3.Session:
+    return web_identity_session(applied, github_issuer[0], "deploy-items-dev", "dev")
+
+
+@pytest.fixture(scope="module")
+def plan_role(applied, github_issuer) -> boto3.Session:
+    return web_identity_session(applied, github_issuer[0], "plan-items-dev", "dev-plan")
 
 
 def test_the_deploy_role_refuses_a_pull_requests_token(applied, github_issuer):
@@ -150,3 +162,37 @@ def test_finding_the_replica_refresh_cannot_describe_the_aws_managed_key(applied
         f" kms:DescribeKey on resource: arn:aws:kms:{REGION}:{ACCOUNT}:key/"
     )
     assert refused.endswith("because no identity-based policy allows the kms:DescribeKey action")
+
+
+def test_finding_the_plan_role_cannot_list_the_zones_records(applied, plan_role, deploy_role):
+    """Issue 18's second finding ("every plan breaks"), through the emulator: refreshing an
+    aws_route53_record calls GetHostedZone, then ListResourceRecordSets, which the plan role
+    lacks. TODAY: the second call refused (the defect). AFTER the policy fix: "allowed"."""
+    zone = aws_client_root(applied).create_hosted_zone(Name="dev.example.com", CallerReference="dev")
+    zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    route53 = plan_role.client("route53", endpoint_url=applied)
+    assert verdict(lambda: route53.get_hosted_zone(Id=zone_id)) == "allowed"
+    refused = verdict(lambda: route53.list_resource_record_sets(HostedZoneId=zone_id))
+    assert refused == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/plan-items-dev/plan is not authorized to perform:"
+        f" route53:ListResourceRecordSets on resource: arn:aws:route53:::hostedzone/{zone_id}"
+        " because no identity-based policy allows the route53:ListResourceRecordSets action"
+    )
+
+
+def aws_client_root(url: str):
+    """Route53 in the dev account with root keys, as the bootstrap's providers reach it."""
+    sts = boto3.client(
+        "sts", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{ASSUME_ROLE}", RoleSessionName="admin")[
+        "Credentials"
+    ]
+    return boto3.client(
+        "route53",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
