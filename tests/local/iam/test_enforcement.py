@@ -295,3 +295,21 @@ def test_route53_zones_and_log_groups_are_named_from_their_parameters(url):
     logs.create_log_group(logGroupName="mine-1")
     theirs = refusal(lambda: logs.create_log_group(logGroupName="theirs")).response["Error"]["Message"]
     assert f"logs:CreateLogGroup on resource: arn:aws:logs:{REGION}:{ACCOUNT}:log-group:theirs because" in theirs
+
+
+def test_leading_keys_limit_a_role_to_the_partition_keys_its_policy_names(url):
+    only_a = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["a"]}, "Null": {"dynamodb:LeadingKeys": "false"}}
+    session = role_session(
+        url, "sentinel-reader", [allow("dynamodb:GetItem", TABLE_ARN + "readable", Condition=only_a)]
+    )
+    assert get_item(session, url, "readable")["Item"]["item_id"] == {"S": "a"}
+    dynamodb = session.client("dynamodb", endpoint_url=url)
+    refusal(lambda: dynamodb.get_item(TableName="readable", Key={"item_id": {"S": "b"}}))
+
+
+def test_local_issuers_are_registered_from_the_emulators_environment():
+    web_identity.register_from_env("https://issuer.example=http://127.0.0.1:1/jwks.json, https://other.example/=x")
+    assert web_identity.ISSUERS["https://issuer.example"] == "http://127.0.0.1:1/jwks.json"
+    assert web_identity.ISSUERS["https://other.example"] == "x"
+    for issuer_url in ("https://issuer.example", "https://other.example"):
+        del web_identity.ISSUERS[issuer_url]
