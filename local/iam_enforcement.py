@@ -124,6 +124,16 @@ def _body_params(handler: BaseResponse) -> dict[str, Any]:
     return _query_params(handler.querystring)
 
 
+def _invalid_token(handler: BaseResponse) -> RESTError:
+    message = "The security token included in the request is invalid."
+    protocol = _protocol(handler)
+    if protocol == "json":
+        return JsonAccessDenied("UnrecognizedClientException", message)
+    if protocol == "rest-json":
+        return RestJsonAccessDenied("UnrecognizedClientException", message)
+    return (RestXmlAccessDenied if protocol == "rest-xml" else XmlAccessDenied)("InvalidClientTokenId", message)
+
+
 def call_params(handler: BaseResponse) -> dict[str, Any]:
     """The call's parameters in botocore's shapes, with those in a REST path (``FunctionName``)
     as moto's router matched them (call after ``_get_action``, which matches them)."""
@@ -165,6 +175,8 @@ def authorize(handler: BaseResponse, resource: str = "*") -> None:
     role = principal(role_account, role_name)
     if role is None:
         return
+    if handler.headers.get("X-Amz-Security-Token") != assumed.session_token:
+        raise _invalid_token(handler)
     if handler.headers.get("X-Amz-Target") or "Action" in handler.querystring:
         # moto recomputes JSON and query signatures right, not those of REST paths (Lambda, ...).
         _check_signature(handler)

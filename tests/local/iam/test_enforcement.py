@@ -313,3 +313,10 @@ def test_local_issuers_are_registered_from_the_emulators_environment():
     assert web_identity.ISSUERS["https://other.example"] == "x"
     for issuer_url in ("https://issuer.example", "https://other.example"):
         del web_identity.ISSUERS[issuer_url]
+
+
+def test_a_session_token_that_is_not_the_sessions_is_refused_on_rest_calls_too(url):
+    creds = role_session(url, "token-holder", [allow("lambda:*", "*")]).get_credentials()
+    forged = session_of({"AccessKeyId": creds.access_key, "SecretAccessKey": creds.secret_key, "SessionToken": "x"})
+    error = refusal(lambda: forged.client("lambda", endpoint_url=url).list_functions())
+    assert error.response["Error"]["Code"] == "UnrecognizedClientException"
