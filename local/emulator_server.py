@@ -16,7 +16,10 @@ it reads the headers, so there is no window to lose it in. Measured with
 benchmarks/fresh_deploys.py (docs/local-stand-in.md).
 
 It also creates DynamoDB replicas, which moto alone does not (local/dynamodb_replicas.py),
-and keeps what moto would lose of a deployment (local/moto_fixes.py).
+keeps what moto would lose of a deployment (local/moto_fixes.py), and evaluates IAM for every
+call signed by an assumed role (local/iam_enforcement.py).
+``LOCAL_OIDC_ISSUERS`` (``ISSUER=JWKS_URL`` pairs, comma-separated) names the local issuers
+whose keys stand in for an OpenID Connect issuer's, e.g. GitHub's, for AssumeRoleWithWebIdentity.
 
     python -m local.emulator_server -H 127.0.0.1 -p 5000
 """
@@ -31,7 +34,8 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
-from local import dynamodb_replicas, moto_fixes
+from local import dynamodb_replicas, iam_enforcement, moto_fixes
+from local.iam import web_identity
 
 # Responses up to this size leave in one write; a larger body still follows its headers
 # immediately, with no application work in between.
@@ -54,6 +58,8 @@ def emulator_app() -> DomainDispatcherApplication:
     """moto's server application, with the project's extensions of moto installed."""
     dynamodb_replicas.install()
     moto_fixes.apply()
+    iam_enforcement.install()
+    web_identity.register_from_env(os.environ.get("LOCAL_OIDC_ISSUERS", ""))
     return DomainDispatcherApplication(create_backend_app)
 
 

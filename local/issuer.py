@@ -37,6 +37,9 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks.json"
 KEY_FILES = {"RS256": "rs256.pem", "ES256": "es256.pem"}
 DEFAULT_LIFETIME_S = 900
+# What GitHub Actions' OIDC tokens say, and the audience aws-actions/configure-aws-credentials asks for.
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+STS_AUDIENCE = "sts.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,53 @@ def mint(
         **claims,
     }
     return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": key_id(key.public_key())})
+
+
+def github_sub(repository: str, environment: str | None = None, event_name: str = "push") -> str:
+    """The ``sub`` GitHub gives a job: its environment's, a pull request's, or its branch's."""
+    if environment:
+        return f"repo:{repository}:environment:{environment}"
+    if event_name == "pull_request":
+        return f"repo:{repository}:pull_request"
+    return f"repo:{repository}:ref:refs/heads/main"
+
+
+def mint_github(
+    key_dir: Path, repository: str, environment: str | None = None, issuer_url: str = GITHUB_ISSUER, **claims
+) -> str:
+    """A token shaped like the one GitHub Actions gives a job for AWS (docs.github.com, "About
+    security hardening with OpenID Connect"), signed with the local RS256 key; ``claims``
+    override or add claims (``event_name="pull_request"``, another ``sub``)."""
+    owner = repository.split("/")[0]
+    event_name = claims.get("event_name", "push")
+    key = private_key(key_dir, "RS256")
+    now = int(time.time())
+    payload = {
+        "iss": issuer_url,
+        "aud": STS_AUDIENCE,
+        "sub": github_sub(repository, environment, event_name),
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "repository": repository,
+        "repository_owner": owner,
+        "repository_visibility": "private",
+        "environment": environment,
+        "ref": "refs/heads/main",
+        "ref_type": "branch",
+        "sha": "0" * 40,
+        "workflow": "deploy",
+        "job_workflow_ref": f"{repository}/.github/workflows/deploy.yml@refs/heads/main",
+        "event_name": event_name,
+        "actor": "local",
+        "run_id": "1",
+        "run_attempt": "1",
+        "runner_environment": "github-hosted",
+        **claims,
+    }
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": key_id(key.public_key())})
 
 
 class IssuerServer(ThreadingHTTPServer):

@@ -119,9 +119,12 @@ def _null_holds(expected: Any, actual: tuple[str, ...] | None) -> bool:
     return any(value.lower() == ("false" if actual else "true") for value in _as_strings(expected))
 
 
-def condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
-    """One operator/key pair of a Condition block against the normalized request context."""
-    if not is_evaluated(key):
+def condition_holds(
+    operator: str, key: str, expected: Any, context: Context, extra_keys: frozenset[str] = frozenset()
+) -> bool:
+    """One operator/key pair of a Condition block against the normalized request context;
+    ``extra_keys`` (lower-cased) are evaluated too (a trust policy's web identity keys)."""
+    if not (is_evaluated(key) or key.lower() in extra_keys):
         raise Unevaluable(key)
     qualifier, base, if_exists = _split(operator)
     actual = context.get(key.lower()) or None
@@ -143,14 +146,16 @@ def condition_holds(operator: str, key: str, expected: Any, context: Context) ->
     return any(holds(value) for value in actual)
 
 
-def conditions_hold(condition: Mapping[str, Mapping[str, Any]], context: Context) -> tuple[bool, list[str]]:
+def conditions_hold(
+    condition: Mapping[str, Mapping[str, Any]], context: Context, extra_keys: frozenset[str] = frozenset()
+) -> tuple[bool, list[str]]:
     """Whether every evaluable operator/key pair holds, and the names of those that could not
     be evaluated (the caller decides which way they fail)."""
     holds, unevaluable = True, []
     for operator, pairs in condition.items():
         for key, expected in pairs.items():
             try:
-                holds = condition_holds(operator, key, expected, context) and holds
+                holds = condition_holds(operator, key, expected, context, extra_keys) and holds
             except Unevaluable as error:
                 unevaluable.append(str(error))
     return holds, unevaluable

@@ -1,0 +1,244 @@
+"""From one API call, as the emulator received it, to the authorization requests AWS makes of
+it: the IAM action (service prefix and operation name), each resource ARN the Service
+Authorization Reference lists for that action (local/iam/resources.py), filled from the call's
+parameters and the emulator's state, and the condition keys the call carries.
+
+A resource the reference marks required whose ARN cannot be built (a parameter or a piece of
+state missing) raises ``Unmappable``, naming the action and the missing variable: the caller
+refuses the call rather than evaluate it against a guessed resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from local.iam.model import ContextValue, Request
+from local.iam.resources import PLACEHOLDER, UnknownAction, resource_types
+
+# The signing name in a request's credential scope, where the IAM prefix differs from it.
+IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "states": "states"}
+
+# Calls that pass a role to a service: (prefix, operation) -> (parameter, service principal).
+PASSED_ROLES = {
+    ("lambda", "CreateFunction"): ("Role", "lambda.amazonaws.com"),
+    ("lambda", "UpdateFunctionConfiguration"): ("Role", "lambda.amazonaws.com"),
+    ("apigateway", "UpdateAccount"): ("cloudwatchRoleArn", "apigateway.amazonaws.com"),
+}
+
+
+class Unmappable(LookupError):
+    """The call's resource cannot be named; the message says which action and variable."""
+
+
+class State(Protocol):
+    """What the mapper reads from the emulator's deployed state (local/iam/moto_state.py)."""
+
+    def kms_key_id(self, region: str, key: str) -> str | None: ...
+    def kms_aliases(self, region: str, key_id: str) -> list[str]: ...
+    def resource_tags(self, arn: str) -> dict[str, str]: ...
+    def role_name_with_path(self, name: str) -> str | None: ...
+    def table_hash_key(self, region: str, table: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call: the signing service, operation name and parameters (botocore shapes)."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+    region: str
+    account: str
+    partition: str = "aws"
+    path: str = ""  # the request path: API Gateway's resources are paths
+    extra_context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str:
+        if self.service == "apigateway":  # API Gateway's management actions are HTTP methods
+            return f"apigateway:{self.operation}"
+        return f"{IAM_PREFIX.get(self.service, self.service)}:{self.operation}"
+
+
+def _last(arn: str, marker: str) -> str:
+    return arn.split(marker, 1)[1] if marker in arn else arn
+
+
+def _key_id(call: Call, state: State) -> str | None:
+    key = call.params.get("KeyId") or call.params.get("TargetKeyId")
+    return state.kms_key_id(call.region, key) if isinstance(key, str) else None
+
+
+def _alias(call: Call, state: State) -> str | None:
+    alias = call.params.get("AliasName")
+    return _last(alias, "alias/") if isinstance(alias, str) else None
+
+
+def _table(call: Call, state: State) -> str | None:
+    table = call.params.get("TableName") or call.params.get("ResourceArn")
+    return _last(table, ":table/").split("/")[0] if isinstance(table, str) else None
+
+
+def _role(call: Call, state: State) -> str | None:
+    role_arn = call.params.get("RoleArn")
+    if isinstance(role_arn, str):
+        return _last(role_arn, ":role/")
+    name = call.params.get("RoleName")
+    if not isinstance(name, str):
+        return None
+    path = str(call.params.get("Path") or "/")
+    return state.role_name_with_path(name) or f"{path.lstrip('/')}{name}"
+
+
+def _policy(call: Call, state: State) -> str | None:
+    policy_arn = call.params.get("PolicyArn")
+    if isinstance(policy_arn, str):
+        return _last(policy_arn, ":policy/")
+    name = call.params.get("PolicyName")
+    return f"{str(call.params.get('Path') or '/').lstrip('/')}{name}" if isinstance(name, str) else None
+
+
+def _route53_id(call: Call, state: State) -> str | None:
+    found = call.params.get("HostedZoneId") or call.params.get("HealthCheckId") or call.params.get("Id")
+    return found.rsplit("/", 1)[-1] if isinstance(found, str) else None
+
+
+def _certificate(call: Call, state: State) -> str | None:
+    arn = call.params.get("CertificateArn")
+    return _last(arn, ":certificate/") if isinstance(arn, str) else None
+
+
+def _function(call: Call, state: State) -> str | None:
+    name = call.params.get("FunctionName")
+    return _last(name, ":function:").split(":")[0] if isinstance(name, str) else None
+
+
+# (prefix, placeholder) -> how to fill it; any other placeholder is the parameter of its name
+# (or its lowerCamel spelling, as CloudWatch Logs names its parameters).
+_FILLERS: dict[tuple[str, str], Callable[[Call, State], str | None]] = {
+    ("route53", "Id"): _route53_id,
+    ("acm", "CertificateId"): _certificate,
+    ("lambda", "FunctionName"): _function,
+    ("kms", "KeyId"): _key_id,
+    ("kms", "Alias"): _alias,
+    ("dynamodb", "TableName"): _table,
+    ("iam", "RoleNameWithPath"): _role,
+    ("iam", "PolicyNameWithPath"): _policy,
+}
+
+
+def _fill(template: str, call: Call, state: State) -> str:
+    prefix = call.action.split(":")[0]
+    values = {"Partition": call.partition, "Region": call.region, "Account": call.account}
+
+    def value(name: str) -> str:
+        if name in values:
+            return values[name]
+        filler = _FILLERS.get((prefix, name)) or _FILLERS.get(("iam", name))
+        found = filler(call, state) if filler else call.params.get(name, call.params.get(name[:1].lower() + name[1:]))
+        if not isinstance(found, str) or not found:
+            raise Unmappable(f"{call.action}: no value for ${{{name}}} in {template}")
+        return found
+
+    return PLACEHOLDER.sub(lambda match: value(match.group(1)), template)
+
+
+def resource_arns(call: Call, state: State) -> list[str]:
+    """Every resource the action is authorized against; ``["*"]`` for an action on none.
+    API Gateway's management calls are authorized against the path they call."""
+    if call.service == "apigateway":
+        return [f"arn:{call.partition}:apigateway:{call.region}::{call.path}"]
+    try:
+        types = resource_types(call.action)
+    except UnknownAction as error:
+        raise Unmappable(f"{call.action}: not in the Service Authorization Reference") from error
+    arns = []
+    for resource_type in types:
+        try:
+            arns.append(_fill_any(resource_type.arn_template, call, state))
+        except Unmappable:
+            if resource_type.required:
+                raise
+    return arns or ["*"]
+
+
+def _fill_any(templates: str, call: Call, state: State) -> str:
+    """The first of a type's ARN formats (some list several, comma-separated) that fills."""
+    *alternatives, last = templates.split(", ")
+    for template in alternatives:
+        try:
+            return _fill(template, call, state)
+        except Unmappable:
+            continue
+    return _fill(last, call, state)
+
+
+def _tags(params: Mapping[str, Any]) -> dict[str, str]:
+    """The tags a call sets: ``Tags`` as a list of Key/Value (or TagKey/TagValue) or a map."""
+    tags = params.get("Tags") or params.get("tags")
+    if isinstance(tags, Mapping):
+        return {str(key): str(value) for key, value in tags.items()}
+    found = {}
+    for tag in tags if isinstance(tags, list) else []:
+        key, value = tag.get("Key", tag.get("TagKey")), tag.get("Value", tag.get("TagValue"))
+        if key is not None:
+            found[str(key)] = str(value)
+    return found
+
+
+def _kms_context(call: Call, state: State) -> dict[str, ContextValue]:
+    key = call.params.get("KeyId") or call.params.get("TargetKeyId")
+    context: dict[str, ContextValue] = {}
+    if isinstance(key, str) and "alias/" in key:
+        context["kms:RequestAlias"] = "alias/" + _last(key, "alias/")
+    key_id = _key_id(call, state)
+    if key_id:
+        context["kms:ResourceAliases"] = state.kms_aliases(call.region, key_id)
+    return context
+
+
+def _leading_keys(call: Call, state: State) -> dict[str, ContextValue]:
+    """``dynamodb:LeadingKeys``: the partition key value of the item the call names."""
+    table = _table(call, state)
+    hash_key = state.table_hash_key(call.region, table) if table else None
+    item = call.params.get("Key") or call.params.get("Item")
+    attribute = item.get(hash_key) if hash_key and isinstance(item, Mapping) else None
+    if not isinstance(attribute, Mapping):
+        return {}
+    return {"dynamodb:LeadingKeys": [str(value) for value in attribute.values()]}
+
+
+def _call_context(call: Call, state: State) -> dict[str, ContextValue]:
+    """The keys the call itself carries, whatever resource they are evaluated against."""
+    context: dict[str, ContextValue] = dict(call.extra_context)
+    tags = _tags(call.params)
+    if tags:
+        context["aws:TagKeys"] = list(tags)
+        context.update({f"aws:RequestTag/{key}": value for key, value in tags.items()})
+    prefix = call.action.split(":")[0]
+    if prefix == "kms":
+        context.update(_kms_context(call, state))
+    elif prefix == "dynamodb":
+        context.update(_leading_keys(call, state))
+    for key, parameter in (("iam:PermissionsBoundary", "PermissionsBoundary"), ("iam:PolicyARN", "PolicyArn")):
+        if isinstance(call.params.get(parameter), str):
+            context[key] = call.params[parameter]
+    return context
+
+
+def requests_for(call: Call, state: State) -> list[Request]:
+    """One request per resource, each with the call's keys and that resource's own tags; plus
+    ``iam:PassRole`` (with ``iam:PassedToService``) when the call hands a role to a service."""
+    context = _call_context(call, state)
+    requests = []
+    for arn in resource_arns(call, state):
+        resource_tags = {f"aws:ResourceTag/{key}": value for key, value in state.resource_tags(arn).items()}
+        requests.append(Request(call.action, arn, {**resource_tags, **context}))
+    passed = PASSED_ROLES.get(tuple(call.action.split(":", 1)))  # type: ignore[arg-type]
+    role_arn = call.params.get(passed[0]) if passed else None
+    if passed and isinstance(role_arn, str):
+        tags = {f"aws:ResourceTag/{key}": value for key, value in state.resource_tags(role_arn).items()}
+        requests.append(Request("iam:PassRole", role_arn, {**tags, "iam:PassedToService": passed[1]}))
+    return requests
