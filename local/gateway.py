@@ -425,7 +425,8 @@ class Gateway:
                 },
             )
         except request_validation.Invalid as invalid:
-            return gateway_error(400, invalid.message, "BadRequestException", invalid.cause)
+            error_type = "BadRequestException" if invalid.status == 400 else "RequestTooLargeException"
+            return gateway_error(invalid.status, invalid.message, error_type, invalid.cause)
         return None
 
     def _integrate(
