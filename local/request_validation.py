@@ -30,7 +30,7 @@ from local.deployed_api import Method, Validator
 
 INVALID_BODY = "Invalid request body"
 MAX_JSON_DEPTH = 100
-STAND_IN_MAX_ELEMENTS = 5_000
+STAND_IN_MAX_ELEMENTS = 2_000
 TOO_MANY_ELEMENTS = (
     f"The local stand-in accepts at most {STAND_IN_MAX_ELEMENTS} list and object elements in a body"
     " (the emulator's DynamoDB slows down past that; AWS has no such limit: docs/local-limits.md)"
