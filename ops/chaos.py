@@ -34,7 +34,15 @@ from ops.smoke import smoke_token
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
 # The load and the phases around the experiment, in seconds at TIME_SCALE 1 (rates are not scaled).
-LOAD = {"write_rps": 4.0, "read_rps": 4.0, "warmup_s": 150.0, "settle_s": 150.0, "max_s": 3600.0}
+# token_refresh_s: wall seconds between fresh tokens (0: one token for the run).
+LOAD = {
+    "write_rps": 4.0,
+    "read_rps": 4.0,
+    "warmup_s": 150.0,
+    "settle_s": 150.0,
+    "max_s": 3600.0,
+    "token_refresh_s": 0.0,
+}
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,9 @@ def run(
     experiment = load_experiment(name, deployment, overrides or {})
     scale = float(time_scale if time_scale is not None else deployment.get("time_scale", 1.0))
     state_dir = Path(deployment_path).parent
-    current = chaos_load.Run(deployment, state_dir, scale, smoke_token(deployment))
-    chaos_load.set_current(current)
     load = {**LOAD, **experiment["configuration"].get("load", {})}
+    current = chaos_load.Run(deployment, state_dir, scale, smoke_token(deployment), load["token_refresh_s"])
+    chaos_load.set_current(current)
     threads = chaos_load.start(current, load["write_rps"], load["read_rps"], current.scaled(load["max_s"]))
     try:
         current.stop.wait(current.scaled(load["warmup_s"]))

@@ -10,8 +10,9 @@ import time
 
 from local import faults
 from local.emulator import aws_client
-from ops.chaos_load import Run, Window, current, timed_call
+from ops.chaos_load import Run, Window, call, current, timed_call
 from ops.chaos_probes import conflict_values
+from ops.smoke import smoke_token
 
 
 def _inject(kind: str, duration_s: float, region: str | None = None, **parameters) -> str:
@@ -80,24 +81,26 @@ def _routing_check(run: Run, region: str) -> str:
     return served.get("routing_health_check_id") or served["health_check_id"]
 
 
+def _set_disabled(region: str, disabled: bool) -> str:
+    run = current()
+    check = _routing_check(run, region)
+    route53 = aws_client("route53", "us-east-1", run.deployment["emulator_url"])
+    config = route53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]
+    # The children again: moto's UpdateHealthCheck empties a calculated check's children when
+    # the request does not name them (Route53 keeps them).
+    children = {"ChildHealthChecks": config["ChildHealthChecks"]} if config.get("ChildHealthChecks") else {}
+    route53.update_health_check(HealthCheckId=check, Disabled=disabled, **children)
+    return check
+
+
 def pin_routing(region: str) -> str:
     """Route53 considers ``region``'s record healthy whatever its checks say (the check
     disabled): the global name keeps sending its share there."""
-    run = current()
-    check = _routing_check(run, region)
-    aws_client("route53", "us-east-1", run.deployment["emulator_url"]).update_health_check(
-        HealthCheckId=check, Disabled=True
-    )
-    return check
+    return _set_disabled(region, True)
 
 
 def unpin_routing(region: str) -> str:
-    run = current()
-    check = _routing_check(run, region)
-    aws_client("route53", "us-east-1", run.deployment["emulator_url"]).update_health_check(
-        HealthCheckId=check, Disabled=False
-    )
-    return check
+    return _set_disabled(region, False)
 
 
 def conflicting_writes(items: int = 5, converge_within_s: float = 10.0) -> dict:
@@ -142,3 +145,64 @@ def overwritten(run: Run) -> int:
         final = set(values.get(name, {}).values())
         lost += sum(1 for _, _, value in writes if {value} != final)
     return lost
+
+
+_SAVED_ENVIRONMENTS: dict[str, dict] = {}
+
+
+def _authorizer_function(run: Run, region: str) -> str:
+    """The function behind the region's API authorizer, from API Gateway's deployed state."""
+    rest_api = run.deployment["regions"][region]["rest_api_id"]
+    client = aws_client("apigateway", region, run.deployment["emulator_url"])
+    uri = client.get_authorizers(restApiId=rest_api)["items"][0]["authorizerUri"]
+    return uri.split("/functions/")[1].split("/invocations")[0]
+
+
+def shorten_key_cache(region: str, max_age_s: float = 1) -> str:
+    """Sets the authorizer's JWKS_MAX_AGE_SECONDS through the Lambda API: new execution
+    environments (the configuration changed) must fetch the issuer's keys, and keys older
+    than ``max_age_s`` (wall seconds) are refused: an issuer outage beyond the cache."""
+    run = current()
+    function = _authorizer_function(run, region)
+    client = aws_client("lambda", region, run.deployment["emulator_url"])
+    variables = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    _SAVED_ENVIRONMENTS.setdefault(function, dict(variables))
+    shortened = {**variables, "JWKS_MAX_AGE_SECONDS": str(int(max_age_s))}
+    client.update_function_configuration(FunctionName=function, Environment={"Variables": shortened})
+    return function
+
+
+def restore_key_cache(region: str) -> str:
+    """Rollback of shorten_key_cache: the authorizer's environment as it was."""
+    run = current()
+    function = _authorizer_function(run, region)
+    if function in _SAVED_ENVIRONMENTS:
+        client = aws_client("lambda", region, run.deployment["emulator_url"])
+        client.update_function_configuration(
+            FunctionName=function, Environment={"Variables": _SAVED_ENVIRONMENTS.pop(function)}
+        )
+    return function
+
+
+def warm_authorizers(concurrency: int = 4) -> int:
+    """``concurrency`` simultaneous requests with distinct tokens to every region's API, so
+    as many authorizer execution environments exist and each has fetched the issuer's keys
+    (as a busy region's would); returns the requests answered."""
+    run = current()
+    answered: list[int] = []
+
+    def one(url: str, index: int) -> None:
+        status, _, _ = call(url, "GET", f"/items/warm-{index}", smoke_token(run.deployment))
+        if status:
+            answered.append(status)
+
+    threads = [
+        threading.Thread(target=one, args=(served["api_url"], index))
+        for served in run.deployment["regions"].values()
+        for index in range(int(concurrency))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(answered)

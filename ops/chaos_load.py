@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from local.emulator import aws_client
+from ops.smoke import smoke_token
 
 OBSERVE_S = 0.25
 REQUEST_TIMEOUT_S = 10.0
@@ -63,6 +64,9 @@ class Run:
     state_dir: Path
     time_scale: float
     token: str | None
+    # > 0: a fresh token every this many wall seconds (new clients keep arriving), so the
+    # authorizer runs instead of API Gateway's per-token result cache answering.
+    token_refresh_s: float = 0.0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     requests: list[Request] = field(default_factory=list)
     acked: dict[str, tuple[float, str]] = field(default_factory=dict)  # item -> (time, region)
@@ -72,6 +76,7 @@ class Run:
     conflicts: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)  # item -> (t, region, value)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _minted: float = field(default_factory=time.time)
 
     @property
     def regions(self) -> list[str]:
@@ -79,6 +84,12 @@ class Run:
 
     def scaled(self, seconds: float) -> float:
         return float(seconds) * self.time_scale
+
+    def bearer(self) -> str | None:
+        if self.token_refresh_s > 0 and time.time() - self._minted > self.token_refresh_s:
+            with self.lock:
+                self.token, self._minted = smoke_token(self.deployment), time.time()
+        return self.token
 
     def record(self, request: Request) -> None:
         with self.lock:
@@ -127,7 +138,7 @@ def call(url: str, method: str, path: str, token: str | None, body: dict | None 
 
 def timed_call(run: Run, kind: str, url: str, method: str, path: str, item_id: str, body=None) -> Request:
     started, clock = time.time(), time.monotonic()
-    status, region, _ = call(url, method, path, run.token, body)
+    status, region, _ = call(url, method, path, run.bearer(), body)
     request = Request(started, kind, status, region or "none", time.monotonic() - clock, item_id)
     run.record(request)
     return request
