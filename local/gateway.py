@@ -36,7 +36,6 @@ import argparse
 import base64
 import fnmatch
 import json
-import signal
 import sys
 import threading
 import time
@@ -585,7 +584,6 @@ def main(argv: list[str] | None = None) -> int:
     port = urlsplit(deployment["regions"][args.region]["api_url"]).port
     switches = faults.Faults(faults.path_for(args.deployment.parent))
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"{args.region}: {deployment['regions'][args.region]['api_url']}", flush=True)
     try:
         # A region-outage fault closes the listening socket until it ends (local/faults.py).

@@ -19,7 +19,6 @@ import base64
 import hashlib
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -165,11 +164,11 @@ def make_server(key_dir: Path, issuer_url: str) -> IssuerServer:
 
 
 def serve_keys(key_dir: Path, issuer_url: str) -> int:
-    """Serves until SIGTERM; an issuer-outage fault in the faults file next to the key
-    folder's parent (``.emulator/faults.json``) closes the listening socket while it lasts."""
+    """Serves until killed (SIGTERM ends it at once); an issuer-outage fault in the faults
+    file of the key folder's parent (``.emulator/faults.json``) closes the listening socket
+    while it lasts."""
     switches = faults.Faults(faults.path_for(Path(key_dir).resolve().parent))
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"issuer: {issuer_url}", flush=True)
     try:
         faults.serve_with_outages(lambda: make_server(key_dir, issuer_url), switches.issuer_down, stop)
