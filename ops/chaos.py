@@ -75,6 +75,19 @@ def load_experiment(name: str, deployment: dict, overrides: dict) -> dict:
     return experiment
 
 
+def wait_until_served(run: chaos_load.Run, timeout_s: float = 60.0) -> None:
+    """Until a read through the global URL is answered by a handler (200 or 404): an earlier
+    experiment's effects can outlast its faults (the authorizer waits 30 s before fetching
+    the issuer's keys again after a failure), and a run that starts broken measures nothing."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        status, _, _ = chaos_load.call(run.deployment["global_url"], "GET", "/items/chaos-ready", run.bearer())
+        if status in (200, 404):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the global URL did not serve within {timeout_s:g} s (last status {status}); not starting")
+
+
 def held(journal: dict) -> bool:
     after = (journal.get("steady_states") or {}).get("after") or {}
     return journal.get("status") == "completed" and bool(after.get("steady_state_met"))
@@ -109,6 +122,7 @@ def run(
     load = {**LOAD, **experiment["configuration"].get("load", {})}
     current = chaos_load.Run(deployment, state_dir, scale, smoke_token(deployment), load["token_refresh_s"])
     chaos_load.set_current(current)
+    wait_until_served(current)
     threads = chaos_load.start(current, load["write_rps"], load["read_rps"], current.scaled(load["max_s"]))
     try:
         current.stop.wait(current.scaled(load["warmup_s"]))

@@ -10,9 +10,8 @@ import time
 
 from local import faults
 from local.emulator import aws_client
-from ops.chaos_load import Run, Window, call, current, timed_call
+from ops.chaos_load import Run, Window, current, timed_call
 from ops.chaos_probes import conflict_values
-from ops.smoke import smoke_token
 
 
 def _inject(kind: str, duration_s: float, region: str | None = None, **parameters) -> str:
@@ -114,11 +113,13 @@ def conflicting_writes(items: int = 5, converge_within_s: float = 10.0) -> dict:
         run.conflicts.setdefault(name, [])
     barrier = threading.Barrier(len(run.regions))
     threads = [threading.Thread(target=_write_all, args=(run, region, names, barrier)) for region in run.regions]
+    started = time.time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     written, acknowledged = time.time(), sum(map(len, run.conflicts.values()))
+    run.faults.append(Window("conflict", started, written))
     while time.time() - written < converge_within_s:
         values = conflict_values(run, run.regions)
         if all(len(set(held.values())) == 1 for held in values.values()):
@@ -182,27 +183,3 @@ def restore_key_cache(region: str) -> str:
             FunctionName=function, Environment={"Variables": _SAVED_ENVIRONMENTS.pop(function)}
         )
     return function
-
-
-def warm_authorizers(concurrency: int = 4) -> int:
-    """``concurrency`` simultaneous requests with distinct tokens to every region's API, so
-    as many authorizer execution environments exist and each has fetched the issuer's keys
-    (as a busy region's would); returns the requests answered."""
-    run = current()
-    answered: list[int] = []
-
-    def one(url: str, index: int) -> None:
-        status, _, _ = call(url, "GET", f"/items/warm-{index}", smoke_token(run.deployment))
-        if status:
-            answered.append(status)
-
-    threads = [
-        threading.Thread(target=one, args=(served["api_url"], index))
-        for served in run.deployment["regions"].values()
-        for index in range(int(concurrency))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(answered)
