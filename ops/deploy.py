@@ -655,6 +655,10 @@ def stop_group(pid: int, grace: float = 10.0) -> bool:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # our own child (a failed deploy): reap it
             if not running(pid):
+                # A leader shows Z while its other threads still exit, before waitpid can reap
+                # it: reap our own child now (blocks only until those threads are gone).
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
                 return True
             time.sleep(0.02)
     return True
