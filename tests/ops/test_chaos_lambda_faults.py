@@ -9,8 +9,23 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+from moto.moto_api._internal.models import moto_api_backend
+
 from local import faults
-from tests.local.test_gateway import REGION, call, deployed  # noqa: F401  (the fixture)
+from tests.local import test_gateway
+from tests.local.test_gateway import REGION, call
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """The gateway tests' deployment. moto's servers in one process share their state, so
+    it is emptied before and after (the gateway tests make the same names)."""
+    moto_api_backend.reset()
+    try:
+        yield from test_gateway.deployed.__wrapped__(tmp_path_factory)
+    finally:
+        moto_api_backend.reset()
 
 
 def _state_dir(fixture):
@@ -18,7 +33,7 @@ def _state_dir(fixture):
     return log.parent  # gateway_for(deployment, REGION, root, ...): root holds faults.json
 
 
-def test_an_invocation_error_fails_the_named_function_without_running_it(deployed):  # noqa: F811
+def test_an_invocation_error_fails_the_named_function_without_running_it(deployed):
     _, url, log, _ = deployed
     state_dir = _state_dir(deployed)
     fault = faults.inject(state_dir, "lambda-errors", 30, region=REGION, percentage=100, functions=["echo"])
@@ -34,7 +49,7 @@ def test_an_invocation_error_fails_the_named_function_without_running_it(deploye
     assert call(f"{url}/items/x")[0] == 200
 
 
-def test_an_added_delay_comes_on_top_and_past_the_timeout_is_a_timeout(deployed):  # noqa: F811
+def test_an_added_delay_comes_on_top_and_past_the_timeout_is_a_timeout(deployed):
     _, url, _, _ = deployed
     state_dir = _state_dir(deployed)
     call(f"{url}/items/warm")  # an environment already started: the delay is all that is added
