@@ -11,7 +11,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill docs clean token openapi scan lint emulator url
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill chaos docs clean token openapi scan lint emulator url
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -117,6 +117,13 @@ url:
 # makes the local one take seconds. Protected environments ask first (YES=1: without a terminal).
 drill: setup
 	$(PY) -m ops.drill --env $(ENV) $(if $(REGION),--region $(REGION)) $(if $(YES),--yes)
+
+# A chaos experiment (docs/chaos.md; experiments/<name>.json) against ENV's deployment under a
+# steady client load, ending with one verdict line; journal and PNG timeline in build/chaos/.
+# ENV=local (default) needs `make deploy` first; TIME_SCALE scales the experiment's windows.
+EXPERIMENT ?= region-outage
+chaos: setup
+	$(PY) -m ops.chaos --env $(ENV) --experiment $(EXPERIMENT) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
 # The cdktf CLI route for `local`: the project's emulator server and the local issuer on
 # 127.0.0.1, the hosted zone created, and the exports the CLI needs on stdout:

@@ -104,6 +104,10 @@ def stop_pid(pid: int, timeout: float = 10.0) -> bool:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # our own child (a test's, a failed deploy's): reap it
             if not pid_alive(pid):
+                # A leader shows Z while its other threads still exit, before WNOHANG can reap
+                # it: reap our own child now (blocks only until those threads are gone).
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
                 return True
             time.sleep(0.02)
     return True

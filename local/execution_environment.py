@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local.deployed_api import FunctionConfig
+from local.faults import Faults
 
 RUNTIME_FILE = Path(__file__).resolve().with_name("lambda_runtime.py")
 # Lambda's limit on a synchronous invocation's response; larger answers are function errors.
@@ -139,6 +140,12 @@ class Outcome:
     detail: str = ""
 
 
+def injected_error(config: FunctionConfig) -> Outcome:
+    """A function error as FIS's aws:lambda:invocation-error returns it."""
+    message = f"{config.name}: invocation error injected by a fault (local/faults.py)"
+    return Outcome("error", {"errorType": "InjectedFault", "errorMessage": message}, "injected")
+
+
 class Worker:
     """One execution environment: a runtime process serving one invocation at a time."""
 
@@ -231,8 +238,10 @@ class EnvironmentPool:
         emulator_url: str,
         log=None,
         max_per_function: int = MAX_WORKERS_PER_FUNCTION,
+        faults: Faults | None = None,
     ) -> None:
         self.code, self.region, self.emulator_url = code, region, emulator_url
+        self.faults = faults
         self.log = log if log is not None else sys.stderr
         self.max_per_function = max_per_function
         self._idle: dict[str, list[Worker]] = {}
@@ -241,12 +250,32 @@ class EnvironmentPool:
 
     def invoke(self, config: FunctionConfig, event: dict, request_id: str, deadline: float) -> Outcome:
         task_root = self.code.task_root(config.code_sha256)  # CodeMismatch before anything runs
+        fail, delayed = self._injected(config, deadline)
+        if delayed is not None or (fail and self._prevents_execution(config)):
+            return delayed or injected_error(config)
         worker = self._acquire(config, task_root, deadline)
         if isinstance(worker, Outcome):
             return worker
         outcome = worker.invoke(event, request_id, deadline)
         self._release(config.name, worker, keep=outcome.kind in ("ok", "error"))
-        return outcome
+        return injected_error(config) if fail else outcome
+
+    def _injected(self, config: FunctionConfig, deadline: float) -> tuple[bool, Outcome | None]:
+        """The fault switches (local/faults.py) for this invocation: whether it fails, and
+        the timeout when the added delay passes the deadline (the delay is slept here)."""
+        if self.faults is None:
+            return False, None
+        fail, delay_s = self.faults.invocation(self.region, config.name)
+        if delay_s:
+            remaining = deadline - time.monotonic()
+            time.sleep(max(0.0, min(delay_s, remaining)))
+            if delay_s >= remaining:
+                return fail, Outcome("timeout", detail="the deadline passed (injected delay)")
+        return fail, None
+
+    def _prevents_execution(self, config: FunctionConfig) -> bool:
+        assert self.faults is not None
+        return any(fault.get("prevent_execution", True) for fault in self.faults.active("lambda-errors"))
 
     def _acquire(self, config: FunctionConfig, task_root: Path, deadline: float) -> Worker | Outcome:
         with self._changed:

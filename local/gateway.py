@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local import deployment_file, front_door, iam_policy, request_validation, throttling
+from local import deployment_file, faults, front_door, iam_policy, request_validation, throttling
 from local import waf as waf_rules
 from local.authorizer_runner import LocalAuthorizers, Refused
 from local.deployed_api import (
@@ -566,7 +566,7 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gat
         Region(region, deployment["account_id"], served["rest_api_id"], served["stage"]),
         ApiReader(aws_client("apigateway", region, endpoint), served["rest_api_id"], served["stage"]),
         FunctionReader(lambda_client),
-        EnvironmentPool(code, region, endpoint, log),
+        EnvironmentPool(code, region, endpoint, log, faults=faults.Faults(faults.path_for(state_dir))),
         waf_rules.WafReader(aws_client("wafv2", region, endpoint), web_acl, log if log is not None else sys.stderr),
     )
 
@@ -583,14 +583,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--region {args.region!r} is not in {args.deployment} (has {', '.join(deployment['regions'])})")
     gateway = gateway_for(deployment, args.region, args.deployment.parent)
     port = urlsplit(deployment["regions"][args.region]["api_url"]).port
-    server = make_server(gateway, port)
+    switches = faults.Faults(faults.path_for(args.deployment.parent))
+    stop = threading.Event()
     print(f"{args.region}: {deployment['regions'][args.region]['api_url']}", flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        # A region-outage fault closes the listening socket until it ends (local/faults.py).
+        faults.serve_with_outages(lambda: make_server(gateway, port), lambda: switches.region_down(args.region), stop)
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
         gateway.environments.close()
     return 0
 

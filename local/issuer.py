@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from local import faults
 from local.emulator import LOOPBACK
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -211,6 +213,20 @@ def make_server(key_dir: Path, issuer_url: str) -> IssuerServer:
     return IssuerServer(port or 0, Path(key_dir), issuer_url)
 
 
+def serve_keys(key_dir: Path, issuer_url: str) -> int:
+    """Serves until killed (SIGTERM ends it at once); an issuer-outage fault in the faults
+    file of the key folder's parent (``.emulator/faults.json``) closes the listening socket
+    while it lasts."""
+    switches = faults.Faults(faults.path_for(Path(key_dir).resolve().parent))
+    stop = threading.Event()
+    print(f"issuer: {issuer_url}", flush=True)
+    try:
+        faults.serve_with_outages(lambda: make_server(key_dir, issuer_url), switches.issuer_down, stop)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def from_deployment(deployment: dict, project_dir: Path | None = None) -> LocalIssuer:
     """The local issuer a deployment file describes (its ``auth`` field)."""
     auth = deployment.get("auth")
@@ -232,10 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--lifetime", type=int, default=DEFAULT_LIFETIME_S, help="seconds until it expires")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        server = make_server(args.dir, args.issuer)
-        print(f"issuer: {args.issuer}", flush=True)
-        server.serve_forever(poll_interval=0.2)
-        return 0
+        return serve_keys(args.dir, args.issuer)
     from local import deployment_file
 
     issuer = from_deployment(deployment_file.load(args.deployment))

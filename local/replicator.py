@@ -60,7 +60,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from local import deployment_file
+from local import deployment_file, faults
 from local.emulator import AwsClient, aws_client
 
 # DynamoDB Streams allows 5 GetRecords calls per second per shard.
@@ -236,8 +236,11 @@ class Replicator:
         readers: dict[str, StreamReader],
         log=None,
         clock: Callable[[], float] = time.time,
+        blocked: Callable[[str, str], bool] = lambda source, target: False,
     ) -> None:
         self.table_name, self.tables, self.readers = table_name, tables, readers
+        # (source, target) -> held back now: a fault switch (local/faults.py)
+        self.blocked = blocked
         self.log = log if log is not None else sys.stderr
         self.clock = clock
         self.known: dict[tuple[str, str], Known] = {}
@@ -285,6 +288,10 @@ class Replicator:
     def apply_queued(self) -> None:
         for _ in range(len(self.queue)):
             task = self.queue.popleft()
+            if self.blocked(task.change.region, task.target):
+                task.created = time.monotonic()  # held, as global tables hold it: never given up
+                self.queue.append(task)
+                continue
             if not self.apply(task):
                 if time.monotonic() - task.created < TASK_DEADLINE_S:
                     self.queue.append(task)
@@ -375,8 +382,9 @@ class Replicator:
         return not self.queue
 
 
-def replicator_for(deployment: dict, log=None) -> Replicator:
-    """The replicator of a deployment file's regions and table."""
+def replicator_for(deployment: dict, log=None, switches: faults.Faults | None = None) -> Replicator:
+    """The replicator of a deployment file's regions and table; ``switches``: the fault
+    switches that hold records back (region-outage, replication-pause)."""
     endpoint, table_name = deployment["emulator_url"], deployment["table_name"]
     tables, readers = {}, {}
     for region in deployment["regions"]:
@@ -384,7 +392,9 @@ def replicator_for(deployment: dict, log=None) -> Replicator:
         readers[region] = StreamReader(
             region, tables[region], aws_client("dynamodbstreams", region, endpoint), table_name
         )
-    return Replicator(table_name, tables, readers, log)
+    if switches is None:
+        return Replicator(table_name, tables, readers, log)
+    return Replicator(table_name, tables, readers, log, blocked=switches.replication_blocked)
 
 
 def run(replicator: Replicator, stop: threading.Event) -> None:
@@ -411,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     deployment = deployment_file.load(args.deployment)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    replicator = replicator_for(deployment, sys.stdout)
+    replicator = replicator_for(deployment, sys.stdout, faults.Faults(faults.path_for(args.deployment.parent)))
     print(
         json.dumps({"event": "started", "regions": list(deployment["regions"]), "table": deployment["table_name"]}),
         flush=True,
