@@ -60,8 +60,9 @@ def policy_document(endpoints: tuple[PolicyEndpoint, ...], failover_within_regio
     rules: dict[str, dict] = {}
     regions = []
     for index, endpoint in enumerate(endpoints):
-        entry = {"Region": endpoint.region, "HealthCheck": endpoint.health_check_id}
         if failover_within_region:
+            # No check on the entry itself: it is healthy while its rule has a healthy answer,
+            # so a failed primary hands over to the secondary rather than to latency's next.
             backup = endpoints[(index + 1) % len(endpoints)]
             rule_id = f"failover-{endpoint.region}"
             rules[rule_id] = {
@@ -69,9 +70,10 @@ def policy_document(endpoints: tuple[PolicyEndpoint, ...], failover_within_regio
                 "Primary": {"EndpointReference": endpoint.region, "HealthCheck": endpoint.health_check_id},
                 "Secondary": {"EndpointReference": backup.region, "HealthCheck": backup.health_check_id},
             }
-            regions.append({**entry, "RuleReference": rule_id})
+            regions.append({"Region": endpoint.region, "RuleReference": rule_id})
         else:
-            regions.append({**entry, "EndpointReference": endpoint.region})
+            own = {"EndpointReference": endpoint.region, "HealthCheck": endpoint.health_check_id}
+            regions.append({"Region": endpoint.region, **own})
     rules[START_RULE] = {"RuleType": "latency", "Regions": regions}
     return {
         "AWSPolicyFormatVersion": POLICY_FORMAT_VERSION,
