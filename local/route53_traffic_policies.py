@@ -4,7 +4,8 @@
 response class (no fork of moto; moto renders the answers in AWS's XML shapes from botocore's
 service model, as it does for its own actions):
 
-- policies: CreateTrafficPolicy, CreateTrafficPolicyVersion, GetTrafficPolicy,
+- policies (one page per list: an empty marker, which is how the provider knows the last
+  page, whatever IsTruncated says): CreateTrafficPolicy, CreateTrafficPolicyVersion, GetTrafficPolicy,
   UpdateTrafficPolicyComment, DeleteTrafficPolicy, ListTrafficPolicies,
   ListTrafficPolicyVersions; the document is kept byte for byte, as Route53 keeps it;
 - policy records: CreateTrafficPolicyInstance, GetTrafficPolicyInstance,
@@ -194,7 +195,8 @@ class TrafficPolicyActions:
             {
                 "TrafficPolicySummaries": summaries,
                 "IsTruncated": False,
-                "TrafficPolicyIdMarker": summaries[-1]["Id"] if summaries else "",
+                # The provider pages until the marker is empty, whatever IsTruncated says.
+                "TrafficPolicyIdMarker": "",
                 "MaxItems": str(self._get_param("MaxItems") or 100),
             }
         )
@@ -208,7 +210,7 @@ class TrafficPolicyActions:
             {
                 "TrafficPolicies": versions,
                 "IsTruncated": False,
-                "TrafficPolicyVersionMarker": str(versions[-1]["Version"]),
+                "TrafficPolicyVersionMarker": "",
                 "MaxItems": str(self._get_param("MaxItems") or 100),
             }
         )

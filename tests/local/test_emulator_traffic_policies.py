@@ -55,7 +55,10 @@ def error_code(call, **kwargs) -> tuple[str, int]:
 def test_policy_is_kept_with_its_document_and_found_as_the_provider_reads_it(route53):
     created = route53.create_traffic_policy(Name="kept", Document=DOCUMENT, Comment="first")["TrafficPolicy"]
     assert (created["Version"], created["Type"], created["Document"]) == (1, "CNAME", DOCUMENT)
-    summaries = route53.list_traffic_policies()["TrafficPolicySummaries"]
+    listed = route53.list_traffic_policies()
+    # The provider's pager stops on an empty marker only (list_traffic_policies_pages_gen.go).
+    assert (listed["IsTruncated"], listed["TrafficPolicyIdMarker"]) == (False, "")
+    summaries = listed["TrafficPolicySummaries"]
     [summary] = [s for s in summaries if s["Id"] == created["Id"]]
     assert (summary["Name"], summary["LatestVersion"], summary["TrafficPolicyCount"]) == ("kept", 1, 1)
     read = route53.get_traffic_policy(Id=created["Id"], Version=summary["LatestVersion"])["TrafficPolicy"]
@@ -68,7 +71,9 @@ def test_versions_comments_and_deletion_of_every_version(route53):
     assert route53.create_traffic_policy_version(Id=policy_id, Document=second)["TrafficPolicy"]["Version"] == 2
     updated = route53.update_traffic_policy_comment(Id=policy_id, Version=2, Comment="two")["TrafficPolicy"]
     assert (updated["Comment"], updated["Document"]) == ("two", second)
-    versions = route53.list_traffic_policy_versions(Id=policy_id)["TrafficPolicies"]
+    listed = route53.list_traffic_policy_versions(Id=policy_id)
+    assert listed["TrafficPolicyVersionMarker"] == ""
+    versions = listed["TrafficPolicies"]
     assert [v["Version"] for v in versions] == [1, 2]
     for version in versions:
         route53.delete_traffic_policy(Id=policy_id, Version=version["Version"])
