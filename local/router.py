@@ -361,8 +361,8 @@ class Router:
         alarm_checks = {
             check["id"]: check
             for served in deployment["regions"].values()
-            for check in [served["alarm_check"], *served.get("guard_checks", [])]
             if "alarm_check" in served
+            for check in [served["alarm_check"], *served.get("guard_checks", [])]
         }
         self.evaluator = Evaluator(self.state, self.checker, alarm_checks)
         self.latency_order, self.status_file, self.scale, self.stop = (
