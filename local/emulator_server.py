@@ -34,7 +34,7 @@ import sys
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
-from local import dynamodb_replicas, iam_enforcement, moto_fixes
+from local import dynamodb_replicas, iam_enforcement, moto_fixes, route53_traffic_policies
 from local.iam import web_identity
 
 # Responses up to this size leave in one write; a larger body still follows its headers
@@ -57,6 +57,7 @@ class OneWriteRequestHandler(MotoRequestHandler):
 def emulator_app() -> DomainDispatcherApplication:
     """moto's server application, with the project's extensions of moto installed."""
     dynamodb_replicas.install()
+    route53_traffic_policies.install()
     moto_fixes.apply()
     iam_enforcement.install()
     web_identity.register_from_env(os.environ.get("LOCAL_OIDC_ISSUERS", ""))

@@ -27,7 +27,12 @@ check is healthy"), with one health checker instead of ~15 (with one checker, "m
 Routing per request, like one DNS answer: latency (the first healthy region in
 ``latency_order``, which stands in for distance from the client), failover (PRIMARY if
 healthy, else SECONDARY if healthy), weighted (a healthy record, chosen by weight); when no
-record is healthy, every record is considered healthy, as Route53 does. The request goes to
+record is healthy, every record is considered healthy, as Route53 does. A traffic policy
+record (traffic-policy mode: no alias records for the name, a policy record instead) is
+answered by evaluating the deployed document (GetTrafficPolicyInstance, then GetTrafficPolicy:
+its rules, endpoints and health checks) in local/traffic_flow.py, with the same checks and
+the same ``latency_order``; each endpoint (a regional domain name) maps to its region's gateway
+as an alias target does. The request goes to
 that region's gateway and every answer carries ``X-Served-By-Region``. Changes apply at once:
 there is no propagation delay and no resolver cache in front of the router (the drill's bound
 still counts Route53's propagation and the records' TTL).
@@ -49,11 +54,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from local import deployment_file, front_door
+from local import deployment_file, front_door, traffic_flow
 from local.emulator import LOOPBACK, AwsClient, aws_client
 
 SERVED_BY_HEADER = "X-Served-By-Region"
@@ -125,24 +131,43 @@ class DeployedState:
 
     def _record(self, raw: dict) -> Record | None:
         """None when the alias target is no regional domain of a local gateway."""
-        target = raw["AliasTarget"]["DNSName"].rstrip(".").lower()
+        found = self.target(raw["AliasTarget"]["DNSName"])
+        if found is None:
+            return None
+        region, url = found
+        return Record(
+            raw["SetIdentifier"],
+            region,
+            raw.get("HealthCheckId"),
+            url,
+            raw.get("Region"),
+            raw.get("Failover"),
+            raw.get("Weight"),
+        )
+
+    def target(self, domain_name: str) -> tuple[str, str] | None:
+        """(region, gateway URL) of a regional custom domain name; None when no local gateway serves it."""
+        wanted = domain_name.rstrip(".").lower()
         for region, client in self.apigateway.items():
             for domain in client.get_domain_names()["items"]:
-                if (domain.get("regionalDomainName") or "").lower() == target:
+                if (domain.get("regionalDomainName") or "").lower() == wanted:
                     url = self._mapped_url(region, client, domain["domainName"])
-                    return (
-                        Record(
-                            raw["SetIdentifier"],
-                            region,
-                            raw.get("HealthCheckId"),
-                            url,
-                            raw.get("Region"),
-                            raw.get("Failover"),
-                            raw.get("Weight"),
-                        )
-                        if url
-                        else None
-                    )
+                    return (region, url) if url else None
+        return None
+
+    def policy_document(self) -> dict | None:
+        """The document of the name's traffic policy record, as deployed; None without one."""
+        dns = self.deployment["dns"]
+        zone = self._zone_id(dns["zone_name"]).rsplit("/", 1)[-1]
+        name = dns["record_name"].rstrip(".").lower() + "."
+        listed = self.route53.list_traffic_policy_instances_by_hosted_zone(HostedZoneId=zone)["TrafficPolicyInstances"]
+        for summary in listed:
+            if summary["Name"].lower() == name:
+                instance = self.route53.get_traffic_policy_instance(Id=summary["Id"])["TrafficPolicyInstance"]
+                policy = self.route53.get_traffic_policy(
+                    Id=instance["TrafficPolicyId"], Version=instance["TrafficPolicyVersion"]
+                )["TrafficPolicy"]
+                return json.loads(policy["Document"])
         return None
 
     def _mapped_url(self, region: str, client, domain_name: str) -> str | None:
@@ -336,8 +361,8 @@ class Router:
         alarm_checks = {
             check["id"]: check
             for served in deployment["regions"].values()
-            for check in [served["alarm_check"], *served.get("guard_checks", [])]
             if "alarm_check" in served
+            for check in [served["alarm_check"], *served.get("guard_checks", [])]
         }
         self.evaluator = Evaluator(self.state, self.checker, alarm_checks)
         self.latency_order, self.status_file, self.scale, self.stop = (
@@ -349,14 +374,33 @@ class Router:
         self.rng = rng or random.Random()
         self.records: list[Record] = []
         self.evaluation = Evaluation()
+        self.flow_choice: Record | None = None  # traffic-policy mode: the document's answer
         self.lock = threading.Lock()
 
     def round(self) -> None:
         records = self.state.records()
+        document = None if records else self.state.policy_document()
+        if document is not None:
+            return self._flow_round(document)
         evaluation = self.evaluator.evaluate(records)
         with self.lock:
-            self.records, self.evaluation = records, evaluation
-        self._write_status(records, evaluation)
+            self.records, self.evaluation, self.flow_choice = records, evaluation, None
+        regions = {r.region: (evaluation.healthy.get(r.set_identifier), r.health_check_id) for r in records}
+        self._write_status(regions, evaluation)
+
+    def _flow_round(self, document: dict) -> None:
+        """The policy record's answer, from the document and this round's health."""
+        evaluation = Evaluation()
+        answer = traffic_flow.evaluate(
+            document, lambda check: self.evaluator.check(check, evaluation), self.latency_order
+        )
+        found = self.state.target(answer.value)
+        choice = Record(answer.endpoint, found[0], None, found[1]) if found else None
+        with self.lock:
+            self.records, self.evaluation, self.flow_choice = [], evaluation, choice
+        self._write_status(
+            answer.regions, evaluation, {"traffic_policy": {**vars(answer), "region": found and found[0]}}
+        )
 
     def rounds(self, period_s: float) -> None:
         while not self.stop.is_set():
@@ -368,19 +412,18 @@ class Router:
 
     def pick(self) -> Record | None:
         with self.lock:
+            if self.flow_choice is not None:
+                return self.flow_choice
             return choose(self.records, self.evaluation.healthy, self.latency_order, self.rng)
 
-    def _write_status(self, records: list[Record], evaluation: Evaluation) -> None:
+    def _write_status(
+        self, regions: Mapping[str, tuple[bool | None, str | None]], evaluation: Evaluation, more: dict | None = None
+    ) -> None:
         status = {
+            **(more or {}),
             "time": time.time(),
             "time_scale": self.scale,
-            "regions": {
-                record.region: {
-                    "healthy": evaluation.healthy.get(record.set_identifier),
-                    "health_check_id": record.health_check_id,
-                }
-                for record in records
-            },
+            "regions": {region: {"healthy": ok, "health_check_id": check} for region, (ok, check) in regions.items()},
             "checks": evaluation.checks,
             "endpoints": {check_id: vars(self.checker.status(check_id)) for check_id in list(self.checker.endpoints)},
         }

@@ -39,7 +39,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
 # Variants that the environment files do not cover: weighted routing, no domain, three
 # regions with failover rejected elsewhere, AWS-owned encryption, us-east-1 not a region, and
-# API Gateway's account settings left to another environment.
+# API Gateway's account settings left to another environment; a Route53 traffic policy over three
+# regions with failover inside each region's rule.
 VARIANTS = {
     "weighted": {
         "project": "items",
@@ -55,6 +56,18 @@ VARIANTS = {
         },
         "waf": {"enabled": True, "rate_limit": 500},
         "api": {"cors_origins": ["https://a.example.org", "https://b.example.org"]},
+    },
+    "trafficpolicy": {
+        "project": "items",
+        "regions": ["eu-west-1", "us-west-2", "ap-southeast-2"],
+        "allowed_account_ids": ["666666666666"],
+        "domain": {"zone_name": "example.net", "record_name": "api.flow.example.net"},
+        "routing": {"mode": "traffic-policy", "failover_within_region": True},
+        "auth": {
+            "issuer": "https://login.example.net/tenant/v2.0",
+            "audience": "api://items",
+            "jwks_url": "https://login.example.net/tenant/keys",
+        },
     },
     "nodomain": {
         "project": "items",

@@ -200,15 +200,21 @@ class RoutingConfig:
     """``[routing]``: how Route53 spreads clients over regions."""
 
     mode: str = setting(
-        "how Route53 picks a region for each client; `failover` needs exactly two regions",
+        "how Route53 picks a region for each client; `failover` needs exactly two regions; `traffic-policy`: "
+        "a Traffic Flow policy record routing by latency (billed monthly per record, docs/traffic-policy.md)",
         default="latency",
-        rule=one_of("latency", "failover", "weighted"),
+        rule=one_of("latency", "failover", "weighted", "traffic-policy"),
     )
     weights: Mapping[str, int] = setting(
         "weight per region, every region present",
         default={},
         type_doc=f"table of region = {MIN_WEIGHT}..{MAX_WEIGHT}",
         required_doc="with `weighted`",
+    )
+    failover_within_region: bool = setting(
+        "with `traffic-policy`: each region's rule fails over to the next region in `regions` (the last to the "
+        "first) when the region's own endpoint is unhealthy, instead of leaving the choice to latency",
+        default=False,
     )
 
 
@@ -754,9 +760,15 @@ def _domain(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -
 
 
 def _routing(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> RoutingConfig:
-    """Failover needs exactly two regions; weights go with weighted routing, one per region."""
+    """Failover needs exactly two regions; weights go with weighted routing, one per region;
+    failover within a region's rule only exists in a traffic policy."""
     read = reader.read_section(top, SECTIONS["routing"])
     mode, weights, regions = read["mode"], read["weights"], values["regions"]
+    within = bool(read["failover_within_region"])
+    if within and mode != "traffic-policy":
+        reader.error(
+            "routing.failover_within_region", True, f'is only used with mode = "traffic-policy" (mode is {mode!r})'
+        )
     if mode == "failover" and len(regions) != 2:
         reader.error(
             "routing.mode",
@@ -767,7 +779,7 @@ def _routing(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) 
     if mode != "weighted":
         if weights:
             reader.error("routing.weights", dict(weights), f'is only used with mode = "weighted" (mode is {mode!r})')
-        return RoutingConfig(mode=mode)
+        return RoutingConfig(mode=mode, failover_within_region=within and mode == "traffic-policy")
     return RoutingConfig(mode=mode, weights=_weights(reader, weights, regions))
 
 

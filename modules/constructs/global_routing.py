@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from constructs import Construct
 
 from modules.config.loader import DomainConfig, HealthCheckConfig, RoutingConfig
+from modules.constructs.traffic_policy import PolicyEndpoint, TrafficPolicy, TrafficPolicyProps
 from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD
 from modules.provider import aws
 
@@ -91,7 +92,8 @@ class GlobalRouting(Construct):
     """Exposes, per region: ``health_checks`` (the HTTPS check), ``alarm_checks`` (the
     5XX rate alarm check), ``guard_checks`` (the traffic-floor and authorizer alarm checks),
     ``signal_checks`` (calculated: any of those), ``routing_checks`` (the calculated check
-    the records use) and ``records`` (region -> [A, AAAA])."""
+    the records use), ``records`` (region -> [A, AAAA]) and ``traffic_policy`` (traffic-policy
+    mode, with a domain: the policy and its record, which replace the alias records)."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalRoutingProps) -> None:
         super().__init__(scope, id_)
@@ -115,6 +117,7 @@ class GlobalRouting(Construct):
             records = self._records(region_scope, endpoint, check, index)
             if records:
                 self.records[endpoint.region] = records
+        self.traffic_policy = self._traffic_policy() if props.routing_config.mode == "traffic-policy" else None
 
     def _health_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
         props = self._props
@@ -231,6 +234,7 @@ class GlobalRouting(Construct):
             or props.domain is None
             or endpoint.target_name is None
             or endpoint.target_zone_id is None
+            or props.routing_config.mode == "traffic-policy"
         ):
             return []
         return [
@@ -250,6 +254,29 @@ class GlobalRouting(Construct):
             )
             for record_type in ("A", "AAAA")
         ]
+
+    def _traffic_policy(self) -> TrafficPolicy | None:
+        """Traffic-policy mode: one policy record for the name instead of alias records."""
+        props = self._props
+        if props.zone_id is None or props.domain is None:
+            return None
+        endpoints = tuple(
+            PolicyEndpoint(region=e.region, target_name=e.target_name, health_check_id=self.routing_checks[e.region].id)
+            for e in props.endpoints
+            if e.target_name is not None
+        )
+        return TrafficPolicy(
+            self,
+            "traffic_policy",
+            TrafficPolicyProps(
+                provider=props.provider,
+                name=props.name_prefix,
+                zone_id=props.zone_id,
+                record_name=props.domain.record_name,
+                endpoints=endpoints,
+                failover_within_region=props.routing_config.failover_within_region,
+            ),
+        )
 
 
 def _routing_policy(routing: RoutingConfig, region: str, index: int) -> dict:

@@ -1,9 +1,7 @@
 """The one place constructs get AWS provider classes: ``from modules.provider import aws``, ``aws.sns_topic.SnsTopic``.
 
 A submodule is imported on first use, like aws-powertools' lazy loader; the TYPE_CHECKING import gives mypy
-and editors the real modules. Only the SUBMODULES may be used (asking for another is an error), so the list
-stays the truth about what the stack needs; a test keeps it equal to the TYPE_CHECKING import.
-"""
+the real modules. Only SUBMODULES may be used (a test keeps them equal to that import): the stack's truth."""
 
 from __future__ import annotations
 
@@ -24,10 +22,11 @@ if TYPE_CHECKING:
         data_aws_caller_identity, data_aws_iam_openid_connect_provider, data_aws_ip_ranges, data_aws_route53_zone,
         dynamodb_table, dynamodb_table_item, dynamodb_table_replica, iam_openid_connect_provider, iam_policy, iam_role,
         iam_role_policy, iam_role_policy_attachment, kms_alias, kms_key, lambda_function, lambda_permission, provider,
-        route53_health_check, route53_record, s3_bucket, s3_bucket_lifecycle_configuration,
-        s3_bucket_ownership_controls, s3_bucket_policy, s3_bucket_public_access_block,
-        s3_bucket_server_side_encryption_configuration, s3_bucket_versioning, sns_topic, sns_topic_subscription,
-        wafv2_ip_set, wafv2_web_acl, wafv2_web_acl_association, wafv2_web_acl_logging_configuration,
+        route53_health_check, route53_record, route53_traffic_policy, route53_traffic_policy_instance, s3_bucket,
+        s3_bucket_lifecycle_configuration, s3_bucket_ownership_controls, s3_bucket_policy,
+        s3_bucket_public_access_block, s3_bucket_server_side_encryption_configuration, s3_bucket_versioning, sns_topic,
+        sns_topic_subscription, wafv2_ip_set, wafv2_web_acl, wafv2_web_acl_association,
+        wafv2_web_acl_logging_configuration,
     )
 
 SUBMODULES: tuple[str, ...] = (
@@ -40,10 +39,11 @@ SUBMODULES: tuple[str, ...] = (
     "data_aws_route53_zone", "dynamodb_table", "dynamodb_table_item", "dynamodb_table_replica",
     "iam_openid_connect_provider", "iam_policy", "iam_role", "iam_role_policy", "iam_role_policy_attachment",
     "kms_alias", "kms_key", "lambda_function", "lambda_permission", "provider", "route53_health_check",
-    "route53_record", "s3_bucket", "s3_bucket_lifecycle_configuration", "s3_bucket_ownership_controls",
-    "s3_bucket_policy", "s3_bucket_public_access_block", "s3_bucket_server_side_encryption_configuration",
-    "s3_bucket_versioning", "sns_topic", "sns_topic_subscription", "wafv2_ip_set", "wafv2_web_acl",
-    "wafv2_web_acl_association", "wafv2_web_acl_logging_configuration",
+    "route53_record", "route53_traffic_policy", "route53_traffic_policy_instance", "s3_bucket",
+    "s3_bucket_lifecycle_configuration", "s3_bucket_ownership_controls", "s3_bucket_policy",
+    "s3_bucket_public_access_block", "s3_bucket_server_side_encryption_configuration", "s3_bucket_versioning",
+    "sns_topic", "sns_topic_subscription", "wafv2_ip_set", "wafv2_web_acl", "wafv2_web_acl_association",
+    "wafv2_web_acl_logging_configuration",
 )
 
 # fast path (docs/cdktf.md, "Fast synth"): MODE is 'fast' when it is used, 'full' for the normal import.

@@ -133,7 +133,7 @@ BAD = [
     (
         "unknown routing mode",
         with_("routing.mode", "geo"),
-        ['routing.mode: "geo" is not allowed', "expected one of: latency, failover, weighted"],
+        ['routing.mode: "geo" is not allowed', "expected one of: latency, failover, weighted, traffic-policy"],
     ),
     (
         "weighted without weights",

@@ -201,7 +201,7 @@ MESSAGES = [
     ),
     (
         with_("routing.mode", "geo"),
-        ['routing.mode: "geo" is not allowed (expected one of: latency, failover, weighted)'],
+        ['routing.mode: "geo" is not allowed (expected one of: latency, failover, weighted, traffic-policy)'],
     ),
     (with_("lambda.memory", 64), ["lambda.memory: 64 is out of range (expected 128 to 10240)"]),
     (

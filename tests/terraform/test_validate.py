@@ -28,7 +28,7 @@ def validated(synthesized_dir, terraform_bin, tmp_path_factory):
         return dict(pool.map(check, stacks))
 
 
-@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "weighted", "nodomain"])
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "weighted", "nodomain", "trafficpolicy"])
 def test_terraform_validate_passes(environment, validated):
     assert validated[f"backend-{environment}"] == "ok"
 
