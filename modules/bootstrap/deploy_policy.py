@@ -366,8 +366,17 @@ RULES: tuple[ServiceRule, ...] = (
                 "route53:ChangeTagsForResource",
             ),
             "aws_route53_record": (),
-            # Traffic policies and their instances have generated ids; creating a policy takes
-            # no resource, creating an instance is also authorized on the zone (_unscoped_writes).
+        },
+        arns=("arn:aws:route53:::healthcheck/*", "arn:aws:route53:::change/*"),
+        names={},
+        read=("route53:Get*", "route53:List*"),
+    ),
+    # The traffic-policy routing mode. Policies and their instances have generated ids;
+    # creating a policy takes no resource, creating an instance is authorized on the zone too
+    # (_traffic_policy_writes).
+    ServiceRule(
+        service="route53",
+        write={
             "aws_route53_traffic_policy": (
                 "route53:CreateTrafficPolicyVersion",
                 "route53:UpdateTrafficPolicyComment",
@@ -378,12 +387,7 @@ RULES: tuple[ServiceRule, ...] = (
                 "route53:DeleteTrafficPolicyInstance",
             ),
         },
-        arns=(
-            "arn:aws:route53:::healthcheck/*",
-            "arn:aws:route53:::change/*",
-            "arn:aws:route53:::trafficpolicy/*",
-            "arn:aws:route53:::trafficpolicyinstance/*",
-        ),
+        arns=("arn:aws:route53:::trafficpolicy/*", "arn:aws:route53:::trafficpolicyinstance/*"),
         names={},
         read=("route53:Get*", "route53:List*"),
     ),
