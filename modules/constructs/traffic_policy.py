@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cdktf import Fn
 from constructs import Construct
 
 from modules.provider import aws
@@ -89,14 +90,20 @@ class TrafficPolicy(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: TrafficPolicyProps) -> None:
         super().__init__(scope, id_)
-        document = policy_document(props.endpoints, props.failover_within_region)
+        content = policy_document(props.endpoints, props.failover_within_region)
+        document = json.dumps(content, sort_keys=True)
+        # The provider replaces a policy whose document changes (document and name force a new
+        # resource, terraform-provider-aws #27767), and a policy in use by the record cannot be
+        # deleted: the new one is created first under a name of its own (the document's hash),
+        # the record moves to it (UpdateTrafficPolicyInstance), then the old one is deleted.
         self.policy = aws.route53_traffic_policy.Route53TrafficPolicy(
             self,
             "policy",
             provider=props.provider,
-            name=props.name,
+            name=f"{props.name}-{Fn.substr(Fn.sha1(Fn.jsonencode(content)), 0, 8)}",
             comment=f"latency between {', '.join(e.region for e in props.endpoints)}",
-            document=json.dumps(document, sort_keys=True),
+            document=document,
+            lifecycle={"create_before_destroy": True},
         )
         self.record = aws.route53_traffic_policy_instance.Route53TrafficPolicyInstance(
             self,

@@ -112,3 +112,12 @@ def test_without_failover_each_region_entry_is_its_own_endpoint():
         {"Region": "a-1", "EndpointReference": "a-1", "HealthCheck": "hc-a-1"},
         {"Region": "b-2", "EndpointReference": "b-2", "HealthCheck": "hc-b-2"},
     ]
+
+
+def test_a_changed_document_makes_a_new_policy_before_the_old_is_deleted(synthesized):
+    """The provider replaces a policy whose document changes, and the record still uses the old
+    one (provider issue #27767): the new one is created first, under a name of its own."""
+    _, policy, _ = the_policy(synthesized[VARIANT])
+    assert policy["lifecycle"] == {"create_before_destroy": True}
+    assert policy["name"].startswith("items-trafficpolicy-${substr(sha1(jsonencode(")
+    assert '"HealthCheck" = aws_route53_health_check.' in policy["name"]  # the checks are part of it
