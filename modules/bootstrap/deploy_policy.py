@@ -741,6 +741,25 @@ def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
                 {"StringEquals": {"aws:RequestTag/environment": inputs.environment}},
             )
         )
+        # Tags sent with CreateKey need kms:TagResource "in an IAM policy ... not restricted to
+        # particular KMS keys" (KMS guide, "Managing KMS key tags with API operations"): on every
+        # key of the stack's regions, but only where the key has no environment tag and no alias
+        # but the environment's yet (a new key has neither), and the request writes this
+        # environment's tag. A key tagged or aliased for anyone else stays out of reach; a key
+        # with neither tag nor alias could be adopted (docs/iam-evaluation.md).
+        keys = [f"arn:aws:kms:{region}:{inputs.account}:key/*" for region in facts.regions]
+        out.append(
+            _statement(
+                "TagNewKeys",
+                ["kms:TagResource"],
+                keys,
+                {
+                    "StringEquals": {"aws:RequestTag/environment": inputs.environment},
+                    "Null": {"aws:ResourceTag/environment": "true"},
+                    "ForAllValues:StringLike": {"kms:ResourceAliases": [f"alias/{inputs.prefix}*"]},
+                },
+            )
+        )
     if "aws_acm_certificate" in facts.types:
         domains = [n for n in facts.names.get("aws_api_gateway_domain_name", ())] or list(facts.record_names)
         # ForAllValues holds when the request carries no acm:DomainNames at all: the Null

@@ -99,7 +99,12 @@ def test_every_write_is_scoped_to_the_environment(env, synthesized):
                 "StringEquals": {"kms:RequestAlias": "alias/aws/dynamodb"}
             }
             state = arn.startswith("arn:aws:s3:::items-terraform-state-")  # the state object and lock only
-            assert scoped or tagged or generated_ids or service_linked or managed_key or state, arn
+            # Tagging a key while creating it: only keys with no environment tag and no other
+            # alias, and only with this environment's tag (TagNewKeys).
+            new_keys = s.get("Condition", {}).get("Null") == {"aws:ResourceTag/environment": "true"} and s["Condition"][
+                "StringEquals"
+            ] == {"aws:RequestTag/environment": env}
+            assert scoped or tagged or generated_ids or service_linked or managed_key or state or new_keys, arn
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -195,10 +200,19 @@ def test_dev_example(synthesized):
         "Null": {"acm:DomainNames": "false"},
     }
     assert by_sid["RequestOwnCertificates"]["Action"] == ["acm:RequestCertificate"]
-    # Tags on "*" only through CreateKey's request tags; TagResource needs the key's own tag.
+    # Tags on "*" only through CreateKey's request tags; TagResource needs the key's own tag, or
+    # (tagging while creating, which KMS authorizes as TagResource on every key) a key with no
+    # environment tag and no alias but the environment's, the request writing its tag.
     assert by_sid["CreateTaggedKeys"]["Action"] == ["kms:CreateKey"]
     tagging = [s for s in by_sid.values() if s["Effect"] == "Allow" and "kms:TagResource" in s["Action"]]
-    assert [s["Condition"] for s in tagging] == [{"StringEquals": {"aws:ResourceTag/environment": "dev"}}]
+    assert [s["Condition"] for s in tagging] == [
+        {"StringEquals": {"aws:ResourceTag/environment": "dev"}},
+        {
+            "StringEquals": {"aws:RequestTag/environment": "dev"},
+            "Null": {"aws:ResourceTag/environment": "true"},
+            "ForAllValues:StringLike": {"kms:ResourceAliases": ["alias/items-dev*"]},
+        },
+    ]
     assert by_sid["ReadTheZone"]["Resource"] == ["arn:aws:route53:::hostedzone/ZDEVZONE"]
     assert by_sid["OwnRecordsOnly"]["Resource"] == ["arn:aws:route53:::hostedzone/ZDEVZONE"]
     assert "iam:UpdateAssumeRolePolicy" not in actions(deploy_policy(synthesized["dev"], inputs("dev")))

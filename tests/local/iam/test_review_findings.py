@@ -149,6 +149,13 @@ def test_finding_fixed_boundary_no_longer_grants_every_log_group(bootstrap):
     [
         ("deploy-items-dev", Request("kms:DescribeKey", KEY, {"aws:ResourceTag/environment": "dev"}), ALLOW),
         ("deploy-items-dev", Request("kms:TagResource", KEY, {"aws:ResourceTag/team": "payments"}), IMPLICIT_DENY),
+        # Tags sent with CreateKey are authorized as TagResource on the new key: no tags, no
+        # aliases yet (KMS guide, "Managing KMS key tags with API operations").
+        (
+            "deploy-items-dev",
+            Request("kms:TagResource", KEY, {"aws:RequestTag/environment": "dev", "aws:TagKeys": ["environment"]}),
+            ALLOW,
+        ),
         ("plan-items-dev", Request("route53:GetHostedZone", ZONE), ALLOW),
         # The zone grants name the environment's zone only.
         (
