@@ -727,39 +727,45 @@ def _sentinel_read(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
     ]
 
 
-def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+def _key_creation_statements(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """Creating the environment's keys, with their tags."""
     out: list[dict] = []
-    if "aws_kms_key" in facts.types:
-        # Only CreateKey on "*": kms:TagResource there would let the role tag any key in the
-        # account with the environment's tag and so take it over (the key rule's statement
-        # allows tagging only keys already tagged for the environment).
-        out.append(
-            _statement(
-                "CreateTaggedKeys",
-                ["kms:CreateKey"],
-                ["*"],
-                {"StringEquals": {"aws:RequestTag/environment": inputs.environment}},
-            )
+    if "aws_kms_key" not in facts.types:
+        return out
+    # CreateKey on "*" with the request tag; tagging is the key rule's (keys already tagged for
+    # the environment) and TagNewKeys' (a key being created).
+    out.append(
+        _statement(
+            "CreateTaggedKeys",
+            ["kms:CreateKey"],
+            ["*"],
+            {"StringEquals": {"aws:RequestTag/environment": inputs.environment}},
         )
-        # Tags sent with CreateKey need kms:TagResource "in an IAM policy ... not restricted to
-        # particular KMS keys" (KMS guide, "Managing KMS key tags with API operations"): on every
-        # key of the stack's regions, but only where the key has no environment tag and no alias
-        # but the environment's yet (a new key has neither), and the request writes this
-        # environment's tag. A key tagged or aliased for anyone else stays out of reach; a key
-        # with neither tag nor alias could be adopted (docs/iam-evaluation.md).
-        keys = [f"arn:aws:kms:{region}:{inputs.account}:key/*" for region in facts.regions]
-        out.append(
-            _statement(
-                "TagNewKeys",
-                ["kms:TagResource"],
-                keys,
-                {
-                    "StringEquals": {"aws:RequestTag/environment": inputs.environment},
-                    "Null": {"aws:ResourceTag/environment": "true"},
-                    "ForAllValues:StringLike": {"kms:ResourceAliases": [f"alias/{inputs.prefix}*"]},
-                },
-            )
+    )
+    # Tags sent with CreateKey need kms:TagResource "in an IAM policy ... not restricted to
+    # particular KMS keys" (KMS guide, "Managing KMS key tags with API operations"): on every
+    # key of the stack's regions, but only where the key has no environment tag and no alias
+    # but the environment's yet (a new key has neither), and the request writes this
+    # environment's tag. A key tagged or aliased for anyone else stays out of reach; a key
+    # with neither tag nor alias could be adopted (docs/iam-evaluation.md).
+    keys = [f"arn:aws:kms:{region}:{inputs.account}:key/*" for region in facts.regions]
+    out.append(
+        _statement(
+            "TagNewKeys",
+            ["kms:TagResource"],
+            keys,
+            {
+                "StringEquals": {"aws:RequestTag/environment": inputs.environment},
+                "Null": {"aws:ResourceTag/environment": "true"},
+                "ForAllValues:StringLike": {"kms:ResourceAliases": [f"alias/{inputs.prefix}*"]},
+            },
         )
+    )
+    return out
+
+
+def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    out = _key_creation_statements(facts, inputs)
     if "aws_acm_certificate" in facts.types:
         domains = [n for n in facts.names.get("aws_api_gateway_domain_name", ())] or list(facts.record_names)
         # ForAllValues holds when the request carries no acm:DomainNames at all: the Null
