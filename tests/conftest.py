@@ -22,16 +22,15 @@ SHARED_DEPLOYMENT = {"test_add_region.py", "test_api_security_deployed.py", "tes
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """make test's two workers: each e2e module runs whole on one worker (its deployment is made
-    once), the SHARED_DEPLOYMENT modules together on one, every other test wherever a worker is
-    free. (xdist's own ``loadgroup`` renames node ids, which pytest 9 no longer lets a plugin do.)"""
+    """make test's two workers: each test module runs whole on one worker (a module-scoped
+    deployment, emulator or bootstrap apply is made once, wherever the module lives), and the
+    SHARED_DEPLOYMENT modules together on one. (xdist's own ``loadgroup`` renames node ids,
+    which pytest 9 no longer lets a plugin do.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class DeploymentScopes(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            if not path.startswith("tests/e2e/"):
-                return nodeid
             return "shared_deployment" if path.rsplit("/", 1)[-1] in SHARED_DEPLOYMENT else path
 
     return DeploymentScopes(config, log)
