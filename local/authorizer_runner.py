@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from local import iam_policy
 from local.deployed_api import Authorizer, FunctionNotFound, FunctionReader
 from local.execution_environment import CodeMismatch, EnvironmentPool
+from local.function_credentials import RoleRefused
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 HEADER_SOURCE = "method.request.header."
@@ -164,7 +165,7 @@ class LocalAuthorizers:
         event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
         try:
             outcome = self.environments.invoke(config, event, request_id, time.monotonic() + min(config.timeout_s, 29))
-        except CodeMismatch as err:
+        except (CodeMismatch, RoleRefused) as err:
             raise configuration_error(f"{config.name}: {err}") from None
         if (
             outcome.kind == "error"

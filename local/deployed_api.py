@@ -290,12 +290,13 @@ class FunctionConfig:
     memory_mb: int
     environment: dict[str, str]
     code_sha256: str
+    role: str = ""  # the execution role's ARN
 
     @property
     def environment_key(self) -> str:
         """Equal for two configurations only if an environment made from one can serve the other."""
         return json.dumps(
-            [self.handler, self.runtime, self.timeout_s, self.memory_mb, self.environment, self.code_sha256],
+            [self.handler, self.runtime, self.timeout_s, self.memory_mb, self.environment, self.code_sha256, self.role],
             sort_keys=True,
         )
 
@@ -326,6 +327,7 @@ class FunctionReader:
             memory_mb=int(raw.get("MemorySize") or 128),
             environment=dict((raw.get("Environment") or {}).get("Variables") or {}),
             code_sha256=raw.get("CodeSha256", ""),
+            role=raw.get("Role", ""),
         )
 
     def policy(self, function_arn: str) -> dict | None:

@@ -4,9 +4,12 @@ invocation of a function, made from the function's deployed configuration and co
 - Code: the zip Terraform uploaded is one of the synthesized stack's assets; the one whose
   SHA-256 is the function's deployed ``CodeSha256`` is extracted once and imported from.
   No asset with that hash: the invocation is refused (``CodeMismatch``).
-- Environment: the deployed variables plus the ones Lambda sets, test credentials and the
-  emulator's URL. A configuration change (``FunctionConfig.environment_key``) retires the
-  old workers, as Lambda starts new environments after UpdateFunctionConfiguration.
+- Environment: the deployed variables plus the ones Lambda sets, the emulator's URL and
+  credentials of the function's execution role (local/function_credentials.py; the
+  emulator's test credentials only for a pool made without ``RoleCredentials``). A
+  configuration change, the role included (``FunctionConfig.environment_key``), retires the
+  old workers, as Lambda starts new environments after UpdateFunctionConfiguration; so do
+  credentials close to expiry.
 - Time: an invocation that outlives its deadline kills its worker (a new one is started
   for the next request); so does a worker that dies or answers garbage.
 """
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from local.deployed_api import FunctionConfig
 from local.faults import Faults
+from local.function_credentials import RoleCredentials, RoleRefused, Session
 
 RUNTIME_FILE = Path(__file__).resolve().with_name("lambda_runtime.py")
 # Lambda's limit on a synchronous invocation's response; larger answers are function errors.
@@ -96,11 +100,13 @@ class CodeStore:
         return target
 
 
-def lambda_variables(config: FunctionConfig, region: str, task_root: Path, emulator_url: str) -> dict[str, str]:
+def lambda_variables(
+    config: FunctionConfig, region: str, task_root: Path, emulator_url: str, credentials: dict[str, str] | None = None
+) -> dict[str, str]:
     """The process environment of an execution environment: the deployed variables, then
     the reserved ones Lambda sets (they win, as on Lambda), then what points boto3 at the
-    emulator with test credentials. Nothing is inherited from the gateway's environment
-    but PATH and the locale."""
+    emulator with ``credentials`` (the role's; the emulator's test ones if None). Nothing
+    is inherited from the gateway's environment but PATH and the locale."""
     reserved = {
         "_HANDLER": config.handler,
         "AWS_REGION": region,
@@ -118,10 +124,7 @@ def lambda_variables(config: FunctionConfig, region: str, task_root: Path, emula
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        # Lambda gives the role's temporary credentials; the emulator takes any.
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_SESSION_TOKEN": "test",
+        **(credentials or {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test"}),
         "AWS_ENDPOINT_URL": emulator_url,
         "LOCAL_LAMBDA_FUNCTION_ARN": config.arn,
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -149,8 +152,10 @@ def injected_error(config: FunctionConfig) -> Outcome:
 class Worker:
     """One execution environment: a runtime process serving one invocation at a time."""
 
-    def __init__(self, config: FunctionConfig, env: dict[str, str], task_root: Path, log) -> None:
-        self.key = config.environment_key
+    def __init__(
+        self, config: FunctionConfig, env: dict[str, str], task_root: Path, log, session: Session | None = None
+    ) -> None:
+        self.key, self.session = config.environment_key, session  # session: the role's, in ``env``
         self.proc = subprocess.Popen(
             [sys.executable, str(RUNTIME_FILE)],
             stdin=subprocess.PIPE,
@@ -239,9 +244,10 @@ class EnvironmentPool:
         log=None,
         max_per_function: int = MAX_WORKERS_PER_FUNCTION,
         faults: Faults | None = None,
+        credentials: RoleCredentials | None = None,
     ) -> None:
         self.code, self.region, self.emulator_url = code, region, emulator_url
-        self.faults = faults
+        self.faults, self.credentials = faults, credentials
         self.log = log if log is not None else sys.stderr
         self.max_per_function = max_per_function
         self._idle: dict[str, list[Worker]] = {}
@@ -289,8 +295,14 @@ class EnvironmentPool:
                     break
                 if not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
                     return Outcome("timeout", detail="no execution environment became free")
-        env = lambda_variables(config, self.region, task_root, self.emulator_url)
-        worker = Worker(config, env, task_root, self.log)
+        try:
+            session = None if self.credentials is None else self.credentials.session(config.role, config.name)
+        except RoleRefused:
+            self._release(config.name, None, keep=False)
+            raise
+        credentials = None if session is None else session.variables()
+        env = lambda_variables(config, self.region, task_root, self.emulator_url, credentials)
+        worker = Worker(config, env, task_root, self.log, session)
         started = worker.start(min(deadline, time.monotonic() + INIT_TIMEOUT_S))
         if started.kind != "ok":
             self._release(config.name, worker, keep=False)
@@ -298,21 +310,28 @@ class EnvironmentPool:
         return worker
 
     def _retire_stale(self, config: FunctionConfig) -> None:
-        """Idle environments made from another configuration of this function are stopped."""
+        """Idle environments made from another configuration of this function, or whose
+        credentials are due for a refresh, are stopped."""
         idle = self._idle.get(config.name, [])
-        stale = [worker for worker in idle if worker.key != config.environment_key]
+        stale = [
+            worker
+            for worker in idle
+            if worker.key != config.environment_key or (worker.session is not None and not worker.session.fresh())
+        ]
         for worker in stale:
             idle.remove(worker)
             self._count[config.name] -= 1
             worker.stop()
 
-    def _release(self, name: str, worker: Worker, keep: bool) -> None:
+    def _release(self, name: str, worker: Worker | None, keep: bool) -> None:
+        """``worker`` None: the one counted for an environment that was never started."""
         with self._changed:
-            if keep and worker.proc.poll() is None:
+            if keep and worker is not None and worker.proc.poll() is None:
                 self._idle.setdefault(name, []).append(worker)
             else:
                 self._count[name] -= 1
-                worker.stop()
+                if worker is not None:
+                    worker.stop()
             self._changed.notify()
 
     def close(self) -> None:

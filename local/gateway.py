@@ -23,8 +23,9 @@ function's configuration and its resource policy, and answers the way API Gatewa
 - API Gateway's own error answers carry the static headers of the API's DEFAULT_4XX /
   DEFAULT_5XX gateway responses (CORS);
 - otherwise the deployed handler runs in an execution environment made from the
-  function's deployed configuration and code (local/execution_environment.py), and its
-  proxy response is returned; a function error, crash, timeout or malformed response is a
+  function's deployed configuration and code (local/execution_environment.py), as its
+  execution role (local/function_credentials.py: a role Lambda cannot assume is a 500),
+  and its proxy response is returned; a function error, crash, timeout or malformed response is a
   502, the integration's own timeout a 504.
 
     python -m local.gateway --deployment .emulator/deployment.json --region eu-west-1
@@ -58,6 +59,7 @@ from local.deployed_api import (
 )
 from local.emulator import LOOPBACK, aws_client
 from local.execution_environment import CodeMismatch, CodeStore, EnvironmentPool, Outcome
+from local.function_credentials import RoleCredentials, RoleRefused
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 INVOKE_ACTION = "lambda:InvokeFunction"
@@ -476,7 +478,7 @@ class Gateway:
         deadline = time.monotonic() + min(config.timeout_s, integration_timeout_s)
         try:
             outcome: Outcome = self.environments.invoke(config, event, request_id, deadline)
-        except CodeMismatch as err:
+        except (CodeMismatch, RoleRefused) as err:
             return internal_error(f"{config.name}: {err}")
         if outcome.kind == "ok":
             return proxy_response(outcome.payload)
@@ -561,12 +563,16 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gat
             return clients[function_region]
 
     code = CodeStore(Path(deployment["stack_dir"]), state_dir / "code")
+    # Root clients of the emulator: each function runs as its execution role, assumed with them.
+    credentials = RoleCredentials(aws_client("iam", region, endpoint), aws_client("sts", region, endpoint))
     web_acl = waf_rules.stage_arn(region, served["rest_api_id"], served["stage"])
     return Gateway(
         Region(region, deployment["account_id"], served["rest_api_id"], served["stage"]),
         ApiReader(aws_client("apigateway", region, endpoint), served["rest_api_id"], served["stage"]),
         FunctionReader(lambda_client),
-        EnvironmentPool(code, region, endpoint, log, faults=faults.Faults(faults.path_for(state_dir))),
+        EnvironmentPool(
+            code, region, endpoint, log, faults=faults.Faults(faults.path_for(state_dir)), credentials=credentials
+        ),
         waf_rules.WafReader(aws_client("wafv2", region, endpoint), web_acl, log if log is not None else sys.stderr),
     )
 

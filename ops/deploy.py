@@ -223,6 +223,24 @@ def create_zone(config: EnvironmentConfig, endpoint: str) -> None:
         client.create_hosted_zone(Name=config.domain.zone_name, CallerReference=f"deploy-{time.time()}")
 
 
+def create_boundary(config: EnvironmentConfig, stack_dir: Path, endpoint: str) -> None:
+    """The permissions boundary every role of the stack carries, which the bootstrap stack makes
+    in a real account (it derives no local environment), created in the emulator from the
+    synthesized stack as the bootstrap derives it: the functions run as their roles, and the
+    emulator evaluates each role within its boundary."""
+    from modules.bootstrap.deploy_policy import DELIVERY_PATH, PolicyInputs, boundary_policy, permissions_boundary_name
+
+    iam = emu.aws_client("iam", "us-east-1", endpoint)
+    account = emu.aws_client("sts", "us-east-1", endpoint).get_caller_identity()["Account"]
+    prefix = f"{config.project}-{config.environment}"
+    doc = json.loads((stack_dir / "cdk.tf.json").read_text())
+    document = boundary_policy(doc, PolicyInputs(prefix=prefix, environment=config.environment, account=account))
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_policy(
+            PolicyName=permissions_boundary_name(prefix), Path=DELIVERY_PATH, PolicyDocument=json.dumps(document)
+        )
+
+
 class StuckResources:
     """Watches Terraform's progress lines (``<address>: Still creating... [1m10s elapsed]``)
     and says which resource has been in progress for longer than ``limit`` seconds."""
@@ -514,6 +532,7 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
         env = emulator_env(state, state_dir)
         with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as phase:
             create_zone(config, state.emulator_url)
+            create_boundary(config, deployment.stack_dir, state.emulator_url)
             init(deployment.stack_dir, env, state_dir)
             apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log")
             deployment.resource_count = resource_count(deployment.stack_dir, env)

@@ -60,6 +60,14 @@ def allow(event, context):
         {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": event["methodArn"]}]}}
 """
 IDENTITY_VALIDATION_EXPRESSION = r"^Bearer [-0-9a-zA-Z._]+$"
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 def code_zip(source: str) -> bytes:
@@ -78,7 +86,7 @@ class Api:
         self.apigateway = aws_client("apigateway", REGION, endpoint)
         self.lambda_ = aws_client("lambda", REGION, endpoint)
         iam = aws_client("iam", REGION, endpoint)
-        self.role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        self.role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
         self.zipped = zipped
         self.id = self.apigateway.create_rest_api(name="test")["id"]
         self.resources = {
@@ -357,7 +365,10 @@ def test_the_environment_is_lambdas_with_the_deployed_variables_and_code(deploye
     assert (
         environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128" and environ["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
     )
-    assert environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and environ["AWS_ACCESS_KEY_ID"] == "test"
+    assert environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    # The execution role's session, as Lambda gives it, not the emulator's root keys.
+    assert environ["AWS_ACCESS_KEY_ID"].startswith("ASIA") and len(environ["AWS_SESSION_TOKEN"]) > 100
+    assert environ["AWS_SECRET_ACCESS_KEY"] != "test"
     assert got["module"].startswith(environ["LAMBDA_TASK_ROOT"])  # imported from the extracted deployed zip
     assert 0 < got["remaining_ms"] <= 3000
 
