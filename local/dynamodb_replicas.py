@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
@@ -188,7 +189,7 @@ def _wrap_update_table() -> None:
     original = DynamoHandler.update_table
 
     @functools.wraps(original)
-    def update_table(self: DynamoHandler):
+    def update_table(self: DynamoHandler) -> ActionResult:
         updates = self.body.get("ReplicaUpdates")
         if updates:
             apply_replica_updates(self.dynamodb_backend, self.body["TableName"], updates)

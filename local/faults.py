@@ -122,7 +122,7 @@ def _write(path: Path, faults: list[dict]) -> None:
     partial.replace(path)
 
 
-def inject(state_dir: Path, kind: str, duration_s: float, **parameters) -> str:
+def inject(state_dir: Path, kind: str, duration_s: float, **parameters: object) -> str:
     """Adds a fault for ``duration_s``; returns its id."""
     if kind not in KINDS:
         raise ValueError(f"fault kind {kind!r} is not one of {', '.join(KINDS)}")

@@ -57,6 +57,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
@@ -120,12 +121,12 @@ class Task:
     created: float = field(default_factory=time.monotonic)
 
 
-def canonical(value) -> str:
+def canonical(value: object) -> str:
     """JSON of attribute values, the same for equal items (sets in any order, binary as base64)."""
     return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
 
 
-def _plain(value):
+def _plain(value: object) -> Any:  # the value's JSON form: any JSON type
     if isinstance(value, dict):
         return {name: _plain(member) for name, member in value.items()}
     if isinstance(value, list):
@@ -173,7 +174,7 @@ def absent_condition(keys: dict) -> dict:
 class StreamReader:
     """One region's table stream, from its first record, in order (moto serves one shard)."""
 
-    def __init__(self, region: str, dynamodb, streams, table_name: str) -> None:
+    def __init__(self, region: str, dynamodb: AwsClient, streams: AwsClient, table_name: str) -> None:
         self.region, self.dynamodb, self.streams, self.table_name = region, dynamodb, streams, table_name
         self.iterators: dict[str, str | None] = {}
         self.stream_arn: str | None = None
@@ -234,7 +235,7 @@ class Replicator:
         table_name: str,
         tables: dict[str, AwsClient],
         readers: dict[str, StreamReader],
-        log=None,
+        log: TextIO | None = None,
         clock: Callable[[], float] = time.time,
         blocked: Callable[[str, str], bool] = lambda source, target: False,
     ) -> None:
@@ -382,7 +383,7 @@ class Replicator:
         return not self.queue
 
 
-def replicator_for(deployment: dict, log=None, switches: faults.Faults | None = None) -> Replicator:
+def replicator_for(deployment: dict, log: TextIO | None = None, switches: faults.Faults | None = None) -> Replicator:
     """The replicator of a deployment file's regions and table; ``switches``: the fault
     switches that hold records back (region-outage, replication-pause)."""
     endpoint, table_name = deployment["emulator_url"], deployment["table_name"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,7 +285,7 @@ class TrafficPolicyActions:
         with self._store().lock:
             return ActionResult({"TrafficPolicyInstanceCount": len(self._store().instances)})
 
-    def _instances(self, keep) -> ActionResult:
+    def _instances(self, keep: Callable[[dict[str, Any]], bool]) -> ActionResult:
         with self._store().lock:
             found = [dict(i) for i in self._store().instances.values() if keep(i)]
         return ActionResult(

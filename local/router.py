@@ -73,7 +73,7 @@ ROUND_PERIOD_S, MIN_ROUND_S = 2.0, 0.1
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 
 
-def time_scale(environ=os.environ) -> float:
+def time_scale(environ: Mapping[str, str] = os.environ) -> float:
     value = float(environ.get("TIME_SCALE") or 1)
     if not 0 < value <= 1:
         raise ValueError(f"TIME_SCALE={value} (expected a number in (0, 1])")
@@ -170,7 +170,7 @@ class DeployedState:
                 return json.loads(policy["Document"])
         return None
 
-    def _mapped_url(self, region: str, client, domain_name: str) -> str | None:
+    def _mapped_url(self, region: str, client: AwsClient, domain_name: str) -> str | None:
         """The gateway URL the domain's root base path maps to (``(none)``: the root)."""
         served = self.deployment["regions"][region]
         for mapping in client.get_base_path_mappings(domainName=domain_name).get("items", []):

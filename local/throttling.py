@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -45,7 +46,7 @@ def limit_for(throttles: dict[str, Limit], resource_path: str, http_method: str)
 class Buckets:
     """One token bucket per method; a changed limit starts that method's bucket full."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._buckets: dict[str, tuple[Limit, float, float]] = {}  # key -> limit, tokens, updated
         self._lock = threading.Lock()

@@ -136,7 +136,9 @@ def call(url: str, method: str, path: str, token: str | None, body: dict | None 
         connection.close()
 
 
-def timed_call(run: Run, kind: str, url: str, method: str, path: str, item_id: str, body=None) -> Request:
+def timed_call(
+    run: Run, kind: str, url: str, method: str, path: str, item_id: str, body: dict | None = None
+) -> Request:
     started, clock = time.time(), time.monotonic()
     status, region, _ = call(url, method, path, run.bearer(), body)
     request = Request(started, kind, status, region or "none", time.monotonic() - clock, item_id)

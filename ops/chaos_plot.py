@@ -5,12 +5,14 @@ shaded."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from ops.chaos_load import Run
 from ops.chaos_verdict import lag_series
@@ -30,7 +32,7 @@ def _per_second(run: Run, start: float) -> tuple[dict[str, Counter], Counter]:
     return served, errors
 
 
-def _shade(axes, run: Run, start: float) -> None:
+def _shade(axes: Iterable[Axes], run: Run, start: float) -> None:
     for window in run.faults:
         for ax in axes:
             ax.axvspan(window.started - start, window.ended - start, color="tab:red", alpha=0.12, lw=0)
