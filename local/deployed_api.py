@@ -18,11 +18,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from local.emulator import AwsClient
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from local.emulator import AwsClient
 
 # API Gateway's Lambda integration URI: the invoke path of one function (maybe qualified).
 LAMBDA_URI = re.compile(

@@ -28,8 +28,11 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FILE_NAME = "faults.json"
 POLL_S = 0.1

@@ -18,7 +18,7 @@ dropped or reset connection:
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import queue
@@ -26,8 +26,12 @@ import re
 import socket
 import threading
 import time
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import io
+    from email.message import Message
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload quota
 MAX_HEADER_BYTES = 10240  # API Gateway's quota on the request line and headers together
@@ -146,10 +150,8 @@ class Deadlines:
                 for connection in late:
                     self._due.pop(connection)
             for connection in late:
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class FrontDoorHandler(BaseHTTPRequestHandler):

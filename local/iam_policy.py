@@ -28,9 +28,12 @@ User Guide defines it (each rule is quoted in tests/local/test_iam_policy.py):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ARN_COMPONENTS = 6  # arn:partition:service:region:account-id:resource (the resource may hold ':')
 

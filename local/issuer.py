@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -61,13 +62,13 @@ def _write_private(path: Path, pem: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(pem)
-    os.chmod(path, 0o600)
+    Path(path).chmod(0o600)
 
 
 def create_keys(key_dir: Path) -> None:
     """A fresh RSA 2048 and P-256 key in ``key_dir`` (0700), replacing any there."""
     key_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(key_dir, 0o700)
+    key_dir.chmod(0o700)
     keys: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {
         "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ES256": ec.generate_private_key(ec.SECP256R1()),
@@ -82,7 +83,7 @@ def create_keys(key_dir: Path) -> None:
 def private_key(key_dir: Path, algorithm: str) -> SigningKey:
     pem = (Path(key_dir) / KEY_FILES[algorithm]).read_bytes()
     # The files write_keys made: an RSA key for RS256, an EC key for ES256.
-    return cast(SigningKey, serialization.load_pem_private_key(pem, password=None))
+    return cast("SigningKey", serialization.load_pem_private_key(pem, password=None))
 
 
 def key_id(public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> str:
@@ -227,10 +228,8 @@ def serve_keys(key_dir: Path, issuer_url: str) -> int:
     switches = faults.Faults(faults.path_for(Path(key_dir).resolve().parent))
     stop = threading.Event()
     print(f"issuer: {issuer_url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         faults.serve_with_outages(lambda: make_server(key_dir, issuer_url), switches.issuer_down, stop)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

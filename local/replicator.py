@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import signal
@@ -54,15 +55,17 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import ClientError
 
 from local import deployment_file, faults
 from local.emulator import AwsClient, aws_client
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # DynamoDB Streams allows 5 GetRecords calls per second per shard.
 ACTIVE_POLL_S = 0.2
@@ -427,10 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"event": "started", "regions": list(deployment["regions"]), "table": deployment["table_name"]}),
         flush=True,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(replicator, stop)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

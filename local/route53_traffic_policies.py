@@ -23,15 +23,18 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.route53 import urls as route53_urls
 from moto.route53.exceptions import Route53ClientError
-from moto.route53.models import Route53Backend
 from moto.route53.responses import Route53
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from moto.route53.models import Route53Backend
 
 FORMAT_VERSIONS = ("2015-10-01", "2023-05-09")
 INVALID = "InvalidTrafficPolicyDocument"

@@ -27,12 +27,14 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote_plus, urlsplit
 
-from local.emulator import AwsClient
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from local.emulator import AwsClient
 
 BODY_INSPECTION_BYTES = 16 * 1024  # API Gateway hands WAF the first 16 KB by default
 DEFAULT_WINDOW_S = 300

@@ -20,11 +20,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from local.emulator import aws_client
 from ops.smoke import smoke_token
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 OBSERVE_S = 0.25
 REQUEST_TIMEOUT_S = 10.0

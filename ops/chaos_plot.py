@@ -5,17 +5,23 @@ shaded."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
+from typing import TYPE_CHECKING
 
-from ops.chaos_load import Run
+import matplotlib.pyplot as plt
+
 from ops.chaos_verdict import lag_series
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+
+    from ops.chaos_load import Run
 
 
 def _per_second(run: Run, start: float) -> tuple[dict[str, Counter], Counter]:

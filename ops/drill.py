@@ -36,21 +36,25 @@ An environment with ``protected = true`` asks for its name before anything chang
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, TypeAlias
+from typing import TYPE_CHECKING, TextIO, TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.emulator import AwsClient
-from modules.config.loader import EnvironmentConfig
 from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD, FailoverBound
 from ops.drill_targets import AwsTarget, DrillError, LocalTarget
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from local.emulator import AwsClient
+    from modules.config.loader import EnvironmentConfig
 
 Target: TypeAlias = LocalTarget | AwsTarget
 HEALTH_WORDS: dict[bool | None, str] = {True: "healthy", False: "unhealthy", None: "unknown"}
@@ -161,10 +165,8 @@ class Writer:
     def cleanup(self) -> None:
         for _, item_id, origin in self.written:
             if origin is not None:
-                try:
+                with contextlib.suppress(OSError):
                     self.target.delete_item(item_id)
-                except OSError:
-                    pass
 
     def summary(self, failover_at: float | None) -> str:
         after = [origin for at, _, origin in self.written if failover_at is not None and at >= failover_at]

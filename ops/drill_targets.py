@@ -19,12 +19,15 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local import deployment_file
 from local.emulator import AwsClient, aws_client
 from local.router import SERVED_BY_HEADER
-from modules.config.loader import EnvironmentConfig
 from ops import smoke
+
+if TYPE_CHECKING:
+    from modules.config.loader import EnvironmentConfig
 
 # How a target sends one HTTP request (ops/smoke.py's, or a test's).
 Request = Callable[..., smoke.Response]
