@@ -68,7 +68,7 @@ def clean_env(home: Path, caches: Path | None, tf_log: Path | None) -> dict[str,
 def run_make(target: str, cwd: Path, env: dict[str, str], timeout: float, log: Path) -> tuple[int, str]:
     """``make <target>`` in its own process group, output to ``log``; on timeout the whole
     group is stopped and the return code is -9."""
-    with open(log, "wb") as out:
+    with Path(log).open("wb") as out:
         proc = subprocess.Popen(
             ["make", target],
             cwd=cwd,

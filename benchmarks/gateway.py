@@ -13,11 +13,14 @@ import os
 import statistics
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local import deployment_file
 from local.emulator import aws_client
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ITEM_ID = "benchmark-item"
 

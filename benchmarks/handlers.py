@@ -86,7 +86,7 @@ def oversized_body(runs):
     }
     results = {}
     real_stdout = sys.stdout
-    with open(os.devnull, "w") as devnull:
+    with Path(os.devnull).open("w") as devnull:
         sys.stdout = devnull
         try:
             for name, body in bodies.items():
@@ -217,7 +217,7 @@ def per_request(iterations):
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
         real_stdout = sys.stdout
-        with open(os.devnull, "w") as devnull:
+        with Path(os.devnull).open("w") as devnull:
             sys.stdout = devnull  # the handlers' log lines are written (and cost) but not shown
             try:
                 assert items.create_item(create_event, None)["statusCode"] in (200, 201)

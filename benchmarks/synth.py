@@ -58,8 +58,8 @@ with open(result_path, "w") as handle:
 def _children(pid: int) -> list[int]:
     kids: list[int] = []
     try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with (task / "children").open() as handle:
                 kids.extend(int(k) for k in handle.read().split())
     except OSError:
         pass
@@ -78,7 +78,7 @@ def _descendants(pid: int) -> list[int]:
 def _rss_and_hwm(pid: int) -> tuple[str, int, int] | None:
     """(name, RSS bytes, VmHWM bytes) of a process, or None if it is gone."""
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with Path(f"/proc/{pid}/status").open() as handle:
             fields = dict(line.split(":", 1) for line in handle if ":" in line)
         name = fields["Name"].strip()
         rss = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
@@ -99,7 +99,7 @@ def run_once(mode: str, interval: float, outdir: Path, log: Path) -> dict:
     result_path = outdir.parent / f"{outdir.name}.json"
     command = [sys.executable, "-c", WRAPPER, str(result_path), sys.executable, str(PROJECT_DIR / "main.py")]
     peak_tree, hwm = 0, {"python": 0, "node": 0}
-    with open(log, "w") as log_handle:
+    with Path(log).open("w") as log_handle:
         wrapper = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log_handle, stderr=subprocess.STDOUT)
         while wrapper.poll() is None:
             total = 0

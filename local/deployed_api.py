@@ -18,11 +18,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from local.emulator import AwsClient
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from local.emulator import AwsClient
 
 # API Gateway's Lambda integration URI: the invoke path of one function (maybe qualified).
 LAMBDA_URI = re.compile(
@@ -153,7 +156,9 @@ def _tree(resources: tuple[Resource, ...]) -> _Node:
     return root
 
 
-def _walk(node: _Node, segments: list[str], index: int, params: dict[str, str]):
+def _walk(
+    node: _Node, segments: list[str], index: int, params: dict[str, str]
+) -> tuple[Resource, dict[str, str]] | None:
     if index == len(segments):
         return (node.resource, params) if node.resource else None
     segment = segments[index]
@@ -181,7 +186,7 @@ class ApiReader:
     """One REST API stage on the emulator; ``current()`` costs one GetStage per call and a
     full read only when the stage's deployment changes."""
 
-    def __init__(self, apigateway, rest_api_id: str, stage: str) -> None:
+    def __init__(self, apigateway: AwsClient, rest_api_id: str, stage: str) -> None:
         self.client, self.rest_api_id, self.stage = apigateway, rest_api_id, stage
         self._snapshots: dict[str, ApiSnapshot] = {}
         self._lock = threading.Lock()

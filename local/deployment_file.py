@@ -17,7 +17,7 @@ class DeploymentFileError(ValueError):
     pass
 
 
-def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], **more) -> dict:
+def build(emulator_url: str, account_id: str, stack_dir: Path, regions: dict[str, dict], **more: object) -> dict:
     """``regions``: region -> {"api_url", "rest_api_id", "stage", "functions", ...}.
     ``more``: the later top-level fields (docs/local-stand-in.md, "The deployment file"): ``global_url``, and
     ``auth``, the local issuer {"issuer", "audience", "key_dir", "token_command"} (left out when

@@ -19,12 +19,15 @@ between members is local/replicator.py's job; docs/replicas.md lists what else d
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
+
+if TYPE_CHECKING:
+    from moto.core.responses import ActionResult
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 REPLICA_STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -188,7 +191,7 @@ def _wrap_update_table() -> None:
     original = DynamoHandler.update_table
 
     @functools.wraps(original)
-    def update_table(self: DynamoHandler):
+    def update_table(self: DynamoHandler) -> ActionResult:
         updates = self.body.get("ReplicaUpdates")
         if updates:
             apply_replica_updates(self.dynamodb_backend, self.body["TableName"], updates)

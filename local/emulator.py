@@ -117,7 +117,7 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subp
     """Start a process in its own session (so it outlives `make deploy` and its group can
     be stopped as one), output to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    with log.open("ab") as out:
         return subprocess.Popen(
             args,
             stdout=out,

@@ -28,8 +28,11 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FILE_NAME = "faults.json"
 POLL_S = 0.1
@@ -122,7 +125,7 @@ def _write(path: Path, faults: list[dict]) -> None:
     partial.replace(path)
 
 
-def inject(state_dir: Path, kind: str, duration_s: float, **parameters) -> str:
+def inject(state_dir: Path, kind: str, duration_s: float, **parameters: object) -> str:
     """Adds a fault for ``duration_s``; returns its id."""
     if kind not in KINDS:
         raise ValueError(f"fault kind {kind!r} is not one of {', '.join(KINDS)}")

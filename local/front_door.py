@@ -18,6 +18,7 @@ dropped or reset connection:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -26,6 +27,11 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import io
+    from email.message import Message
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload quota
 MAX_HEADER_BYTES = 10240  # API Gateway's quota on the request line and headers together
@@ -57,7 +63,7 @@ def too_long(max_bytes: int) -> Refused:
     return Refused(413, "Request Too Long", "RequestTooLarge", f"body over {max_bytes} bytes")
 
 
-def content_length(headers) -> int:
+def content_length(headers: Message) -> int:
     """The one declared length (0 when absent), or a 400 for anything but a decimal number."""
     values = {value.strip() for value in headers.get_all("Content-Length") or []}
     if len(values) > 1:
@@ -68,7 +74,7 @@ def content_length(headers) -> int:
     return int(text)
 
 
-def read_body(headers, rfile, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+def read_body(headers: Message, rfile: io.BufferedIOBase, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     """The request body, never reading more than ``max_bytes`` of it."""
     if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
         return _read_chunked(rfile, max_bytes)
@@ -81,7 +87,7 @@ def read_body(headers, rfile, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     return body
 
 
-def _read_chunked(rfile, max_bytes: int) -> bytes:
+def _read_chunked(rfile: io.BufferedIOBase, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -107,7 +113,7 @@ def _read_chunked(rfile, max_bytes: int) -> bytes:
 class _BoundedReader:
     """The connection's reader, refusing to hand out more than ``limit`` bytes of head."""
 
-    def __init__(self, raw, limit: int) -> None:
+    def __init__(self, raw: io.BufferedIOBase, limit: int) -> None:
         self.raw, self.remaining = raw, limit
 
     def readline(self, size: int = -1) -> bytes:
@@ -144,10 +150,8 @@ class Deadlines:
                 for connection in late:
                     self._due.pop(connection)
             for connection in late:
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class FrontDoorHandler(BaseHTTPRequestHandler):
@@ -198,11 +202,12 @@ class FrontDoorHandler(BaseHTTPRequestHandler):
     def refuse(self, refused: Refused) -> None:
         raise NotImplementedError
 
-    def send_error(self, code, message=None, explain=None) -> None:  # parse_request's answers
+    # parse_request's answers
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         self.close_connection = True
         self.refuse(Refused(code, message or "Bad Request", "BadRequestException"))
 
-    def log_message(self, *args) -> None:  # each server logs its own way
+    def log_message(self, format: str, *args: object) -> None:  # each server logs its own way
         pass
 
 
@@ -224,7 +229,13 @@ class FrontDoorServer(HTTPServer):
     request_queue_size = BACKLOG
     busy = json_error(503, "Service Unavailable", "Retry-After: 1\r\n")
 
-    def __init__(self, address, handler, workers: int = WORKERS, waiting: int = WAITING) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        workers: int = WORKERS,
+        waiting: int = WAITING,
+    ) -> None:
         super().__init__(address, handler)
         self.deadlines = Deadlines()
         self.slots = threading.BoundedSemaphore(workers + waiting)
@@ -235,7 +246,7 @@ class FrontDoorServer(HTTPServer):
         for number in range(REFUSERS):
             threading.Thread(target=self._refuse, daemon=True, name=f"busy-answers-{number}").start()
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
         if self.slots.acquire(blocking=False):
             self.pending.put((request, client_address))
         else:

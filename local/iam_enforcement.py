@@ -21,14 +21,13 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.core.exceptions import _RESTError as RESTError
-from moto.core.responses import BaseResponse
 from moto.core.utils import get_service_model
 from moto.iam.access_control import IAMRequest
 from moto.iam.models import iam_backends
@@ -38,8 +37,12 @@ from moto.sts.responses import TokenResponse
 from local.iam import Verdict, evaluate
 from local.iam import web_identity as web
 from local.iam.calls import Call, Unmappable, requests_for
-from local.iam.model import Decision, Principal
 from local.iam.moto_state import MotoState, principal
+
+if TYPE_CHECKING:
+    from moto.core.responses import BaseResponse
+
+    from local.iam.model import Decision, Principal
 
 log = logging.getLogger(__name__)
 _INSTALLED = "_items_iam_enforced"

@@ -30,6 +30,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ARN_COMPONENTS = 6  # arn:partition:service:region:account-id:resource (the resource may hold ':')
 
@@ -95,11 +99,11 @@ class UnsupportedCondition(ValueError):
     """A condition operator this module does not evaluate."""
 
 
-def _as_list(value) -> list:
+def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def condition_holds(operator: str, key: str, expected, context: dict[str, str]) -> bool:
+def condition_holds(operator: str, key: str, expected: object, context: dict[str, str]) -> bool:
     """One operator/key pair of a Condition block against the request's keys."""
     lowered = {name.lower(): value for name, value in context.items()}
     actual = lowered.get(key.lower())
@@ -136,7 +140,7 @@ def _principal_matches(statement: dict, service: str | None) -> bool:
     return _principal_in(statement.get("Principal"), service)
 
 
-def _principal_in(principal, service: str) -> bool:
+def _principal_in(principal: object, service: str) -> bool:
     if principal == "*":
         return True
     if not isinstance(principal, dict):
@@ -146,7 +150,7 @@ def _principal_in(principal, service: str) -> bool:
     return service in _as_list(principal.get("Service", []))
 
 
-def _element_matches(statement: dict, name: str, value: str, match) -> bool:
+def _element_matches(statement: dict, name: str, value: str, match: Callable[[str, str], bool]) -> bool:
     """``Action``/``Resource`` (any listed pattern matches) or their ``Not`` forms."""
     if f"Not{name}" in statement:
         return not any(match(pattern, value) for pattern in _as_list(statement[f"Not{name}"]))

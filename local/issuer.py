@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import jwt
@@ -34,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from local import faults
 from local.emulator import LOOPBACK
+
+SigningKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks.json"
@@ -58,13 +62,13 @@ def _write_private(path: Path, pem: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(pem)
-    os.chmod(path, 0o600)
+    Path(path).chmod(0o600)
 
 
 def create_keys(key_dir: Path) -> None:
     """A fresh RSA 2048 and P-256 key in ``key_dir`` (0700), replacing any there."""
     key_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(key_dir, 0o700)
+    key_dir.chmod(0o700)
     keys: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {
         "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "ES256": ec.generate_private_key(ec.SECP256R1()),
@@ -76,11 +80,13 @@ def create_keys(key_dir: Path) -> None:
         _write_private(key_dir / KEY_FILES[algorithm], pem)
 
 
-def private_key(key_dir: Path, algorithm: str):
-    return serialization.load_pem_private_key((Path(key_dir) / KEY_FILES[algorithm]).read_bytes(), password=None)
+def private_key(key_dir: Path, algorithm: str) -> SigningKey:
+    pem = (Path(key_dir) / KEY_FILES[algorithm]).read_bytes()
+    # The files write_keys made: an RSA key for RS256, an EC key for ES256.
+    return cast("SigningKey", serialization.load_pem_private_key(pem, password=None))
 
 
-def key_id(public_key) -> str:
+def key_id(public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> str:
     """A stable id for a public key: the base64url SHA-256 of its DER encoding, shortened."""
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")[:22]
@@ -91,8 +97,10 @@ def jwks(key_dir: Path) -> dict:
     keys = []
     for algorithm in KEY_FILES:
         public = private_key(key_dir, algorithm).public_key()
-        algorithm_class = jwt.algorithms.RSAAlgorithm if algorithm == "RS256" else jwt.algorithms.ECAlgorithm
-        jwk = algorithm_class.to_jwk(public, as_dict=True)
+        if isinstance(public, rsa.RSAPublicKey):  # RS256's file
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            jwk = jwt.algorithms.ECAlgorithm.to_jwk(public, as_dict=True)
         keys.append({**jwk, "kid": key_id(public), "alg": algorithm, "use": "sig"})
     return {"keys": keys}
 
@@ -109,7 +117,7 @@ def discovery(issuer_url: str) -> dict:
 
 
 def mint(
-    issuer: LocalIssuer, scopes: str, algorithm: str = "RS256", lifetime_s: int = DEFAULT_LIFETIME_S, **claims
+    issuer: LocalIssuer, scopes: str, algorithm: str = "RS256", lifetime_s: int = DEFAULT_LIFETIME_S, **claims: object
 ) -> str:
     """A signed access token; ``claims`` override or add claims (tests make bad tokens this way)."""
     key = private_key(issuer.key_dir, algorithm)
@@ -138,7 +146,7 @@ def github_sub(repository: str, environment: str | None = None, event_name: str 
 
 
 def mint_github(
-    key_dir: Path, repository: str, environment: str | None = None, issuer_url: str = GITHUB_ISSUER, **claims
+    key_dir: Path, repository: str, environment: str | None = None, issuer_url: str = GITHUB_ISSUER, **claims: Any
 ) -> str:
     """A token shaped like the one GitHub Actions gives a job for AWS (docs.github.com, "About
     security hardening with OpenID Connect"), signed with the local RS256 key; ``claims``
@@ -202,7 +210,7 @@ class _IssuerHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # one line per request, no query strings
+    def log_message(self, format: str, *args: object) -> None:  # one line per request, no query strings
         sys.stderr.write(
             json.dumps({"request": self.requestline.split("?")[0], "status": args[1] if len(args) > 1 else ""}) + "\n"
         )
@@ -220,10 +228,8 @@ def serve_keys(key_dir: Path, issuer_url: str) -> int:
     switches = faults.Faults(faults.path_for(Path(key_dir).resolve().parent))
     stop = threading.Event()
     print(f"issuer: {issuer_url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         faults.serve_with_outages(lambda: make_server(key_dir, issuer_url), switches.issuer_down, stop)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -26,7 +26,13 @@ def apply() -> None:
         return
     original = authorizer.__init__
 
-    def __init__(self, authorizer_id, name, authorizer_type, **kwargs: Any) -> None:
+    def __init__(
+        self: apigateway_models.Authorizer,
+        authorizer_id: str | None,
+        name: str | None,
+        authorizer_type: str | None,
+        **kwargs: Any,
+    ) -> None:
         if MISSPELLED in kwargs:
             kwargs.setdefault("identity_validation_expression", kwargs.pop(MISSPELLED))
         original(self, authorizer_id, name, authorizer_type, **kwargs)

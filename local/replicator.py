@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import signal
@@ -54,14 +55,17 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import ClientError
 
 from local import deployment_file, faults
 from local.emulator import AwsClient, aws_client
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # DynamoDB Streams allows 5 GetRecords calls per second per shard.
 ACTIVE_POLL_S = 0.2
@@ -120,12 +124,12 @@ class Task:
     created: float = field(default_factory=time.monotonic)
 
 
-def canonical(value) -> str:
+def canonical(value: object) -> str:
     """JSON of attribute values, the same for equal items (sets in any order, binary as base64)."""
     return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
 
 
-def _plain(value):
+def _plain(value: object) -> Any:  # the value's JSON form: any JSON type
     if isinstance(value, dict):
         return {name: _plain(member) for name, member in value.items()}
     if isinstance(value, list):
@@ -173,7 +177,7 @@ def absent_condition(keys: dict) -> dict:
 class StreamReader:
     """One region's table stream, from its first record, in order (moto serves one shard)."""
 
-    def __init__(self, region: str, dynamodb, streams, table_name: str) -> None:
+    def __init__(self, region: str, dynamodb: AwsClient, streams: AwsClient, table_name: str) -> None:
         self.region, self.dynamodb, self.streams, self.table_name = region, dynamodb, streams, table_name
         self.iterators: dict[str, str | None] = {}
         self.stream_arn: str | None = None
@@ -234,7 +238,7 @@ class Replicator:
         table_name: str,
         tables: dict[str, AwsClient],
         readers: dict[str, StreamReader],
-        log=None,
+        log: TextIO | None = None,
         clock: Callable[[], float] = time.time,
         blocked: Callable[[str, str], bool] = lambda source, target: False,
     ) -> None:
@@ -382,7 +386,7 @@ class Replicator:
         return not self.queue
 
 
-def replicator_for(deployment: dict, log=None, switches: faults.Faults | None = None) -> Replicator:
+def replicator_for(deployment: dict, log: TextIO | None = None, switches: faults.Faults | None = None) -> Replicator:
     """The replicator of a deployment file's regions and table; ``switches``: the fault
     switches that hold records back (region-outage, replication-pause)."""
     endpoint, table_name = deployment["emulator_url"], deployment["table_name"]
@@ -426,10 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"event": "started", "regions": list(deployment["regions"]), "table": deployment["table_name"]}),
         flush=True,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(replicator, stop)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

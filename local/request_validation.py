@@ -23,10 +23,12 @@ from __future__ import annotations
 import json
 import re
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from jsonschema import Draft4Validator
 
-from local.deployed_api import Method, Validator
+if TYPE_CHECKING:
+    from local.deployed_api import Method, Validator
 
 INVALID_BODY = "Invalid request body"
 MAX_JSON_DEPTH = 100

@@ -24,13 +24,17 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.route53 import urls as route53_urls
 from moto.route53.exceptions import Route53ClientError
-from moto.route53.models import Route53Backend
 from moto.route53.responses import Route53
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from moto.route53.models import Route53Backend
 
 FORMAT_VERSIONS = ("2015-10-01", "2023-05-09")
 INVALID = "InvalidTrafficPolicyDocument"
@@ -284,7 +288,7 @@ class TrafficPolicyActions:
         with self._store().lock:
             return ActionResult({"TrafficPolicyInstanceCount": len(self._store().instances)})
 
-    def _instances(self, keep) -> ActionResult:
+    def _instances(self, keep: Callable[[dict[str, Any]], bool]) -> ActionResult:
         with self._store().lock:
             found = [dict(i) for i in self._store().instances.values() if keep(i)]
         return ActionResult(

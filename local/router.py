@@ -46,6 +46,7 @@ rules in seconds. The status of every check is written to the status file after 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -54,13 +55,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from local import deployment_file, front_door, traffic_flow
 from local.emulator import LOOPBACK, AwsClient, aws_client
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SERVED_BY_HEADER = "X-Served-By-Region"
 # Route53's limits for one HTTP check: connect within 4 s, then a status within 2 s. Not
@@ -73,7 +77,7 @@ ROUND_PERIOD_S, MIN_ROUND_S = 2.0, 0.1
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 
 
-def time_scale(environ=os.environ) -> float:
+def time_scale(environ: Mapping[str, str] = os.environ) -> float:
     value = float(environ.get("TIME_SCALE") or 1)
     if not 0 < value <= 1:
         raise ValueError(f"TIME_SCALE={value} (expected a number in (0, 1])")
@@ -170,7 +174,7 @@ class DeployedState:
                 return json.loads(policy["Document"])
         return None
 
-    def _mapped_url(self, region: str, client, domain_name: str) -> str | None:
+    def _mapped_url(self, region: str, client: AwsClient, domain_name: str) -> str | None:
         """The gateway URL the domain's root base path maps to (``(none)``: the root)."""
         served = self.deployment["regions"][region]
         for mapping in client.get_base_path_mappings(domainName=domain_name).get("items", []):
@@ -500,10 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     server = RouterServer(router, urlsplit(deployment["global_url"]).port)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     print(json.dumps({"event": "started", "global_url": deployment["global_url"], "time_scale": scale}), flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.shutdown()
     server.server_close()
     return 0

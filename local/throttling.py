@@ -13,6 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def limit_for(throttles: dict[str, Limit], resource_path: str, http_method: str)
 class Buckets:
     """One token bucket per method; a changed limit starts that method's bucket full."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._buckets: dict[str, tuple[Limit, float, float]] = {}  # key -> limit, tokens, updated
         self._lock = threading.Lock()

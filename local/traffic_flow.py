@@ -20,8 +20,11 @@ evaluator, so a check's type, children, inversion and the drill's threshold all 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Unsupported(ValueError):

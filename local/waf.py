@@ -28,7 +28,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote_plus, urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from local.emulator import AwsClient
 
 BODY_INSPECTION_BYTES = 16 * 1024  # API Gateway hands WAF the first 16 KB by default
 DEFAULT_WINDOW_S = 300
@@ -111,7 +117,7 @@ def transformed(statement: dict, request: WafRequest) -> str | None:
 class WebAcl:
     """One deployed web ACL and the per-IP counters of its rate-based rules."""
 
-    def __init__(self, acl: dict, log=None, clock=time.monotonic) -> None:
+    def __init__(self, acl: dict, log: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.acl, self.clock = acl, clock
         self.rules = sorted(acl.get("Rules") or [], key=lambda rule: rule.get("Priority", 0))
         self.bodies = acl.get("CustomResponseBodies") or {}
@@ -220,7 +226,7 @@ class WafReader:
     """The web ACL associated with the stage now (re-read at most every ``refresh_s``);
     None when there is none."""
 
-    def __init__(self, wafv2, resource_arn: str, log=None, refresh_s: float = 1.0) -> None:
+    def __init__(self, wafv2: AwsClient, resource_arn: str, log: TextIO | None = None, refresh_s: float = 1.0) -> None:
         self.client, self.resource_arn, self.log, self.refresh_s = wafv2, resource_arn, log, refresh_s
         self._cached: tuple[float, str | None, WebAcl | None] = (float("-inf"), None, None)
         self._lock = threading.Lock()

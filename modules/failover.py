@@ -17,8 +17,10 @@ Nothing here imports cdktf: main.py prints the bound before synthesizing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from modules.config.loader import HealthCheckConfig
+if TYPE_CHECKING:
+    from modules.config.loader import HealthCheckConfig
 
 # Route53 propagates a change to all its authoritative name servers within 60 seconds
 # (Route53 FAQ; ChangeResourceRecordSets reports INSYNC when it has); a health status that

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cdktf import (
@@ -23,7 +22,6 @@ from cdktf import (
 from constructs import Construct
 
 from modules.bootstrap.deploy_policy import permissions_boundary_arn
-from modules.config.loader import DomainConfig, EnvironmentConfig
 from modules.constructs.global_routing import GlobalRouting, GlobalRoutingProps, RegionEndpoint
 from modules.constructs.global_table import GlobalTable, GlobalTableProps
 from modules.constructs.monitoring import (
@@ -51,8 +49,12 @@ from modules.provider.emulator import emulator_provider_settings
 from modules.routes import ROUTES
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+
+    from modules.config.loader import DomainConfig, EnvironmentConfig
 
 GLOBAL_REGION = "us-east-1"
 # Emulator mode only: the local issuer's URL, chosen by ops/deploy.py at deploy time (a free

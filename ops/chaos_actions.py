@@ -14,7 +14,7 @@ from ops.chaos_load import Run, Window, current, timed_call
 from ops.chaos_probes import conflict_values
 
 
-def _inject(kind: str, duration_s: float, region: str | None = None, **parameters) -> str:
+def _inject(kind: str, duration_s: float, region: str | None = None, **parameters: object) -> str:
     run = current()
     seconds = run.scaled(duration_s)
     if region is not None:

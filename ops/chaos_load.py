@@ -20,11 +20,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from local.emulator import aws_client
 from ops.smoke import smoke_token
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 OBSERVE_S = 0.25
 REQUEST_TIMEOUT_S = 10.0
@@ -136,7 +139,9 @@ def call(url: str, method: str, path: str, token: str | None, body: dict | None 
         connection.close()
 
 
-def timed_call(run: Run, kind: str, url: str, method: str, path: str, item_id: str, body=None) -> Request:
+def timed_call(
+    run: Run, kind: str, url: str, method: str, path: str, item_id: str, body: dict | None = None
+) -> Request:
     started, clock = time.time(), time.monotonic()
     status, region, _ = call(url, method, path, run.bearer(), body)
     request = Request(started, kind, status, region or "none", time.monotonic() - clock, item_id)

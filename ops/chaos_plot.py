@@ -5,15 +5,23 @@ shaded."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 
-from ops.chaos_load import Run
 from ops.chaos_verdict import lag_series
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+
+    from ops.chaos_load import Run
 
 
 def _per_second(run: Run, start: float) -> tuple[dict[str, Counter], Counter]:
@@ -30,7 +38,7 @@ def _per_second(run: Run, start: float) -> tuple[dict[str, Counter], Counter]:
     return served, errors
 
 
-def _shade(axes, run: Run, start: float) -> None:
+def _shade(axes: Iterable[Axes], run: Run, start: float) -> None:
     for window in run.faults:
         for ax in axes:
             ax.axvspan(window.started - start, window.ended - start, color="tab:red", alpha=0.12, lw=0)

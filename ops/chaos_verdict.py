@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ops.chaos_load import Run
+if TYPE_CHECKING:
+    from ops.chaos_load import Run
 
 
 @dataclass(frozen=True)

@@ -36,19 +36,28 @@ An environment with ``protected = true`` asks for its name before anything chang
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD, FailoverBound
 from ops.drill_targets import AwsTarget, DrillError, LocalTarget
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from local.emulator import AwsClient
+    from modules.config.loader import EnvironmentConfig
+
+Target: TypeAlias = LocalTarget | AwsTarget
+HEALTH_WORDS: dict[bool | None, str] = {True: "healthy", False: "unhealthy", None: "unknown"}
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DRILL_STATUS = "503"
@@ -79,7 +88,7 @@ class Timeline:
 class ForcedStatus:
     """``STATUS`` on one health function, set and put back with every other variable kept."""
 
-    def __init__(self, client, function_name: str, sleep: Callable[[float], None]) -> None:
+    def __init__(self, client: AwsClient, function_name: str, sleep: Callable[[float], None]) -> None:
         self.client, self.function_name, self.sleep = client, function_name, sleep
         self.original: dict[str, str] | None = None
 
@@ -133,7 +142,7 @@ class ForcedStatus:
 class Writer:
     """Items written through the global name while the drill watches, with their origin."""
 
-    def __init__(self, target, timeline: Timeline, every_s: float) -> None:
+    def __init__(self, target: Target, timeline: Timeline, every_s: float) -> None:
         self.target, self.timeline, self.every_s = target, timeline, every_s
         self.written: list[tuple[float, str, str | None]] = []  # (elapsed, item id, origin)
         self._next = 0.0
@@ -156,10 +165,8 @@ class Writer:
     def cleanup(self) -> None:
         for _, item_id, origin in self.written:
             if origin is not None:
-                try:
+                with contextlib.suppress(OSError):
                     self.target.delete_item(item_id)
-                except OSError:
-                    pass
 
     def summary(self, failover_at: float | None) -> str:
         after = [origin for at, _, origin in self.written if failover_at is not None and at >= failover_at]
@@ -184,7 +191,7 @@ class DrillResult:
 
 
 def watch(
-    target,
+    target: Target,
     region: str,
     timeline: Timeline,
     writer: Writer,
@@ -203,7 +210,7 @@ def watch(
         answer, answer_detail = target.global_region()
         if seen.get("health", ...) != healthy:
             seen["health"] = healthy
-            word = {True: "healthy", False: "unhealthy"}.get(healthy, "unknown")
+            word = HEALTH_WORDS[healthy]
             timeline.note(f"{region} marked {word} ({health_detail})")
         if seen.get("answer", ...) != answer:
             seen["answer"] = answer
@@ -219,9 +226,9 @@ def watch(
 
 
 def run_drill(
-    target,
+    target: Target,
     region: str,
-    out=sys.stdout,
+    out: TextIO = sys.stdout,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DrillResult:
@@ -253,7 +260,7 @@ def run_drill(
 
 
 def _recover(
-    target,
+    target: Target,
     region: str,
     timeline: Timeline,
     writer: Writer,
@@ -269,7 +276,7 @@ def _recover(
         timeline.note(f"error: {err}")
 
 
-def _baseline(target, region: str, timeline: Timeline) -> str | None:
+def _baseline(target: Target, region: str, timeline: Timeline) -> str | None:
     answer, detail = target.global_region()
     timeline.note(f"baseline: the global name answers from {answer} ({detail})")
     for each in target.regions:
@@ -300,7 +307,7 @@ def _seconds(value: float | None) -> str:
 # --- evacuation ------------------------------------------------------------------------
 
 
-def set_evacuated(target, region: str, evacuated: bool) -> str:
+def set_evacuated(target: Target, region: str, evacuated: bool) -> str:
     """Evacuate (threshold above the children) or restore (ROUTING_CHILD_HEALTH_THRESHOLD)
     the region's calculated check; says what it did. Idempotent."""
     route53, check_id = target.route53, target.routing_check_id(region)
@@ -327,7 +334,7 @@ def set_evacuated(target, region: str, evacuated: bool) -> str:
     return f"{region} {action}: health check {check_id} threshold {current} -> {wanted} of {children} children"
 
 
-def _refuse_last_region(target, region: str) -> None:
+def _refuse_last_region(target: Target, region: str) -> None:
     """With every record unhealthy, Route53 answers with all of them: evacuating the last
     region would bring every evacuated one back."""
     remaining = []
@@ -349,7 +356,9 @@ def _refuse_last_region(target, region: str) -> None:
 # --- command line --------------------------------------------------------------------------
 
 
-def confirm(config, action: str, yes: bool, ask: Callable[[str], str] | None = None, out=sys.stdout) -> None:
+def confirm(
+    config: EnvironmentConfig, action: str, yes: bool, ask: Callable[[str], str] | None = None, out: TextIO = sys.stdout
+) -> None:
     """Protected environments: the environment's name must be typed (or --yes given);
     ``ask`` defaults to input()."""
     if not config.protected:
@@ -369,7 +378,7 @@ def confirm(config, action: str, yes: bool, ask: Callable[[str], str] | None = N
         raise DrillError(f"not confirmed (typed {typed!r}, expected {config.environment!r}); nothing was changed")
 
 
-def target_for(config, args) -> LocalTarget | AwsTarget:
+def target_for(config: EnvironmentConfig, args: argparse.Namespace) -> Target:
     if config.emulator:
         return LocalTarget(args.deployment)
     import boto3
@@ -383,7 +392,7 @@ def target_for(config, args) -> LocalTarget | AwsTarget:
     )
 
 
-def _real_outputs(config, outputs_file: Path | None) -> dict:
+def _real_outputs(config: EnvironmentConfig, outputs_file: Path | None) -> dict:
     """The environment's Terraform outputs: from a file (``terraform output -json``), or by
     synthesizing and reading its state with your credentials."""
     import json

@@ -19,11 +19,18 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local import deployment_file
 from local.emulator import AwsClient, aws_client
 from local.router import SERVED_BY_HEADER
 from ops import smoke
+
+if TYPE_CHECKING:
+    from modules.config.loader import EnvironmentConfig
+
+# How a target sends one HTTP request (ops/smoke.py's, or a test's).
+Request = Callable[..., smoke.Response]
 
 # Route53 considers an endpoint healthy when more than 18% of its health checkers do.
 HEALTHY_CHECKER_SHARE = 0.18
@@ -54,7 +61,7 @@ class LocalTarget:
 
     name = "local"
 
-    def __init__(self, deployment_path: Path, request=smoke.request) -> None:
+    def __init__(self, deployment_path: Path, request: Request = smoke.request) -> None:
         self.deployment = deployment_file.load(deployment_path)
         deployment_file.require(self.deployment, ("global_url", "time_scale"), str(deployment_path), "the drill")
         self.status_file = Path(deployment_path).parent / "router-status.json"
@@ -122,11 +129,11 @@ class AwsTarget:
 
     def __init__(
         self,
-        config,
+        config: EnvironmentConfig,
         outputs: dict,
         clients: Callable[[str, str], AwsClient],
         resolver: Callable[[str], set[str]] = system_resolver,
-        request=smoke.request,
+        request: Request = smoke.request,
         global_url: str | None = None,
         client_subnet: str | None = None,
     ) -> None:
@@ -137,7 +144,7 @@ class AwsTarget:
         # from DRILL_TOKEN or SMOKE_TOKEN; never printed.
         self.token = os.environ.get("DRILL_TOKEN") or os.environ.get("SMOKE_TOKEN") or None
         self.regions = list(config.regions)
-        self.record_name = config.domain.record_name
+        self.record_name, self.zone_name = config.domain.record_name, config.domain.zone_name
         self.global_url = global_url or f"https://{self.record_name}"
         self.client_subnet = client_subnet
         self.route53 = clients("route53", "us-east-1")
@@ -185,10 +192,8 @@ class AwsTarget:
 
     def _zone(self) -> str:
         if self._zone_id is None:
-            zones = self.route53.list_hosted_zones_by_name(DNSName=self.config.domain.zone_name)["HostedZones"]
-            self._zone_id = next(
-                zone["Id"] for zone in zones if zone["Name"].rstrip(".") == self.config.domain.zone_name
-            )
+            zones = self.route53.list_hosted_zones_by_name(DNSName=self.zone_name)["HostedZones"]
+            self._zone_id = next(zone["Id"] for zone in zones if zone["Name"].rstrip(".") == self.zone_name)
         return self._zone_id
 
     def write_item(self, item_id: str) -> str | None:

@@ -110,7 +110,7 @@ def changed(args: argparse.Namespace) -> int:
 
 def _append(path: str | None, text: str) -> None:
     if path:
-        with open(path, "a", encoding="utf-8") as handle:
+        with Path(path).open("a", encoding="utf-8") as handle:
             handle.write(text)
 
 

@@ -11,11 +11,13 @@ there."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modules.config.loader import HEALTH_RESERVED_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY, EnvironmentConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 QUOTA_CODE = "L-B99A9384"
 

@@ -18,6 +18,7 @@ Exit status 0 only when every check passed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -26,9 +27,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Protocol
 
 from local import deployment_file
 
@@ -56,8 +59,18 @@ class Response:
     headers: dict[str, str]
     body: bytes
 
-    def json(self):
+    def json(self) -> Any:  # a JSON document: any of its types
         return json.loads(self.body, parse_float=Decimal) if self.body else None
+
+
+# A check on a response: the problem, or None.
+Verify = Callable[[Response], str | None]
+
+
+class Step(Protocol):
+    def __call__(
+        self, name: str, method: str, path: str, expect: int, body: object = None, verify: Verify | None = None
+    ) -> bool: ...
 
 
 def request(
@@ -103,18 +116,18 @@ def smoke_region(
     checks: list[Check] = []
     step = _stepper(region, base, timeout, checks, token)
 
-    def health_ok(resp: Response):
+    def health_ok(resp: Response) -> str | None:
         doc = resp.json()
         if doc.get("status") != "ok" or doc.get("region") != region:
             return f"unexpected health body {doc!r} (expected status ok, region {region})"
         return None
 
-    def created(resp: Response):
+    def created(resp: Response) -> str | None:
         if not resp.headers.get("Location", "").endswith(f"/items/{item_id}"):
             return f"missing or wrong Location header: {resp.headers.get('Location')!r}"
         return None
 
-    def fetched(resp: Response):
+    def fetched(resp: Response) -> str | None:
         doc = resp.json()
         if doc.get("served_by") != region:
             return f"served_by is {doc.get('served_by')!r} (expected {region})"
@@ -139,11 +152,11 @@ def smoke_region(
     return checks
 
 
-def _stepper(region: str, base: str, timeout: float, checks: list[Check], token: str | None = None):
+def _stepper(region: str, base: str, timeout: float, checks: list[Check], token: str | None = None) -> Step:
     """``step(name, method, path, expect, body, verify)``: one request, one Check; True if it
     passed. Every route but /health gets ``token``."""
 
-    def step(name: str, method: str, path: str, expect: int, body=None, verify=None) -> bool:
+    def step(name: str, method: str, path: str, expect: int, body: object = None, verify: Verify | None = None) -> bool:
         started = time.monotonic()
         try:
             resp = request(method, base + path, body, timeout, token=None if path == "/health" else token)
@@ -206,8 +219,8 @@ def smoke_global(global_url: str, regions: list[str], timeout: float = 10.0, tok
     checks: list[Check] = []
     step = _stepper(GLOBAL, base, timeout, checks, token)
 
-    def from_a_region(field_name: str, expected: int):
-        def verify(resp: Response):
+    def from_a_region(field_name: str, expected: int) -> Verify:
+        def verify(resp: Response) -> str | None:
             doc = resp.json() if expected != 204 else {}
             served = resp.headers.get(SERVED_BY_HEADER)
             region = doc.get(field_name, served) if field_name else served
@@ -258,10 +271,8 @@ def _warm_reads(urls: dict[str, str], timeout: float, token: str | None = None) 
     replication sample measures replication, not the read function's first start (a Lambda
     cold start; locally a new execution environment, 0.3-0.9 s)."""
     for url in urls.values():
-        try:
+        with contextlib.suppress(OSError):  # the checks that follow say what is wrong
             request("GET", url.rstrip("/") + f"/items/smoke-warm-{uuid.uuid4()}", timeout=timeout, token=token)
-        except OSError:
-            pass  # the checks that follow say what is wrong
 
 
 def percentile(samples: list[float], fraction: float) -> float:

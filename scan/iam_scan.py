@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from cloudsplaining.output.policy_finding import PolicyFinding
@@ -46,7 +47,7 @@ def findings_of(label: str, kind: str, document: dict[str, Any], exclusions: Exc
 
 
 def main(argv: list[str]) -> int:
-    with open(argv[0], encoding="utf-8") as file:
+    with Path(argv[0]).open(encoding="utf-8") as file:
         sources = json.load(file)
     exclusions = Exclusions(DEFAULT_EXCLUSIONS_CONFIG)
     findings = [f for s in sources for f in findings_of(s["label"], s["kind"], s["document"], exclusions)]

@@ -82,7 +82,7 @@ def fake_package(tmp_path: Path) -> Path:
     (pkg / "_jsii").mkdir(parents=True)
     shutil.copyfile(real / "__init__.py", pkg / "__init__.py")
     shutil.copyfile(real / "_jsii" / "__init__.py", pkg / "_jsii" / "__init__.py")
-    with open(pkg / "_jsii" / fast_path.JSII_TARBALL, "wb") as tarball:
+    with (pkg / "_jsii" / fast_path.JSII_TARBALL).open("wb") as tarball:
         tarball.truncate(fast_path.JSII_TARBALL_SIZE)  # sparse: right name and size
     for name in aws.SUBMODULES:
         (pkg / name).mkdir()
@@ -166,7 +166,7 @@ def test_jsii_namespace_convention_holds_for_every_submodule():
     marker = b'jsii_type="' + fast_path.JSII_ASSEMBLY.encode() + b"."
     wrong = []
     for name in submodules:
-        with open(real / name / "__init__.py", "rb") as handle:
+        with (real / name / "__init__.py").open("rb") as handle:
             data = b""
             while marker not in data:
                 chunk = handle.read(1 << 16)

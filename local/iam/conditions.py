@@ -10,11 +10,14 @@ fails the statement closed rather than guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from local.iam.model import ContextValue
 from local.iam_policy import arn_like, string_like
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from local.iam.model import ContextValue
 
 # The keys a request reaches the evaluator with, lower-cased (key names are case-insensitive).
 EVALUATED_KEYS = frozenset(

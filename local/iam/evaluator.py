@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.iam.conditions import Context, conditions_hold, normalize
 from local.iam.model import Decision, Policy, Principal, Request, Verdict
 from local.iam_policy import ARN_COMPONENTS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 log = logging.getLogger(__name__)
 

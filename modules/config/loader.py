@@ -810,7 +810,7 @@ def _weights(reader: Reader, weights: Mapping[str, Any], regions: tuple[str, ...
 
 def _state(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> StateConfig:
     """Only the chosen backend's keys are known keys."""
-    keys = {key.name: key for key in SECTIONS["state"].keys()}
+    keys = {key.name: key for key in SECTIONS["state"].keys()}  # noqa: SIM118 (a Section, not a dict)
     raw = top.get("state", {})
     backend = reader.read(raw if isinstance(raw, Mapping) else {}, keys["backend"])
     own = [key for key in keys.values() if key.setting.backend == backend]

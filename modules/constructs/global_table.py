@@ -5,7 +5,6 @@ review shows every replica as its own resource."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,8 @@ from modules.config.loader import TableConfig
 from modules.provider import aws
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from cdktf_cdktf_provider_aws.dynamodb_table import DynamodbTable, DynamodbTableServerSideEncryption
     from cdktf_cdktf_provider_aws.dynamodb_table_item import DynamodbTableItem
     from cdktf_cdktf_provider_aws.dynamodb_table_replica import DynamodbTableReplicaA

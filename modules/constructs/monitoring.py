@@ -6,7 +6,6 @@ one alarm per region's health check."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,8 @@ from modules.config.loader import AlarmConfig, LambdaConfig
 from modules.provider import aws
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 

@@ -18,7 +18,6 @@ from modules.config.loader import HEALTH_RESERVED_CONCURRENCY, HEALTH_ROUTE, Api
 from modules.constructs.function_policy import function_statements
 from modules.constructs.regional_auth import RegionalAuthorizer, RegionalAuthorizerProps
 from modules.constructs.regional_cors import RegionalCors, RegionalCorsProps
-from modules.naming import Naming
 from modules.provider import aws
 from modules.routes import RESOURCES, ROUTES, Route
 
@@ -35,6 +34,8 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
     from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
     from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    from modules.naming import Naming
 
 # One JSON line per request; no headers, no body, no query strings (they can carry secrets).
 ACCESS_LOG_FORMAT = json.dumps(

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 from constructs import Construct
 
 from modules.api_contract import route_scopes
-from modules.config.loader import AuthConfig, LambdaConfig
 from modules.constructs.function_policy import function_statements
-from modules.naming import Naming
 from modules.provider import aws
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
     from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    from modules.config.loader import AuthConfig, LambdaConfig
+    from modules.naming import Naming
 
 AUTHORIZER_TYPE = "TOKEN"
 IDENTITY_SOURCE = "method.request.header.Authorization"

@@ -6,7 +6,7 @@ the real modules. Only SUBMODULES may be used (a test keeps them equal to that i
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from types import ModuleType  # noqa: TC003 (the TYPE_CHECKING block below holds SUBMODULES only: a test checks)
 from typing import TYPE_CHECKING
 
 from modules.provider import fast_path  # fast path

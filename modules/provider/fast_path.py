@@ -46,11 +46,14 @@ import pkgutil
 import re
 import sys
 import warnings
-from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from modules.provider import binding
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import ModuleType
 
 # --- pinned: the release the fast path replicates -------------------------------------
 # Hashes and sizes of the binding.VERSION release's files; any difference -> fallback.

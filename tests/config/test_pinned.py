@@ -335,7 +335,7 @@ def test_marked_span_is_the_lines_between_the_first_markers():
 
 def test_a_key_read_from_no_table_gets_its_default_and_a_required_one_is_reported():
     reader = Reader("file.toml", "dev")
-    (zone,) = [key for key in config.SECTIONS["domain"].keys() if key.name == "zone_name"]
+    (zone,) = [key for key in config.SECTIONS["domain"].keys() if key.name == "zone_name"]  # noqa: SIM118 (a Section)
     assert reader.read({}, zone) is None
     assert reader.errors == ["file.toml: domain.zone_name: (not set) is missing (expected a string)"]
 

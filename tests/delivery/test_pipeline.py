@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ops import pipeline
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write(outdir: Path, stack: str, doc: dict) -> None:

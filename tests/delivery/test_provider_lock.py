@@ -4,12 +4,15 @@ then skips `terraform providers lock`) work on a machine that reaches no registr
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ops import provider_lock
 from ops import terraform as tf
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.terraform
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from local import emulator
 from ops import deploy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from modules.naming import provider_alias
 from ops import deploy
 from ops import terraform as tf
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -41,10 +41,8 @@ def permission_replaced(client, function: str, source_arn: str | None):
     try:
         yield statement["Condition"]["ArnLike"]["AWS:SourceArn"]
     finally:
-        try:
+        with suppress(client.exceptions.ResourceNotFoundException):  # it was removed and not replaced
             client.remove_permission(FunctionName=function, StatementId=STATEMENT_ID)
-        except client.exceptions.ResourceNotFoundException:
-            pass  # it was removed and not replaced
         client.add_permission(
             FunctionName=function,
             StatementId=STATEMENT_ID,

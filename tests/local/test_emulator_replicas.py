@@ -6,7 +6,7 @@ DescribeTable in both regions, UpdateTable and DescribeContinuousBackups in the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.exceptions import ClientError
@@ -14,6 +14,9 @@ from werkzeug.serving import make_server
 
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PRIMARY, REPLICA = "eu-west-1", "us-east-2"
 KEY_ARN = "arn:aws:kms:us-east-2:123456789012:key/0d5b1c43-replica-key"

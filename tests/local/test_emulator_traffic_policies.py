@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.exceptions import ClientError
@@ -15,6 +15,9 @@ from werkzeug.serving import make_server
 
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 DOCUMENT = json.dumps(
     {

@@ -219,18 +219,17 @@ def deployed(tmp_path_factory):
             }
         },
     )
-    log = open(root / "gateway.log", "w")
-    gateway = local_gateway.gateway_for(deployment, REGION, root, log)
-    server = local_gateway.make_server(gateway, port, log)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield api, f"http://127.0.0.1:{port}/{STAGE}", root / "gateway.log", gateway
-    finally:
-        server.shutdown()
-        server.server_close()
-        gateway.environments.close()
-        log.close()
-        emulator.stop()
+    with (root / "gateway.log").open("w") as log:
+        gateway = local_gateway.gateway_for(deployment, REGION, root, log)
+        server = local_gateway.make_server(gateway, port, log)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        try:
+            yield api, f"http://127.0.0.1:{port}/{STAGE}", root / "gateway.log", gateway
+        finally:
+            server.shutdown()
+            server.server_close()
+            gateway.environments.close()
+            emulator.stop()
 
 
 def call(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
@@ -516,7 +515,7 @@ def test_what_a_handler_prints_goes_to_the_log_not_into_its_answer(deployed):
 
 def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatch, tmp_path):
     _, _, _, gateway = deployed
-    with open(tmp_path / "log", "w") as log:
+    with (tmp_path / "log").open("w") as log:
         server = local_gateway.make_server(gateway, 0, log, workers=1, waiting=0)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         try:
@@ -593,7 +592,7 @@ def test_a_header_that_fails_the_identity_validation_expression_is_refused_befor
 
 def test_a_burst_past_capacity_is_answered_429_never_reset(deployed, tmp_path):
     _, _, _, gateway = deployed
-    with open(tmp_path / "log", "w") as log:
+    with (tmp_path / "log").open("w") as log:
         server = local_gateway.make_server(gateway, 0, log, workers=2, waiting=2)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/{STAGE}"

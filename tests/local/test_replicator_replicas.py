@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import threading
 import uuid
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from werkzeug.serving import make_server
@@ -17,6 +17,9 @@ from werkzeug.serving import make_server
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
 from local.replicator import Replicator, replicator_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PRIMARY, REPLICA = "eu-west-1", "eu-central-1"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from werkzeug.serving import make_server
@@ -16,6 +16,9 @@ from local import traffic_flow
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
 from local.router import Router
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 WEST, CENTRAL, EAST = "eu-west-1", "eu-central-1", "us-east-1"
 REGIONS = (WEST, CENTRAL, EAST)

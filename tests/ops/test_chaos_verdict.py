@@ -24,7 +24,7 @@ LINE = re.compile(
 
 def a_run() -> Run:
     deployment = {"regions": {A: {}, B: {}}, "table_name": "t", "emulator_url": "http://127.0.0.1:1"}
-    return Run(deployment, Path("."), 1.0, None)
+    return Run(deployment, Path(), 1.0, None)
 
 
 def test_rto_spans_the_first_to_the_last_failed_request():

@@ -9,10 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local import emulator as emu
 from ops import deploy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SLOW_EXIT = (
     "import signal, sys, time\n"

@@ -51,7 +51,7 @@ def mentioning(root: Path) -> set[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(entry / "cwd")
+            cwd = str((entry / "cwd").readlink())
         except OSError:
             continue
         if (str(root) in cmdline or cwd.startswith(str(root))) and emu.pid_alive(int(entry.name)):

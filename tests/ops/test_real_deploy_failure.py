@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from modules.config.loader import load_environments
 from ops import deploy
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ops import terraform as tf
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.terraform
 

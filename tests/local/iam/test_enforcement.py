@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -22,6 +21,10 @@ from local import issuer
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
 from local.iam import web_identity
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
