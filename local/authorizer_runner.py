@@ -23,11 +23,24 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from local import iam_policy
 from local.deployed_api import Authorizer, FunctionNotFound, FunctionReader
 from local.execution_environment import CodeMismatch, EnvironmentPool
 from local.function_credentials import RoleRefused
+
+
+class RegionInfo(Protocol):
+    """What an authorizer needs of its gateway's region (local/gateway.py's Region)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def rest_api_id(self) -> str: ...
+
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 HEADER_SOURCE = "method.request.header."
@@ -92,7 +105,7 @@ def parse_result(payload: object) -> Result:
 class LocalAuthorizers:
     """Runs a region's authorizers; caches results per (authorizer, token) for their TTL."""
 
-    def __init__(self, region, functions: FunctionReader, environments: EnvironmentPool) -> None:
+    def __init__(self, region: RegionInfo, functions: FunctionReader, environments: EnvironmentPool) -> None:
         self.region, self.functions, self.environments = region, functions, environments
         self._cache: dict[tuple[str, str], tuple[float, Result]] = {}
         self._lock = threading.Lock()

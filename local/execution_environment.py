@@ -17,6 +17,7 @@ invocation of a function, made from the function's deployed configuration and co
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -29,10 +30,13 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
-from local.deployed_api import FunctionConfig
-from local.faults import Faults
 from local.function_credentials import RoleCredentials, RoleRefused, Session
+
+if TYPE_CHECKING:
+    from local.deployed_api import FunctionConfig
+    from local.faults import Faults
 
 RUNTIME_FILE = Path(__file__).resolve().with_name("lambda_runtime.py")
 # Lambda's limit on a synchronous invocation's response; larger answers are function errors.
@@ -50,7 +54,7 @@ class CodeMismatch(RuntimeError):
 def lambda_sha256(path: Path) -> str:
     """Base64 of the file's SHA-256: how Lambda reports ``CodeSha256``."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return base64.b64encode(digest.digest()).decode()
@@ -153,7 +157,7 @@ class Worker:
     """One execution environment: a runtime process serving one invocation at a time."""
 
     def __init__(
-        self, config: FunctionConfig, env: dict[str, str], task_root: Path, log, session: Session | None = None
+        self, config: FunctionConfig, env: dict[str, str], task_root: Path, log: TextIO, session: Session | None = None
     ) -> None:
         self.key, self.session = config.environment_key, session  # session: the role's, in ``env``
         self.proc = subprocess.Popen(
@@ -226,10 +230,8 @@ class Worker:
             self.proc.kill()
         self.proc.wait(timeout=10)
         for stream in (self.stdin, self.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
 
 class EnvironmentPool:
@@ -241,7 +243,7 @@ class EnvironmentPool:
         code: CodeStore,
         region: str,
         emulator_url: str,
-        log=None,
+        log: TextIO | None = None,
         max_per_function: int = MAX_WORKERS_PER_FUNCTION,
         faults: Faults | None = None,
         credentials: RoleCredentials | None = None,

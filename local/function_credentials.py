@@ -20,12 +20,16 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from local import iam_policy
-from local.emulator import AwsClient
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from local.emulator import AwsClient
 
 LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
 SESSION_S = 3600  # an IAM role's default maximum session duration

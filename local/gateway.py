@@ -43,6 +43,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import deployment_file, faults, front_door, iam_policy, request_validation, throttling
@@ -60,6 +61,10 @@ from local.deployed_api import (
 from local.emulator import LOOPBACK, aws_client
 from local.execution_environment import CodeMismatch, CodeStore, EnvironmentPool, Outcome
 from local.function_credentials import RoleCredentials, RoleRefused
+
+if TYPE_CHECKING:
+    from local.deployed_api import Integration
+    from local.emulator import AwsClient
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 INVOKE_ACTION = "lambda:InvokeFunction"
@@ -241,7 +246,7 @@ def _event_body(body: bytes, content_type: str | None, binary_media_types: tuple
     return body.decode("utf-8", errors="replace"), False
 
 
-def mock_response(integration, content_type: str | None) -> GatewayResponse:
+def mock_response(integration: Integration, content_type: str | None) -> GatewayResponse:
     """A MOCK integration's answer: the ``statusCode`` its request template names (a plain
     JSON template; VTL is not evaluated: 500), that status's integration response with its
     static header values; response templates are not evaluated, so the body is empty."""
@@ -249,7 +254,7 @@ def mock_response(integration, content_type: str | None) -> GatewayResponse:
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     template = templates.get(media_type) or templates.get("application/json")
     try:
-        status = str(int(json.loads(template)["statusCode"]))
+        status = str(int(json.loads(template or "")["statusCode"]))
     except (TypeError, ValueError, KeyError):
         return internal_error("the MOCK integration's request template is not plain JSON with a statusCode")
     configured = integration.responses.get(status)
@@ -388,7 +393,9 @@ class Gateway:
             return gateway_error(403, "Forbidden", "IncompleteSignatureException", "SigV4 is not verified locally")
         return gateway_error(401, "Unauthorized", "UnauthorizedException", f"{kind} authorizers are not emulated")
 
-    def _custom(self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot, request_id: str):
+    def _custom(
+        self, request: GatewayRequest, route: RouteMatch, snapshot: ApiSnapshot, request_id: str
+    ) -> GatewayResponse | dict | None:
         authorizer = snapshot.authorizers.get(route.method.authorizer_id)
         if authorizer is None:
             return internal_error(f"the method's authorizer {route.method.authorizer_id!r} does not exist")
@@ -539,24 +546,24 @@ class GatewayServer(front_door.FrontDoorServer):
 
     busy = front_door.json_error(429, "Too Many Requests")
 
-    def __init__(self, gateway: Gateway, port: int, log, **capacity: int) -> None:
+    def __init__(self, gateway: Gateway, port: int, log: TextIO, **capacity: int) -> None:
         super().__init__((LOOPBACK, port), GatewayHandler, **capacity)
         self.gateway, self.log = gateway, log
 
 
-def make_server(gateway: Gateway, port: int = 0, log=None, **capacity: int) -> GatewayServer:
+def make_server(gateway: Gateway, port: int = 0, log: TextIO | None = None, **capacity: int) -> GatewayServer:
     """``capacity``: ``workers`` and ``waiting`` (local/front_door.py's defaults)."""
     return GatewayServer(gateway, port, log if log is not None else sys.stderr, **capacity)
 
 
-def gateway_for(deployment: dict, region: str, state_dir: Path, log=None) -> Gateway:
+def gateway_for(deployment: dict, region: str, state_dir: Path, log: TextIO | None = None) -> Gateway:
     """The gateway of one region of a deployment file (docs/local-stand-in.md, "The deployment file")."""
     served = deployment["regions"][region]
     endpoint = deployment["emulator_url"]
     clients = {region: aws_client("lambda", region, endpoint)}
     creating = threading.Lock()  # making boto3 clients is not thread-safe; using them is
 
-    def lambda_client(function_region: str):
+    def lambda_client(function_region: str) -> AwsClient:
         with creating:
             if function_region not in clients:
                 clients[function_region] = aws_client("lambda", function_region, endpoint)

@@ -19,6 +19,9 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
 
 
 class LambdaContext:
@@ -41,7 +44,7 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
-def load_handler(spec: str, task_root: str):
+def load_handler(spec: str, task_root: str) -> Callable[..., Any]:
     """``functions.items.create_item`` from the deployed code; refuses a module that was
     found anywhere else (Lambda's Runtime.ImportModuleError otherwise)."""
     module_name, _, attribute = spec.rpartition(".")
@@ -58,7 +61,7 @@ def _error(exc: BaseException) -> dict:
     return {"errorType": type(exc).__name__, "errorMessage": str(exc)[:1000]}
 
 
-def serve(channel, requests) -> None:
+def serve(channel: BinaryIO, requests: BinaryIO) -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     try:
         handler = load_handler(os.environ["_HANDLER"], task_root)
@@ -84,9 +87,9 @@ def main() -> None:
     channel = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     # Lambda puts the task root first; the local/ folder (this script's) is not Lambda's.
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = Path(__file__).resolve().parent
     sys.path[:] = [os.environ["LAMBDA_TASK_ROOT"]] + [
-        entry for entry in sys.path if os.path.abspath(entry or ".") != here
+        entry for entry in sys.path if Path(entry or ".").resolve() != here
     ]
     serve(channel, sys.stdin.buffer)
 

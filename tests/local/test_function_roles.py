@@ -156,19 +156,18 @@ def served(tmp_path_factory):
     port = free_port()
     served_region = {"api_url": f"http://127.0.0.1:{port}/{STAGE}", "rest_api_id": api.id, "stage": STAGE}
     deployment = deployment_file.build(endpoint, ACCOUNT, root / "stack", {REGION: {**served_region, "functions": {}}})
-    log = open(root / "gateway.log", "w")
-    gateway = local_gateway.gateway_for(deployment, REGION, root, log)
-    server = local_gateway.make_server(gateway, port, log)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield api, f"http://127.0.0.1:{port}/{STAGE}", root / "gateway.log"
-    finally:
-        server.shutdown()
-        server.server_close()
-        gateway.environments.close()
-        log.close()
-        reset(endpoint)
-        emulator.shutdown()  # type: ignore[attr-defined]
+    with (root / "gateway.log").open("w") as log:
+        gateway = local_gateway.gateway_for(deployment, REGION, root, log)
+        server = local_gateway.make_server(gateway, port, log)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        try:
+            yield api, f"http://127.0.0.1:{port}/{STAGE}", root / "gateway.log"
+        finally:
+            server.shutdown()
+            server.server_close()
+            gateway.environments.close()
+            reset(endpoint)
+            emulator.shutdown()  # type: ignore[attr-defined]
 
 
 def answer(url: str, headers: dict | None = None) -> tuple[int, dict, dict]:
