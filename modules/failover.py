@@ -30,12 +30,16 @@ ROUTE53_PROPAGATION_S = 60
 # records here alias API Gateway regional domain names, answered with a 60 s TTL (as ELB and
 # S3 website alias targets are, per the Route53 FAQ on DNS failover and TTLs).
 ALIAS_TARGET_TTL_S = 60
-# The calculated health check the records use is healthy while this many of its children
-# are: both, the HTTP check and the signal check (the API's 5XX rate, unless it does not count:
-# modules/constructs/global_routing.py). One
-# more than its children is the evacuation lever: Route53 then always considers it
-# unhealthy (HealthThreshold, Route53 API reference); ops/drill.py sets and restores it.
-ROUTING_CHILD_HEALTH_THRESHOLD = 2
+
+
+def routing_threshold(children: int) -> int:
+    """The threshold of a region's calculated routing check with ``children`` children: g
+    HTTPS checks and g signal checks, healthy with all g HTTPS checks and one signal, so
+    g + 1 (modules/constructs/global_routing.py). Also right for the older nested check (an
+    HTTP check and a signal check: 2 of 2). Above ``children`` is the evacuation lever:
+    Route53 then always considers it unhealthy (HealthThreshold, Route53 API reference);
+    ops/drill.py sets it and restores this."""
+    return children // 2 + 1
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, TextIO, TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD, FailoverBound
+from modules.failover import FailoverBound, routing_threshold
 from ops.drill_targets import AwsTarget, DrillError, LocalTarget
 
 if TYPE_CHECKING:
@@ -308,8 +308,8 @@ def _seconds(value: float | None) -> str:
 
 
 def set_evacuated(target: Target, region: str, evacuated: bool) -> str:
-    """Evacuate (threshold above the children) or restore (ROUTING_CHILD_HEALTH_THRESHOLD)
-    the region's calculated check; says what it did. Idempotent."""
+    """Evacuate (threshold above the children) or restore (``routing_threshold`` of the
+    children) the region's calculated check; says what it did. Idempotent."""
     route53, check_id = target.route53, target.routing_check_id(region)
     check = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]
     config = check["HealthCheckConfig"]
@@ -318,7 +318,7 @@ def set_evacuated(target: Target, region: str, evacuated: bool) -> str:
     children = len(config.get("ChildHealthChecks") or [])
     if not children:
         raise DrillError(f"{region}'s routing check {check_id} has no children; expected the HTTP and alarm checks")
-    wanted = children + 1 if evacuated else min(ROUTING_CHILD_HEALTH_THRESHOLD, children)
+    wanted = children + 1 if evacuated else routing_threshold(children)
     current = config.get("HealthThreshold")
     action = "evacuated" if evacuated else "restored"
     if current == wanted:

@@ -143,14 +143,20 @@ DEFAULT_CHECKER_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
 # Route53 does not publish how many checkers probe from each region; about 15-16 over its 8
 # default regions is what AWS describes (2 a region), so 3 a region is the margin assumed.
 CHECKERS_PER_REGION = 3
+# Route53 HTTPS checks on each region's /health: one per signal check of its routing check,
+# 3 with an authorizer (rate, traffic floor, authorizer), 2 without; sized for the most
+# (modules/constructs/global_routing.py). Each is probed by every checker.
+HTTPS_CHECKS_PER_REGION = 3
 # One more concurrent execution for an operator's or the smoke step's own probe.
 OPERATOR_HEALTH_PROBES = 1
 # /health reserves this much, so item traffic can never throttle the health checks (a
 # throttled check fails, and Route53 takes the region out). A check answers in at most ~1 s
 # (the DynamoDB timeout), less than the 10 or 30 s interval, so each checker has at most one
-# request in flight: 3 regions x 3 checkers + 1 = 10. It is also a cap: more is throttled
-# (docs/production-signals.md, "/health").
-HEALTH_RESERVED_CONCURRENCY = len(DEFAULT_CHECKER_REGIONS) * CHECKERS_PER_REGION + OPERATOR_HEALTH_PROBES
+# request in flight per check: 3 regions x 3 checkers x 3 HTTPS checks + 1 = 28. It is also a
+# cap: more is throttled (docs/production-signals.md, "/health").
+HEALTH_RESERVED_CONCURRENCY = (
+    len(DEFAULT_CHECKER_REGIONS) * CHECKERS_PER_REGION * HTTPS_CHECKS_PER_REGION + OPERATOR_HEALTH_PROBES
+)
 # The health route: the only path Route53 may check.
 HEALTH_ROUTE = next(route for route in ROUTES if route.id == "health")
 

@@ -1,12 +1,18 @@
-"""Route53, per region: an HTTPS health check on that region's execute-api host and stage
-``/health``; a *signal* check, healthy while any of its children is: the API's 5XX rate
-alarm is OK, or the region's traffic is under the floor (a rate of a few requests means
-nothing), or its authorizer is failing (then the 5XX are the authorizer's, most likely the
-issuer's JWKS being down in every region at once, and evacuating cannot help); and a
-calculated *routing* check, healthy only while the HTTPS and the signal checks are. With a
-domain, A and AAAA alias records per region in the chosen mode, each tied to its region's
-routing check, so a region that answers ``/health`` but fails requests leaves DNS too
-(docs/production-signals.md).
+"""Route53, per region: HTTPS health checks on that region's execute-api host and stage
+``/health``; CLOUDWATCH_METRIC *signal* checks, any of which healthy means the 5XX rate
+does not take the region out: the API's 5XX rate alarm is OK, or the region's traffic is
+under the floor (a rate of a few requests means nothing), or its authorizer is failing
+(then the 5XX are the authorizer's, most likely the issuer's JWKS being down in every region
+at once, and evacuating cannot help); and one calculated *routing* check over all of them,
+healthy only while HTTPS is up and at least one signal is. With a domain, A and AAAA alias
+records per region in the chosen mode, each tied to its region's routing check, so a region
+that answers ``/health`` but fails requests leaves DNS too (docs/production-signals.md).
+
+The routing check is flat because Route53 refuses a calculated check among a calculated
+check's children ("Health checks to monitor", Route53 Developer Guide). With g signal
+checks it has g HTTPS children (the same probe, as distinct checks: ChildHealthChecks must
+be distinct) and threshold g + 1 (``routing_threshold``): HTTPS up and any signal healthy
+is g + 1 or more; HTTPS up and no signal is g; HTTPS down is at most g.
 
 The calculated check's ``child_health_threshold`` is the evacuation lever (``python -m
 ops.drill --evacuate REGION``): above the number of children, Route53 always considers
@@ -22,7 +28,7 @@ from constructs import Construct
 
 from modules.config.loader import DomainConfig, HealthCheckConfig, RoutingConfig
 from modules.constructs.traffic_policy import PolicyEndpoint, TrafficPolicy, TrafficPolicyProps
-from modules.failover import ROUTING_CHILD_HEALTH_THRESHOLD
+from modules.failover import routing_threshold
 from modules.provider import aws
 
 if TYPE_CHECKING:
@@ -45,10 +51,6 @@ EMULATOR_ALARM_CHECK_DRIFT = (
     "port",
     "request_interval",
 )
-
-
-# At least one of the signal check's children healthy: the rate is fine, or it does not count.
-SIGNAL_CHILD_HEALTH_THRESHOLD = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,29 +91,33 @@ class GlobalRoutingProps:
 
 
 class GlobalRouting(Construct):
-    """Exposes, per region: ``health_checks`` (the HTTPS check), ``alarm_checks`` (the
-    5XX rate alarm check), ``guard_checks`` (the traffic-floor and authorizer alarm checks),
-    ``signal_checks`` (calculated: any of those), ``routing_checks`` (the calculated check
-    the records use), ``records`` (region -> [A, AAAA]) and ``traffic_policy`` (traffic-policy
-    mode, with a domain: the policy and its record, which replace the alias records)."""
+    """Exposes, per region: ``health_checks`` (the first HTTPS check), ``https_checks``
+    (all of them, one per signal check), ``alarm_checks`` (the 5XX rate alarm check),
+    ``guard_checks`` (the traffic-floor and authorizer alarm checks), ``routing_checks``
+    (the flat calculated check the records use), ``records`` (region -> [A, AAAA]) and
+    ``traffic_policy`` (traffic-policy mode, with a domain: the policy and its record,
+    which replace the alias records)."""
 
     def __init__(self, scope: Construct, id_: str, props: GlobalRoutingProps) -> None:
         super().__init__(scope, id_)
         self._props = props
         self.health_checks: dict[str, Route53HealthCheck] = {}
+        self.https_checks: dict[str, list[Route53HealthCheck]] = {}
         self.alarm_checks: dict[str, Route53HealthCheck] = {}
         self.guard_checks: dict[str, list[Route53HealthCheck]] = {}
-        self.signal_checks: dict[str, Route53HealthCheck] = {}
         self.routing_checks: dict[str, Route53HealthCheck] = {}
         self.records: dict[str, list[Route53Record]] = {}
         for index, endpoint in enumerate(props.endpoints):
             region_scope = Construct(self, endpoint.region)
-            self.health_checks[endpoint.region] = self._health_check(region_scope, endpoint)
             self.alarm_checks[endpoint.region] = self._alarm_check(
                 region_scope, "alarm_check", endpoint.region, endpoint.alarm_name, "api-5xx"
             )
             self.guard_checks[endpoint.region] = self._guard_checks(region_scope, endpoint)
-            self.signal_checks[endpoint.region] = self._signal_check(region_scope, endpoint.region)
+            signals = 1 + len(self.guard_checks[endpoint.region])
+            self.https_checks[endpoint.region] = [
+                self._health_check(region_scope, endpoint, number) for number in range(1, signals + 1)
+            ]
+            self.health_checks[endpoint.region] = self.https_checks[endpoint.region][0]
             check = self._routing_check(region_scope, endpoint)
             self.routing_checks[endpoint.region] = check
             records = self._records(region_scope, endpoint, check, index)
@@ -119,11 +125,15 @@ class GlobalRouting(Construct):
                 self.records[endpoint.region] = records
         self.traffic_policy = self._traffic_policy() if props.routing_config.mode == "traffic-policy" else None
 
-    def _health_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
+    def _health_check(self, scope: Construct, endpoint: RegionEndpoint, number: int) -> Route53HealthCheck:
+        """The ``number``th HTTPS check of the region (1: ``health_check``, as before the
+        copies; then ``health_check_2``...): the same probe each time; only the first
+        measures latency."""
         props = self._props
+        suffix = "" if number == 1 else f"-{number}"
         return aws.route53_health_check.Route53HealthCheck(
             scope,
-            "health_check",
+            "health_check" if number == 1 else f"health_check_{number}",
             provider=props.provider,
             type="HTTPS",
             fqdn=endpoint.execute_api_host,
@@ -133,8 +143,9 @@ class GlobalRouting(Construct):
             request_interval=props.health_check_config.interval,
             failure_threshold=props.health_check_config.failure_threshold,
             regions=list(props.health_check_config.regions),
-            measure_latency=True,
-            tags={"Name": f"{props.name_prefix}-{endpoint.region}"},
+            # latency is a graph, billed per check: the first one is enough
+            measure_latency=number == 1 or None,
+            tags={"Name": f"{props.name_prefix}-{endpoint.region}{suffix}"},
         )
 
     def _alarm_check(
@@ -194,31 +205,24 @@ class GlobalRouting(Construct):
             )
         return checks
 
-    def _signal_check(self, scope: Construct, region: str) -> Route53HealthCheck:
-        """Healthy while the 5XX rate is fine or one of the guards says it does not count."""
-        props = self._props
-        return aws.route53_health_check.Route53HealthCheck(
-            scope,
-            "signal_check",
-            provider=props.provider,
-            type="CALCULATED",
-            child_healthchecks=[self.alarm_checks[region].id, *(check.id for check in self.guard_checks[region])],
-            child_health_threshold=SIGNAL_CHILD_HEALTH_THRESHOLD,
-            tags={"Name": f"{props.name_prefix}-{region}-signal"},
-        )
-
     def _routing_check(self, scope: Construct, endpoint: RegionEndpoint) -> Route53HealthCheck:
-        """Healthy while both children are: what the records use. Its threshold is the
-        evacuation lever (module docstring), so Terraform leaves it as the drill set it."""
+        """Healthy while every HTTPS check and one signal check are (module docstring): what
+        the records use. Its threshold is the evacuation lever, so Terraform leaves it as the
+        drill set it."""
         props = self._props
         region = endpoint.region
+        children = [
+            *(check.id for check in self.https_checks[region]),
+            self.alarm_checks[region].id,
+            *(check.id for check in self.guard_checks[region]),
+        ]
         return aws.route53_health_check.Route53HealthCheck(
             scope,
             "routing_check",
             provider=props.provider,
             type="CALCULATED",
-            child_healthchecks=[self.health_checks[region].id, self.signal_checks[region].id],
-            child_health_threshold=ROUTING_CHILD_HEALTH_THRESHOLD,
+            child_healthchecks=children,
+            child_health_threshold=routing_threshold(len(children)),
             tags={"Name": f"{props.name_prefix}-{region}-routing"},
             lifecycle={"ignore_changes": ["child_health_threshold"]},
         )

@@ -84,7 +84,7 @@ def test_no_state_table_is_local_state():
         ("lambda.memory", 128, 10240),
         ("lambda.timeout", 1, 29),
         ("lambda.reserved_concurrency", 1, 10000),
-        ("lambda.account_concurrency", 110, 100000),
+        ("lambda.account_concurrency", 128, 100000),
         ("api.throttle_rate_limit", 1, 10000),
         ("api.throttle_burst_limit", 1, 5000),
         ("health_check.failure_threshold", 1, 10),
@@ -193,8 +193,8 @@ MESSAGES = [
     (
         with_("lambda.reserved_concurrency", 300),
         [
-            "lambda.reserved_concurrency: 300 reserves 910 per region (the item functions' reservations and 10 for "
-            "health), which leaves 90 of lambda.account_concurrency = 1000 unreserved (expected at least 100 "
+            "lambda.reserved_concurrency: 300 reserves 928 per region (the item functions' reservations and 28 for "
+            "health), which leaves 72 of lambda.account_concurrency = 1000 unreserved (expected at least 100 "
             "unreserved, which Lambda requires: reserve less, or raise the account's quota and "
             "lambda.account_concurrency)"
         ],
@@ -456,7 +456,7 @@ def test_two_owners_and_a_missing_owner_are_both_reported(tmp_path):
 
 
 def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
-    """440 x 3 + 10 = 1330 and 10: 1340 of 1440 leaves exactly 100. The first account and
+    """440 x 3 + 28 = 1348 and 28: 1376 of 1476 leaves exactly 100. The first account and
     region (a's alone) has nothing to add up; the next ones do."""
     write(
         tmp_path,
@@ -464,14 +464,14 @@ def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
             "a": own(
                 "a",
                 "111111111111",
-                lambda__account_concurrency=1440,
+                lambda__account_concurrency=1476,
                 lambda__reserved_concurrency=440,
                 regions=["ap-south-1", "us-east-1", "eu-west-1"],
             ),
             "b": own(
                 "b",
                 "111111111111",
-                lambda__account_concurrency=1440,
+                lambda__account_concurrency=1476,
                 api__manage_account_settings=False,
                 regions=["eu-west-1", "us-east-1"],
             ),
@@ -483,7 +483,7 @@ def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
             own(
                 "b",
                 "111111111111",
-                lambda__account_concurrency=1439,
+                lambda__account_concurrency=1475,
                 api__manage_account_settings=False,
                 regions=["eu-west-1", "us-east-1"],
             )
@@ -492,7 +492,7 @@ def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
     message = str(pytest.raises(ConfigError, load_environments, tmp_path).value)
     assert message.splitlines()[0] == (
         f"{tmp_path / 'b.toml'}: lambda.reserved_concurrency: None shares account 111111111111 in us-east-1 with "
-        f"{tmp_path / 'a.toml'}: they reserve 1340 together, leaving 99 of lambda.account_concurrency = 1439 "
+        f"{tmp_path / 'a.toml'}: they reserve 1376 together, leaving 99 of lambda.account_concurrency = 1475 "
         "(expected at least 100 unreserved: reserve less, or raise the quota and lambda.account_concurrency)"
     )
 
@@ -670,7 +670,7 @@ def test_three_environments_sharing_a_quota_are_named_together(tmp_path):
     }
     write(tmp_path, files)
     message = str(pytest.raises(ConfigError, load_environments, tmp_path).value).splitlines()[0]
-    assert f"with {tmp_path / 'a.toml'}, {tmp_path / 'b.toml'}: they reserve 930 together, leaving 70" in message
+    assert f"with {tmp_path / 'a.toml'}, {tmp_path / 'b.toml'}: they reserve 984 together, leaving 16" in message
 
 
 def test_a_one_character_marker_pair_on_consecutive_lines_is_an_empty_span():

@@ -210,7 +210,7 @@ def test_prod_as_it_was_is_rejected():
     """200 for each of 4 functions was 800 per region; now 200 x 3 + 10 still fits 1000,
     but not an account with a quota of 700."""
     message = str(pytest.raises(ConfigError, parse, _with_reservation(200, 700)).value)
-    assert "lambda.reserved_concurrency: 200 reserves 610 per region" in message
+    assert "lambda.reserved_concurrency: 200 reserves 628 per region" in message
 
 
 def test_account_concurrency_boundaries():
@@ -221,14 +221,14 @@ def test_account_concurrency_boundaries():
 
 def test_an_account_too_small_for_the_health_reservation_is_named():
     message = str(pytest.raises(ConfigError, parse, with_("lambda.account_concurrency", 100)).value)
-    assert "test.toml: lambda.account_concurrency: 100 reserves 10 per region" in message
-    assert "which leaves 90 of lambda.account_concurrency = 100 unreserved" in message
+    assert "test.toml: lambda.account_concurrency: 100 reserves 28 per region" in message
+    assert "which leaves 72 of lambda.account_concurrency = 100 unreserved" in message
 
 
 def test_reservations_of_two_environments_in_one_account_and_region_add_up(tmp_path):
     """Reservations are per account and region: two environments there share one quota.
-    100 per item function is 310 each, 620 together (380 left); 150 is 460 each, 920
-    together, and only 80 left."""
+    100 per item function is 328 each, 656 together (344 left); 150 is 478 each, 956
+    together, and only 44 left."""
     qa = with_("api.manage_account_settings", False, with_("domain.record_name", "api.qa.example.com"))
     fits = write(
         tmp_path / "fits",
@@ -243,7 +243,7 @@ def test_reservations_of_two_environments_in_one_account_and_region_add_up(tmp_p
     assert "lambda.reserved_concurrency" in message
     assert f"{too_much / 'prod.toml'}" in message and f"{too_much / 'qa.toml'}" in message
     assert "account 123456789012 in eu-west-1" in message
-    assert "reserve 920 together, leaving 80" in message
+    assert "reserve 956 together, leaving 44" in message
 
 
 # --- item 3: one owner of API Gateway's account settings per account and region ----------
@@ -335,8 +335,8 @@ def test_summary_names_the_quota_and_an_environment_without_subscriber():
     rows = environments_table([quiet, paged]).splitlines()[2:]
     assert rows[0].rstrip(" |").split(" | ")[4:8] == [
         "**nobody**: no `alarms.email`, alarms show in the CloudWatch console only",
-        "310",
-        "410 (declared: 1000)",
+        "328",
+        "428 (declared: 1000)",
         "set here",
     ]
     assert rows[1].split(" | ")[4] == "ops@example.com" and rows[1].endswith("| set by another environment |")

@@ -34,7 +34,7 @@ def test_prod_fits_an_account_with_the_usual_quota(environment_configs):
     client_for, stubs = stubbed({region: (1000, 1000) for region in prod.regions})
     found = require_lambda_concurrency(prod, client_for)
     # 3 item functions x 200 + 10 for health, plus the 100 Lambda keeps unreserved
-    assert [(r.region, r.reserved, r.needed) for r in found] == [(region, 610, 710) for region in prod.regions]
+    assert [(r.region, r.reserved, r.needed) for r in found] == [(region, 628, 728) for region in prod.regions]
     for stub in stubs:
         stub.assert_no_pending_responses()
 
@@ -47,15 +47,15 @@ def test_a_region_below_the_reservations_stops_with_the_numbers(environment_conf
         require_lambda_concurrency(prod, client_for)
     message = str(err.value)
     assert "ap-southeast-1: the account's Lambda concurrency quota is 400 (400 unreserved now)" in message
-    assert "backend-prod reserves 610 there" in message and "710 needed" in message and "L-B99A9384" in message
+    assert "backend-prod reserves 628 there" in message and "728 needed" in message and "L-B99A9384" in message
     assert "eu-west-1:" not in message
 
 
 def test_dev_needs_health_plus_the_unreserved_minimum(environment_configs):
-    """A new account's quota of 10 cannot hold even health's 10 and Lambda's 100."""
+    """A new account's quota of 10 cannot hold even health's 28 and Lambda's 100."""
     dev = environment_configs["dev"]
     client_for, _ = stubbed({region: (10, 10) for region in dev.regions})
-    with pytest.raises(QuotaError, match="quota is 10 .*reserves 10 there.*110 needed"):
+    with pytest.raises(QuotaError, match="quota is 10 .*reserves 28 there.*128 needed"):
         require_lambda_concurrency(dev, client_for)
 
 

@@ -188,6 +188,23 @@ def test_an_evacuated_region_leaves_the_global_url_until_restored_and_the_plan_s
         restored = drill(local, "--restore", primary)
     assert restored.returncode == 0 and f"{primary} restored" in restored.stdout, restored.stdout + restored.stderr
     assert until(lambda: served() == primary, 5) is not None
+    assert_flat_and_restored(described, primary)
+
+
+def assert_flat_and_restored(described: dict, region: str) -> None:
+    """As deployed: the routing check's children are g HTTPS and g alarm checks, none
+    calculated (AWS refuses that), and --restore put back g + 1, not 2."""
+    route53 = aws_client("route53", "us-east-1", described["emulator_url"])
+    config = route53.get_health_check(HealthCheckId=described["regions"][region]["routing_health_check_id"])[
+        "HealthCheck"
+    ]["HealthCheckConfig"]
+    kinds = sorted(
+        route53.get_health_check(HealthCheckId=child)["HealthCheck"]["HealthCheckConfig"]["Type"]
+        for child in config["ChildHealthChecks"]
+    )
+    g = len(kinds) // 2
+    assert kinds == ["CLOUDWATCH_METRIC"] * g + ["HTTPS"] * g and g >= 2, kinds
+    assert config["HealthThreshold"] == g + 1
 
 
 def test_the_regions_5xx_rate_takes_it_out_of_the_global_url_only_when_it_counts(local, described):

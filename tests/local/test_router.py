@@ -408,3 +408,57 @@ def test_a_burst_past_capacity_is_answered_503_with_retry_after_never_reset(glob
     outcomes = burst(address, [slow] * 60)
     assert set(outcomes) == {"HTTP/1.1 201 Created", "HTTP/1.1 503 Service Unavailable"}, outcomes
     assert outcomes["HTTP/1.1 201 Created"] >= 4 and sum(outcomes.values()) == 60
+
+
+def test_a_flat_routing_check_needs_every_https_copy_and_one_signal(deployed):
+    """The stacks' shape (modules/constructs/global_routing.py): g HTTPS checks of the same
+    endpoint and g alarm checks, threshold g + 1; here g = 2, the rate and traffic checks."""
+    route53, cloudwatch, ids = deployed["route53"], deployed["cloudwatch"], deployed["ids"]
+    http = route53.get_health_check(HealthCheckId=ids["http"])["HealthCheck"]["HealthCheckConfig"]
+    copy_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={key: http[key] for key in ("Type", "FullyQualifiedDomainName", "Port", "ResourcePath")}
+        | {"RequestInterval": 10, "FailureThreshold": 2},
+    )["HealthCheck"]["Id"]
+    traffic_name = f"{deployed['alarm']['alarm_name']}-requests"
+    cloudwatch.put_metric_alarm(
+        AlarmName=traffic_name,
+        Namespace="AWS/ApiGateway",
+        MetricName="5XXError",
+        Statistic="SampleCount",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=60,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    traffic_id = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={"Type": "CLOUDWATCH_METRIC", "AlarmIdentifier": {"Name": traffic_name, "Region": WEST}},
+    )["HealthCheck"]["Id"]
+    deployed["evaluator"].alarm_checks[traffic_id] = {
+        "id": traffic_id,
+        "alarm_name": traffic_name,
+        "alarm_region": WEST,
+        "insufficient_data_health_status": "Unhealthy",
+    }
+    ids["flat"] = route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={
+            "Type": "CALCULATED",
+            "ChildHealthChecks": [ids["http"], copy_id, ids["alarm"], traffic_id],
+            "HealthThreshold": 3,
+        },
+    )["HealthCheck"]["Id"]
+
+    def state(name: str, value: str) -> None:
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=value, StateReason="test")
+
+    state(traffic_name, "INSUFFICIENT_DATA")  # no claim of low traffic: the rate decides
+    assert healthy(deployed, "flat")
+    state(deployed["alarm"]["alarm_name"], "ALARM")
+    assert not healthy(deployed, "flat")
+    state(traffic_name, "OK")  # under the floor: the rate does not count
+    assert healthy(deployed, "flat")
+    deployed["endpoint"].status = 503  # HTTPS down: both signals are not enough
+    state(deployed["alarm"]["alarm_name"], "OK")
+    assert until(lambda: not healthy(deployed, "flat"))

@@ -359,7 +359,7 @@ def routing_check(stubs, region, threshold, children=2):
     )
 
 
-def updated(stubs, region, threshold):
+def updated(stubs, region, threshold, children=2):
     stubs["route53"].add_response(
         "update_health_check",
         {
@@ -374,7 +374,7 @@ def updated(stubs, region, threshold):
             "HealthCheckId": f"calc-{region}",
             "HealthThreshold": threshold,
             "HealthCheckVersion": 4,
-            "ChildHealthChecks": [f"child-0-{region}", f"child-1-{region}"],
+            "ChildHealthChecks": [f"child-{n}-{region}" for n in range(children)],
         },
     )
 
@@ -402,6 +402,29 @@ def test_restore_puts_the_threshold_back_once(world):
 
     assert drill.set_evacuated(world["target"], WEST, False).startswith("eu-west-1 restored: ")
     assert drill.set_evacuated(world["target"], WEST, False).startswith("eu-west-1 is already restored")
+    assert_all_calls_made(world)
+
+
+@pytest.mark.parametrize(("children", "restored"), [(4, 3), (6, 4)])
+def test_restore_of_a_flat_routing_check_needs_every_https_check_and_one_signal(world, children, restored):
+    """g HTTPS and g signal children: restored to g + 1, not 2 (which any two signals would pass)."""
+    stubs = world["stubs"]
+    routing_check(stubs, WEST, children + 1, children)
+    updated(stubs, WEST, restored, children)
+
+    message = drill.set_evacuated(world["target"], WEST, False)
+
+    assert message.endswith(f"threshold {children + 1} -> {restored} of {children} children")
+    assert_all_calls_made(world)
+
+
+def test_evacuating_a_flat_routing_check_goes_above_all_its_children(world):
+    stubs = world["stubs"]
+    routing_check(stubs, WEST, 4, 6)
+    routing_check(stubs, CENTRAL, 4, 6)
+    updated(stubs, WEST, 7, 6)
+
+    assert drill.set_evacuated(world["target"], WEST, True).endswith("threshold 4 -> 7 of 6 children")
     assert_all_calls_made(world)
 
 

@@ -20,10 +20,10 @@ def test_prod_counts_what_it_synthesizes(synthesized, all_configs):
     config, doc = all_configs["prod"], synthesized["prod"]
     n = len(config.regions)
     found = counts(doc)
-    # per region: HTTPS, 5XX rate, traffic, authorizer, signal and routing checks
-    assert found.health_checks == 6 * n
-    # HTTPS, a 10 s interval and latency measurement on each region's endpoint check
-    assert config.health_check.interval == 10 and found.check_features == 3 * n
+    # per region: 3 HTTPS (one per signal), 5XX rate, traffic, authorizer and routing checks
+    assert found.health_checks == 7 * n
+    # HTTPS and a 10 s interval on each of the 3 HTTPS checks; latency measured by the first only
+    assert config.health_check.interval == 10 and found.check_features == (3 + 3 + 1) * n
     assert (found.web_acls, found.waf_rules) == (n, 4 * n)
     assert found.kms_keys == n + (0 if "us-east-1" in config.regions else 1)
     assert found.alarms == len(doc["resource"]["aws_cloudwatch_metric_alarm"])

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from modules.config.loader import CHECKERS_PER_REGION, HEALTH_RESERVED_CONCURRENCY, OPERATOR_HEALTH_PROBES
+from modules.config.loader import (
+    CHECKERS_PER_REGION,
+    HEALTH_RESERVED_CONCURRENCY,
+    HTTPS_CHECKS_PER_REGION,
+    OPERATOR_HEALTH_PROBES,
+)
 
 ENVIRONMENTS = ["dev", "staging", "prod", "local", "weighted", "nodomain"]
 
@@ -60,19 +65,23 @@ def test_health_has_its_own_method_throttle_sized_by_its_reservation(env):
     health_functions = [
         f for f in resources(doc, "aws_lambda_function").values() if f["handler"] == "functions.health.check"
     ]
-    assert health_functions and all(f["reserved_concurrent_executions"] == 10 for f in health_functions)
+    assert health_functions and all(f["reserved_concurrent_executions"] == 28 for f in health_functions)
 
 
-def test_the_health_reservation_is_the_checkers_plus_one_probe(all_configs):
-    for config in all_configs.values():
+def test_the_health_reservation_is_every_checker_of_every_https_check_plus_one_probe(synthesized, all_configs):
+    """Each checker probes each of a region's HTTPS checks (one per signal check): the
+    reservation holds all of them in flight at once, for the most HTTPS checks any region has."""
+    for name, config in all_configs.items():
+        https = [c for c in resources(synthesized[name], "aws_route53_health_check").values() if c["type"] == "HTTPS"]
+        assert len(https) <= HTTPS_CHECKS_PER_REGION * len(config.regions), name
         checkers = len(config.health_check.regions) * CHECKERS_PER_REGION
-        assert HEALTH_RESERVED_CONCURRENCY == checkers + OPERATOR_HEALTH_PROBES == 10
+        assert HEALTH_RESERVED_CONCURRENCY == checkers * HTTPS_CHECKS_PER_REGION + OPERATOR_HEALTH_PROBES == 28
 
 
 def test_health_checks_probe_from_three_checker_regions(env):
     config, doc = env
     https = [c for c in resources(doc, "aws_route53_health_check").values() if c["type"] == "HTTPS"]
-    assert len(https) == len(config.regions)
+    assert len(https) == len(config.regions) * (2 if config.auth.public else 3)
     assert all(c["regions"] == ["us-east-1", "eu-west-1", "ap-southeast-1"] for c in https)
 
 

@@ -36,9 +36,10 @@ def path_of(logical_id: str) -> list[str]:
             "alarm_topic",
             "rest_api",
             "health_check",
+            "health_check_2",
+            "health_check_3",
             "alarm_check",
             "routing_check",
-            "signal_check",
             "traffic_check",
             "authorizer_check",
             "api_traffic",
@@ -298,8 +299,8 @@ def test_certificate_domain_and_single_validation_record_per_region(env):
 
 
 def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
-    """kind (health_check, alarm_check, traffic_check, authorizer_check, signal_check,
-    routing_check) -> region -> (logical id, check)."""
+    """kind (health_check, health_check_2, health_check_3, alarm_check, traffic_check,
+    authorizer_check, routing_check) -> region -> (logical id, check)."""
     found: dict[str, dict[str, tuple[str, dict]]] = {}
     for logical_id, check in resources(doc, "aws_route53_health_check").items():
         _, region, kind = path_of(logical_id)
@@ -307,21 +308,29 @@ def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
     return found
 
 
-def test_health_check_per_region_on_execute_api_stage_health(env):
+def https_kinds(config) -> list[str]:
+    """One HTTPS check per signal check: the rate and traffic checks, and the authorizer's."""
+    signals = 2 if config.auth.public else 3
+    return ["health_check", *(f"health_check_{n}" for n in range(2, signals + 1))]
+
+
+def test_health_checks_per_region_on_execute_api_stage_health(env):
     config, doc = env
     by_kind = checks_by_kind(doc)
-    per_region = 5 if config.auth.public else 6
+    kinds = https_kinds(config)
+    per_region = 2 * len(kinds) + 1
     assert len(resources(doc, "aws_route53_health_check")) == per_region * len(config.regions)
-    assert set(by_kind["health_check"]) == set(config.regions)
-    for region, (_, check) in by_kind["health_check"].items():
-        assert re.fullmatch(
-            rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
-            check["fqdn"],
-        )
-        assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
-        assert check["type"] == "HTTPS" and check["port"] == 443
-        assert check["request_interval"] == config.health_check.interval
-        assert check["failure_threshold"] == config.health_check.failure_threshold
+    for kind in kinds:
+        assert set(by_kind[kind]) == set(config.regions)
+        for region, (_, check) in by_kind[kind].items():
+            assert re.fullmatch(
+                rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
+                check["fqdn"],
+            )
+            assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
+            assert check["type"] == "HTTPS" and check["port"] == 443
+            assert check["request_interval"] == config.health_check.interval
+            assert check["failure_threshold"] == config.health_check.failure_threshold
 
 
 def alarm_by_name_suffix(doc: dict, suffix: str) -> tuple[str, dict]:
@@ -330,39 +339,64 @@ def alarm_by_name_suffix(doc: dict, suffix: str) -> tuple[str, dict]:
     )
 
 
-def test_routing_check_needs_the_http_check_and_the_signal_check(env):
-    """A region that answers /health but fails requests leaves DNS: the records use a
-    calculated check of the HTTP check and the signal check; its threshold is the
-    evacuation lever Terraform leaves alone."""
+def signal_kinds(config) -> list[str]:
+    return ["alarm_check", "traffic_check", *([] if config.auth.public else ["authorizer_check"])]
+
+
+def test_routing_check_needs_every_https_check_and_one_signal(env):
+    """A region that answers /health but fails requests leaves DNS: the records use one flat
+    calculated check of g HTTPS checks and the g signal checks, threshold g + 1 (all HTTPS
+    and any signal); its threshold is the evacuation lever Terraform leaves alone."""
     config, doc = env
     by_kind = checks_by_kind(doc)
+    kinds = https_kinds(config)
     for region in config.regions:
-        http_id, _ = by_kind["health_check"][region]
-        signal_id, _ = by_kind["signal_check"][region]
         _, calculated = by_kind["routing_check"][region]
-        assert calculated["type"] == "CALCULATED" and calculated["child_health_threshold"] == 2
-        assert calculated["child_healthchecks"] == [
-            ref("aws_route53_health_check", http_id, "id"),
-            ref("aws_route53_health_check", signal_id, "id"),
-        ]
+        children = [ref("aws_route53_health_check", by_kind[kind][region][0], "id") for kind in kinds]
+        children += [ref("aws_route53_health_check", by_kind[kind][region][0], "id") for kind in signal_kinds(config)]
+        assert calculated["type"] == "CALCULATED" and calculated["child_health_threshold"] == len(kinds) + 1
+        assert calculated["child_healthchecks"] == children
         assert calculated["lifecycle"] == {"ignore_changes": ["child_health_threshold"]}
 
 
+def test_the_routing_check_is_healthy_exactly_when_https_is_up_and_a_signal_is(env):
+    """Every combination of the children, counted as Route53 does against the threshold."""
+    import itertools
+
+    config, doc = env
+    g = len(signal_kinds(config))
+    for region, (_, calculated) in checks_by_kind(doc)["routing_check"].items():
+        assert len(calculated["child_healthchecks"]) == 2 * g, region
+        for https_up, *signals in itertools.product([False, True], repeat=g + 1):
+            healthy = (g if https_up else 0) + sum(signals) >= calculated["child_health_threshold"]
+            assert healthy is (https_up and any(signals)), (region, https_up, signals)
+
+
+def test_no_calculated_check_has_a_calculated_child(synthesized):
+    """Route53 refuses a calculated check among a calculated check's children ("Health
+    checks to monitor", Route53 Developer Guide); moto accepts it, so only this catches it."""
+    for name, doc in synthesized.items():
+        checks = resources(doc, "aws_route53_health_check")
+        calculated = {
+            ref("aws_route53_health_check", lid, "id") for lid, c in checks.items() if c["type"] == "CALCULATED"
+        }
+        for lid, check in checks.items():
+            nested = calculated & set(check.get("child_healthchecks") or [])
+            assert not nested, f"{name}: {lid} has calculated children {sorted(nested)}"
+
+
 def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
-    """The signal check is healthy while any child is: the 5XX *rate* alarm (Average of
+    """A signal check is healthy while: the 5XX *rate* alarm (Average of
     5XXError, what Route53 can read) is OK, or requests are under the floor (SampleCount of
     the same metric), or the authorizer is failing (inverted check on its errors alarm:
     a JWKS outage fails it in every region, and must not empty DNS)."""
     config, doc = env
     by_kind = checks_by_kind(doc)
     for region in config.regions:
-        _, signal = by_kind["signal_check"][region]
-        rate_id, rate_check = by_kind["alarm_check"][region]
-        traffic_id, traffic_check = by_kind["traffic_check"][region]
-        children = [ref("aws_route53_health_check", rate_id, "id"), ref("aws_route53_health_check", traffic_id, "id")]
+        _, rate_check = by_kind["alarm_check"][region]
+        _, traffic_check = by_kind["traffic_check"][region]
         if not config.auth.public:
             authorizer_id, authorizer_check = by_kind["authorizer_check"][region]
-            children.append(ref("aws_route53_health_check", authorizer_id, "id"))
             alarm_id, alarm = alarm_by_name_suffix(doc, f"-authorizer-errors-{region}")
             assert authorizer_check["cloudwatch_alarm_name"] == ref(
                 "aws_cloudwatch_metric_alarm", alarm_id, "alarm_name"
@@ -372,7 +406,6 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
             assert alarm["metric_name"] == "Errors" and alarm["namespace"] == "AWS/Lambda"
         else:
             assert region not in by_kind.get("authorizer_check", {})
-        assert signal == {**signal, "type": "CALCULATED", "child_health_threshold": 1, "child_healthchecks": children}
         alarm_id, rate = alarm_by_name_suffix(doc, f"-api-5xx-{region}")
         assert rate_check["cloudwatch_alarm_name"] == ref("aws_cloudwatch_metric_alarm", alarm_id, "alarm_name")
         assert rate_check["insufficient_data_health_status"] == "Healthy" and "invert_healthcheck" not in rate_check
