@@ -740,7 +740,7 @@ def serve_emulator(config: EnvironmentConfig, root: Path, out=sys.stdout) -> lis
 
 def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out) -> list[str]:
     """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr."""
-    exports = {"AWS_ENDPOINT_URL": state.emulator_url, "CHECKPOINT_DISABLE": "1"}
+    exports = {"AWS_ENDPOINT_URL": state.emulator_url, **tf.EMULATOR_ROOT_KEYS, "CHECKPOINT_DISABLE": "1"}
     if state.issuer.get("url"):
         exports["TF_VAR_local_issuer_url"] = state.issuer["url"]
     if config_file := tf.cli_config(root / "build"):
