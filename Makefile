@@ -96,7 +96,7 @@ mutation: setup
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.
 # Over a running local deployment it refuses (the data would be lost) unless REPLACE=1.
 deploy: setup
-	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve) $(if $(REPLACE),--replace)
+	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve) $(if $(REPLACE),--replace) $(if $(AS_ROLES),--as-roles)
 
 # A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
 SCOPE ?= items:read items:write
