@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from local.iam.model import ContextValue, Request
-from local.iam.resources import PLACEHOLDER, UnknownAction, resource_types
+from local.iam.resources import PLACEHOLDER, ResourceType, UnknownAction, resource_types
 
 # The signing name in a request's credential scope, where the IAM prefix differs from it.
 IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "states": "states"}
@@ -101,7 +101,8 @@ def _policy(call: Call, state: State) -> str | None:
 
 
 def _route53_id(call: Call, state: State) -> str | None:
-    found = call.params.get("HostedZoneId") or call.params.get("HealthCheckId") or call.params.get("Id")
+    params = call.params
+    found = params.get("HostedZoneId") or params.get("HealthCheckId") or params.get("Id") or params.get("ResourceId")
     return found.rsplit("/", 1)[-1] if isinstance(found, str) else None
 
 
@@ -155,13 +156,20 @@ def resource_arns(call: Call, state: State) -> list[str]:
     except UnknownAction as error:
         raise Unmappable(f"{call.action}: not in the Service Authorization Reference") from error
     arns = []
-    for resource_type in types:
+    for resource_type in _named_type(call, types):
         try:
             arns.append(_fill_any(resource_type.arn_template, call, state))
         except Unmappable:
             if resource_type.required:
                 raise
     return arns or ["*"]
+
+
+def _named_type(call: Call, types: tuple[ResourceType, ...]) -> tuple[ResourceType, ...]:
+    """Route53's tag calls say which type their resource is (``ResourceType``: hostedzone or
+    healthcheck, with ``ResourceId``): only that type is authorized, as AWS does."""
+    named = call.params.get("ResourceType") if call.service == "route53" else None
+    return tuple(t for t in types if t.name == named) if isinstance(named, str) else types
 
 
 def _fill_any(templates: str, call: Call, state: State) -> str:

@@ -320,3 +320,24 @@ def test_a_session_token_that_is_not_the_sessions_is_refused_on_rest_calls_too(u
     forged = session_of({"AccessKeyId": creds.access_key, "SecretAccessKey": creds.secret_key, "SessionToken": "x"})
     error = refusal(lambda: forged.client("lambda", endpoint_url=url).list_functions())
     assert error.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_route53_tag_calls_are_authorized_against_the_resource_they_name(url):
+    """ListTagsForResource names its resource with ResourceType and ResourceId, as the
+    provider's read of a zone calls it: AWS authorizes it against that zone's ARN, not ``*``
+    (which no policy scoped to the zone allows)."""
+    route53 = aws_client("route53", REGION, url)
+    zones = [
+        route53.create_hosted_zone(Name=name, CallerReference=name)["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        for name in ("tagged.example.com", "other-tags.example.com")
+    ]
+    session = role_session(
+        url, "zone-tags", [allow("route53:ListTagsForResource", f"arn:aws:route53:::hostedzone/{zones[0]}")]
+    )
+    client = session.client("route53", endpoint_url=url)
+    assert client.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zones[0])["ResourceTagSet"]
+    other = refusal(lambda: client.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zones[1]))
+    assert (
+        f"route53:ListTagsForResource on resource: arn:aws:route53:::hostedzone/{zones[1]} "
+        in (other.response["Error"]["Message"])
+    )
