@@ -92,7 +92,8 @@ def _denied(handler: BaseResponse, message: str) -> RESTError:
         return JsonAccessDenied("AccessDeniedException", message)
     if protocol == "rest-json":
         return RestJsonAccessDenied("AccessDeniedException", message)
-    if protocol == "rest-xml":
+    # Query services (IAM, SNS, STS) answer like REST-XML ones: AWS's SDKs for Go read nothing else.
+    if protocol in ("rest-xml", "query"):
         return RestXmlAccessDenied("AccessDenied", message)
     return XmlAccessDenied("AccessDenied", message)
 
@@ -131,7 +132,8 @@ def _invalid_token(handler: BaseResponse) -> RESTError:
         return JsonAccessDenied("UnrecognizedClientException", message)
     if protocol == "rest-json":
         return RestJsonAccessDenied("UnrecognizedClientException", message)
-    return (RestXmlAccessDenied if protocol == "rest-xml" else XmlAccessDenied)("InvalidClientTokenId", message)
+    denied = RestXmlAccessDenied if protocol in ("rest-xml", "query") else XmlAccessDenied
+    return denied("InvalidClientTokenId", message)
 
 
 def call_params(handler: BaseResponse) -> dict[str, Any]:

@@ -10,6 +10,7 @@ refuses the call rather than evaluate it against a guessed resource.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ class State(Protocol):
     def kms_aliases(self, region: str, key_id: str) -> list[str]: ...
     def resource_tags(self, arn: str) -> dict[str, str]: ...
     def role_name_with_path(self, name: str) -> str | None: ...
+    def role_boundary(self, name: str) -> str | None: ...
     def table_hash_key(self, region: str, table: str) -> str | None: ...
 
 
@@ -106,6 +108,11 @@ def _route53_id(call: Call, state: State) -> str | None:
     return found.rsplit("/", 1)[-1] if isinstance(found, str) else None
 
 
+def _topic(call: Call, state: State) -> str | None:
+    found = call.params.get("Name") or call.params.get("TopicArn")
+    return found.rsplit(":", 1)[-1] if isinstance(found, str) else None
+
+
 def _certificate(call: Call, state: State) -> str | None:
     arn = call.params.get("CertificateArn")
     return _last(arn, ":certificate/") if isinstance(arn, str) else None
@@ -120,6 +127,7 @@ def _function(call: Call, state: State) -> str | None:
 # (or its lowerCamel spelling, as CloudWatch Logs names its parameters).
 _FILLERS: dict[tuple[str, str], Callable[[Call, State], str | None]] = {
     ("route53", "Id"): _route53_id,
+    ("sns", "TopicName"): _topic,
     ("acm", "CertificateId"): _certificate,
     ("lambda", "FunctionName"): _function,
     ("kms", "KeyId"): _key_id,
@@ -155,6 +163,9 @@ def resource_arns(call: Call, state: State) -> list[str]:
         types = resource_types(call.action)
     except UnknownAction as error:
         raise Unmappable(f"{call.action}: not in the Service Authorization Reference") from error
+    named = _named_by_arn(call, types)
+    if named:
+        return named
     arns = []
     for resource_type in _named_type(call, types):
         try:
@@ -170,6 +181,27 @@ def _named_type(call: Call, types: tuple[ResourceType, ...]) -> tuple[ResourceTy
     healthcheck, with ``ResourceId``): only that type is authorized, as AWS does."""
     named = call.params.get("ResourceType") if call.service == "route53" else None
     return tuple(t for t in types if t.name == named) if isinstance(named, str) else types
+
+
+# Parameters that name a call's resource by its whole ARN (tag calls and the like).
+ARN_PARAMETERS = ("ResourceArn", "resourceArn", "ResourceARN", "Resource", "ResourceName", "TopicArn")
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = PLACEHOLDER.split(template)  # literal, name, literal, name, ...
+    return re.compile("".join(re.escape(part) if index % 2 == 0 else ".+" for index, part in enumerate(parts)) + r"\Z")
+
+
+def _named_by_arn(call: Call, types: tuple[ResourceType, ...]) -> list[str]:
+    """A call that names its resource by ARN is authorized against that ARN, when it is of one
+    of the action's types (the most specific template that matches, as a stream's ARN also
+    matches its table's)."""
+    arn = next((call.params[p] for p in ARN_PARAMETERS if str(call.params.get(p, "")).startswith("arn:")), None)
+    if arn is None:
+        return []
+    templates = [template for t in types for template in t.arn_template.split(", ")]
+    matching = [template for template in templates if _template_pattern(template).match(arn)]
+    return [arn] if matching else []
 
 
 def _fill_any(templates: str, call: Call, state: State) -> str:
@@ -233,6 +265,12 @@ def _call_context(call: Call, state: State) -> dict[str, ContextValue]:
     for key, parameter in (("iam:PermissionsBoundary", "PermissionsBoundary"), ("iam:PolicyARN", "PolicyArn")):
         if isinstance(call.params.get(parameter), str):
             context[key] = call.params[parameter]
+    role = call.params.get("RoleName")
+    if prefix == "iam" and "iam:PermissionsBoundary" not in context and isinstance(role, str):
+        # A call on an existing role (AttachRolePolicy, PutRolePolicy, ...) carries its boundary.
+        boundary = state.role_boundary(role)
+        if boundary:
+            context["iam:PermissionsBoundary"] = boundary
     return context
 
 

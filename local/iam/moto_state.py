@@ -75,6 +75,10 @@ class MotoState:
         role = self._role(name)
         return f"{role.path.lstrip('/')}{role.name}" if role else None
 
+    def role_boundary(self, name: str) -> str | None:
+        role = self._role(name)
+        return role.permissions_boundary_arn if role else None
+
     def table_hash_key(self, region: str, table: str) -> str | None:
         found = dynamodb_backends[self.account][region].tables.get(table)
         return found.hash_key_attr if found else None

@@ -341,3 +341,60 @@ def test_route53_tag_calls_are_authorized_against_the_resource_they_name(url):
         f"route53:ListTagsForResource on resource: arn:aws:route53:::hostedzone/{zones[1]} "
         in (other.response["Error"]["Message"])
     )
+
+
+def raw_error_body(client, operation: str) -> list[bytes]:
+    """The body of each response to ``operation``, before botocore parses it."""
+    bodies: list[bytes] = []
+    client.meta.events.register(
+        f"before-parse.{client.meta.service_model.service_name}.{operation}",
+        lambda response_dict, **_: bodies.append(response_dict["body"]),
+    )
+    return bodies
+
+
+def test_a_query_service_refuses_in_aws_error_format_and_names_the_topic(url):
+    """SNS and IAM are query services: AWS answers ``<ErrorResponse><Error>`` (no ``Errors``
+    wrapper; the Go SDK Terraform uses reads nothing else), and CreateTopic is authorized
+    against the topic its Name makes."""
+    sns = role_session(url, "no-topics", []).client("sns", endpoint_url=url)
+    bodies = raw_error_body(sns, "CreateTopic")
+    refused = refusal(lambda: sns.create_topic(Name="alarms"))
+    assert refused.response["Error"]["Code"] == "AccessDenied"
+    message = refused.response["Error"]["Message"]
+    assert f"sns:CreateTopic on resource: arn:aws:sns:{REGION}:{ACCOUNT}:alarms " in message
+    assert b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" in bodies[-1]
+
+
+def test_a_resource_named_by_arn_is_authorized_against_that_arn(url):
+    """Tag calls name their resource by ARN (logs' resourceArn, DynamoDB's ResourceArn): the
+    call is authorized against it, not against ``*`` or a type it is not."""
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/mine"
+    session = role_session(
+        url,
+        "tag-reader",
+        [allow("logs:ListTagsForResource", group), allow("dynamodb:ListTagsOfResource", TABLE_ARN + "readable")],
+    )
+    aws_client("logs", REGION, url).create_log_group(logGroupName="/aws/lambda/mine")
+    assert "tags" in session.client("logs", endpoint_url=url).list_tags_for_resource(resourceArn=group)
+    dynamodb = session.client("dynamodb", endpoint_url=url)
+    assert "Tags" in dynamodb.list_tags_of_resource(ResourceArn=TABLE_ARN + "readable")
+    other = refusal(lambda: dynamodb.list_tags_of_resource(ResourceArn=TABLE_ARN + "other"))
+    assert f"on resource: {TABLE_ARN}other " in other.response["Error"]["Message"]
+
+
+def test_a_call_on_an_existing_role_carries_its_boundary(url):
+    """AttachRolePolicy names no boundary, but iam:PermissionsBoundary is the boundary the
+    role already has: a policy allowing changes only to roles within a boundary allows it."""
+    iam = aws_client("iam", REGION, url)
+    boundary = iam.create_policy(PolicyName="limit", PolicyDocument=json.dumps(allow("s3:GetObject", "*")))
+    boundary_arn = boundary["Policy"]["Arn"]
+    trust = json.dumps(allow("sts:AssumeRole", "*", Principal={"Service": "lambda.amazonaws.com"}))
+    iam.create_role(RoleName="bounded", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
+    iam.put_role_permissions_boundary(RoleName="bounded", PermissionsBoundary=boundary_arn)
+    iam.create_role(RoleName="unbounded", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
+    within = allow("iam:AttachRolePolicy", "*", Condition={"StringEquals": {"iam:PermissionsBoundary": boundary_arn}})
+    client = role_session(url, "role-admin", [within]).client("iam", endpoint_url=url)
+    client.attach_role_policy(RoleName="bounded", PolicyArn=boundary_arn)
+    refused = refusal(lambda: client.attach_role_policy(RoleName="unbounded", PolicyArn=boundary_arn))
+    assert refused.response["Error"]["Code"] == "AccessDenied"
