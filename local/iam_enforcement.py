@@ -80,9 +80,13 @@ class RestXmlAccessDenied(XmlAccessDenied):
 
 def _protocol(handler: BaseResponse) -> str:
     try:
-        return str(get_service_model(handler.boto3_service_name).metadata["protocol"])
+        declared = str(get_service_model(handler.boto3_service_name).metadata["protocol"])
     except Exception:
         return "query"
+    if declared in ("query", "json", "rest-json", "rest-xml"):
+        return declared
+    # A service that speaks several (CloudWatch: CBOR, JSON, query): the one the request used.
+    return "json" if handler.headers.get("X-Amz-Target") else "query"
 
 
 def _denied(handler: BaseResponse, message: str) -> RESTError:

@@ -113,6 +113,13 @@ def _topic(call: Call, state: State) -> str | None:
     return found.rsplit(":", 1)[-1] if isinstance(found, str) else None
 
 
+def _alarm(call: Call, state: State) -> str | None:
+    """The alarm a call names; DescribeAlarms names a list: one alarm, or ``*`` for several or none."""
+    names = call.params.get("AlarmNames") or [v for k, v in call.params.items() if k.startswith("AlarmNames.member.")]
+    found = call.params.get("AlarmName") or (names[0] if isinstance(names, list) and len(names) == 1 else "*")
+    return found if isinstance(found, str) else None
+
+
 def _certificate(call: Call, state: State) -> str | None:
     arn = call.params.get("CertificateArn")
     return _last(arn, ":certificate/") if isinstance(arn, str) else None
@@ -128,6 +135,7 @@ def _function(call: Call, state: State) -> str | None:
 _FILLERS: dict[tuple[str, str], Callable[[Call, State], str | None]] = {
     ("route53", "Id"): _route53_id,
     ("sns", "TopicName"): _topic,
+    ("cloudwatch", "AlarmName"): _alarm,
     ("acm", "CertificateId"): _certificate,
     ("lambda", "FunctionName"): _function,
     ("kms", "KeyId"): _key_id,
@@ -262,6 +270,9 @@ def _call_context(call: Call, state: State) -> dict[str, ContextValue]:
         context.update(_kms_context(call, state))
     elif prefix == "dynamodb":
         context.update(_leading_keys(call, state))
+    elif call.action == "acm:RequestCertificate":
+        names = [call.params.get("DomainName"), *(call.params.get("SubjectAlternativeNames") or [])]
+        context["acm:DomainNames"] = [name for name in names if isinstance(name, str)]
     for key, parameter in (("iam:PermissionsBoundary", "PermissionsBoundary"), ("iam:PolicyARN", "PolicyArn")):
         if isinstance(call.params.get(parameter), str):
             context[key] = call.params[parameter]

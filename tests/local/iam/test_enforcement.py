@@ -398,3 +398,33 @@ def test_a_call_on_an_existing_role_carries_its_boundary(url):
     client.attach_role_policy(RoleName="bounded", PolicyArn=boundary_arn)
     refused = refusal(lambda: client.attach_role_policy(RoleName="unbounded", PolicyArn=boundary_arn))
     assert refused.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_certificate_request_carries_its_domain_names(url):
+    """acm:DomainNames is the request's DomainName and SubjectAlternativeNames: a policy
+    allowing only its own names (with the Null guard) allows them and refuses another."""
+    own = allow(
+        "acm:RequestCertificate",
+        "*",
+        Condition={
+            "ForAllValues:StringEquals": {"acm:DomainNames": ["api.items.test"]},
+            "Null": {"acm:DomainNames": "false"},
+        },
+    )
+    acm = role_session(url, "certificates", [own]).client("acm", endpoint_url=url)
+    assert acm.request_certificate(DomainName="api.items.test", ValidationMethod="DNS")["CertificateArn"]
+    refused = refusal(
+        lambda: acm.request_certificate(
+            DomainName="api.items.test", SubjectAlternativeNames=["evil.example.com"], ValidationMethod="DNS"
+        )
+    )
+    assert refused.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_describing_one_alarm_is_authorized_against_that_alarm(url):
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:mine"
+    cloudwatch = role_session(url, "alarm-reader", [allow("cloudwatch:DescribeAlarms", alarm)]).client(
+        "cloudwatch", endpoint_url=url
+    )
+    assert "MetricAlarms" in cloudwatch.describe_alarms(AlarmNames=["mine"])
+    refusal(lambda: cloudwatch.describe_alarms(AlarmNames=["other"]))
