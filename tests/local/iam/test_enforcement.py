@@ -428,3 +428,20 @@ def test_describing_one_alarm_is_authorized_against_that_alarm(url):
     )
     assert "MetricAlarms" in cloudwatch.describe_alarms(AlarmNames=["mine"])
     refusal(lambda: cloudwatch.describe_alarms(AlarmNames=["other"]))
+
+
+def test_a_certificate_is_read_by_its_environment_tag(url):
+    """aws:ResourceTag/* of a certificate are its tags in ACM: a role reading only certificates
+    tagged for its environment reads that one and not another's."""
+    acm = aws_client("acm", REGION, url)
+    arns = {
+        env: acm.request_certificate(
+            DomainName=f"{env}.items.test", ValidationMethod="DNS", Tags=[{"Key": "environment", "Value": env}]
+        )["CertificateArn"]
+        for env in ("local", "prod")
+    }
+    tagged = allow("acm:DescribeCertificate", "*", Condition={"StringEquals": {"aws:ResourceTag/environment": "local"}})
+    client = role_session(url, "local-certificates", [tagged]).client("acm", endpoint_url=url)
+    assert client.describe_certificate(CertificateArn=arns["local"])["Certificate"]["DomainName"] == "local.items.test"
+    refused = refusal(lambda: client.describe_certificate(CertificateArn=arns["prod"]))
+    assert f"on resource: {arns['prod']} " in refused.response["Error"]["Message"]
