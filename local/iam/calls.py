@@ -69,7 +69,8 @@ def _last(arn: str, marker: str) -> str:
 
 
 def _key_id(call: Call, state: State) -> str | None:
-    key = call.params.get("KeyId") or call.params.get("TargetKeyId")
+    """The key a call names, or the one the alias it names points to (DeleteAlias needs both)."""
+    key = call.params.get("KeyId") or call.params.get("TargetKeyId") or call.params.get("AliasName")
     return state.kms_key_id(call.region, key) if isinstance(key, str) else None
 
 

@@ -445,3 +445,20 @@ def test_a_certificate_is_read_by_its_environment_tag(url):
     assert client.describe_certificate(CertificateArn=arns["local"])["Certificate"]["DomainName"] == "local.items.test"
     refused = refusal(lambda: client.describe_certificate(CertificateArn=arns["prod"]))
     assert f"on resource: {arns['prod']} " in refused.response["Error"]["Message"]
+
+
+def test_deleting_an_alias_is_authorized_against_the_alias_and_its_key(url):
+    """kms:DeleteAlias names only the alias; AWS also authorizes it against the key the alias
+    points to, which the emulator looks up."""
+    kms = aws_client("kms", REGION, url)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/doomed", TargetKeyId=key_id)
+    key_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"
+    alias_only = role_session(url, "alias-only", [allow("kms:DeleteAlias", f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/*")])
+    refused = refusal(lambda: alias_only.client("kms", endpoint_url=url).delete_alias(AliasName="alias/doomed"))
+    assert f"kms:DeleteAlias on resource: {key_arn} " in refused.response["Error"]["Message"]
+    both = role_session(
+        url, "alias-and-key", [allow("kms:DeleteAlias", [f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/*", key_arn])]
+    )
+    both.client("kms", endpoint_url=url).delete_alias(AliasName="alias/doomed")
+    assert "alias/doomed" not in [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
