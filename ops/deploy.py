@@ -140,6 +140,8 @@ class Deployment:
     resource_count: int = 0
     checks: list = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    roles: dict[str, pipeline_roles.Role] = field(default_factory=dict)  # the pipeline's, with AS_ROLES
+    role_requests: int = 0  # requests to the emulator while Terraform ran as the roles (each evaluated)
 
 
 def load_config(name: str) -> EnvironmentConfig:
@@ -278,6 +280,13 @@ def emulator_errors(moto_log: Path, limit: int = 12) -> str:
             *(f"  {line}" for *_, line in failed[-limit:]),
         ]
     )
+
+
+def emulator_requests(moto_log: Path) -> int:
+    """How many requests the emulator has answered so far (its access log's request lines)."""
+    if not moto_log.exists():
+        return 0
+    return sum(1 for line in moto_log.read_text(errors="replace").splitlines() if MOTO_REQUEST.search(line))
 
 
 def apply(
@@ -574,16 +583,19 @@ def apply_local(
     if as_roles:
         with progress.phase("bootstrap: the pipeline's roles in the emulator (root keys)") as phase:
             create_zone(config, state.emulator_url)
-            roles = bootstrap_local(deployment, env, state_dir)
+            roles = deployment.roles = bootstrap_local(deployment, env, state_dir)
             phase.note(", ".join(role.arn for role in roles.values()))
     title = "plan as the plan role, apply as the deploy role" if as_roles else "apply"
     with progress.phase(f"{title}: {len(config.regions)} regions with Terraform") as phase:
         if as_roles:
+            before = emulator_requests(state_dir / "moto.log")
             env = role_env(roles["plan"], state, state_dir)
             init(deployment.stack_dir, env, state_dir)
             plan_file = plan(deployment.stack_dir, env, state_dir)
             env = role_env(roles["deploy"], state, state_dir)
             apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log", plan_file)
+            deployment.role_requests = emulator_requests(state_dir / "moto.log") - before
+            phase.note(f"{deployment.role_requests} requests as the roles, each evaluated by the emulator")
         else:
             create_zone(config, state.emulator_url)
             init(deployment.stack_dir, env, state_dir)
