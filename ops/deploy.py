@@ -1,7 +1,9 @@
 """Deploy an environment end to end and prove it answers.
 
-``local`` (the default, ``make deploy``): start the AWS API emulator (moto's server) on
-127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, write
+``local`` (the default, ``make deploy``): start the local issuer and the AWS API emulator (moto's
+server, which evaluates IAM) on 127.0.0.1, synthesize ``backend-local``, apply the bootstrap stack's
+roles for it, plan as the plan role and apply as the deploy role (``--as-root``: apply with the
+emulator's root keys instead; ops/pipeline_roles.py), write
 ``.emulator/deployment.json``, serve each region through a local API Gateway that answers from
 the deployed configuration (local/gateway.py; moto's API Gateway does not route
 requests), replicate between the regions' tables (local/replicator.py; moto creates no
@@ -585,7 +587,7 @@ def apply_local(
             create_zone(config, state.emulator_url)
             roles = deployment.roles = bootstrap_local(deployment, env, state_dir)
             phase.note(", ".join(role.arn for role in roles.values()))
-    title = "plan as the plan role, apply as the deploy role" if as_roles else "apply"
+    title = "apply as the pipeline's roles (the plan role plans, the deploy role applies)" if as_roles else "apply"
     with progress.phase(f"{title}: {len(config.regions)} regions with Terraform") as phase:
         if as_roles:
             before = emulator_requests(state_dir / "moto.log")
@@ -786,9 +788,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--replace", action="store_true", help="local: replace a running deployment (its data is lost)")
     parser.add_argument(
-        "--as-roles",
-        action="store_true",
-        help="local: apply the bootstrap stack first, then plan as its plan role and apply as its deploy role",
+        "--as-root",
+        dest="as_roles",
+        action="store_false",
+        help="local: apply with the emulator's root keys (no IAM evaluated) instead of as the pipeline's roles "
+        "(by default the bootstrap stack is applied first, then Terraform plans as its plan role and applies "
+        "as its deploy role)",
     )
     return parser.parse_args(argv)
 

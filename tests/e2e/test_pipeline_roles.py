@@ -1,4 +1,4 @@
-"""`make deploy AS_ROLES=1`: Terraform runs as the pipeline's roles on the emulator that
+"""`make deploy` (local): Terraform runs as the pipeline's roles on the emulator that
 enforces IAM. The bootstrap stack is applied with the root keys, the plan role plans
 backend-local (refresh included), the deploy role applies that plan, plans again (empty) and
 destroys the stack; each role assumed with AssumeRoleWithWebIdentity and a GitHub-shaped token
@@ -42,7 +42,7 @@ def local(tmp_path_factory, terraform_bin):
 def test_terraform_ran_as_the_roles_and_the_stack_answers(local):
     deployment, _, _, printed = local
     assert "bootstrap: the pipeline's roles in the emulator" in printed
-    assert "plan as the plan role, apply as the deploy role" in printed
+    assert "apply as the pipeline's roles (the plan role plans, the deploy role applies)" in printed
     assert {kind: role.name for kind, role in deployment.roles.items()} == {
         "plan": "plan-items-local",
         "deploy": "deploy-items-local",

@@ -63,3 +63,8 @@ def test_a_role_run_gets_a_private_token_of_the_repository_and_no_keys(tmp_path:
     assert env["AWS_ROLE_ARN"] == role.arn and env["AWS_ROLE_SESSION_NAME"] == "deploy"
     assert env["AWS_ENDPOINT_URL_STS"] == env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
     assert "AWS_ACCESS_KEY_ID" not in env
+
+
+def test_make_deploy_runs_as_the_roles_unless_asked_for_the_root_keys():
+    assert deploy.parse_arguments([]).as_roles is True
+    assert deploy.parse_arguments(["--as-root"]).as_roles is False
