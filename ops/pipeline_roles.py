@@ -54,7 +54,7 @@ def write_token(path: Path, token: str) -> Path:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as stream:
         stream.write(token)
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
     return path
 
 
