@@ -387,16 +387,16 @@ def test_a_call_on_an_existing_role_carries_its_boundary(url):
     """AttachRolePolicy names no boundary, but iam:PermissionsBoundary is the boundary the
     role already has: a policy allowing changes only to roles within a boundary allows it."""
     iam = aws_client("iam", REGION, url)
-    boundary = iam.create_policy(PolicyName="limit", PolicyDocument=json.dumps(allow("s3:GetObject", "*")))
+    boundary = iam.create_policy(PolicyName="attach-limit", PolicyDocument=json.dumps(allow("s3:GetObject", "*")))
     boundary_arn = boundary["Policy"]["Arn"]
     trust = json.dumps(allow("sts:AssumeRole", "*", Principal={"Service": "lambda.amazonaws.com"}))
-    iam.create_role(RoleName="bounded", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
-    iam.put_role_permissions_boundary(RoleName="bounded", PermissionsBoundary=boundary_arn)
-    iam.create_role(RoleName="unbounded", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
+    iam.create_role(RoleName="attach-within", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
+    iam.put_role_permissions_boundary(RoleName="attach-within", PermissionsBoundary=boundary_arn)
+    iam.create_role(RoleName="attach-outside", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
     within = allow("iam:AttachRolePolicy", "*", Condition={"StringEquals": {"iam:PermissionsBoundary": boundary_arn}})
     client = role_session(url, "role-admin", [within]).client("iam", endpoint_url=url)
-    client.attach_role_policy(RoleName="bounded", PolicyArn=boundary_arn)
-    refused = refusal(lambda: client.attach_role_policy(RoleName="unbounded", PolicyArn=boundary_arn))
+    client.attach_role_policy(RoleName="attach-within", PolicyArn=boundary_arn)
+    refused = refusal(lambda: client.attach_role_policy(RoleName="attach-outside", PolicyArn=boundary_arn))
     assert refused.response["Error"]["Code"] == "AccessDenied"
 
 
