@@ -95,8 +95,10 @@ mutation: setup
 # Apply ENV (default: local, on the embedded emulator) and smoke-check every region.
 # Real environments use your AWS credentials; AUTO_APPROVE=1 skips the plan confirmation.
 # Over a running local deployment it refuses (the data would be lost) unless REPLACE=1.
+# Local: Terraform plans and applies as the pipeline's roles, every call evaluated by the
+# emulator (docs/iam-evaluation.md); AS_ROLES=0 applies with the emulator's root keys instead.
 deploy: setup
-	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve) $(if $(REPLACE),--replace)
+	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve) $(if $(REPLACE),--replace) $(if $(filter 0,$(AS_ROLES)),--as-root)
 
 # A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
 SCOPE ?= items:read items:write

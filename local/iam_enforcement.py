@@ -83,9 +83,13 @@ class RestXmlAccessDenied(XmlAccessDenied):
 
 def _protocol(handler: BaseResponse) -> str:
     try:
-        return str(get_service_model(handler.boto3_service_name).metadata["protocol"])
+        declared = str(get_service_model(handler.boto3_service_name).metadata["protocol"])
     except Exception:
         return "query"
+    if declared in ("query", "json", "rest-json", "rest-xml"):
+        return declared
+    # A service that speaks several (CloudWatch: CBOR, JSON, query): the one the request used.
+    return "json" if handler.headers.get("X-Amz-Target") else "query"
 
 
 def _denied(handler: BaseResponse, message: str) -> RESTError:
@@ -95,7 +99,8 @@ def _denied(handler: BaseResponse, message: str) -> RESTError:
         return JsonAccessDenied("AccessDeniedException", message)
     if protocol == "rest-json":
         return RestJsonAccessDenied("AccessDeniedException", message)
-    if protocol == "rest-xml":
+    # Query services (IAM, SNS, STS) answer like REST-XML ones: AWS's SDKs for Go read nothing else.
+    if protocol in ("rest-xml", "query"):
         return RestXmlAccessDenied("AccessDenied", message)
     return XmlAccessDenied("AccessDenied", message)
 
@@ -134,7 +139,8 @@ def _invalid_token(handler: BaseResponse) -> RESTError:
         return JsonAccessDenied("UnrecognizedClientException", message)
     if protocol == "rest-json":
         return RestJsonAccessDenied("UnrecognizedClientException", message)
-    return (RestXmlAccessDenied if protocol == "rest-xml" else XmlAccessDenied)("InvalidClientTokenId", message)
+    denied = RestXmlAccessDenied if protocol in ("rest-xml", "query") else XmlAccessDenied
+    return denied("InvalidClientTokenId", message)
 
 
 def call_params(handler: BaseResponse) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Deploy an environment end to end and prove it answers.
 
-``local`` (the default, ``make deploy``): start the AWS API emulator (moto's server) on
-127.0.0.1, synthesize ``backend-local``, apply it with Terraform against the emulator, write
+``local`` (the default, ``make deploy``): start the local issuer and the AWS API emulator (moto's
+server, which evaluates IAM) on 127.0.0.1, synthesize ``backend-local``, apply the bootstrap stack's
+roles for it, plan as the plan role and apply as the deploy role (``--as-root``: apply with the
+emulator's root keys instead; ops/pipeline_roles.py), write
 ``.emulator/deployment.json``, serve each region through a local API Gateway that answers from
 the deployed configuration (local/gateway.py; moto's API Gateway does not route
 requests), replicate between the regions' tables (local/replicator.py; moto creates no
@@ -38,8 +40,10 @@ from local import deployment_file
 from local import emulator as emu
 from local import replicator as replicator_tool
 from local import router as global_router
+from modules.bootstrap.delivery import load_delivery
 from modules.config.loader import ConfigError, EnvironmentConfig, load_environments
 from modules.failover import failover_bound
+from ops import pipeline_roles
 from ops import smoke as smoke_tool
 from ops import terraform as tf
 
@@ -138,6 +142,8 @@ class Deployment:
     resource_count: int = 0
     checks: list = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    roles: dict[str, pipeline_roles.Role] = field(default_factory=dict)  # the pipeline's, with AS_ROLES
+    role_requests: int = 0  # requests to the emulator while Terraform ran as the roles (each evaluated)
 
 
 def load_config(name: str) -> EnvironmentConfig:
@@ -172,12 +178,14 @@ def emulator_env(state: emu.RunState, state_dir: Path) -> dict[str, str]:
     return tf.terraform_env(state_dir, extra)
 
 
-def start_issuer(config: EnvironmentConfig, state: emu.RunState, state_dir: Path) -> None:
+def start_issuer(config: EnvironmentConfig, state: emu.RunState, state_dir: Path, always: bool = False) -> None:
     """The local OpenID Connect issuer (local/issuer.py): fresh keys under
     ``.emulator/issuer/`` (0600), served on a free loopback port chosen now; Terraform then
-    gives that URL to every region's authorizer. Nothing when the environment is public."""
-    if config.auth.public:
+    gives that URL to every region's authorizer. Nothing when the environment is public,
+    unless ``always`` (it also stands in for GitHub's token issuer for the pipeline's roles)."""
+    if config.auth.public and not always:
         return
+    state_dir.mkdir(parents=True, exist_ok=True)
     from local import issuer as local_issuer
 
     key_dir = state_dir / "issuer"
@@ -294,6 +302,13 @@ def emulator_errors(moto_log: Path, limit: int = 12) -> str:
     )
 
 
+def emulator_requests(moto_log: Path) -> int:
+    """How many requests the emulator has answered so far (its access log's request lines)."""
+    if not moto_log.exists():
+        return 0
+    return sum(1 for line in moto_log.read_text(errors="replace").splitlines() if MOTO_REQUEST.search(line))
+
+
 def apply(
     stack_dir: Path,
     env: dict[str, str],
@@ -301,15 +316,16 @@ def apply(
     phase: Phase | None = None,
     stuck_after: float | None = None,
     emulator_log: Path | None = None,
+    plan_file: Path | None = None,
 ) -> None:
-    """terraform apply -auto-approve (the emulator). With ``stuck_after``, a resource still
-    in progress after that many seconds stops the apply at once with the emulator's failed
-    requests, instead of waiting out the provider's retry loops."""
+    """terraform apply -auto-approve (the emulator), of ``plan_file`` when given. With
+    ``stuck_after``, a resource still in progress after that many seconds stops the apply at
+    once with the emulator's failed requests, instead of waiting out the provider's retry loops."""
     watch = StuckResources(stuck_after) if stuck_after else None
     log = log_dir / "terraform-apply.log"
     try:
         result = tf.run(
-            ["apply", "-auto-approve", "-input=false", "-no-color"],
+            ["apply", "-auto-approve", "-input=false", "-no-color", *([str(plan_file)] if plan_file else [])],
             stack_dir,
             env,
             TIMEOUTS["apply"],
@@ -380,7 +396,8 @@ def terraform_failure(step: str, log: Path, output: str) -> str:
     first_error = next((index for index, line in enumerate(lines) if line.lstrip("│ ").startswith("Error:")), None)
     cause = lines[first_error:] if first_error is not None else lines[-40:]
     text = "\n".join(cause)[-4000:] or "(terraform printed nothing)"
-    return f"terraform {step} failed (log: {log}):\n{text}"
+    denied = pipeline_roles.refused(output or "")
+    return f"terraform {step} failed{f': {denied}' if denied else ''} (log: {log}):\n{text}"
 
 
 def outputs(stack_dir: Path, env: dict[str, str]) -> dict:
@@ -514,30 +531,30 @@ def down(
     return stopped
 
 
-def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=sys.stdout) -> Deployment:
-    """Emulator up, synth, apply, local gateways, smoke. Leaves everything running for the
-    user (``down`` stops it); on failure stops what it started and keeps the logs."""
+def deploy_local(
+    config: EnvironmentConfig, outdir: Path, state_dir: Path, out=sys.stdout, as_roles: bool = False
+) -> Deployment:
+    """Emulator up, synth, apply, local gateways, smoke. With ``as_roles``, the bootstrap stack
+    is applied first and Terraform plans as the pipeline's plan role and applies as its deploy
+    role (ops/pipeline_roles.py). Leaves everything running for the user (``down`` stops it);
+    on failure stops what it started and keeps the logs."""
     started = time.monotonic()
-    progress = Progress(total=5, out=out)
+    progress = Progress(total=6 if as_roles else 5, out=out)
     state = emu.RunState(state_dir / "state.json")
     try:
+        if as_roles:  # the emulator learns the issuer standing in for GitHub's when it starts
+            start_issuer(config, state, state_dir, always=True)
         with progress.phase("emulator: moto server on 127.0.0.1") as phase:
-            proc, port = emu.start_emulator(state_dir)
+            with _environ(github_issuers(state) if as_roles else {}):
+                proc, port = emu.start_emulator(state_dir)
             state.emulator_pid, state.emulator_port = proc.pid, port
             state.save()
             phase.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
         with progress.phase(f"synth: {config.stack_name}"):
             deployment = Deployment(config=config, stack_dir=synth(config, outdir))
-        start_issuer(config, state, state_dir)
-        env = emulator_env(state, state_dir)
-        with progress.phase(f"apply: {len(config.regions)} regions with Terraform") as phase:
-            create_zone(config, state.emulator_url)
-            create_boundary(config, deployment.stack_dir, state.emulator_url)
-            init(deployment.stack_dir, env, state_dir)
-            apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log")
-            deployment.resource_count = resource_count(deployment.stack_dir, env)
-            phase.note(f"{deployment.resource_count} resources")
-        deployment.outputs = outputs(deployment.stack_dir, env)
+        if not as_roles:
+            start_issuer(config, state, state_dir)
+        apply_local(deployment, state, state_dir, progress, as_roles)
         with progress.phase("serve: a gateway per region, replication, the global router") as phase:
             served = serve_local(deployment, state, state_dir, phase)
         with progress.phase("smoke: every region, replication between them, the global URL"):
@@ -554,6 +571,93 @@ def deploy_local(config: EnvironmentConfig, outdir: Path, state_dir: Path, out=s
         raise
     deployment.timings = {**progress.timings, "total": time.monotonic() - started}
     return deployment
+
+
+def github_issuers(state: emu.RunState) -> dict[str, str]:
+    """The emulator's LOCAL_OIDC_ISSUERS: the local issuer's keys verify tokens that name GitHub's."""
+    from local import issuer as local_issuer
+
+    return {"LOCAL_OIDC_ISSUERS": f"{local_issuer.GITHUB_ISSUER}={state.issuer['url']}{local_issuer.JWKS_PATH}"}
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    """``values`` in os.environ (what a started process inherits) for the block, then restored."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def apply_local(
+    deployment: Deployment, state: emu.RunState, state_dir: Path, progress: Progress, as_roles: bool
+) -> None:
+    """The apply phase (with the emulator's root keys, or as the pipeline's roles), then the outputs."""
+    config, env = deployment.config, emulator_env(state, state_dir)
+    if as_roles:
+        with progress.phase("bootstrap: the pipeline's roles in the emulator (root keys)") as phase:
+            create_zone(config, state.emulator_url)
+            roles = deployment.roles = bootstrap_local(deployment, env, state_dir)
+            phase.note(", ".join(role.arn for role in roles.values()))
+    title = "apply as the pipeline's roles (the plan role plans, the deploy role applies)" if as_roles else "apply"
+    with progress.phase(f"{title}: {len(config.regions)} regions with Terraform") as phase:
+        if as_roles:
+            before = emulator_requests(state_dir / "moto.log")
+            env = role_env(roles["plan"], state, state_dir)
+            init(deployment.stack_dir, env, state_dir)
+            plan_file = plan(deployment.stack_dir, env, state_dir)
+            env = role_env(roles["deploy"], state, state_dir)
+            apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log", plan_file)
+            deployment.role_requests = emulator_requests(state_dir / "moto.log") - before
+            phase.note(f"{deployment.role_requests} requests as the roles, each evaluated by the emulator")
+        else:
+            create_zone(config, state.emulator_url)
+            # The boundary every role names (the bootstrap makes it in role runs).
+            create_boundary(config, deployment.stack_dir, state.emulator_url)
+            init(deployment.stack_dir, env, state_dir)
+            apply(deployment.stack_dir, env, state_dir, phase, EMULATOR_STUCK_AFTER, state_dir / "moto.log")
+        deployment.resource_count = resource_count(deployment.stack_dir, env)
+        phase.note(f"{deployment.resource_count} resources")
+    deployment.outputs = outputs(deployment.stack_dir, env)
+
+
+def bootstrap_local(deployment: Deployment, env: dict[str, str], state_dir: Path) -> dict[str, pipeline_roles.Role]:
+    """The bootstrap stack of this environment alone, applied with the root keys (its state in
+    ``.emulator/bootstrap/``); returns its plan and deploy roles."""
+    root = state_dir / "bootstrap"
+    stack_json = deployment.stack_dir / "cdk.tf.json"
+    try:
+        stack_dir = pipeline_roles.synth_bootstrap(deployment.config.environment, stack_json, root)
+    except RuntimeError as err:
+        raise DeployError(str(err)) from None
+    init(stack_dir, env, root)
+    apply(stack_dir, env, root)
+    return pipeline_roles.roles(outputs(stack_dir, env), deployment.config.environment)
+
+
+def role_env(role: pipeline_roles.Role, state: emu.RunState, state_dir: Path) -> dict[str, str]:
+    """Terraform's environment as ``role``, with a fresh token of delivery.toml's repository."""
+    repository = load_delivery(PROJECT_DIR / "delivery.toml").github_repository
+    key_dir = state_dir / "issuer"
+    extra = pipeline_roles.role_env(role, key_dir, repository, state_dir / "tokens", state.emulator_url)
+    extra["TF_VAR_local_issuer_url"] = state.issuer["url"]
+    return tf.terraform_env(state_dir, extra)
+
+
+def plan(stack_dir: Path, env: dict[str, str], log_dir: Path) -> Path:
+    """``terraform plan -out`` (refresh included); returns the plan file."""
+    plan_file = (log_dir / f"{stack_dir.name}.tfplan").resolve()
+    log = log_dir / "terraform-plan.log"
+    result = tf.run(["plan", "-input=false", "-no-color", f"-out={plan_file}"], stack_dir, env, TIMEOUTS["plan"], log)
+    if result.returncode != 0:
+        raise DeployError(terraform_failure("plan", log, result.stdout))
+    return plan_file
 
 
 def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, phase: Phase) -> dict:
@@ -703,6 +807,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="local: start the emulator and the issuer for the cdktf CLI and print the exports it needs",
     )
     parser.add_argument("--replace", action="store_true", help="local: replace a running deployment (its data is lost)")
+    parser.add_argument(
+        "--as-root",
+        dest="as_roles",
+        action="store_false",
+        help="local: apply with the emulator's root keys (no IAM evaluated) instead of as the pipeline's roles "
+        "(by default the bootstrap stack is applied first, then Terraform plans as its plan role and applies "
+        "as its deploy role)",
+    )
     return parser.parse_args(argv)
 
 
@@ -759,7 +871,7 @@ def serve_emulator(config: EnvironmentConfig, root: Path, out=sys.stdout) -> lis
 
 def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out) -> list[str]:
     """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr."""
-    exports = {"AWS_ENDPOINT_URL": state.emulator_url, "CHECKPOINT_DISABLE": "1"}
+    exports = {"AWS_ENDPOINT_URL": state.emulator_url, **tf.EMULATOR_ROOT_KEYS, "CHECKPOINT_DISABLE": "1"}
     if state.issuer.get("url"):
         exports["TF_VAR_local_issuer_url"] = state.issuer["url"]
     if config_file := tf.cli_config(root / "build"):
@@ -825,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
                 refuse_running(state_dir, root / CLI_STATE_DIR)
             down(root / CLI_STATE_DIR, None, quiet=True)
             down(state_dir, tf_state, quiet=True)  # a fresh emulator has none of the old state
-            deployment = deploy_local(config, outdir, state_dir)
+            deployment = deploy_local(config, outdir, state_dir, as_roles=args.as_roles)
         else:
             require_credentials(config)
             deployment = deploy_real(config, outdir, root / "build" / "logs", args.auto_approve)

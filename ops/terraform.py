@@ -73,15 +73,31 @@ def cli_config(build_dir: Path) -> Path | None:
     return path
 
 
+# The emulator's root credentials (moto's account 123456789012): requests signed with them are
+# not evaluated. Emulator stacks carry no keys (modules/provider/emulator.py), so these come
+# through the environment, to root runs only.
+EMULATOR_ROOT_KEYS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# What would beat a role's web identity in the provider's credential chain.
+STATIC_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
 def terraform_env(build_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Terraform's environment. With ``AWS_ROLE_ARN`` in ``extra`` (a role run: the provider
+    assumes it with ``AWS_WEB_IDENTITY_TOKEN_FILE``) no static credentials are inherited; with
+    ``AWS_ENDPOINT_URL`` and no role (a root run on the emulator) the emulator's root keys."""
+    extra = extra or {}
     env = dict(os.environ)
+    if "AWS_ROLE_ARN" in extra:
+        for name in STATIC_CREDENTIALS:
+            env.pop(name, None)
+    elif "AWS_ENDPOINT_URL" in extra:
+        env.update(EMULATOR_ROOT_KEYS)
     config = cli_config(build_dir)
     if config is not None:
         env["TF_CLI_CONFIG_FILE"] = str(config)
     env.setdefault("TF_IN_AUTOMATION", "1")
     env["CHECKPOINT_DISABLE"] = "1"
-    if extra:
-        env.update(extra)
+    env.update(extra)
     return env
 
 

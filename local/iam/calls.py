@@ -10,12 +10,13 @@ refuses the call rather than evaluate it against a guessed resource.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from local.iam.model import ContextValue, Request
-from local.iam.resources import PLACEHOLDER, UnknownAction, resource_types
+from local.iam.resources import PLACEHOLDER, ResourceType, UnknownAction, resource_types
 
 # The signing name in a request's credential scope, where the IAM prefix differs from it.
 IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "states": "states"}
@@ -39,6 +40,7 @@ class State(Protocol):
     def kms_aliases(self, region: str, key_id: str) -> list[str]: ...
     def resource_tags(self, arn: str) -> dict[str, str]: ...
     def role_name_with_path(self, name: str) -> str | None: ...
+    def role_boundary(self, name: str) -> str | None: ...
     def table_hash_key(self, region: str, table: str) -> str | None: ...
 
 
@@ -67,7 +69,8 @@ def _last(arn: str, marker: str) -> str:
 
 
 def _key_id(call: Call, state: State) -> str | None:
-    key = call.params.get("KeyId") or call.params.get("TargetKeyId")
+    """The key a call names, or the one the alias it names points to (DeleteAlias needs both)."""
+    key = call.params.get("KeyId") or call.params.get("TargetKeyId") or call.params.get("AliasName")
     return state.kms_key_id(call.region, key) if isinstance(key, str) else None
 
 
@@ -101,8 +104,21 @@ def _policy(call: Call, state: State) -> str | None:
 
 
 def _route53_id(call: Call, state: State) -> str | None:
-    found = call.params.get("HostedZoneId") or call.params.get("HealthCheckId") or call.params.get("Id")
+    params = call.params
+    found = params.get("HostedZoneId") or params.get("HealthCheckId") or params.get("Id") or params.get("ResourceId")
     return found.rsplit("/", 1)[-1] if isinstance(found, str) else None
+
+
+def _topic(call: Call, state: State) -> str | None:
+    found = call.params.get("Name") or call.params.get("TopicArn")
+    return found.rsplit(":", 1)[-1] if isinstance(found, str) else None
+
+
+def _alarm(call: Call, state: State) -> str | None:
+    """The alarm a call names; DescribeAlarms names a list: one alarm, or ``*`` for several or none."""
+    names = call.params.get("AlarmNames") or [v for k, v in call.params.items() if k.startswith("AlarmNames.member.")]
+    found = call.params.get("AlarmName") or (names[0] if isinstance(names, list) and len(names) == 1 else "*")
+    return found if isinstance(found, str) else None
 
 
 def _certificate(call: Call, state: State) -> str | None:
@@ -119,6 +135,8 @@ def _function(call: Call, state: State) -> str | None:
 # (or its lowerCamel spelling, as CloudWatch Logs names its parameters).
 _FILLERS: dict[tuple[str, str], Callable[[Call, State], str | None]] = {
     ("route53", "Id"): _route53_id,
+    ("sns", "TopicName"): _topic,
+    ("cloudwatch", "AlarmName"): _alarm,
     ("acm", "CertificateId"): _certificate,
     ("lambda", "FunctionName"): _function,
     ("kms", "KeyId"): _key_id,
@@ -154,14 +172,45 @@ def resource_arns(call: Call, state: State) -> list[str]:
         types = resource_types(call.action)
     except UnknownAction as error:
         raise Unmappable(f"{call.action}: not in the Service Authorization Reference") from error
+    named = _named_by_arn(call, types)
+    if named:
+        return named
     arns = []
-    for resource_type in types:
+    for resource_type in _named_type(call, types):
         try:
             arns.append(_fill_any(resource_type.arn_template, call, state))
         except Unmappable:
             if resource_type.required:
                 raise
     return arns or ["*"]
+
+
+def _named_type(call: Call, types: tuple[ResourceType, ...]) -> tuple[ResourceType, ...]:
+    """Route53's tag calls say which type their resource is (``ResourceType``: hostedzone or
+    healthcheck, with ``ResourceId``): only that type is authorized, as AWS does."""
+    named = call.params.get("ResourceType") if call.service == "route53" else None
+    return tuple(t for t in types if t.name == named) if isinstance(named, str) else types
+
+
+# Parameters that name a call's resource by its whole ARN (tag calls and the like).
+ARN_PARAMETERS = ("ResourceArn", "resourceArn", "ResourceARN", "Resource", "ResourceName", "TopicArn")
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = PLACEHOLDER.split(template)  # literal, name, literal, name, ...
+    return re.compile("".join(re.escape(part) if index % 2 == 0 else ".+" for index, part in enumerate(parts)) + r"\Z")
+
+
+def _named_by_arn(call: Call, types: tuple[ResourceType, ...]) -> list[str]:
+    """A call that names its resource by ARN is authorized against that ARN, when it is of one
+    of the action's types (the most specific template that matches, as a stream's ARN also
+    matches its table's)."""
+    arn = next((call.params[p] for p in ARN_PARAMETERS if str(call.params.get(p, "")).startswith("arn:")), None)
+    if arn is None:
+        return []
+    templates = [template for t in types for template in t.arn_template.split(", ")]
+    matching = [template for template in templates if _template_pattern(template).match(arn)]
+    return [arn] if matching else []
 
 
 def _fill_any(templates: str, call: Call, state: State) -> str:
@@ -222,9 +271,18 @@ def _call_context(call: Call, state: State) -> dict[str, ContextValue]:
         context.update(_kms_context(call, state))
     elif prefix == "dynamodb":
         context.update(_leading_keys(call, state))
+    elif call.action == "acm:RequestCertificate":
+        names = [call.params.get("DomainName"), *(call.params.get("SubjectAlternativeNames") or [])]
+        context["acm:DomainNames"] = [name for name in names if isinstance(name, str)]
     for key, parameter in (("iam:PermissionsBoundary", "PermissionsBoundary"), ("iam:PolicyARN", "PolicyArn")):
         if isinstance(call.params.get(parameter), str):
             context[key] = call.params[parameter]
+    role = call.params.get("RoleName")
+    if prefix == "iam" and "iam:PermissionsBoundary" not in context and isinstance(role, str):
+        # A call on an existing role (AttachRolePolicy, PutRolePolicy, ...) carries its boundary.
+        boundary = state.role_boundary(role)
+        if boundary:
+            context["iam:PermissionsBoundary"] = boundary
     return context
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.acm.models import acm_backends
 from moto.dynamodb.models import dynamodb_backends
 from moto.iam.models import IAMBackend, iam_backends
 from moto.kms.models import kms_backends
@@ -62,6 +63,9 @@ class MotoState:
         if service == "dynamodb" and resource.startswith("table/"):
             table = dynamodb_backends[self.account][region].tables.get(resource[6:].split("/")[0])
             return {tag["Key"]: tag["Value"] for tag in (table.tags or [])} if table else {}
+        if service == "acm" and resource.startswith("certificate/"):
+            certificate = acm_backends[self.account][region]._certificates.get(arn)
+            return {key: value or "" for key, value in certificate.tags.items()} if certificate else {}
         if service == "iam" and resource.startswith("role/"):
             role = self._role(resource.rsplit("/", 1)[-1])
             return {tag["Key"]: tag["Value"] for tag in (role.tags or [])} if role else {}
@@ -74,6 +78,10 @@ class MotoState:
     def role_name_with_path(self, name: str) -> str | None:
         role = self._role(name)
         return f"{role.path.lstrip('/')}{role.name}" if role else None
+
+    def role_boundary(self, name: str) -> str | None:
+        role = self._role(name)
+        return role.permissions_boundary_arn if role else None
 
     def table_hash_key(self, region: str, table: str) -> str | None:
         found = dynamodb_backends[self.account][region].tables.get(table)

@@ -324,3 +324,145 @@ def test_a_session_token_that_is_not_the_sessions_is_refused_on_rest_calls_too(u
     forged = session_of({"AccessKeyId": creds.access_key, "SecretAccessKey": creds.secret_key, "SessionToken": "x"})
     error = refusal(lambda: forged.client("lambda", endpoint_url=url).list_functions())
     assert error.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_route53_tag_calls_are_authorized_against_the_resource_they_name(url):
+    """ListTagsForResource names its resource with ResourceType and ResourceId, as the
+    provider's read of a zone calls it: AWS authorizes it against that zone's ARN, not ``*``
+    (which no policy scoped to the zone allows)."""
+    route53 = aws_client("route53", REGION, url)
+    zones = [
+        route53.create_hosted_zone(Name=name, CallerReference=name)["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        for name in ("tagged.example.com", "other-tags.example.com")
+    ]
+    session = role_session(
+        url, "zone-tags", [allow("route53:ListTagsForResource", f"arn:aws:route53:::hostedzone/{zones[0]}")]
+    )
+    client = session.client("route53", endpoint_url=url)
+    assert client.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zones[0])["ResourceTagSet"]
+    other = refusal(lambda: client.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zones[1]))
+    assert (
+        f"route53:ListTagsForResource on resource: arn:aws:route53:::hostedzone/{zones[1]} "
+        in (other.response["Error"]["Message"])
+    )
+
+
+def raw_error_body(client, operation: str) -> list[bytes]:
+    """The body of each response to ``operation``, before botocore parses it."""
+    bodies: list[bytes] = []
+    client.meta.events.register(
+        f"before-parse.{client.meta.service_model.service_name}.{operation}",
+        lambda response_dict, **_: bodies.append(response_dict["body"]),
+    )
+    return bodies
+
+
+def test_a_query_service_refuses_in_aws_error_format_and_names_the_topic(url):
+    """SNS and IAM are query services: AWS answers ``<ErrorResponse><Error>`` (no ``Errors``
+    wrapper; the Go SDK Terraform uses reads nothing else), and CreateTopic is authorized
+    against the topic its Name makes."""
+    sns = role_session(url, "no-topics", []).client("sns", endpoint_url=url)
+    bodies = raw_error_body(sns, "CreateTopic")
+    refused = refusal(lambda: sns.create_topic(Name="alarms"))
+    assert refused.response["Error"]["Code"] == "AccessDenied"
+    message = refused.response["Error"]["Message"]
+    assert f"sns:CreateTopic on resource: arn:aws:sns:{REGION}:{ACCOUNT}:alarms " in message
+    assert b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" in bodies[-1]
+
+
+def test_a_resource_named_by_arn_is_authorized_against_that_arn(url):
+    """Tag calls name their resource by ARN (logs' resourceArn, DynamoDB's ResourceArn): the
+    call is authorized against it, not against ``*`` or a type it is not."""
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/mine"
+    session = role_session(
+        url,
+        "tag-reader",
+        [allow("logs:ListTagsForResource", group), allow("dynamodb:ListTagsOfResource", TABLE_ARN + "readable")],
+    )
+    aws_client("logs", REGION, url).create_log_group(logGroupName="/aws/lambda/mine")
+    assert "tags" in session.client("logs", endpoint_url=url).list_tags_for_resource(resourceArn=group)
+    dynamodb = session.client("dynamodb", endpoint_url=url)
+    assert "Tags" in dynamodb.list_tags_of_resource(ResourceArn=TABLE_ARN + "readable")
+    other = refusal(lambda: dynamodb.list_tags_of_resource(ResourceArn=TABLE_ARN + "other"))
+    assert f"on resource: {TABLE_ARN}other " in other.response["Error"]["Message"]
+
+
+def test_a_call_on_an_existing_role_carries_its_boundary(url):
+    """AttachRolePolicy names no boundary, but iam:PermissionsBoundary is the boundary the
+    role already has: a policy allowing changes only to roles within a boundary allows it."""
+    iam = aws_client("iam", REGION, url)
+    boundary = iam.create_policy(PolicyName="attach-limit", PolicyDocument=json.dumps(allow("s3:GetObject", "*")))
+    boundary_arn = boundary["Policy"]["Arn"]
+    trust = json.dumps(allow("sts:AssumeRole", "*", Principal={"Service": "lambda.amazonaws.com"}))
+    iam.create_role(RoleName="attach-within", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
+    iam.put_role_permissions_boundary(RoleName="attach-within", PermissionsBoundary=boundary_arn)
+    iam.create_role(RoleName="attach-outside", AssumeRolePolicyDocument=trust.replace(', "Resource": "*"', ""))
+    within = allow("iam:AttachRolePolicy", "*", Condition={"StringEquals": {"iam:PermissionsBoundary": boundary_arn}})
+    client = role_session(url, "role-admin", [within]).client("iam", endpoint_url=url)
+    client.attach_role_policy(RoleName="attach-within", PolicyArn=boundary_arn)
+    refused = refusal(lambda: client.attach_role_policy(RoleName="attach-outside", PolicyArn=boundary_arn))
+    assert refused.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_certificate_request_carries_its_domain_names(url):
+    """acm:DomainNames is the request's DomainName and SubjectAlternativeNames: a policy
+    allowing only its own names (with the Null guard) allows them and refuses another."""
+    own = allow(
+        "acm:RequestCertificate",
+        "*",
+        Condition={
+            "ForAllValues:StringEquals": {"acm:DomainNames": ["api.items.test"]},
+            "Null": {"acm:DomainNames": "false"},
+        },
+    )
+    acm = role_session(url, "certificates", [own]).client("acm", endpoint_url=url)
+    assert acm.request_certificate(DomainName="api.items.test", ValidationMethod="DNS")["CertificateArn"]
+    refused = refusal(
+        lambda: acm.request_certificate(
+            DomainName="api.items.test", SubjectAlternativeNames=["evil.example.com"], ValidationMethod="DNS"
+        )
+    )
+    assert refused.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_describing_one_alarm_is_authorized_against_that_alarm(url):
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:mine"
+    cloudwatch = role_session(url, "alarm-reader", [allow("cloudwatch:DescribeAlarms", alarm)]).client(
+        "cloudwatch", endpoint_url=url
+    )
+    assert "MetricAlarms" in cloudwatch.describe_alarms(AlarmNames=["mine"])
+    refusal(lambda: cloudwatch.describe_alarms(AlarmNames=["other"]))
+
+
+def test_a_certificate_is_read_by_its_environment_tag(url):
+    """aws:ResourceTag/* of a certificate are its tags in ACM: a role reading only certificates
+    tagged for its environment reads that one and not another's."""
+    acm = aws_client("acm", REGION, url)
+    arns = {
+        env: acm.request_certificate(
+            DomainName=f"{env}.items.test", ValidationMethod="DNS", Tags=[{"Key": "environment", "Value": env}]
+        )["CertificateArn"]
+        for env in ("local", "prod")
+    }
+    tagged = allow("acm:DescribeCertificate", "*", Condition={"StringEquals": {"aws:ResourceTag/environment": "local"}})
+    client = role_session(url, "local-certificates", [tagged]).client("acm", endpoint_url=url)
+    assert client.describe_certificate(CertificateArn=arns["local"])["Certificate"]["DomainName"] == "local.items.test"
+    refused = refusal(lambda: client.describe_certificate(CertificateArn=arns["prod"]))
+    assert f"on resource: {arns['prod']} " in refused.response["Error"]["Message"]
+
+
+def test_deleting_an_alias_is_authorized_against_the_alias_and_its_key(url):
+    """kms:DeleteAlias names only the alias; AWS also authorizes it against the key the alias
+    points to, which the emulator looks up."""
+    kms = aws_client("kms", REGION, url)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/doomed", TargetKeyId=key_id)
+    key_arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"
+    alias_only = role_session(url, "alias-only", [allow("kms:DeleteAlias", f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/*")])
+    refused = refusal(lambda: alias_only.client("kms", endpoint_url=url).delete_alias(AliasName="alias/doomed"))
+    assert f"kms:DeleteAlias on resource: {key_arn} " in refused.response["Error"]["Message"]
+    both = role_session(
+        url, "alias-and-key", [allow("kms:DeleteAlias", [f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/*", key_arn])]
+    )
+    both.client("kms", endpoint_url=url).delete_alias(AliasName="alias/doomed")
+    assert "alias/doomed" not in [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
