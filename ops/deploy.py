@@ -35,6 +35,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from local import deployment_file
 from local import emulator as emu
@@ -46,6 +47,9 @@ from modules.failover import failover_bound
 from ops import pipeline_roles
 from ops import smoke as smoke_tool
 from ops import terraform as tf
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,7 +104,7 @@ def interrupted(err: KeyboardInterrupt, phase: str, state: emu.RunState | None =
 class Phase:
     """A running phase of a deployment; ``note`` prints an indented line under it."""
 
-    def __init__(self, out) -> None:
+    def __init__(self, out: TextIO) -> None:
         self.out = out
 
     def note(self, text: str) -> None:
@@ -110,13 +114,13 @@ class Phase:
 class Progress:
     """A line when each phase starts (``[2/5] synth: backend-local ...``) and one when it ends."""
 
-    def __init__(self, total: int, out=sys.stdout) -> None:
+    def __init__(self, total: int, out: TextIO = sys.stdout) -> None:
         self.total, self.index, self.out = total, 0, out
         self.timings: dict[str, float] = {}
         self.current = "start-up"
 
     @contextlib.contextmanager
-    def phase(self, name: str):
+    def phase(self, name: str) -> Iterator[Phase]:
         self.index += 1
         self.current = name.split(":")[0]
         started = time.monotonic()
@@ -343,7 +347,7 @@ def apply(
         raise DeployError(terraform_failure("apply", log, result.stdout))
 
 
-def _progress_counter(phase: Phase | None, watch: StuckResources | None):
+def _progress_counter(phase: Phase | None, watch: StuckResources | None) -> Callable[[str], None]:
     """Terraform's output, line by line: feeds the watch and notes every 20 resources created."""
     created = 0
 
@@ -360,7 +364,12 @@ def _progress_counter(phase: Phase | None, watch: StuckResources | None):
 
 
 def plan_and_apply(
-    stack_dir: Path, env: dict[str, str], log_dir: Path, phase: Phase, auto_approve: bool, confirm=input
+    stack_dir: Path,
+    env: dict[str, str],
+    log_dir: Path,
+    phase: Phase,
+    auto_approve: bool,
+    confirm: Callable[[str], str] = input,
 ) -> None:
     """A real environment: ``terraform plan -out``, shown for approval unless
     ``auto_approve``, then ``terraform apply`` of exactly that plan. Each step has its own
@@ -532,7 +541,7 @@ def down(
 
 
 def deploy_local(
-    config: EnvironmentConfig, outdir: Path, state_dir: Path, out=sys.stdout, as_roles: bool = False
+    config: EnvironmentConfig, outdir: Path, state_dir: Path, out: TextIO = sys.stdout, as_roles: bool = False
 ) -> Deployment:
     """Emulator up, synth, apply, local gateways, smoke. With ``as_roles``, the bootstrap stack
     is applied first and Terraform plans as the pipeline's plan role and applies as its deploy
@@ -581,7 +590,7 @@ def github_issuers(state: emu.RunState) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _environ(values: dict[str, str]):
+def _environ(values: dict[str, str]) -> Iterator[None]:
     """``values`` in os.environ (what a started process inherits) for the block, then restored."""
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -698,7 +707,7 @@ def require_credentials(config: EnvironmentConfig) -> None:
 
 
 def deploy_real(
-    config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out=sys.stdout
+    config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out: TextIO = sys.stdout
 ) -> Deployment:
     """Synth, init with the environment's backend, plan and apply with the user's
     credentials, smoke."""
@@ -840,7 +849,7 @@ def refuse_running(state_dir: Path, cli_dir: Path) -> None:
         )
 
 
-def serve_emulator(config: EnvironmentConfig, root: Path, out=sys.stdout) -> list[str]:
+def serve_emulator(config: EnvironmentConfig, root: Path, out: TextIO = sys.stdout) -> list[str]:
     """``make emulator``: the project's emulator server and the local issuer for the cdktf CLI
     route, the hosted zone created, and the exports the CLI needs printed on ``out`` (notes
     on stderr). Its processes are recorded in ``.emulator-cli/`` (``make down`` stops them).
@@ -869,7 +878,7 @@ def serve_emulator(config: EnvironmentConfig, root: Path, out=sys.stdout) -> lis
     return print_exports(config, state, root, out)
 
 
-def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out) -> list[str]:
+def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out: TextIO) -> list[str]:
     """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr."""
     exports = {"AWS_ENDPOINT_URL": state.emulator_url, **tf.EMULATOR_ROOT_KEYS, "CHECKPOINT_DISABLE": "1"}
     if state.issuer.get("url"):

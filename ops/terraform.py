@@ -14,10 +14,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local.emulator import stop_pid
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 PROVIDER_VERSION = "5.100.0"

@@ -32,9 +32,11 @@ the stack's backend is S3. Pure Python: no cdktf import, so it is tested on plai
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 TOKEN_MARK = "${"
 # IAM path of everything the bootstrap makes for delivery (roles, boundaries): outside the

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdktf import App, LocalBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack
@@ -34,7 +32,12 @@ from constructs import Construct
 from modules.provider import aws
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
     from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    from modules.config.loader import EnvironmentConfig
 from modules.bootstrap.delivery import BOOTSTRAP_STACK, DeliverySettings
 from modules.bootstrap.deploy_policy import (
     DELIVERY_PATH,
@@ -46,7 +49,6 @@ from modules.bootstrap.deploy_policy import (
     plan_policy,
     split_policy,
 )
-from modules.config.loader import EnvironmentConfig
 from modules.naming import Naming, provider_alias
 from modules.provider.emulator import emulator_provider_settings
 

@@ -539,8 +539,8 @@ class EnvironmentConfig:
         type_doc="list of AWS regions, at least 2, no duplicates",
     )
     emulator: bool = setting(
-        "emulator mode: providers point at the emulator with test credentials (the same table and "
-        "replicas as on AWS; the emulator creates the replicas)",
+        "emulator mode: providers point at the emulator (credentials from the environment: the "
+        "pipeline's roles under `make deploy`), the same table and replicas as on AWS",
         default=False,
     )
     protected: bool = setting(
