@@ -80,8 +80,9 @@ def arn_like(pattern: str, value: str) -> bool:
     return all(string_like(part, actual) for part, actual in zip(pattern_parts, value_parts, strict=True))
 
 
-# operator -> (test one policy value against the request's value, negated)
-_OPERATORS = {
+# operator -> (test one policy value against the request's value, negated); local/iam/conditions.py
+# extends it with the operators identity policies use.
+STRING_AND_ARN_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringEquals": (lambda expected, actual: expected == actual, False),
     "StringNotEquals": (lambda expected, actual: expected == actual, True),
     "StringEqualsIgnoreCase": (lambda expected, actual: expected.casefold() == actual.casefold(), False),
@@ -112,9 +113,9 @@ def condition_holds(operator: str, key: str, expected: object, context: dict[str
         return any(str(value).lower() == ("true" if actual is None else "false") for value in _as_list(expected))
     if_exists = operator.endswith("IfExists")
     base = operator[: -len("IfExists")] if if_exists else operator
-    if base not in _OPERATORS:
+    if base not in STRING_AND_ARN_OPERATORS:
         raise UnsupportedCondition(operator)
-    test, negated = _OPERATORS[base]
+    test, negated = STRING_AND_ARN_OPERATORS[base]
     if actual is None:
         return if_exists or negated
     matched = any(test(str(value), actual) for value in _as_list(expected))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from local.iam_policy import arn_like, string_like
+from local.iam_policy import STRING_AND_ARN_OPERATORS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -83,16 +83,7 @@ def _numeric(compare: Callable[[float, float], bool]) -> Callable[[str, str], bo
 
 # operator -> (does one policy value match one request value, negated)
 _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
-    "StringEquals": (lambda expected, actual: expected == actual, False),
-    "StringNotEquals": (lambda expected, actual: expected == actual, True),
-    "StringEqualsIgnoreCase": (lambda expected, actual: expected.casefold() == actual.casefold(), False),
-    "StringNotEqualsIgnoreCase": (lambda expected, actual: expected.casefold() == actual.casefold(), True),
-    "StringLike": (string_like, False),
-    "StringNotLike": (string_like, True),
-    "ArnEquals": (arn_like, False),
-    "ArnLike": (arn_like, False),
-    "ArnNotEquals": (arn_like, True),
-    "ArnNotLike": (arn_like, True),
+    **STRING_AND_ARN_OPERATORS,
     "Bool": (lambda expected, actual: expected.lower() == actual.lower(), False),
     "NumericEquals": (_numeric(lambda actual, expected: actual == expected), False),
     "NumericNotEquals": (_numeric(lambda actual, expected: actual == expected), True),
