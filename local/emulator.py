@@ -24,6 +24,8 @@ AwsClient: TypeAlias = Any
 
 # The only address anything local listens on or is sent to.
 LOOPBACK = "127.0.0.1"
+# Every IAM decision of the emulator (local/emulator_server.py, keep_decisions), in its state directory.
+DECISION_LOG = "iam-decisions.log"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -189,6 +191,7 @@ def start_emulator(state_dir: Path, startup_timeout: float = 60.0) -> tuple[subp
     # moto's server, but sending each response in one write (see local/emulator_server.py).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
     args = [sys.executable, "-m", "local.emulator_server", "-H", LOOPBACK, "-p", str(port)]
+    args += ["--decision-log", str(state_dir / DECISION_LOG)]
     proc = spawn(args, state_dir / "moto.log", env)
     try:
         wait_for_http(f"http://{LOOPBACK}:{port}/moto-api/", startup_timeout)

@@ -20,16 +20,20 @@ keeps what moto would lose of a deployment (local/moto_fixes.py), and evaluates 
 call signed by an assumed role (local/iam_enforcement.py).
 ``LOCAL_OIDC_ISSUERS`` (``ISSUER=JWKS_URL`` pairs, comma-separated) names the local issuers
 whose keys stand in for an OpenID Connect issuer's, e.g. GitHub's, for AssumeRoleWithWebIdentity.
+``--decision-log PATH`` keeps every IAM decision, one line each (``make iam-report`` reads them).
 
-    python -m local.emulator_server -H 127.0.0.1 -p 5000
+    python -m local.emulator_server -H 127.0.0.1 -p 5000 [--decision-log .emulator/iam-decisions.log]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
@@ -40,6 +44,10 @@ from local.iam import web_identity
 # Responses up to this size leave in one write; a larger body still follows its headers
 # immediately, with no application work in between.
 RESPONSE_BUFFER_BYTES = 1 << 20
+# The decision log's bound: a file of this size, then one older file beside it (``.1``). A local
+# deploy and the e2e runs against it make a few thousand decisions of about 250 bytes each.
+DECISION_LOG_BYTES = 16 << 20
+DECISION_LOGGERS = ("local.iam_enforcement", "local.iam")
 
 
 class OneWriteRequestHandler(MotoRequestHandler):
@@ -52,6 +60,22 @@ class OneWriteRequestHandler(MotoRequestHandler):
         result = super().handle_expect_100()
         self.wfile.flush()
         return result
+
+
+def keep_decisions(path: Path) -> None:
+    """Every IAM decision (INFO: allowed, WARNING: refused or failed closed) into ``path``,
+    bounded by ``DECISION_LOG_BYTES``; warnings still reach stderr (the emulator's log)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_file = RotatingFileHandler(path, maxBytes=DECISION_LOG_BYTES, backupCount=1, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    to_stderr = logging.StreamHandler()
+    to_stderr.setLevel(logging.WARNING)
+    for name in DECISION_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(to_file)
+        logger.addHandler(to_stderr)
+        logger.propagate = False
 
 
 def emulator_app() -> DomainDispatcherApplication:
@@ -68,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--decision-log", type=Path, help="keep every IAM decision in this file")
     args = parser.parse_args(argv)
+    if args.decision_log:
+        keep_decisions(args.decision_log)
     # moto builds some URLs (e.g. S3 presigned ones) from this, as moto_server sets it.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as moto_server does: a clean exit

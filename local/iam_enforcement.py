@@ -229,8 +229,10 @@ def _decide(handler: BaseResponse, assumed: AssumedRole, role: Principal, call: 
         raise _denied(handler, message) from error
     for request in requests:
         decision = evaluate(role, request)
+        # One line per decision, the allowed ones too: ops/iam_report.py reads what each role used.
+        level = logging.INFO if decision.allowed else logging.WARNING
+        log.log(level, "IAM: %s %s on %s: %s", assumed.arn, request.action, request.resource, decision.reason)
         if not decision.allowed:
-            log.info("IAM: %s %s on %s: %s", assumed.arn, request.action, request.resource, decision.reason)
             raise _denied(handler, _message(assumed, request.action, request.resource, decision))
 
 
