@@ -11,7 +11,7 @@ WHEELS := build/wheels
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: setup synth validate test test-fast bench mutation deploy down drill chaos docs clean token openapi scan lint emulator url
+.PHONY: setup synth validate test test-fast bench mutation deploy down drill chaos docs clean token openapi scan lint emulator url iam-report
 
 setup: $(VENV)/.installed node_modules/.installed $(WHEELS)/.downloaded
 
@@ -99,6 +99,12 @@ mutation: setup
 # emulator (docs/iam-evaluation.md); AS_ROLES=0 applies with the emulator's root keys instead.
 deploy: setup
 	$(PY) -m ops.deploy --env $(ENV) $(if $(AUTO_APPROVE),--auto-approve) $(if $(REPLACE),--replace) $(if $(filter 0,$(AS_ROLES)),--as-root)
+
+# For each role of the running local deployment: the actions it used in the last deploy and test
+# run (the emulator's decision log) next to those granted, and the granted ones never used
+# (docs/iam-evaluation.md, "What each role used"). JSON=1 for machines.
+iam-report:
+	@$(PY) -m ops.iam_report $(if $(JSON),--json)
 
 # A token from the local deployment's issuer, alone on stdout: make -s token SCOPE=items:write
 SCOPE ?= items:read items:write
