@@ -300,11 +300,9 @@ RULES: tuple[ServiceRule, ...] = (
                     "aws_api_gateway_gateway_response",
                 )
             },
-            "aws_api_gateway_domain_name": (
-                *_API_GATEWAY_WRITE,
-                "apigateway:AddCertificateToDomain",
-                "apigateway:RemoveCertificateFromDomain",
-            ),
+            # Not AddCertificateToDomain/RemoveCertificateFromDomain: API Gateway checks them only
+            # for a mutual TLS truststore, which the stack's domains do not have.
+            "aws_api_gateway_domain_name": _API_GATEWAY_WRITE,
             # Associating a web ACL with a stage also needs this on the stage.
             "aws_wafv2_web_acl_association": ("apigateway:SetWebACL",),
         },

@@ -529,9 +529,6 @@ GRANTED_NEVER_CALLED: dict[str, str] = {
         )
         for pattern in (f"{service}:{verb}*" for verb in verbs)
     },
-    "apigateway:*CertificateToDomain": "IAM-only checks API Gateway makes for mutual TLS on a custom domain; "
-    "the stack's domains use none, so a candidate for removal once a real deploy shows them unused",
-    "apigateway:RemoveCertificateFromDomain": "as AddCertificateToDomain: mutual TLS only, a removal candidate",
     "dynamodb:GetResourcePolicy": "no read path of aws_dynamodb_table or its replica calls it (the stack has no "
     "aws_dynamodb_resource_policy): a removal candidate",
     "iam:ListRoleTags": "the role read takes tags from GetRole; granted for the provider's tag listing of "
