@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 
 from local import emulator, issuer
 from modules.bootstrap.delivery import load_delivery
-from ops import deploy
+from ops import deploy, iam_report
 from ops import terraform as tf
+from tests.local.iam.never_used import NEVER_USED, unlisted_and_stale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 
@@ -37,6 +38,13 @@ def local(tmp_path_factory, terraform_bin):
     state = emulator.RunState.load(state_dir / "state.json")
     yield deployment, state, state_dir, out.getvalue()
     deploy.stop_processes(state)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def grants(local) -> list[iam_report.RoleGrants]:
+    """Every role's policies as deployed, read before the destroy test removes the stack's roles."""
+    _, state, _, _ = local
+    return iam_report.emulator_grants(state.emulator_url)
 
 
 def test_terraform_ran_as_the_roles_and_the_stack_answers(local):
@@ -100,3 +108,15 @@ def test_the_deploy_role_destroys_the_stack(local):
     assert destroy.returncode == 0, destroy.stdout[-6000:]
     left = tf.run(["state", "list"], deployment.stack_dir, env, 60).stdout.split()
     assert [address for address in left if not address.startswith("data.")] == []
+
+
+def test_what_each_role_is_granted_and_never_used_in_this_run_is_listed_with_a_reason(local, grants):
+    """Last: the report covers the plan, the apply, the smoke checks, the second plan and the destroy."""
+    _, _, state_dir, _ = local
+    lines = [line for path in iam_report.decision_logs(state_dir) for line in path.read_text().splitlines()]
+    reports = iam_report.report(lines, grants)
+    assert {r.role for r in reports if r.used} >= {"plan-items-local", "deploy-items-local"}
+    unlisted, stale = unlisted_and_stale(reports)
+    assert unlisted == {}, "granted, never used: remove the grant or list it (tests/local/iam/never_used.py)"
+    assert stale == {}, "listed as never used, but used in this run (or no longer granted): remove the entry"
+    assert all(len(reason) > 30 for entries in NEVER_USED.values() for reason in entries.values())
