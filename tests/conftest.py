@@ -16,23 +16,61 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-# The e2e modules that share one deployment (tests/e2e/conftest.py's session-scoped ``local``):
-# they only read it, or put back what they change.
-SHARED_DEPLOYMENT = {"test_add_region.py", "test_api_security_deployed.py", "test_gateway_deployed.py"}
+# The e2e modules that share one deployment (tests/e2e/conftest.py's session-scoped ``local``,
+# applied as the pipeline's roles at a small TIME_SCALE): they read it or put back what they
+# change, and the DESTROYS_SHARED tests run after all of them.
+SHARED_DEPLOYMENT = {
+    "test_active_active.py",
+    "test_add_region.py",
+    "test_api_security_deployed.py",
+    "test_chaos.py",
+    "test_gateway_deployed.py",
+    "test_local_deploy.py",
+    "test_pipeline_roles.py",
+}
+# The shared deployment's last tests, in this order: the deploy role destroys the stack, then
+# nothing of it is left in the emulator.
+DESTROYS_SHARED = (
+    "test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
+    "test_local_deploy.py::test_destroy_leaves_nothing",
+)
+# The longest work units first (scopes as the scheduler names them), so that neither worker is
+# left with a long one at the end; every other module follows in collection order.
+LONGEST_FIRST = ("shared_deployment",)
+
+
+def work_unit(nodeid: str) -> str:
+    """The scheduler's unit: the shared deployment's modules are one, every other module one."""
+    path = nodeid.split("::", 1)[0]
+    return "shared_deployment" if path.rsplit("/", 1)[-1] in SHARED_DEPLOYMENT else path
+
+
+def run_order(nodeid: str) -> tuple[int, int]:
+    unit = work_unit(nodeid)
+    rank = LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+    last = [n for n, suffix in enumerate(DESTROYS_SHARED, 1) if nodeid.endswith(suffix)]
+    return rank, last[0] if last else 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest units first, and the shared deployment destroyed after its last reader (a
+    stable sort: every other test keeps its place)."""
+    items.sort(key=lambda item: run_order(item.nodeid))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """make test's two workers: each test module runs whole on one worker (a module-scoped
     deployment, emulator or bootstrap apply is made once, wherever the module lives), and the
-    SHARED_DEPLOYMENT modules together on one. (xdist's own ``loadgroup`` renames node ids,
-    which pytest 9 no longer lets a plugin do.)"""
+    SHARED_DEPLOYMENT modules together on one, in collection order (xdist's reordering by test
+    count is off: pytest_collection_modifyitems puts the longest first). (xdist's own
+    ``loadgroup`` renames node ids, which pytest 9 no longer lets a plugin do.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class DeploymentScopes(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return "shared_deployment" if path.rsplit("/", 1)[-1] in SHARED_DEPLOYMENT else path
+            return work_unit(nodeid)
 
+    config.option.loadscopereorder = False
     return DeploymentScopes(config, log)
 
 
