@@ -16,7 +16,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-# The e2e modules that share one deployment (tests/e2e/conftest.py's session-scoped ``local``,
+# The e2e modules that share a deployment (tests/e2e/conftest.py's session-scoped ``local``,
 # applied as the pipeline's roles at a small TIME_SCALE): they read it or put back what they
 # change, and the DESTROYS_SHARED tests run after all of them.
 SHARED_DEPLOYMENT = {
@@ -28,28 +28,37 @@ SHARED_DEPLOYMENT = {
     "test_local_deploy.py",
     "test_pipeline_roles.py",
 }
+# Of those, the drills: a work unit of their own, so that make test's two workers each deploy
+# the stack once and share the e2e time (a run on one worker deploys once).
+DRILLS = {"test_active_active.py", "test_chaos.py"}
 # The shared deployment's last tests, in this order: the deploy role destroys the stack, then
-# nothing of it is left in the emulator.
+# nothing of it is left in the emulator. They go to the end of the whole collection, and so
+# of whichever worker runs them.
 DESTROYS_SHARED = (
     "test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
     "test_local_deploy.py::test_destroy_leaves_nothing",
 )
 # The longest work units first (scopes as the scheduler names them), so that neither worker is
 # left with a long one at the end; every other module follows in collection order.
-LONGEST_FIRST = ("shared_deployment",)
+LONGEST_FIRST = ("shared_deployment", "shared_deployment_drills")
 
 
 def work_unit(nodeid: str) -> str:
-    """The scheduler's unit: the shared deployment's modules are one, every other module one."""
+    """The scheduler's unit: the shared deployment's modules are two (the drills and the
+    rest), every other module is one."""
     path = nodeid.split("::", 1)[0]
-    return "shared_deployment" if path.rsplit("/", 1)[-1] in SHARED_DEPLOYMENT else path
+    name = path.rsplit("/", 1)[-1]
+    if name in DRILLS:
+        return "shared_deployment_drills"
+    return "shared_deployment" if name in SHARED_DEPLOYMENT else path
 
 
 def run_order(nodeid: str) -> tuple[int, int]:
-    unit = work_unit(nodeid)
-    rank = LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
     last = [n for n, suffix in enumerate(DESTROYS_SHARED, 1) if nodeid.endswith(suffix)]
-    return rank, last[0] if last else 0
+    if last:
+        return len(LONGEST_FIRST) + 1, last[0]
+    unit = work_unit(nodeid)
+    return (LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)), 0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,8 +70,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """make test's two workers: each test module runs whole on one worker (a module-scoped
     deployment, emulator or bootstrap apply is made once, wherever the module lives), and the
-    SHARED_DEPLOYMENT modules together on one, in collection order (xdist's reordering by test
-    count is off: pytest_collection_modifyitems puts the longest first). (xdist's own
+    SHARED_DEPLOYMENT modules in two units (work_unit), each deploying once on its worker; units
+    go out in collection order (xdist's reordering by test count is off:
+    pytest_collection_modifyitems puts the longest first). (xdist's own
     ``loadgroup`` renames node ids, which pytest 9 no longer lets a plugin do.)"""
     from xdist.scheduler import LoadScopeScheduling
 

@@ -1,24 +1,25 @@
-"""make test's order (tests/conftest.py): the shared deployment's modules are one work unit,
-handed out first, and the tests that destroy it come after all of its readers."""
+"""make test's order (tests/conftest.py): the shared deployment's modules are two work units,
+handed out first, and the tests that destroy it come after all of its readers, wherever they run."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from tests.conftest import DESTROYS_SHARED, LONGEST_FIRST, SHARED_DEPLOYMENT, run_order, work_unit
+from tests.conftest import DESTROYS_SHARED, SHARED_DEPLOYMENT, run_order, work_unit
 
 E2E = Path(__file__).resolve().parent / "e2e"
 
 
-def test_the_shared_modules_are_one_unit_and_every_other_module_its_own():
-    assert work_unit("tests/e2e/test_chaos.py::test_x[region-outage]") == "shared_deployment"
+def test_the_shared_modules_are_two_units_and_every_other_module_its_own():
+    assert work_unit("tests/e2e/test_chaos.py::test_x[region-outage]") == "shared_deployment_drills"
+    assert work_unit("tests/e2e/test_active_active.py::test_x") == "shared_deployment_drills"
     assert work_unit("tests/e2e/test_pipeline_roles.py::test_y") == "shared_deployment"
     assert work_unit("tests/e2e/test_traffic_policy_deployed.py::test_z") == "tests/e2e/test_traffic_policy_deployed.py"
     assert work_unit("tests/synth/test_stack.py::test_z") == "tests/synth/test_stack.py"
 
 
-def test_the_destroys_run_last_in_their_order_and_the_longest_unit_first():
+def test_the_destroys_run_last_in_their_order_and_the_longest_units_first():
     collected = [
         "tests/config/test_config.py::test_a",
         "tests/e2e/test_active_active.py::test_b",
@@ -28,10 +29,15 @@ def test_the_destroys_run_last_in_their_order_and_the_longest_unit_first():
         "tests/e2e/test_pipeline_roles.py::test_the_deploy_role_plans_again_and_the_plan_is_empty",
         "tests/e2e/test_traffic_policy_deployed.py::test_c",
     ]
-    ordered = sorted(collected, key=run_order)
-    shared = [nodeid for nodeid in ordered if work_unit(nodeid) == "shared_deployment"]
-    assert [nodeid.split("/")[-1] for nodeid in shared[-2:]] == list(DESTROYS_SHARED)
-    assert LONGEST_FIRST[0] == "shared_deployment" and ordered[: len(shared)] == shared
+    ordered = [nodeid.split("/")[-1] for nodeid in sorted(collected, key=run_order)]
+    assert ordered == [
+        "test_local_deploy.py::test_plan_after_apply_is_empty",
+        "test_pipeline_roles.py::test_the_deploy_role_plans_again_and_the_plan_is_empty",
+        "test_active_active.py::test_b",
+        "test_config.py::test_a",
+        "test_traffic_policy_deployed.py::test_c",
+        *DESTROYS_SHARED,
+    ]
 
 
 def test_the_named_modules_and_destroying_tests_exist():

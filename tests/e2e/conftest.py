@@ -1,8 +1,9 @@
-"""The fixtures every e2e module shares. ``local`` is one deployment, applied as the pipeline's
-roles at a small TIME_SCALE, for the modules in tests/conftest.py's SHARED_DEPLOYMENT: they
-read it or put back what they change (one pytest-xdist worker runs them all, so they share
-it), and the two tests that destroy it run last (tests/conftest.py's ordering). It is stopped
-at the end of the session, destroyed or not."""
+"""The fixtures every e2e module shares. ``local`` is one deployment per session (per
+pytest-xdist worker), applied as the pipeline's roles at a small TIME_SCALE, for the modules in
+tests/conftest.py's SHARED_DEPLOYMENT: they read it or put back what they change. make test
+runs them as two work units, so each of its two workers deploys once; the two tests that
+destroy it run after every other test (tests/conftest.py's ordering). It is stopped at the end
+of the session, destroyed or not."""
 
 from __future__ import annotations
 
