@@ -38,9 +38,22 @@ DESTROYS_SHARED = (
     "test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
     "test_local_deploy.py::test_destroy_leaves_nothing",
 )
-# The longest work units first (scopes as the scheduler names them), so that neither worker is
-# left with a long one at the end; every other module follows in collection order.
-LONGEST_FIRST = ("shared_deployment", "shared_deployment_drills")
+# The longest work units first (scopes as the scheduler names them; the times of
+# `--durations` on the slow tests), so that neither worker is left with a long one at the end;
+# every other module follows in collection order. The scheduler gives a worker its next unit
+# once it has two tests or fewer left: the first worker starts the one-test cdktf CLI route and
+# queues the drills behind it, the second starts the shared deployment.
+LONGEST_FIRST = (
+    "tests/e2e/test_cdktf_cli.py",
+    "shared_deployment",
+    "shared_deployment_drills",
+    "tests/test_aws_fast_path.py",
+    "tests/e2e/test_traffic_policy_deployed.py",
+    "tests/local/iam/test_bootstrap_enforced.py",
+    "tests/e2e/test_bootstrap_apply.py",
+    "tests/terraform/test_validate.py",
+    "tests/ops/test_real_deploy_failure.py",
+)
 
 
 def work_unit(nodeid: str) -> str:
