@@ -63,8 +63,9 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-# Two workers (the machine has 2 cores). Each e2e module runs whole on one worker, and the
-# modules that share one deployment on the same one (tests/conftest.py's scheduler).
+# Two workers (the machine has 2 cores). Each e2e module runs whole on one worker; the modules
+# that share a deployment (applied as the pipeline's roles) run as two units, one deployment on
+# each worker, and the longest units start first (tests/conftest.py's scheduler and order).
 TEST_WORKERS ?= 2
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS)

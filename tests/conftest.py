@@ -16,23 +16,84 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-# The e2e modules that share one deployment (tests/e2e/conftest.py's session-scoped ``local``):
-# they only read it, or put back what they change.
-SHARED_DEPLOYMENT = {"test_add_region.py", "test_api_security_deployed.py", "test_gateway_deployed.py"}
+# The e2e modules that share a deployment (tests/e2e/conftest.py's session-scoped ``local``,
+# applied as the pipeline's roles at a small TIME_SCALE): they read it or put back what they
+# change, and the DESTROYS_SHARED tests run after all of them.
+SHARED_DEPLOYMENT = {
+    "test_active_active.py",
+    "test_add_region.py",
+    "test_api_security_deployed.py",
+    "test_chaos.py",
+    "test_gateway_deployed.py",
+    "test_local_deploy.py",
+    "test_pipeline_roles.py",
+}
+# Of those, the drills: a work unit of their own, so that make test's two workers each deploy
+# the stack once and share the e2e time (a run on one worker deploys once).
+DRILLS = {"test_active_active.py", "test_chaos.py"}
+# The shared deployment's last tests, in this order: the deploy role destroys the stack, then
+# nothing of it is left in the emulator. They go to the end of the whole collection, and so
+# of whichever worker runs them.
+DESTROYS_SHARED = (
+    "test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
+    "test_local_deploy.py::test_destroy_leaves_nothing",
+)
+# The longest work units first (scopes as the scheduler names them; the times of
+# `--durations` on the slow tests), so that neither worker is left with a long one at the end;
+# every other module follows in collection order. The scheduler gives a worker its next unit
+# once it has two tests or fewer left: the first worker starts the one-test cdktf CLI route and
+# queues the drills behind it, the second starts the shared deployment.
+LONGEST_FIRST = (
+    "tests/e2e/test_cdktf_cli.py",
+    "shared_deployment",
+    "shared_deployment_drills",
+    "tests/test_aws_fast_path.py",
+    "tests/e2e/test_traffic_policy_deployed.py",
+    "tests/local/iam/test_bootstrap_enforced.py",
+    "tests/e2e/test_bootstrap_apply.py",
+    "tests/terraform/test_validate.py",
+    "tests/ops/test_real_deploy_failure.py",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The scheduler's unit: the shared deployment's modules are two (the drills and the
+    rest), every other module is one."""
+    path = nodeid.split("::", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    if name in DRILLS:
+        return "shared_deployment_drills"
+    return "shared_deployment" if name in SHARED_DEPLOYMENT else path
+
+
+def run_order(nodeid: str) -> tuple[int, int]:
+    last = [n for n, suffix in enumerate(DESTROYS_SHARED, 1) if nodeid.endswith(suffix)]
+    if last:
+        return len(LONGEST_FIRST) + 1, last[0]
+    unit = work_unit(nodeid)
+    return (LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)), 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest units first, and the shared deployment destroyed after its last reader (a
+    stable sort: every other test keeps its place)."""
+    items.sort(key=lambda item: run_order(item.nodeid))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """make test's two workers: each test module runs whole on one worker (a module-scoped
     deployment, emulator or bootstrap apply is made once, wherever the module lives), and the
-    SHARED_DEPLOYMENT modules together on one. (xdist's own ``loadgroup`` renames node ids,
-    which pytest 9 no longer lets a plugin do.)"""
+    SHARED_DEPLOYMENT modules in two units (work_unit), each deploying once on its worker; units
+    go out in collection order (xdist's reordering by test count is off:
+    pytest_collection_modifyitems puts the longest first). (xdist's own
+    ``loadgroup`` renames node ids, which pytest 9 no longer lets a plugin do.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class DeploymentScopes(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return "shared_deployment" if path.rsplit("/", 1)[-1] in SHARED_DEPLOYMENT else path
+            return work_unit(nodeid)
 
+    config.option.loadscopereorder = False
     return DeploymentScopes(config, log)
 
 

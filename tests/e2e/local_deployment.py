@@ -1,5 +1,6 @@
-"""One local deployment per e2e test module: `make deploy`'s flow into a temporary folder,
-everything it started stopped afterwards."""
+"""The e2e modules' one local deployment: `make deploy`'s default flow (Terraform as the
+pipeline's roles) into a temporary folder at a small TIME_SCALE, everything it started stopped
+afterwards."""
 
 from __future__ import annotations
 
@@ -26,13 +27,22 @@ class LocalDeployment:
     printed: str
 
 
-def deploy_for_module(tmp_path_factory) -> LocalDeployment:
+# Route53's 30 s interval becomes 0.6 s: three failures mark a region unhealthy in ~2 s (the
+# failover drill and the chaos experiments need it; TIME_SCALE changes nothing else).
+TIME_SCALE = "0.02"
+
+
+def deploy_shared(tmp_path_factory) -> LocalDeployment:
+    """`make deploy` as the pipeline's roles (the bootstrap applied with the root keys, the plan
+    role plans, the deploy role applies), the router started with TIME_SCALE."""
     config = deploy.load_config("local")
     root = tmp_path_factory.mktemp("local")
     state_dir = root / ".emulator"
     out = io.StringIO()
     try:
-        deployment = deploy.deploy_local(config, root / "cdktf.out", state_dir, out=out)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TIME_SCALE", TIME_SCALE)  # the router started by the deploy inherits it
+            deployment = deploy.deploy_local(config, root / "cdktf.out", state_dir, out=out, as_roles=True)
     except Exception as err:
         logs = "\n".join(
             f"--- {log.name} (last 40 lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])

@@ -1,7 +1,7 @@
-"""Every local chaos experiment (experiments/*.json) against one local deployment at a small
-TIME_SCALE, through the command's own code path (ops/chaos.run): each gives the verdict the
-docs state, and each control experiment, a fault that must break the steady state, does.
-Faults are always off afterwards."""
+"""Every local chaos experiment (experiments/*.json) against the shared local deployment
+(tests/e2e/conftest.py) at its small TIME_SCALE, through the command's own code path
+(ops/chaos.run): each gives the verdict the docs state, and each control experiment, a fault
+that must break the steady state, does. Faults are always off afterwards."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import pytest
 
 from local import faults
 from ops import chaos
-from tests.e2e.local_deployment import deploy_for_module, stop
+from tests.e2e.local_deployment import TIME_SCALE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
-TIME_SCALE = "0.02"  # Route53's 30 s interval becomes 0.6 s: failover in ~2 s
 # The experiments' windows at this scale: 450 s of outage become 9 s.
 EXPERIMENT_SCALE = 0.015
 
@@ -25,13 +24,9 @@ HELD = ["region-outage", "replication-pause", "lambda-errors", "lambda-latency",
 BROKEN = ["region-outage-pinned", "replication-pause-unrecovered", "lambda-errors-items-only", "issuer-outage"]
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory, terraform_bin):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TIME_SCALE", TIME_SCALE)
-        deployed = deploy_for_module(tmp_path_factory)
-    yield deployed
-    stop(deployed)
+def test_the_shared_deployment_runs_at_the_small_time_scale(described):
+    """The experiments' windows assume Route53's intervals at TIME_SCALE (failover in ~2 s)."""
+    assert described["time_scale"] == float(TIME_SCALE)
 
 
 def run(local, tmp_path, name: str) -> chaos.Result:

@@ -1,5 +1,7 @@
 """The local environment, applied for real with Terraform to moto's server on 127.0.0.1:
-apply, an empty plan, a smoke check through every region, destroy, and nothing left.
+apply, an empty plan, a smoke check through every region, destroy, and nothing left. The
+deployment is the shared one; the destroy (test_pipeline_roles's, as the deploy role) runs
+after every other shared test, and this module's destroy then finds nothing left.
 
 Every step has a hard timeout, and every process the test starts is stopped at the end.
 """
@@ -18,7 +20,6 @@ import pytest
 
 from ops import deploy
 from ops import terraform as tf
-from tests.e2e.local_deployment import deploy_for_module, stop
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -26,10 +27,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory, terraform_bin):
-    deployed = deploy_for_module(tmp_path_factory)
-    yield deployed.config, deployed.deployment, deployed.state, deployed.env, deployed.printed
-    stop(deployed)
+def local(local):
+    """The shared deployment (tests/e2e/conftest.py); its destroy runs last of all."""
+    return local.config, local.deployment, local.state, local.env, local.printed
 
 
 def test_apply_reports_every_phase(local):

@@ -1,12 +1,10 @@
-"""`make deploy` (local): Terraform runs as the pipeline's roles on the emulator that
-enforces IAM. The bootstrap stack is applied with the root keys, the plan role plans
+"""`make deploy` (local), the shared e2e deployment: Terraform runs as the pipeline's roles
+on the emulator that enforces IAM. The bootstrap stack is applied with the root keys, the plan role plans
 backend-local (refresh included), the deploy role applies that plan, plans again (empty) and
 destroys the stack; each role assumed with AssumeRoleWithWebIdentity and a GitHub-shaped token
 from the local issuer, and tokens of another repository, environment or a pull request refused."""
 
 from __future__ import annotations
-
-import io
 
 import boto3
 import pytest
@@ -14,7 +12,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local import emulator, issuer
+from local import issuer
 from modules.bootstrap.delivery import load_delivery
 from ops import deploy, iam_report
 from ops import terraform as tf
@@ -26,18 +24,10 @@ REPOSITORY = load_delivery(deploy.PROJECT_DIR / "delivery.toml").github_reposito
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory, terraform_bin):
-    root = tmp_path_factory.mktemp("roles")
-    state_dir, out = root / ".emulator", io.StringIO()
-    try:
-        deployment = deploy.deploy_local(
-            deploy.load_config("local"), root / "cdktf.out", state_dir, out=out, as_roles=True
-        )
-    except Exception as err:
-        pytest.fail(f"deploy as the pipeline's roles failed: {err}\n--- progress\n{out.getvalue()}", pytrace=False)
-    state = emulator.RunState.load(state_dir / "state.json")
-    yield deployment, state, state_dir, out.getvalue()
-    deploy.stop_processes(state)
+def local(local):
+    """The shared deployment (tests/e2e/conftest.py), applied as the roles; this module's
+    destroy runs after every other shared test (tests/conftest.py's ordering)."""
+    return local.deployment, local.state, local.state_dir, local.printed
 
 
 @pytest.fixture(scope="module", autouse=True)

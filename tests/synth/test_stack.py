@@ -532,6 +532,18 @@ def _triggers(config, tmp_path) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def weighted_triggers(all_configs, tmp_path_factory) -> dict[str, str]:
+    """The "weighted" stack's triggers as it is, synthesized once for every comparison below
+    (a synth of one stack costs seconds; the same config synthesizes the same triggers)."""
+    return _triggers(all_configs["weighted"], tmp_path_factory.mktemp("weighted-before"))
+
+
+def test_the_same_config_synthesizes_the_same_triggers(all_configs, weighted_triggers, tmp_path):
+    """What lets the comparisons below share one synth of the unchanged stack."""
+    assert _triggers(all_configs["weighted"], tmp_path) == weighted_triggers
+
+
 @pytest.mark.parametrize(
     "module, setting, value",
     [
@@ -545,7 +557,7 @@ def _triggers(config, tmp_path) -> dict[str, str]:
     ],
 )
 def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
-    all_configs, monkeypatch, tmp_path, module, setting, value
+    all_configs, weighted_triggers, monkeypatch, tmp_path, module, setting, value
 ):
     """Two synths that differ only in a method's authorization, an integration's timeout,
     the authorizer's or the validator's settings or the request model get different
@@ -553,8 +565,7 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
     Gateway serves a stage's last deployment). "weighted" has the authorizer and CORS."""
     import importlib
 
-    config = all_configs["weighted"]
-    before = _triggers(config, tmp_path / "before")
+    config, before = all_configs["weighted"], weighted_triggers
     monkeypatch.setattr(importlib.import_module(f"modules.constructs.{module}"), setting, value)
     after = _triggers(config, tmp_path / "after")
     assert set(before) == set(config.regions)
@@ -569,13 +580,15 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
         {"api": {"cors_origins": ["https://a.example.org"]}},
     ],
 )
-def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(all_configs, tmp_path, changed):
+def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(
+    all_configs, weighted_triggers, tmp_path, changed
+):
     from modules.config.loader import parse_environment
     from tests.conftest import VARIANTS
 
     config = all_configs["weighted"]
     other = parse_environment({**VARIANTS["weighted"], **changed}, environment="weighted", source="<variant>")
-    before, after = _triggers(config, tmp_path / "before"), _triggers(other, tmp_path / "after")
+    before, after = weighted_triggers, _triggers(other, tmp_path / "after")
     assert all(before[region] != after[region] for region in config.regions)
 
 
