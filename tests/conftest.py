@@ -31,11 +31,13 @@ SHARED_DEPLOYMENT = {
 # Of those, the drills: a work unit of their own, so that make test's two workers each deploy
 # the stack once and share the e2e time (a run on one worker deploys once).
 DRILLS = {"test_active_active.py", "test_chaos.py"}
-# The shared deployment's last tests, in this order: the deploy role destroys the stack, then
-# nothing of it is left in the emulator. They go to the end of the whole collection, and so
-# of whichever worker runs them.
+# The shared deployment's last tests, in this order: the deploy role destroys the stack, the
+# roles' used-versus-granted report covers the whole run, destroy included, then nothing of the
+# stack is left in the emulator. They go to the end of the whole collection, and so of
+# whichever worker runs them.
 DESTROYS_SHARED = (
     "test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
+    "test_pipeline_roles.py::test_what_each_role_is_granted_and_never_used_in_this_run_is_listed_with_a_reason",
     "test_local_deploy.py::test_destroy_leaves_nothing",
 )
 # The longest work units first (scopes as the scheduler names them; the times of

@@ -27,6 +27,8 @@ def test_the_destroys_run_last_in_their_order_and_the_longest_units_first():
         "tests/e2e/test_local_deploy.py::test_plan_after_apply_is_empty",
         "tests/e2e/test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
         "tests/e2e/test_pipeline_roles.py::test_the_deploy_role_plans_again_and_the_plan_is_empty",
+        "tests/e2e/test_pipeline_roles.py::"
+        "test_what_each_role_is_granted_and_never_used_in_this_run_is_listed_with_a_reason",
         "tests/e2e/test_traffic_policy_deployed.py::test_c",
         "tests/e2e/test_cdktf_cli.py::test_the_readme_route_diffs_deploys_and_destroys",
     ]
