@@ -43,7 +43,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, Unpack
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import deployment_file, faults, front_door, iam_policy, request_validation, throttling
@@ -542,17 +542,20 @@ class GatewayHandler(front_door.FrontDoorHandler):
 
 class GatewayServer(front_door.FrontDoorServer):
     """An HTTP server on 127.0.0.1 answering with ``gateway`` within the front door's
-    bounds; past its workers and queue, API Gateway's throttling answer (429)."""
+    bounds; past its workers and queue, or past the queue deadline, API Gateway's throttling
+    answer (429, with ``Retry-After``)."""
 
-    busy = front_door.json_error(429, "Too Many Requests")
+    busy = front_door.json_error(429, "Too Many Requests", "Retry-After: 1\r\n")
 
-    def __init__(self, gateway: Gateway, port: int, log: TextIO, **capacity: int) -> None:
+    def __init__(self, gateway: Gateway, port: int, log: TextIO, **capacity: Unpack[front_door.Capacity]) -> None:
         super().__init__((LOOPBACK, port), GatewayHandler, **capacity)
         self.gateway, self.log = gateway, log
 
 
-def make_server(gateway: Gateway, port: int = 0, log: TextIO | None = None, **capacity: int) -> GatewayServer:
-    """``capacity``: ``workers`` and ``waiting`` (local/front_door.py's defaults)."""
+def make_server(
+    gateway: Gateway, port: int = 0, log: TextIO | None = None, **capacity: Unpack[front_door.Capacity]
+) -> GatewayServer:
+    """``capacity``: ``workers``, ``waiting``, ``queue_deadline_s`` (local/front_door.py's defaults)."""
     return GatewayServer(gateway, port, log if log is not None else sys.stderr, **capacity)
 
 

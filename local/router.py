@@ -57,7 +57,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 from urllib.parse import urlsplit
 
 from local import deployment_file, front_door, traffic_flow
@@ -479,7 +479,7 @@ class RouterHandler(front_door.FrontDoorHandler):
 class RouterServer(front_door.FrontDoorServer):
     """The global URL on 127.0.0.1; past its workers and queue, 503 with Retry-After."""
 
-    def __init__(self, router: Router, port: int, **capacity: int) -> None:
+    def __init__(self, router: Router, port: int, **capacity: Unpack[front_door.Capacity]) -> None:
         super().__init__((LOOPBACK, port), RouterHandler, **capacity)
         self.router = router
 
