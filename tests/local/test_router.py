@@ -21,6 +21,7 @@ import pytest
 from local import front_door
 from local.emulator import aws_client
 from local.router import (
+    ROUTER_WORKERS,
     DeployedState,
     EndpointStatus,
     Evaluation,
@@ -472,8 +473,15 @@ def test_a_flat_routing_check_needs_every_https_copy_and_one_signal(deployed):
 class SlowUpstream(Upstream):
     """A gateway that takes ``UPSTREAM_S`` per request: the router's workers all stay busy."""
 
+    in_flight, most, lock = 0, 0, threading.Lock()
+
     def do_GET(self):
+        with SlowUpstream.lock:
+            SlowUpstream.in_flight += 1
+            SlowUpstream.most = max(SlowUpstream.most, SlowUpstream.in_flight)
         time.sleep(UPSTREAM_S)
+        with SlowUpstream.lock:
+            SlowUpstream.in_flight -= 1
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -539,10 +547,11 @@ def router_process(server, tmp_path):
 
 
 def test_a_request_no_worker_starts_within_the_deadline_gets_503_with_retry_after_at_once(router_process):
-    """More connections than the router's workers, each served for 3 s: the ones no worker
+    """More connections than the router's workers, each served for 3 s: at most its workers'
+    worth are forwarded at once, and the ones no worker
     starts within the queue deadline are answered 503 with Retry-After after about the
     deadline, instead of waiting 3, 6, 9 s in turn; none is reset."""
-    count = front_door.WORKERS + 40
+    count = ROUTER_WORKERS + 40
     timed: list[tuple[bytes, float]] = []
     lock = threading.Lock()
 
@@ -563,8 +572,9 @@ def test_a_request_no_worker_starts_within_the_deadline_gets_503_with_retry_afte
     late = [(answer, seconds) for answer, seconds in timed if answer.startswith(b"HTTP/1.1 503 ")]
     served = [seconds for answer, seconds in timed if answer.startswith(b"HTTP/1.1 200 ")]
     assert len(late) + len(served) == count, [answer[:40] for answer, _ in timed]
-    assert len(late) >= count - 2 * front_door.WORKERS and served, (len(late), len(served))
+    assert len(late) >= count - 2 * ROUTER_WORKERS and served, (len(late), len(served))
     for answer, seconds in late:
         assert b"\r\nRetry-After: 1\r\n" in answer and answer.endswith(b'{"message": "Service Unavailable"}')
         assert seconds < front_door.QUEUE_DEADLINE_S + 1.5, seconds
     assert min(served) >= UPSTREAM_S
+    assert SlowUpstream.most == ROUTER_WORKERS  # forwarded at once: more would only queue in the gateway
