@@ -1,7 +1,9 @@
 """A burst through the local deployment's global URL: ``--clients`` clients at once (200 by
 default), each creating ``--rounds`` items and reading each back, every request on its own
-connection, with a token from the local issuer. Prints requests/s, latency p50/p99/max and a
-count of each outcome (2xx, 429, 503, reset, other), then reads every acknowledged write
+connection, with a token from the local issuer. Prints requests/s, a count of each outcome
+(2xx; 404, the read of an item whose write was refused; 429; 503; reset; other), latency
+p50/p99/max of all requests, of the admitted ones (all but the 429 and 503 refusals) and of
+the refusals, then reads every acknowledged write
 (201) back through the global URL once replication had its bound, and counts the ones that
 are not there: acknowledged writes lost. Bounded: at most clients x rounds x 2 requests,
 each with a 30 s timeout, on loopback only. Run after `make deploy`:
@@ -34,7 +36,7 @@ READ_BACK_ATTEMPTS = 5
 @dataclass
 class Tally:
     outcomes: Counter = field(default_factory=Counter)
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[tuple[str, float]] = field(default_factory=list)  # (outcome, ms) per request
     acknowledged: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,7 +46,7 @@ def outcome_of(status: int | None) -> str:
         return "reset"
     if 200 <= status < 300:
         return "2xx"
-    return str(status) if status in (429, 503) else "other"
+    return str(status) if status in (404, 429, 503) else "other"
 
 
 def send(base: str, method: str, path: str, token: str, body: bytes | None = None) -> int | None:
@@ -71,15 +73,25 @@ def client(base: str, token: str, rounds: int, start: threading.Barrier, tally: 
     for _ in range(rounds):
         item_id = f"burst-{uuid.uuid4()}"
         body = json.dumps({"item_id": item_id, "note": "burst"}).encode()
-        for method, path, payload in (("POST", "/items", body), ("GET", f"/items/{item_id}", None)):
-            started = time.perf_counter()
-            status = send(base, method, path, token, payload)
-            elapsed = (time.perf_counter() - started) * 1000
-            with tally.lock:
-                tally.latencies_ms.append(elapsed)
-                tally.outcomes[outcome_of(status)] += 1
-                if method == "POST" and status == 201:
-                    tally.acknowledged.append(item_id)
+        written = one(base, "POST", "/items", token, body, tally) == 201
+        if written:
+            tally.acknowledged.append(item_id)  # list.append is atomic
+        one(base, "GET", f"/items/{item_id}", token, None, tally, refused_write=not written)
+
+
+def one(
+    base: str, method: str, path: str, token: str, body: bytes | None, tally: Tally, refused_write: bool = True
+) -> int | None:
+    """One request, tallied; a 404 counts as "404" only after a refused write (a read that
+    misses an acknowledged write is "other": never expected)."""
+    started = time.perf_counter()
+    status = send(base, method, path, token, body)
+    elapsed = (time.perf_counter() - started) * 1000
+    outcome = outcome_of(status) if status != 404 or refused_write else "other"
+    with tally.lock:
+        tally.latencies_ms.append((outcome, elapsed))
+        tally.outcomes[outcome] += 1
+    return status
 
 
 def lost_writes(base: str, token: str, item_ids: list[str]) -> list[str]:
@@ -96,15 +108,32 @@ def lost_writes(base: str, token: str, item_ids: list[str]) -> list[str]:
     return lost
 
 
+REFUSALS = ("429", "503")
+
+
+def percentiles(latencies_ms: list[float]) -> str:
+    if not latencies_ms:
+        return "none"
+    ordered = sorted(latencies_ms)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.0f} ms  p99 {p99:.0f} ms  max {ordered[-1]:.0f} ms"
+
+
 def report(tally: Tally, seconds: float, lost: list[str]) -> None:
-    latencies = sorted(tally.latencies_ms)
-    total = len(latencies)
-    p99 = latencies[min(total - 1, int(total * 0.99))]
-    print(f"{total} requests in {seconds:.1f} s: {total / seconds:.1f} requests/s")
-    print(f"latency p50 {statistics.median(latencies):.0f} ms  p99 {p99:.0f} ms  max {latencies[-1]:.0f} ms")
+    total = len(tally.latencies_ms)
+    admitted = [ms for outcome, ms in tally.latencies_ms if outcome not in REFUSALS]
+    refused = [ms for outcome, ms in tally.latencies_ms if outcome in REFUSALS]
     print(
-        "outcomes: " + "  ".join(f"{name} {tally.outcomes[name]}" for name in ("2xx", "429", "503", "reset", "other"))
+        f"{total} requests in {seconds:.1f} s: {total / seconds:.1f} requests/s,"
+        f" {len(admitted) / seconds:.1f} admitted/s"
     )
+    print(
+        "outcomes: "
+        + "  ".join(f"{name} {tally.outcomes[name]}" for name in ("2xx", "404", "429", "503", "reset", "other"))
+    )
+    print(f"latency, all requests:      {percentiles([ms for _, ms in tally.latencies_ms])}")
+    print(f"latency, admitted requests: {percentiles(admitted)}")
+    print(f"latency, refusals:          {percentiles(refused)}")
     print(f"acknowledged writes {len(tally.acknowledged)}, lost {len(lost)}")
 
 

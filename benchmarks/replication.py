@@ -18,6 +18,7 @@ from pathlib import Path
 
 from local import deployment_file
 from local.replicator import LAG_BOUND_S
+from local.request_validation import STAND_IN_MAX_ELEMENTS
 from ops import smoke
 from ops.smoke import smoke_token
 
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=50)
     parser.add_argument("--elements", type=int, default=0, help="empty strings in a list on every item")
     args = parser.parse_args(argv)
+    if not 0 <= args.elements <= STAND_IN_MAX_ELEMENTS - len(item("", 0, 1)):
+        # the item's own attributes count too (local/request_validation.py)
+        parser.error(
+            f"--elements must be within 0..{STAND_IN_MAX_ELEMENTS - len(item('', 0, 1))} (the stand-in's bound)"
+        )
     deployment = deployment_file.load(args.deployment)
     writes = min(args.writes, MAX_WRITES)
     put_lags, delete_lags = measure(deployment, writes, args.elements)

@@ -13,11 +13,15 @@ dropped or reset connection:
   kernel's listen backlog holds ``BACKLOG`` not yet accepted; past workers + waiting the
   server answers its ``busy`` response at once (the gateway 429, the router 503 with
   ``Retry-After``) and reads what the client sent before closing, so the client gets the
-  answer instead of a reset.
+  answer instead of a reset;
+- queueing: a connection no worker has started within ``queue_deadline_s`` of being accepted
+  gets the same answer then (checked every ``EXPIRY_TICK_S``), so no admitted request waits
+  longer than that for a worker and no refused one waits longer for its answer.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -27,7 +31,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     import io
@@ -43,7 +47,20 @@ WORKERS = 16 * (os.cpu_count() or 1)
 WAITING = 256  # connections accepted and queued for a worker before the busy answer
 DRAIN_BYTES, DRAIN_S = 1 << 20, 1.0  # read from a refused client so that close() sends no RST
 REFUSERS = 4  # threads giving the busy answer
+# Longest wait for a worker. Sized for the local deployment's measured service (~70 requests/s
+# through 32 router workers: ~0.5 s in flight), so that an admitted request is answered
+# within ~1.5 s and a refused one learns it within ~1 s (docs/local-limits.md, "Bursts").
+QUEUE_DEADLINE_S = 1.0
+EXPIRY_TICK_S = 0.05
 DECIMAL = re.compile(r"[0-9]{1,19}")
+
+
+class Capacity(TypedDict, total=False):
+    """A server's bounds on concurrency, each defaulting to the constant of its name."""
+
+    workers: int
+    waiting: int
+    queue_deadline_s: float
 
 
 class Refused(Exception):
@@ -235,26 +252,43 @@ class FrontDoorServer(HTTPServer):
         handler: type[BaseHTTPRequestHandler],
         workers: int = WORKERS,
         waiting: int = WAITING,
+        queue_deadline_s: float = QUEUE_DEADLINE_S,
     ) -> None:
         super().__init__(address, handler)
         self.deadlines = Deadlines()
+        self.queue_deadline_s = queue_deadline_s
         self.slots = threading.BoundedSemaphore(workers + waiting)
-        self.pending: queue.SimpleQueue = queue.SimpleQueue()
+        # (accepted at, connection, client address), oldest first
+        self.pending: collections.deque[tuple[float, socket.socket, object]] = collections.deque()
+        self.ready = threading.Condition()
         self.refusals: queue.SimpleQueue = queue.SimpleQueue()
         for number in range(workers):
             threading.Thread(target=self._work, daemon=True, name=f"worker-{number}").start()
         for number in range(REFUSERS):
             threading.Thread(target=self._refuse, daemon=True, name=f"busy-answers-{number}").start()
+        threading.Thread(target=self._expire, daemon=True, name="queue-deadline").start()
 
     def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
+        assert isinstance(request, socket.socket)  # a TCP server
         if self.slots.acquire(blocking=False):
-            self.pending.put((request, client_address))
+            with self.ready:
+                self.pending.append((time.monotonic(), request, client_address))
+                self.ready.notify()
         else:
             self.refusals.put(request)
 
+    def _next(self) -> tuple[float, socket.socket, object]:
+        with self.ready:
+            while not self.pending:
+                self.ready.wait()
+            return self.pending.popleft()
+
     def _work(self) -> None:
         while True:
-            request, client_address = self.pending.get()
+            accepted_at, request, client_address = self._next()
+            if time.monotonic() - accepted_at > self.queue_deadline_s:
+                self._late(request)
+                continue
             try:
                 self.finish_request(request, client_address)
             except OSError:  # the client went away: nothing to answer
@@ -264,6 +298,22 @@ class FrontDoorServer(HTTPServer):
             finally:
                 self.shutdown_request(request)
                 self.slots.release()
+
+    def _expire(self) -> None:
+        """Answers the queued connections past the deadline, oldest first, without a worker."""
+        while True:
+            time.sleep(EXPIRY_TICK_S)
+            cutoff = time.monotonic() - self.queue_deadline_s
+            late = []
+            with self.ready:
+                while self.pending and self.pending[0][0] < cutoff:
+                    late.append(self.pending.popleft()[1])
+            for connection in late:
+                self._late(connection)
+
+    def _late(self, connection: socket.socket) -> None:
+        self.slots.release()
+        self.refusals.put(connection)
 
     def _refuse(self) -> None:
         """Answers, then reads what the client sent (bounded) so closing does not reset."""

@@ -43,7 +43,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, Unpack
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import deployment_file, faults, front_door, iam_policy, request_validation, throttling
@@ -61,6 +61,7 @@ from local.deployed_api import (
 from local.emulator import LOOPBACK, aws_client
 from local.execution_environment import CodeMismatch, CodeStore, EnvironmentPool, Outcome
 from local.function_credentials import RoleCredentials, RoleRefused
+from local.shared_reads import SharedReads
 
 if TYPE_CHECKING:
     from local.deployed_api import Integration
@@ -304,6 +305,9 @@ class Gateway:
         self.waf = waf
         self.authorizers = LocalAuthorizers(region, functions, environments)
         self.buckets = throttling.Buckets()
+        # A burst's requests share their emulator reads (each still sees what was deployed
+        # when it arrived): local/shared_reads.py.
+        self.reads = SharedReads()
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         started, request_id = time.time(), str(uuid.uuid4())
@@ -331,7 +335,7 @@ class Gateway:
     def _serve(self, request: GatewayRequest, path: str, request_id: str, started: float) -> GatewayResponse:
         """The stage's answer to a request WAF let through (``path`` without the stage)."""
         try:
-            snapshot, stage_variables, method_settings = self.api.current()
+            snapshot, stage_variables, method_settings = self.reads.get("stage", self.api.current)
         except StageNotFound as err:
             return gateway_error(403, "Forbidden", "ForbiddenException", str(err))
         route = snapshot.match(request.method, path)
@@ -456,12 +460,12 @@ class Gateway:
             kind = integration.type if integration else "no"
             return internal_error(f"{kind} integration to {integration.uri if integration else '-'} is not emulated")
         try:
-            config = self.functions.configuration(function_arn)
+            config = self.reads.get(("configuration", function_arn), lambda: self.functions.configuration(function_arn))
         except FunctionNotFound as err:
             return internal_error(f"Execution failed due to configuration error: {err}")
         source_arn = self.region.source_arn(request.method, urlsplit(request.target).path[len(self.region.stage) + 1 :])
         decision = iam_policy.evaluate(
-            self.functions.policy(function_arn),
+            self.reads.get(("policy", function_arn), lambda: self.functions.policy(function_arn)),
             iam_policy.Request(
                 API_GATEWAY_PRINCIPAL,
                 INVOKE_ACTION,
@@ -542,17 +546,20 @@ class GatewayHandler(front_door.FrontDoorHandler):
 
 class GatewayServer(front_door.FrontDoorServer):
     """An HTTP server on 127.0.0.1 answering with ``gateway`` within the front door's
-    bounds; past its workers and queue, API Gateway's throttling answer (429)."""
+    bounds; past its workers and queue, or past the queue deadline, API Gateway's throttling
+    answer (429, with ``Retry-After``)."""
 
-    busy = front_door.json_error(429, "Too Many Requests")
+    busy = front_door.json_error(429, "Too Many Requests", "Retry-After: 1\r\n")
 
-    def __init__(self, gateway: Gateway, port: int, log: TextIO, **capacity: int) -> None:
+    def __init__(self, gateway: Gateway, port: int, log: TextIO, **capacity: Unpack[front_door.Capacity]) -> None:
         super().__init__((LOOPBACK, port), GatewayHandler, **capacity)
         self.gateway, self.log = gateway, log
 
 
-def make_server(gateway: Gateway, port: int = 0, log: TextIO | None = None, **capacity: int) -> GatewayServer:
-    """``capacity``: ``workers`` and ``waiting`` (local/front_door.py's defaults)."""
+def make_server(
+    gateway: Gateway, port: int = 0, log: TextIO | None = None, **capacity: Unpack[front_door.Capacity]
+) -> GatewayServer:
+    """``capacity``: ``workers``, ``waiting``, ``queue_deadline_s`` (local/front_door.py's defaults)."""
     return GatewayServer(gateway, port, log if log is not None else sys.stderr, **capacity)
 
 

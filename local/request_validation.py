@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 
 INVALID_BODY = "Invalid request body"
 MAX_JSON_DEPTH = 100
-STAND_IN_MAX_ELEMENTS = 2_000
+# moto serializes every response through its service model, ~0.3 ms per list element, and a
+# replicated write is read from the streams twice and written once: at 2,000 elements the
+# replication lag's p99 was 2.8-3.3 s (bound 2 s), at 1,000 1.5-2.2 s, at 500 1.2-1.4 s, on
+# this 2-core machine at load 10-20 (docs/local-limits.md, "Large items").
+STAND_IN_MAX_ELEMENTS = 500
 TOO_MANY_ELEMENTS = (
     f"The local stand-in accepts at most {STAND_IN_MAX_ELEMENTS} list and object elements in a body"
     " (the emulator's DynamoDB slows down past that; AWS has no such limit: docs/local-limits.md)"

@@ -57,7 +57,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 from urllib.parse import urlsplit
 
 from local import deployment_file, front_door, traffic_flow
@@ -74,6 +74,12 @@ CONNECT_TIMEOUT_S, RESPONSE_TIMEOUT_S = 4.0, 2.0
 # answer re-evaluated (scaled; never more often than MIN_ROUND_S): the stand-in for the few
 # seconds Route53 takes to act on a changed status.
 ROUND_PERIOD_S, MIN_ROUND_S = 2.0, 0.1
+# Requests forwarded at once. More than the regions' execution environments can serve
+# (4 per function) only queue inside the gateway, where no deadline answers them: in flight,
+# a request takes about ROUTER_WORKERS / throughput (Little's law), so fewer workers keep an
+# admitted request's time short when the machine is slow, and the queue deadline refuses
+# the rest (docs/local-limits.md, "Bursts").
+ROUTER_WORKERS = 8 * (os.cpu_count() or 1)
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 
 
@@ -479,7 +485,8 @@ class RouterHandler(front_door.FrontDoorHandler):
 class RouterServer(front_door.FrontDoorServer):
     """The global URL on 127.0.0.1; past its workers and queue, 503 with Retry-After."""
 
-    def __init__(self, router: Router, port: int, **capacity: int) -> None:
+    def __init__(self, router: Router, port: int, **capacity: Unpack[front_door.Capacity]) -> None:
+        capacity.setdefault("workers", ROUTER_WORKERS)
         super().__init__((LOOPBACK, port), RouterHandler, **capacity)
         self.router = router
 

@@ -532,6 +532,31 @@ def test_connections_beyond_the_limit_are_told_to_come_back(deployed, monkeypatc
             server.server_close()
 
 
+def test_a_connection_no_worker_starts_within_the_queue_deadline_gets_429_with_retry_after(deployed, tmp_path):
+    """A slow client holds the only worker (for up to 10 s); the next request is answered
+    at the deadline instead of waiting for it."""
+    _, _, _, gateway = deployed
+    with (tmp_path / "log").open("w") as log:
+        server = local_gateway.make_server(gateway, 0, log, workers=1, waiting=4, queue_deadline_s=0.3)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        try:
+            holder = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
+            holder.sendall(b"GET /v1/items/1 HTTP/1.1\r\n")  # holds the one worker
+            time.sleep(0.2)
+            started = time.monotonic()
+            answer = raw_exchange(
+                f"http://127.0.0.1:{server.server_address[1]}/v1", b"GET /v1/items/1 HTTP/1.1\r\n\r\n"
+            )
+            waited = time.monotonic() - started
+            holder.close()
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert answer.startswith(b"HTTP/1.1 429") and b"\r\nRetry-After: 1\r\n" in answer, answer
+    assert answer.endswith(b'{"message": "Too Many Requests"}')
+    assert 0.3 <= waited < 2.0, waited
+
+
 def json_answer(answer: bytes) -> tuple[int, dict]:
     head, _, body = answer.partition(b"\r\n\r\n")
     assert b"content-type: application/json" in head.lower(), head

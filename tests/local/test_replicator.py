@@ -202,3 +202,18 @@ def test_equal_items_have_equal_digests_whatever_the_order_of_their_sets():
     second = {"m": {"M": {"n": {"NS": ["2", "1"]}}}, "tags": {"SS": ["y", "x"]}, "k": {"S": "a"}}
     assert digest(first) == digest(second)
     assert digest(first) != digest({**first, "k": {"S": "b"}})
+
+
+def test_a_write_is_read_back_only_where_it_is_replicated_to(setup):
+    """Reading an item is the emulator's costliest call for a large one: the region a write
+    came from (its stream already told the replicator what it holds) is not read again."""
+    table, clients, replicator, _ = setup
+    reads: dict[str, int] = {A: 0, B: 0}
+    for region in (A, B):
+        replicator.tables[region].meta.events.register(
+            "before-call.dynamodb.GetItem", lambda region=region, **_: reads.__setitem__(region, reads[region] + 1)
+        )
+    clients[A].put_item(TableName=table, Item=item("big", padding="x" * 1000))
+    settle(replicator)
+    assert stored(clients, table, B, "big") == item("big", padding="x" * 1000)
+    assert reads == {A: 0, B: 1}, reads

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -19,6 +21,7 @@ import pytest
 from local import front_door
 from local.emulator import aws_client
 from local.router import (
+    ROUTER_WORKERS,
     DeployedState,
     EndpointStatus,
     Evaluation,
@@ -403,7 +406,7 @@ def burst(address: str, requests: list[bytes], timeout: float = 20) -> Counter:
 
 
 def test_a_burst_past_capacity_is_answered_503_with_retry_after_never_reset(global_url):
-    address = global_url(workers=2, waiting=2)
+    address = global_url(workers=2, waiting=2, queue_deadline_s=30.0)  # the capacity bound alone
     slow = b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\nConnection: close\r\n\r\n" + b"x" * 65536
     outcomes = burst(address, [slow] * 60)
     assert set(outcomes) == {"HTTP/1.1 201 Created", "HTTP/1.1 503 Service Unavailable"}, outcomes
@@ -462,3 +465,116 @@ def test_a_flat_routing_check_needs_every_https_copy_and_one_signal(deployed):
     deployed["endpoint"].status = 503  # HTTPS down: both signals are not enough
     state(deployed["alarm"]["alarm_name"], "OK")
     assert until(lambda: not healthy(deployed, "flat"))
+
+
+# --- the router as deployed: its own process, the queue deadline ---------------------------------
+
+
+class SlowUpstream(Upstream):
+    """A gateway that takes ``UPSTREAM_S`` per request: the router's workers all stay busy."""
+
+    in_flight, most, lock = 0, 0, threading.Lock()
+
+    def do_GET(self):
+        with SlowUpstream.lock:
+            SlowUpstream.in_flight += 1
+            SlowUpstream.most = max(SlowUpstream.most, SlowUpstream.in_flight)
+        time.sleep(UPSTREAM_S)
+        with SlowUpstream.lock:
+            SlowUpstream.in_flight -= 1
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+UPSTREAM_S = 3.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return probe_socket.getsockname()[1]
+
+
+@pytest.fixture
+def router_process(server, tmp_path):
+    """``python -m local.router`` over a latency record whose region's gateway is ``SlowUpstream``."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), SlowUpstream)
+    upstream.daemon_threads = True
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    apigateway, route53 = aws_client("apigateway", WEST, server), aws_client("route53", "us-east-1", server)
+    api_id = apigateway.create_rest_api(name="slow")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName="v1")
+    domain_name = f"api-{uuid.uuid4().hex[:6]}.slow.test"
+    domain = apigateway.create_domain_name(domainName=domain_name, endpointConfiguration={"types": ["REGIONAL"]})
+    apigateway.create_base_path_mapping(domainName=domain_name, restApiId=api_id, stage="v1")
+    zone_name = f"z{uuid.uuid4().hex[:6]}.test"
+    zone_id = route53.create_hosted_zone(Name=zone_name, CallerReference=zone_name)["HostedZone"]["Id"]
+    alias = {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": domain["regionalDomainName"], "EvaluateTargetHealth": False}
+    record_set = {"Name": f"api.{zone_name}", "Type": "A", "SetIdentifier": WEST, "Region": WEST, "AliasTarget": alias}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record_set}]}
+    )
+    global_url = f"http://127.0.0.1:{free_port()}"
+    api_url = f"http://127.0.0.1:{upstream.server_address[1]}/v1"
+    deployment = {
+        "emulator_url": server,
+        "account_id": "123456789012",
+        "stack_dir": str(tmp_path),
+        "global_url": global_url,
+        "regions": {WEST: {"api_url": api_url, "rest_api_id": api_id, "stage": "v1", "functions": {}}},
+        "dns": {"zone_name": zone_name, "record_name": f"api.{zone_name}"},
+        "latency_order": [WEST],
+    }
+    (tmp_path / "deployment.json").write_text(json.dumps(deployment))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.router", "--deployment", str(tmp_path / "deployment.json")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert '"started"' in (process.stdout.readline() if process.stdout else "")
+        yield global_url.removeprefix("http://")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def test_a_request_no_worker_starts_within_the_deadline_gets_503_with_retry_after_at_once(router_process):
+    """More connections than the router's workers, each served for 3 s: at most its workers'
+    worth are forwarded at once, and the ones no worker
+    starts within the queue deadline are answered 503 with Retry-After after about the
+    deadline, instead of waiting 3, 6, 9 s in turn; none is reset."""
+    count = ROUTER_WORKERS + 40
+    timed: list[tuple[bytes, float]] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        started = time.monotonic()
+        try:
+            answer = exchange(router_process, b"GET /items/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 20)
+        except ConnectionResetError:
+            answer = b"reset"
+        with lock:
+            timed.append((answer, time.monotonic() - started))
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    late = [(answer, seconds) for answer, seconds in timed if answer.startswith(b"HTTP/1.1 503 ")]
+    served = [seconds for answer, seconds in timed if answer.startswith(b"HTTP/1.1 200 ")]
+    assert len(late) + len(served) == count, [answer[:40] for answer, _ in timed]
+    assert len(late) >= count - 2 * ROUTER_WORKERS and served, (len(late), len(served))
+    for answer, seconds in late:
+        assert b"\r\nRetry-After: 1\r\n" in answer and answer.endswith(b'{"message": "Service Unavailable"}')
+        assert seconds < front_door.QUEUE_DEADLINE_S + 1.5, seconds
+    assert min(served) >= UPSTREAM_S
+    assert SlowUpstream.most == ROUTER_WORKERS  # forwarded at once: more would only queue in the gateway
