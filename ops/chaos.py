@@ -27,6 +27,7 @@ from chaoslib.experiment import run_experiment  # type: ignore[import-untyped]  
 from local import deployment_file, faults
 from local.emulator import aws_client
 from local.replicator import LAG_BOUND_S
+from modules.config.loader import ChaosConfig, load_environment
 from ops import chaos_load, chaos_plot, chaos_verdict
 from ops.chaos_actions import overwritten
 from ops.smoke import smoke_token
@@ -55,11 +56,16 @@ class Result:
     line: str
 
 
+def thresholds(settings: ChaosConfig) -> dict[str, float]:
+    """The experiments' configuration values the environment's ``[chaos]`` section sets."""
+    return {"max_error_percent": round(100 * settings.max_error_rate, 4), "max_p99_ms": settings.max_p99_ms}
+
+
 def experiment_names() -> list[str]:
     return sorted(path.stem for path in EXPERIMENTS.glob("*.json"))
 
 
-def load_experiment(name: str, deployment: dict, overrides: dict) -> dict:
+def load_experiment(name: str, deployment: dict, overrides: dict, settings: ChaosConfig | None = None) -> dict:
     path = EXPERIMENTS / f"{name}.json"
     if not path.is_file():
         raise SystemExit(f"no experiment {name!r} (expected one of: {', '.join(experiment_names())})")
@@ -70,6 +76,7 @@ def load_experiment(name: str, deployment: dict, overrides: dict) -> dict:
         **experiment.get("configuration", {}),
         "primary_region": regions[0],
         "secondary_region": regions[-1],
+        **thresholds(settings or ChaosConfig()),
         **overrides,
     }
     return experiment
@@ -114,9 +121,11 @@ def run(
     time_scale: float | None = None,
     out_dir: Path = ROOT / "build" / "chaos",
     overrides: dict | None = None,
+    settings: ChaosConfig | None = None,
 ) -> Result:
+    """``settings``: the environment's ``[chaos]`` section (its defaults when None)."""
     deployment = deployment_file.load(deployment_path)
-    experiment = load_experiment(name, deployment, overrides or {})
+    experiment = load_experiment(name, deployment, overrides or {}, settings)
     scale = float(time_scale if time_scale is not None else deployment.get("time_scale", 1.0))
     state_dir = Path(deployment_path).parent
     load = {**LOAD, **experiment["configuration"].get("load", {})}
@@ -158,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     if scale is None and os.environ.get("TIME_SCALE"):
         scale = float(os.environ["TIME_SCALE"])
     logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
-    result = run(args.experiment, args.deployment, scale, args.out)
+    settings = load_environment(ROOT / "environments" / f"{args.env}.toml").chaos
+    result = run(args.experiment, args.deployment, scale, args.out, settings=settings)
     print(f"journal: {result.journal_path}\ntimeline: {result.png_path}", file=sys.stderr)
     print(result.line)
     return 0
