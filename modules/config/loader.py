@@ -900,10 +900,23 @@ def _waf(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> W
     return WafConfig(**{**read, "enabled": enabled})
 
 
+# S3's limit on a bucket name.
+MAX_BUCKET_NAME = 63
+
+
+def fis_bucket_name(project: str, environment: str, account: str, region: str) -> str:
+    """The region's bucket FIS writes fault configurations to (S3 names are global: the
+    account makes it unique)."""
+    return f"{project}-{environment}-fis-{account}-{region}"
+
+
 def _chaos(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> ChaosConfig:
-    """FIS exists only on AWS: an emulator environment cannot have its templates."""
+    """FIS exists only on AWS: an emulator environment cannot have its templates; the
+    configuration buckets' names must fit S3's limit."""
     settings = ChaosConfig(**reader.read_section(top, SECTIONS["chaos"]))
-    if settings.fis and values.get("emulator"):
+    if not settings.fis:
+        return settings
+    if values.get("emulator"):
         reader.error(
             "chaos.fis",
             settings.fis,
@@ -911,6 +924,17 @@ def _chaos(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) ->
             "the local experiments inject their faults into the local deployment instead)",
         )
         return replace(settings, fis=False)
+    # Every account id has 12 digits: the length does not depend on which.
+    names = [fis_bucket_name(values.get("project") or "", reader.environment, "0" * 12, r) for r in values["regions"]]
+    longest = max(names, key=len, default="")
+    if len(longest) > MAX_BUCKET_NAME:
+        reader.error(
+            "chaos.fis",
+            settings.fis,
+            f"needs a bucket per region named {fis_bucket_name('<project>', '<env>', '<account>', '<region>')}, "
+            f"{len(longest)} characters for {longest!r} (expected at most {MAX_BUCKET_NAME}: S3's limit; "
+            "use a shorter project or environment name)",
+        )
     return settings
 
 

@@ -18,11 +18,11 @@ GOOD = {
 }
 
 
-def parse(chaos: dict | None, **top):
+def parse(chaos: dict | None, environment: str = "test", **top):
     raw = {**copy.deepcopy(GOOD), **top}
     if chaos is not None:
         raw["chaos"] = chaos
-    return parse_environment(raw, environment="test", source="test.toml")
+    return parse_environment(raw, environment=environment, source="test.toml")
 
 
 def test_without_the_section_the_documented_defaults_apply():
@@ -56,3 +56,10 @@ def test_bad_values_name_the_key_the_value_and_the_expectation(key, value, messa
 def test_fis_is_refused_in_an_emulator_environment():
     with pytest.raises(ConfigError, match=r"chaos.fis: true is not available with emulator = true \(expected false"):
         parse({"fis": True}, emulator=True)
+
+
+def test_fis_buckets_must_fit_s3s_name_limit():
+    long_project = "a-project-name-of-20"
+    with pytest.raises(ConfigError, match=r"chaos.fis: true needs a bucket per region named .* \(expected at most 63"):
+        parse({"fis": True}, "preproduction", project=long_project, regions=["ap-southeast-1", "eu-west-1"])
+    assert parse({"fis": True}, regions=["ap-southeast-1", "eu-west-1"]).chaos.fis
