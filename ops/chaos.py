@@ -1,5 +1,6 @@
 """Runs one chaos experiment (experiments/<name>.json, Chaos Toolkit's format) against the
-local deployment under a steady client load, and gives its verdict in one line
+local deployment (or, for a real environment, one of its FIS experiments: ops/chaos_aws.py)
+under a steady client load, and gives its verdict in one line
 (docs/chaos.md):
 
     <name>: steady state held|broken, rto <s> s, rpo <s> s (<n> writes), lost <n>, conflicts <n>
@@ -28,7 +29,7 @@ from local import deployment_file, faults
 from local.emulator import aws_client
 from local.replicator import LAG_BOUND_S
 from modules.config.loader import ChaosConfig, load_environment
-from ops import chaos_load, chaos_plot, chaos_verdict
+from ops import chaos_aws, chaos_load, chaos_plot, chaos_verdict
 from ops.chaos_actions import overwritten
 from ops.smoke import smoke_token
 
@@ -100,13 +101,15 @@ def held(journal: dict) -> bool:
     return journal.get("status") == "completed" and bool(after.get("steady_state_met"))
 
 
-def settle(run: chaos_load.Run, threads: list, bound_s: float) -> None:
+def settle(run: chaos_load.Run, threads: list, bound_s: float, clients: dict | None = None) -> None:
     """Load stopped; then the observer's reads until every acknowledged write is readable
-    everywhere or ``bound_s`` passed (what is still missing then is lost)."""
+    everywhere or ``bound_s`` passed (what is still missing then is lost). ``clients``:
+    region -> DynamoDB client (default: the emulator's)."""
     run.stop.set()
     for thread in threads:
         thread.join(timeout=chaos_load.REQUEST_TIMEOUT_S + 5)
-    clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
+    if clients is None:
+        clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
     deadline = time.time() + bound_s
     while True:
         chaos_load.observe_once(run, clients)
@@ -155,20 +158,23 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a chaos experiment against a deployment and give its verdict.")
-    parser.add_argument("--experiment", required=True, help=f"one of: {', '.join(experiment_names())}")
+    names = experiment_names() + chaos_aws.experiment_names()
+    parser.add_argument("--experiment", required=True, help=f"one of: {', '.join(names)}")
     parser.add_argument("--env", default="local")
     parser.add_argument("--deployment", type=Path, default=Path(".emulator/deployment.json"))
     parser.add_argument("--time-scale", type=float, default=None, help="default: TIME_SCALE, else the deployment's")
     parser.add_argument("--out", type=Path, default=Path("build/chaos"))
     args = parser.parse_args(argv)
-    if args.env != "local":
-        parser.error(f"--env {args.env}: only the local deployment has chaos experiments so far (docs/chaos.md)")
+    logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
+    config = load_environment(ROOT / "environments" / f"{args.env}.toml")
+    if not config.emulator:
+        verdict = chaos_aws.Verdict(held=held, settle=settle, thresholds=thresholds(config.chaos))
+        print(chaos_aws.run(args.experiment, config, args.out, LOAD, verdict))
+        return 0
     scale = args.time_scale
     if scale is None and os.environ.get("TIME_SCALE"):
         scale = float(os.environ["TIME_SCALE"])
-    logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
-    settings = load_environment(ROOT / "environments" / f"{args.env}.toml").chaos
-    result = run(args.experiment, args.deployment, scale, args.out, settings=settings)
+    result = run(args.experiment, args.deployment, scale, args.out, settings=config.chaos)
     print(f"journal: {result.journal_path}\ntimeline: {result.png_path}", file=sys.stderr)
     print(result.line)
     return 0

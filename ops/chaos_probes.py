@@ -63,6 +63,8 @@ def _conflicts_converged(run: Run, regions: list[str]) -> bool:
 
 def conflict_values(run: Run, regions: list[str]) -> dict[str, dict[str, str | None]]:
     """item -> region -> the value its table holds now."""
+    if not run.conflicts:
+        return {}  # nothing to read (and on AWS no emulator to read it from)
     table = run.deployment["table_name"]
     values: dict[str, dict[str, str | None]] = {}
     for region in regions:
