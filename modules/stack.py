@@ -124,8 +124,7 @@ class BackendStack(TerraformStack):
         ).account_id
         keys = self._keys(every_provider, account_id)
         self.table = self._global_table(keys)
-        # Every role carries the boundary the bootstrap makes (modules/bootstrap/deploy_policy.py).
-        boundary = permissions_boundary_arn(account_id, self._naming.prefix)
+        boundary = permissions_boundary_arn(account_id, self._naming.prefix)  # every role's (the bootstrap's)
         self.fault_buckets = self._fault_buckets()
         self.apis = self._apis(keys, code, authorizer_code, boundary)
         self._wafs(keys)
