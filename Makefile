@@ -130,6 +130,8 @@ drill: setup
 # A chaos experiment (docs/chaos.md; experiments/<name>.json) against ENV's deployment under a
 # steady client load, ending with one verdict line; journal and PNG timeline in build/chaos/.
 # ENV=local (default) needs `make deploy` first; TIME_SCALE scales the experiment's windows.
+# A real ENV with [chaos] fis runs its FIS templates (EXPERIMENT=fis-..., experiments/aws/;
+# CHAOS_TOKEN=<token>): docs/chaos.md, "On AWS".
 EXPERIMENT ?= region-outage
 chaos: setup
 	$(PY) -m ops.chaos --env $(ENV) --experiment $(EXPERIMENT) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))

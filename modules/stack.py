@@ -22,6 +22,16 @@ from cdktf import (
 from constructs import Construct
 
 from modules.bootstrap.deploy_policy import permissions_boundary_arn
+from modules.config.loader import fis_bucket_name
+from modules.constructs.chaos_fis import (
+    FaultConfigBucket,
+    FaultConfigBucketProps,
+    FaultInjection,
+    FisExperiments,
+    FisExperimentsProps,
+    FisRole,
+    FisRoleProps,
+)
 from modules.constructs.global_routing import GlobalRouting, GlobalRoutingProps, RegionEndpoint
 from modules.constructs.global_table import GlobalTable, GlobalTableProps
 from modules.constructs.monitoring import (
@@ -85,8 +95,9 @@ class BackendStack(TerraformStack):
     ``global_provider`` (us-east-1), ``region_scopes`` (region -> the construct holding that
     region's resources, us-east-1 included), ``table``, ``apis`` (region -> RegionalApi),
     ``domains`` (region -> RegionalDomain, empty without a domain), ``alarm_topics`` (region
-    -> AlarmTopic, us-east-1 included), ``regional_alarms`` (region -> RegionalAlarms) and
-    ``routing``."""
+    -> AlarmTopic, us-east-1 included), ``regional_alarms`` (region -> RegionalAlarms),
+    ``routing``, and where ``[chaos] fis`` is on ``fault_buckets`` (region -> FaultConfigBucket)
+    and ``fis_experiments`` (region -> FisExperiments); both empty otherwise."""
 
     def __init__(
         self,
@@ -113,8 +124,9 @@ class BackendStack(TerraformStack):
         ).account_id
         keys = self._keys(every_provider, account_id)
         self.table = self._global_table(keys)
-        # Every role carries the boundary the bootstrap makes (modules/bootstrap/deploy_policy.py).
-        self.apis = self._apis(keys, code, authorizer_code, permissions_boundary_arn(account_id, self._naming.prefix))
+        boundary = permissions_boundary_arn(account_id, self._naming.prefix)  # every role's (the bootstrap's)
+        self.fault_buckets = self._fault_buckets()
+        self.apis = self._apis(keys, code, authorizer_code, boundary)
         self._wafs(keys)
         self.domains: dict[str, RegionalDomain] = {}
         zone_id = None
@@ -125,13 +137,14 @@ class BackendStack(TerraformStack):
         self.regional_alarms = self._regional_alarms()
         self.routing = self._routing(zone_id)
         self._health_alarms()
+        self.fis_experiments = self._fis(account_id, boundary)
         self._outputs()
 
     # --- providers and state ------------------------------------------------------------
 
     def _provider(self, region: str) -> AwsProvider:
         config = self.config
-        tags = {"project": config.project, "environment": config.environment, "managed-by": "cdktf", **config.tags}
+        tags = self._default_tags()
         if config.emulator:
             settings = emulator_provider_settings()
         elif config.allowed_account_ids:
@@ -146,6 +159,10 @@ class BackendStack(TerraformStack):
             default_tags=[aws.provider.AwsProviderDefaultTags(tags=tags)],
             **settings,
         )
+
+    def _default_tags(self) -> dict[str, str]:
+        config = self.config
+        return {"project": config.project, "environment": config.environment, "managed-by": "cdktf", **config.tags}
 
     def _state_backend(self, project_dir: Path) -> None:
         state = self.config.state
@@ -225,7 +242,74 @@ class BackendStack(TerraformStack):
                     auth_config=self.config.auth,
                     emulated=self.config.emulator,
                     permissions_boundary=permissions_boundary,
+                    fault_injection=self._fault_injection(region),
                     **authorizer,
+                ),
+            )
+            for region, provider in self.providers.items()
+        }
+
+    def _fault_injection(self, region: str) -> FaultInjection | None:
+        bucket = self.fault_buckets.get(region)
+        return bucket.fault_injection if bucket else None
+
+    # --- FIS experiments ([chaos] fis = true; docs/chaos.md) -----------------------------
+
+    def _fault_buckets(self) -> dict[str, FaultConfigBucket]:
+        """Where the environment has FIS: each region's bucket FIS and the Lambda extension
+        share (the loader refuses FIS without an account, or with the emulator)."""
+        config = self.config
+        if not config.chaos.fis:
+            return {}
+        account = config.allowed_account_ids[0]
+        return {
+            region: FaultConfigBucket(
+                self.region_scopes[region],
+                "fis_config",
+                FaultConfigBucketProps(
+                    provider=provider,
+                    name=fis_bucket_name(config.project, config.environment, account, region),
+                    architecture=config.lambda_.architecture,
+                ),
+            )
+            for region, provider in self.providers.items()
+        }
+
+    def _fis(self, account_id: str, boundary: str) -> dict[str, FisExperiments]:
+        """One experiment role, and each region's templates stopped by its API 5XX alarm."""
+        chaos = self.config.chaos
+        if not chaos.fis:
+            return {}
+        role = FisRole(
+            self,
+            "fis_role",
+            FisRoleProps(
+                # IAM is global; the role is made with the primary region's provider, like the table.
+                provider=self.providers[self.config.primary_region],
+                name=self._naming.name("fis"),
+                account_id=account_id,
+                table_arns=tuple(self.table.arns[region] for region in self.providers),
+                function_arns=tuple(f.arn for api in self.apis.values() for f in api.functions.values()),
+                bucket_arns=tuple(bucket.bucket.arn for bucket in self.fault_buckets.values()),
+                permissions_boundary=boundary,
+            ),
+        ).role
+        return {
+            region: FisExperiments(
+                self.region_scopes[region],
+                "fis",
+                FisExperimentsProps(
+                    provider=provider,
+                    name_prefix=self._naming.prefix,
+                    region=region,
+                    role_arn=role.arn,
+                    table_arn=self.table.arns[region],
+                    functions={route: function.arn for route, function in self.apis[region].functions.items()},
+                    stop_alarm_arns=(self.regional_alarms[region].api_5xx.arn,),
+                    duration_minutes=chaos.fis_duration_minutes,
+                    error_percent=chaos.fis_lambda_error_percent,
+                    delay_ms=chaos.fis_lambda_delay_ms,
+                    tags=self._default_tags(),
                 ),
             )
             for region, provider in self.providers.items()

@@ -1,5 +1,6 @@
 """Runs one chaos experiment (experiments/<name>.json, Chaos Toolkit's format) against the
-local deployment under a steady client load, and gives its verdict in one line
+local deployment (or, for a real environment, one of its FIS experiments: ops/chaos_aws.py)
+under a steady client load, and gives its verdict in one line
 (docs/chaos.md):
 
     <name>: steady state held|broken, rto <s> s, rpo <s> s (<n> writes), lost <n>, conflicts <n>
@@ -27,7 +28,8 @@ from chaoslib.experiment import run_experiment  # type: ignore[import-untyped]  
 from local import deployment_file, faults
 from local.emulator import aws_client
 from local.replicator import LAG_BOUND_S
-from ops import chaos_load, chaos_plot, chaos_verdict
+from modules.config.loader import ChaosConfig, load_environment
+from ops import chaos_aws, chaos_load, chaos_plot, chaos_verdict
 from ops.chaos_actions import overwritten
 from ops.smoke import smoke_token
 
@@ -55,11 +57,16 @@ class Result:
     line: str
 
 
+def thresholds(settings: ChaosConfig) -> dict[str, float]:
+    """The experiments' configuration values the environment's ``[chaos]`` section sets."""
+    return {"max_error_percent": round(100 * settings.max_error_rate, 4), "max_p99_ms": settings.max_p99_ms}
+
+
 def experiment_names() -> list[str]:
     return sorted(path.stem for path in EXPERIMENTS.glob("*.json"))
 
 
-def load_experiment(name: str, deployment: dict, overrides: dict) -> dict:
+def load_experiment(name: str, deployment: dict, overrides: dict, settings: ChaosConfig | None = None) -> dict:
     path = EXPERIMENTS / f"{name}.json"
     if not path.is_file():
         raise SystemExit(f"no experiment {name!r} (expected one of: {', '.join(experiment_names())})")
@@ -70,6 +77,7 @@ def load_experiment(name: str, deployment: dict, overrides: dict) -> dict:
         **experiment.get("configuration", {}),
         "primary_region": regions[0],
         "secondary_region": regions[-1],
+        **thresholds(settings or ChaosConfig()),
         **overrides,
     }
     return experiment
@@ -93,13 +101,15 @@ def held(journal: dict) -> bool:
     return journal.get("status") == "completed" and bool(after.get("steady_state_met"))
 
 
-def settle(run: chaos_load.Run, threads: list, bound_s: float) -> None:
+def settle(run: chaos_load.Run, threads: list, bound_s: float, clients: dict | None = None) -> None:
     """Load stopped; then the observer's reads until every acknowledged write is readable
-    everywhere or ``bound_s`` passed (what is still missing then is lost)."""
+    everywhere or ``bound_s`` passed (what is still missing then is lost). ``clients``:
+    region -> DynamoDB client (default: the emulator's)."""
     run.stop.set()
     for thread in threads:
         thread.join(timeout=chaos_load.REQUEST_TIMEOUT_S + 5)
-    clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
+    if clients is None:
+        clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
     deadline = time.time() + bound_s
     while True:
         chaos_load.observe_once(run, clients)
@@ -114,9 +124,11 @@ def run(
     time_scale: float | None = None,
     out_dir: Path = ROOT / "build" / "chaos",
     overrides: dict | None = None,
+    settings: ChaosConfig | None = None,
 ) -> Result:
+    """``settings``: the environment's ``[chaos]`` section (its defaults when None)."""
     deployment = deployment_file.load(deployment_path)
-    experiment = load_experiment(name, deployment, overrides or {})
+    experiment = load_experiment(name, deployment, overrides or {}, settings)
     scale = float(time_scale if time_scale is not None else deployment.get("time_scale", 1.0))
     state_dir = Path(deployment_path).parent
     load = {**LOAD, **experiment["configuration"].get("load", {})}
@@ -146,19 +158,23 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a chaos experiment against a deployment and give its verdict.")
-    parser.add_argument("--experiment", required=True, help=f"one of: {', '.join(experiment_names())}")
+    names = experiment_names() + chaos_aws.experiment_names()
+    parser.add_argument("--experiment", required=True, help=f"one of: {', '.join(names)}")
     parser.add_argument("--env", default="local")
     parser.add_argument("--deployment", type=Path, default=Path(".emulator/deployment.json"))
     parser.add_argument("--time-scale", type=float, default=None, help="default: TIME_SCALE, else the deployment's")
     parser.add_argument("--out", type=Path, default=Path("build/chaos"))
     args = parser.parse_args(argv)
-    if args.env != "local":
-        parser.error(f"--env {args.env}: only the local deployment has chaos experiments so far (docs/chaos.md)")
+    logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
+    config = load_environment(ROOT / "environments" / f"{args.env}.toml")
+    if not config.emulator:
+        verdict = chaos_aws.Verdict(held=held, settle=settle, thresholds=thresholds(config.chaos))
+        print(chaos_aws.run(args.experiment, config, args.out, LOAD, verdict))
+        return 0
     scale = args.time_scale
     if scale is None and os.environ.get("TIME_SCALE"):
         scale = float(os.environ["TIME_SCALE"])
-    logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
-    result = run(args.experiment, args.deployment, scale, args.out)
+    result = run(args.experiment, args.deployment, scale, args.out, settings=config.chaos)
     print(f"journal: {result.journal_path}\ntimeline: {result.png_path}", file=sys.stderr)
     print(result.line)
     return 0

@@ -125,7 +125,9 @@ def set_current(run: Run | None) -> None:
 def call(url: str, method: str, path: str, token: str | None, body: dict | None = None) -> tuple[int, str, bytes]:
     """(status, serving region, body); status 0 when nothing answered."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=REQUEST_TIMEOUT_S)
+    # https: a real environment's global name (make chaos ENV=<env>, ops/chaos_aws.py)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname or "127.0.0.1", parts.port, timeout=REQUEST_TIMEOUT_S)
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -174,9 +176,11 @@ def read_loop(run: Run, rate: float, until: float) -> None:
         run.stop.wait(max(0.0, 1 / rate - request.latency_s))
 
 
-def observe_loop(run: Run) -> None:
-    """Replication as the tables hold it, and the router's view of health."""
-    clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
+def observe_loop(run: Run, clients: dict | None = None) -> None:
+    """Replication as the tables hold it (``clients``: region -> DynamoDB client; default the
+    emulator's), and the router's view of health."""
+    if clients is None:
+        clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
     while not run.stop.is_set():
         observe_once(run, clients)
         run.stop.wait(OBSERVE_S)
@@ -204,12 +208,14 @@ def observe_once(run: Run, clients: dict) -> None:
         pass
 
 
-def start(run: Run, write_rps: float, read_rps: float, max_s: float) -> list[threading.Thread]:
+def start(
+    run: Run, write_rps: float, read_rps: float, max_s: float, clients: dict | None = None
+) -> list[threading.Thread]:
     until = time.time() + max_s
     threads = [
         threading.Thread(target=write_loop, args=(run, write_rps, until), daemon=True, name="writes"),
         threading.Thread(target=read_loop, args=(run, read_rps, until), daemon=True, name="reads"),
-        threading.Thread(target=observe_loop, args=(run,), daemon=True, name="observer"),
+        threading.Thread(target=observe_loop, args=(run, clients), daemon=True, name="observer"),
     ]
     for thread in threads:
         thread.start()

@@ -24,6 +24,14 @@ def error_percent(window_s: float = 150) -> float:
     return round(100.0 * sum(request.error for request in recent) / len(recent), 2)
 
 
+def at_most(limit: float, value: float | None = None) -> bool:
+    """The tolerance of the error-rate and p99 probes: ``limit`` is the environment's
+    ``[chaos]`` threshold, which Chaos Toolkit substitutes into a tolerance probe's arguments
+    (it does not into a ``range``); ``value``, the probe's result, is added by Chaos Toolkit
+    when it checks (its validation wants every argument without a default in the file)."""
+    return value is not None and float(value) <= float(limit)
+
+
 def p99_ms(window_s: float = 150) -> float:
     latencies = sorted(request.latency_s for request in _recent(current(), window_s))
     if not latencies:
@@ -55,6 +63,8 @@ def _conflicts_converged(run: Run, regions: list[str]) -> bool:
 
 def conflict_values(run: Run, regions: list[str]) -> dict[str, dict[str, str | None]]:
     """item -> region -> the value its table holds now."""
+    if not run.conflicts:
+        return {}  # nothing to read (and on AWS no emulator to read it from)
     table = run.deployment["table_name"]
     values: dict[str, dict[str, str | None]] = {}
     for region in regions:

@@ -371,6 +371,56 @@ RULES: tuple[ServiceRule, ...] = (
         names={},
         read=("route53:Get*", "route53:List*"),
     ),
+    # [chaos] fis = true only (modules/constructs/chaos_fis.py): each region's bucket FIS writes
+    # fault configurations to. Its read calls are listed one by one: s3:Get* would include
+    # GetObject (the data); HeadBucket is authorized as s3:ListBucket.
+    ServiceRule(
+        service="s3",
+        write={
+            "aws_s3_bucket": ("s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"),
+            "aws_s3_bucket_ownership_controls": ("s3:PutBucketOwnershipControls",),
+            "aws_s3_bucket_public_access_block": ("s3:PutBucketPublicAccessBlock",),
+            "aws_s3_bucket_versioning": ("s3:PutBucketVersioning",),
+            "aws_s3_bucket_server_side_encryption_configuration": ("s3:PutEncryptionConfiguration",),
+            "aws_s3_bucket_policy": ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+            "aws_s3_bucket_lifecycle_configuration": ("s3:PutLifecycleConfiguration",),
+        },
+        arns=("arn:aws:s3:::{name}", "arn:aws:s3:::{name}/*"),
+        names={"aws_s3_bucket": "bucket"},
+        read=(
+            "s3:ListBucket",
+            "s3:GetBucketAcl",
+            "s3:GetBucketCORS",
+            "s3:GetBucketLogging",
+            "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketRequestPayment",
+            "s3:GetBucketTagging",
+            "s3:GetBucketVersioning",
+            "s3:GetBucketWebsite",
+            "s3:GetAccelerateConfiguration",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetReplicationConfiguration",
+        ),
+    ),
+    # FIS experiment templates have generated ids: tag-scoped; creating one carries the
+    # environment's tag (_unscoped_writes), and names FIS's actions (action/*, AWS's).
+    ServiceRule(
+        service="fis",
+        # The Lambda templates go through the Cloud Control API (AWS::FIS::ExperimentTemplate:
+        # modules/constructs/chaos_fis.py), which calls FIS with the caller's permissions.
+        write={
+            t: ("fis:UpdateExperimentTemplate", "fis:DeleteExperimentTemplate", "fis:TagResource", "fis:UntagResource")
+            for t in ("aws_fis_experiment_template", "aws_cloudcontrolapi_resource")
+        },
+        arns=("arn:aws:fis:{region}:{account}:experiment-template/*",),
+        names={},
+        read=("fis:GetExperimentTemplate", "fis:ListTagsForResource"),
+        tag_scoped=True,
+    ),
     # The traffic-policy routing mode. Policies and their instances have generated ids;
     # creating a policy takes no resource, creating an instance is authorized on the zone too
     # (_traffic_policy_writes).
@@ -402,7 +452,27 @@ DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
     "aws_ip_ranges": (),  # a public HTTPS GET of ip-ranges.amazonaws.com, no AWS API
     # Then GetHostedZone and ListTagsForResource on the zone it found: _zone_statements.
     "aws_route53_zone": ("route53:ListHostedZones", "route53:ListHostedZonesByName"),
+    # The FIS Lambda extension's layer ARN, a public parameter of AWS: _public_parameters.
+    "aws_ssm_parameter": (),
 }
+# Cloud Control API calls (no resource-level permissions, no condition keys), for the
+# AWS::FIS::ExperimentTemplate resources only (walk refuses any other type through it).
+CLOUD_CONTROL_READS = ("cloudformation:GetResource", "cloudformation:GetResourceRequestStatus")
+CLOUD_CONTROL_WRITES = (
+    "cloudformation:CreateResource",
+    "cloudformation:UpdateResource",
+    "cloudformation:DeleteResource",
+)
+CLOUD_CONTROL_TYPES = frozenset({"AWS::FIS::ExperimentTemplate"})
+# The public SSM parameters the stack reads (AWS's, no account in their ARN), and the layers
+# they name, which a function using them needs lambda:GetLayerVersion on.
+# (/aws/ is reserved to AWS: no account can create a parameter under it, so the account form
+# adds nothing.)
+PUBLIC_PARAMETERS = (
+    "arn:aws:ssm:{region}::parameter/aws/service/fis/lambda-extension/*",
+    "arn:aws:ssm:{region}:{account}:parameter/aws/service/fis/lambda-extension/*",
+)
+FIS_EXTENSION_LAYERS = "arn:aws:lambda:{region}:*:layer:aws-fis-extension-*:*"
 # The AWS-managed key DynamoDB encrypts a replica with when none is given: the provider reads
 # a replica by calling kms:DescribeKey with this alias name. AWS-managed keys carry no tags, and
 # no customer can create an alias under alias/aws/, so the alias in the request
@@ -425,7 +495,7 @@ MANAGED_POLICY_ACTIONS: Mapping[str, tuple[str, ...]] = {
 # only on resources named for the environment.
 DATA_READ_VERBS = ("GetLogEvents", "FilterLogEvents")
 # Services whose actions have no resource-level permissions (the boundary grants them on "*").
-UNSCOPED_SERVICES = frozenset({"xray"})
+UNSCOPED_SERVICES = frozenset({"xray", "tag"})
 # Services the deploy role has a key used through (see _key_statements), with what they need:
 # Lambda encrypts environment variables with the caller's grant; DynamoDB encrypts tables.
 KEY_USE_ACTIONS: Mapping[str, tuple[str, ...]] = {
@@ -487,6 +557,7 @@ def walk(doc: Mapping[str, Any]) -> StackFacts:
             if isinstance(value, str) and TOKEN_MARK not in value:
                 names.setdefault(rtype, []).append(value)
     s3 = doc.get("terraform", {}).get("backend", {}).get("s3", {})
+    _check_cloud_control(resources.get("aws_cloudcontrolapi_resource", {}))
     return StackFacts(
         types=frozenset(resources),
         data_types=frozenset(doc.get("data", {})),
@@ -501,6 +572,16 @@ def walk(doc: Mapping[str, Any]) -> StackFacts:
         key_users=_key_users(resources),
         role_actions=_role_actions(resources.get("aws_iam_role_policy", {})),
     )
+
+
+def _check_cloud_control(items: Mapping[str, Any]) -> None:
+    """The deploy role's Cloud Control grants assume FIS templates (the fis rule)."""
+    for name, body in items.items():
+        if body.get("type_name") not in CLOUD_CONTROL_TYPES:
+            raise PolicyError(
+                f"aws_cloudcontrolapi_resource.{name}: type {body.get('type_name')!r} has no rule "
+                f"(expected one of: {', '.join(sorted(CLOUD_CONTROL_TYPES))})"
+            )
 
 
 def _literals(items: Mapping[str, Any], attribute: str) -> tuple[str, ...]:
@@ -671,13 +752,29 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
         | {"logs:DescribeLogGroups", "cloudwatch:DescribeAlarms", "kms:ListAliases"}
         # the pipeline's quota check before plan and apply (ops/quota.py): account-wide
         | {"lambda:GetAccountSettings"}
+        | (set(CLOUD_CONTROL_READS) if "aws_cloudcontrolapi_resource" in facts.types else set())
     )
     unknown = sorted(t for t in facts.data_types if t not in DATA_SOURCES)
     if unknown:
         raise PolicyError(f"data source {unknown[0]!r} has no entry in modules/bootstrap/deploy_policy.py DATA_SOURCES")
     later = _unscoped_writes(facts, inputs) if write else _sentinel_read(facts, inputs)
-    reads_of_the_env = _zone_statements(facts, inputs) + _managed_key_read(facts, inputs)
+    reads_of_the_env = (
+        _zone_statements(facts, inputs) + _managed_key_read(facts, inputs) + _public_parameters(facts, inputs)
+    )
     return [_statement("ReadUnscoped", reads, ["*"]), *reads_of_the_env, *later]
+
+
+def _public_parameters(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """Both roles read the FIS extension's layer ARN (AWS's public parameter) and the layer a
+    function then uses (creating or updating a function with a layer needs GetLayerVersion)."""
+    if "aws_ssm_parameter" not in facts.data_types:
+        return []
+    parameters = [t.format(region=r, account=inputs.account) for r in facts.regions for t in PUBLIC_PARAMETERS]
+    layers = [FIS_EXTENSION_LAYERS.format(region=region) for region in facts.regions]
+    return [
+        _statement("ReadFisExtensionParameter", ["ssm:GetParameter"], parameters),
+        _statement("UseFisExtensionLayer", ["lambda:GetLayerVersion"], layers),
+    ]
 
 
 def _zone_arn(inputs: PolicyInputs) -> str:
@@ -796,6 +893,7 @@ def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
         # CreateHealthCheck has neither resource-level permissions nor condition keys.
         out.append(_statement("CreateHealthChecks", ["route53:CreateHealthCheck"], ["*"]))
     out += _traffic_policy_writes(facts, inputs)
+    out += _fis_writes(facts, inputs)
     if "aws_wafv2_web_acl_logging_configuration" in facts.types:
         out.append(_statement("WafLogDelivery", WAF_LOG_DELIVERY_ACTIONS, ["*"]))
     if "aws_dynamodb_table_replica" in facts.types:
@@ -808,6 +906,31 @@ def _unscoped_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
             )
         )
     return out
+
+
+def _fis_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:
+    """A template is created with the environment's tag (it has none before), and creating or
+    updating one is also authorized on the FIS actions it names (AWS's, never tagged). Cloud
+    Control's own actions have neither resource-level permissions nor condition keys; it makes
+    the template with the caller's FIS permissions, so they add nothing beyond those."""
+    if not facts.types & {"aws_fis_experiment_template", "aws_cloudcontrolapi_resource"}:
+        return []
+    templates = [f"arn:aws:fis:{region}:{inputs.account}:experiment-template/*" for region in facts.regions]
+    actions = [f"arn:aws:fis:{region}:*:action/*" for region in facts.regions]
+    return [
+        _statement(
+            "CreateTaggedExperimentTemplates",
+            ["fis:CreateExperimentTemplate", "fis:TagResource"],
+            templates,
+            {"StringEquals": {"aws:RequestTag/environment": inputs.environment}},
+        ),
+        _statement("NameFisActions", ["fis:CreateExperimentTemplate", "fis:UpdateExperimentTemplate"], actions),
+        *(
+            [_statement("CloudControl", CLOUD_CONTROL_WRITES, ["*"])]
+            if "aws_cloudcontrolapi_resource" in facts.types
+            else []
+        ),
+    ]
 
 
 def _traffic_policy_writes(facts: StackFacts, inputs: PolicyInputs) -> list[dict]:

@@ -21,7 +21,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -464,6 +464,39 @@ class AlarmConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChaosConfig:
+    """``[chaos]``: the steady state every chaos experiment checks, and FIS on AWS. See docs/chaos.md."""
+
+    max_error_rate: float = setting(
+        "share of the requests through the global name that may fail (over the hypothesis's window) "
+        "for the steady state to hold",
+        default=0.01,
+        rule=between(0, 1),
+    )
+    max_p99_ms: int = setting(
+        "p99 latency, in milliseconds, through the global name under which the steady state holds",
+        default=2000,
+        rule=between(1, 60000),
+    )
+    fis: bool = setting(
+        "AWS FIS experiment templates in every region (paused replication, Lambda errors and delay), their "
+        "role and the Lambda extension's bucket; not with `emulator` (no FIS)",
+        default=False,
+    )
+    fis_duration_minutes: int = setting("how long each FIS experiment's fault lasts", default=5, rule=between(1, 60))
+    fis_lambda_error_percent: int = setting(
+        "share of invocations of the region's functions that `aws:lambda:invocation-error` fails, in percent",
+        default=100,
+        rule=between(1, 100),
+    )
+    fis_lambda_delay_ms: int = setting(
+        "delay `aws:lambda:invocation-add-delay` adds to half the invocations of the item functions",
+        default=300,
+        rule=between(1, 900000),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class StateConfig:
     """``[state]``: Terraform state. Keys of another backend than the chosen one are unknown
     keys; their fields hold the ``unset`` values."""
@@ -557,6 +590,7 @@ class EnvironmentConfig:
     waf: WafConfig = section("waf", WafConfig)
     table: TableConfig = section("table", TableConfig)
     alarms: AlarmConfig = section("alarms", AlarmConfig)
+    chaos: ChaosConfig = section("chaos", ChaosConfig)
     state: StateConfig = section("state", StateConfig)
     tags: Mapping[str, str] = setting(
         "tags on every resource (provider default tags), plus `project`, `environment`, `managed-by`",
@@ -866,6 +900,44 @@ def _waf(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> W
     return WafConfig(**{**read, "enabled": enabled})
 
 
+# S3's limit on a bucket name.
+MAX_BUCKET_NAME = 63
+
+
+def fis_bucket_name(project: str, environment: str, account: str, region: str) -> str:
+    """The region's bucket FIS writes fault configurations to (S3 names are global: the
+    account makes it unique)."""
+    return f"{project}-{environment}-fis-{account}-{region}"
+
+
+def _chaos(reader: Reader, top: Mapping[str, Any], values: Mapping[str, Any]) -> ChaosConfig:
+    """FIS exists only on AWS: an emulator environment cannot have its templates; the
+    configuration buckets' names must fit S3's limit."""
+    settings = ChaosConfig(**reader.read_section(top, SECTIONS["chaos"]))
+    if not settings.fis:
+        return settings
+    if values.get("emulator"):
+        reader.error(
+            "chaos.fis",
+            settings.fis,
+            "is not available with emulator = true (expected false: the emulator has no AWS FIS; "
+            "the local experiments inject their faults into the local deployment instead)",
+        )
+        return replace(settings, fis=False)
+    # Every account id has 12 digits: the length does not depend on which.
+    names = [fis_bucket_name(values.get("project") or "", reader.environment, "0" * 12, r) for r in values["regions"]]
+    longest = max(names, key=len, default="")
+    if len(longest) > MAX_BUCKET_NAME:
+        reader.error(
+            "chaos.fis",
+            settings.fis,
+            f"needs a bucket per region named {fis_bucket_name('<project>', '<env>', '<account>', '<region>')}, "
+            f"{len(longest)} characters for {longest!r} (expected at most {MAX_BUCKET_NAME}: S3's limit; "
+            "use a shorter project or environment name)",
+        )
+    return settings
+
+
 def runtime_refusal(runtime: str, today: datetime.date) -> str | None:
     """Why ``runtime`` may not be deployed to Lambda on ``today``, or None."""
     deprecated = RUNTIME_DEPRECATION.get(runtime)
@@ -926,6 +998,7 @@ _EXPLICIT = {
     "lambda_": _lambda,
     "auth": _auth,
     "waf": _waf,
+    "chaos": _chaos,
     "state": _state,
     "allowed_account_ids": _accounts,
 }

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
+    from modules.constructs.chaos_fis import FaultInjection
     from modules.naming import Naming
 
 # One JSON line per request; no headers, no body, no query strings (they can carry secrets).
@@ -87,7 +88,9 @@ class RegionalApiProps:
     False): moto does not store a function's logging_config, so in emulator mode it is
     ignored after creation, or every plan would show it again. ``permissions_boundary``
     (default None): the policy ARN every role here carries (the deploy role may create roles
-    only with it)."""
+    only with it). ``fault_injection`` (default None): the FIS Lambda extension on every
+    function (its layer, its variables, its role reading the fault configurations), where the
+    environment has FIS experiments (modules/constructs/chaos_fis.py)."""
 
     provider: AwsProvider
     region: str
@@ -106,6 +109,7 @@ class RegionalApiProps:
     authorizer_code_hash: str = ""
     emulated: bool = False
     permissions_boundary: str | None = None
+    fault_injection: FaultInjection | None = None
 
 
 class RegionalApi(Construct):
@@ -188,6 +192,7 @@ class RegionalApi(Construct):
                 **_leading_keys_condition(route.leading_keys),
             },
             *function_statements(log_group.arn, props.kms_key_arn, props.region, function_name),
+            *(props.fault_injection.statements() if props.fault_injection else []),
         ]
         if props.table_kms_key_arn is not None and route.key_actions:
             statements.append(
@@ -228,6 +233,7 @@ class RegionalApi(Construct):
             filename=props.code_path,
             source_code_hash=props.code_hash,
             environment=aws.lambda_function.LambdaFunctionEnvironment(variables=self._variables()),
+            layers=[props.fault_injection.layer_arn] if props.fault_injection else None,
             kms_key_arn=props.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
@@ -244,7 +250,12 @@ class RegionalApi(Construct):
     def _variables(self) -> dict[str, str]:
         """The handlers' environment: the table, and the CORS origins they echo (when any)."""
         origins = self._props.api_config.cors_origins
-        return {"TABLE_NAME": self._props.table_name, **({"CORS_ORIGINS": ",".join(origins)} if origins else {})}
+        fault_injection = self._props.fault_injection
+        return {
+            "TABLE_NAME": self._props.table_name,
+            **({"CORS_ORIGINS": ",".join(origins)} if origins else {}),
+            **(fault_injection.variables() if fault_injection else {}),
+        }
 
     def _log_group(self, scope: Construct, id_: str, name: str) -> CloudwatchLogGroup:
         """Encrypted with the region's key (whose policy admits these names only), kept for

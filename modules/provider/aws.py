@@ -1,7 +1,6 @@
 """The one place constructs get AWS provider classes: ``from modules.provider import aws``, ``aws.sns_topic.SnsTopic``.
 
-A submodule is imported on first use, like aws-powertools' lazy loader; the TYPE_CHECKING import gives mypy
-the real modules. Only SUBMODULES may be used (a test keeps them equal to that import): the stack's truth."""
+Lazy, like aws-powertools' loader; mypy reads the TYPE_CHECKING import, which a test keeps equal to SUBMODULES."""
 
 from __future__ import annotations
 
@@ -18,10 +17,11 @@ if TYPE_CHECKING:
         api_gateway_base_path_mapping, api_gateway_deployment, api_gateway_domain_name, api_gateway_gateway_response,
         api_gateway_integration, api_gateway_integration_response, api_gateway_method, api_gateway_method_response,
         api_gateway_method_settings, api_gateway_model, api_gateway_request_validator, api_gateway_resource,
-        api_gateway_rest_api, api_gateway_stage, cloudwatch_log_group, cloudwatch_metric_alarm,
-        data_aws_caller_identity, data_aws_iam_openid_connect_provider, data_aws_ip_ranges, data_aws_route53_zone,
-        dynamodb_table, dynamodb_table_item, dynamodb_table_replica, iam_openid_connect_provider, iam_policy, iam_role,
-        iam_role_policy, iam_role_policy_attachment, kms_alias, kms_key, lambda_function, lambda_permission, provider,
+        api_gateway_rest_api, api_gateway_stage, cloudcontrolapi_resource, cloudwatch_log_group,
+        cloudwatch_metric_alarm, data_aws_caller_identity, data_aws_iam_openid_connect_provider, data_aws_ip_ranges,
+        data_aws_route53_zone, data_aws_ssm_parameter, dynamodb_table, dynamodb_table_item, dynamodb_table_replica,
+        fis_experiment_template, iam_openid_connect_provider, iam_policy, iam_role, iam_role_policy,
+        iam_role_policy_attachment, kms_alias, kms_key, lambda_function, lambda_permission, provider,
         route53_health_check, route53_record, route53_traffic_policy, route53_traffic_policy_instance, s3_bucket,
         s3_bucket_lifecycle_configuration, s3_bucket_ownership_controls, s3_bucket_policy,
         s3_bucket_public_access_block, s3_bucket_server_side_encryption_configuration, s3_bucket_versioning, sns_topic,
@@ -34,9 +34,10 @@ SUBMODULES: tuple[str, ...] = (
     "api_gateway_base_path_mapping", "api_gateway_deployment", "api_gateway_domain_name",
     "api_gateway_gateway_response", "api_gateway_integration", "api_gateway_integration_response", "api_gateway_method",
     "api_gateway_method_response", "api_gateway_method_settings", "api_gateway_model", "api_gateway_request_validator",
-    "api_gateway_resource", "api_gateway_rest_api", "api_gateway_stage", "cloudwatch_log_group",
-    "cloudwatch_metric_alarm", "data_aws_caller_identity", "data_aws_iam_openid_connect_provider", "data_aws_ip_ranges",
-    "data_aws_route53_zone", "dynamodb_table", "dynamodb_table_item", "dynamodb_table_replica",
+    "api_gateway_resource", "api_gateway_rest_api", "api_gateway_stage", "cloudcontrolapi_resource",
+    "cloudwatch_log_group", "cloudwatch_metric_alarm", "data_aws_caller_identity",
+    "data_aws_iam_openid_connect_provider", "data_aws_ip_ranges", "data_aws_route53_zone", "data_aws_ssm_parameter",
+    "dynamodb_table", "dynamodb_table_item", "dynamodb_table_replica", "fis_experiment_template",
     "iam_openid_connect_provider", "iam_policy", "iam_role", "iam_role_policy", "iam_role_policy_attachment",
     "kms_alias", "kms_key", "lambda_function", "lambda_permission", "provider", "route53_health_check",
     "route53_record", "route53_traffic_policy", "route53_traffic_policy_instance", "s3_bucket",
@@ -52,9 +53,7 @@ MODE: str = fast_path.install(SUBMODULES)  # fast path
 
 def __getattr__(name: str) -> ModuleType:
     if name not in SUBMODULES:
-        raise AttributeError(
-            f"modules.provider.aws has no submodule {name!r}: add it to SUBMODULES and the import above"
-        )
+        raise AttributeError(f"modules.provider.aws has no submodule {name!r}: add it to SUBMODULES and the import")
     module = importlib.import_module(f"{PACKAGE}.{name}")
     globals()[name] = module
     return module

@@ -223,8 +223,8 @@ def test_messages_name_the_config_when_no_source_is_given():
         parse_environment(with_("regoins", 1), environment="test")
     assert str(err.value) == (
         "<config>: regoins: \"regoins\" is not a known key (did you mean 'regions'?) (expected one of: alarms, "
-        "allowed_account_ids, api, auth, domain, emulator, health_check, lambda, primary_region, project, protected, "
-        "regions, routing, state, table, tags, waf)"
+        "allowed_account_ids, api, auth, chaos, domain, emulator, health_check, lambda, primary_region, project, "
+        "protected, regions, routing, state, table, tags, waf)"
     )
 
 
@@ -279,6 +279,7 @@ def test_declarations_and_keys_in_file_order():
         "waf",
         "table",
         "alarms",
+        "chaos",
         "state",
         "tags",
         "allowed_account_ids",

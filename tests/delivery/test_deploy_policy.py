@@ -42,8 +42,10 @@ def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
     assert services <= {
         "acm",
         "apigateway",
+        "cloudformation",
         "cloudwatch",
         "dynamodb",
+        "fis",
         "iam",
         "kms",
         "lambda",
@@ -51,12 +53,14 @@ def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
         "route53",
         "sns",
         "s3",
+        "ssm",
         "wafv2",
     }
     assert ("wafv2" in services) == (env == "prod")  # WAF only where [waf] is on (protected prod)
-    assert "*" not in actions(policy) and not any(
-        a.startswith("s3:") and a != "s3:ListBucket" and "Object" not in a for a in actions(policy)
-    )
+    # FIS templates and their buckets only where [chaos] fis is on (staging)
+    assert ("fis" in services) == ("ssm" in services) == (env == "staging")
+    bucket_actions = {a for a in actions(policy) if a.startswith("s3:") and a != "s3:ListBucket" and "Object" not in a}
+    assert "*" not in actions(policy) and (env == "staging" or not bucket_actions)
     # Never a whole service: the explicit actions of each resource type (and reads by prefix).
     assert not [a for a in actions(policy) if a.endswith(":*")]
     # Attached as managed policies of at most 6,144 characters each (whitespace excluded).
@@ -99,12 +103,24 @@ def test_every_write_is_scoped_to_the_environment(env, synthesized):
                 "StringEquals": {"kms:RequestAlias": "alias/aws/dynamodb"}
             }
             state = arn.startswith("arn:aws:s3:::items-terraform-state-")  # the state object and lock only
+            # AWS's own: the FIS extension's public parameter and layer (read), FIS's actions
+            # (named by a template, which is itself created only with the environment's tag).
+            aws_owned = (
+                ":parameter/aws/service/fis/lambda-extension/" in arn and s["Action"] == ["ssm:GetParameter"]
+            ) or (":layer:aws-fis-extension-" in arn and s["Action"] == ["lambda:GetLayerVersion"])
+            aws_owned = aws_owned or (
+                arn.endswith(":action/*")
+                and set(s["Action"]) == {"fis:CreateExperimentTemplate", "fis:UpdateExperimentTemplate"}
+            )
+            created_tagged = s.get("Condition") == {"StringEquals": {"aws:RequestTag/environment": env}}
             # Tagging a key while creating it: only keys with no environment tag and no other
             # alias, and only with this environment's tag (TagNewKeys).
             new_keys = s.get("Condition", {}).get("Null") == {"aws:ResourceTag/environment": "true"} and s["Condition"][
                 "StringEquals"
             ] == {"aws:RequestTag/environment": env}
-            assert scoped or tagged or generated_ids or service_linked or managed_key or state or new_keys, arn
+            assert (
+                scoped or tagged or generated_ids or service_linked or managed_key or state or new_keys or aws_owned
+            ) or (created_tagged and arn.endswith(":experiment-template/*")), arn
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -116,10 +132,16 @@ def test_unscoped_writes_are_only_those_aws_cannot_scope(env, synthesized):
         for a in s["Action"]
     }
     reads = {a for a in unscoped if a.split(":")[1].startswith(("Describe", "Get", "List"))}
-    expected = {"route53:CreateHealthCheck"} | (
-        {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:UpdateLogDelivery", "logs:PutResourcePolicy"}
-        if env == "prod"
-        else set()
+    # Cloud Control (the FIS Lambda templates where [chaos] fis is on): no resource-level permissions.
+    cloud_control = {"cloudformation:CreateResource", "cloudformation:UpdateResource", "cloudformation:DeleteResource"}
+    expected = (
+        {"route53:CreateHealthCheck"}
+        | (cloud_control if env == "staging" else set())
+        | (
+            {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:UpdateLogDelivery", "logs:PutResourcePolicy"}
+            if env == "prod"
+            else set()
+        )
     )
     assert unscoped - reads == expected
 
@@ -142,8 +164,9 @@ def test_roles_the_deploy_role_makes_stay_within_the_boundary(env, synthesized):
         "Resource": ["*"],
     }
     passing = [s for s in by_sid.values() if "iam:PassRole" in s["Action"]]
+    fis = ["fis.amazonaws.com"] if env == "staging" else []  # [chaos] fis: the experiment role
     assert [s["Condition"] for s in passing] == [
-        {"StringEquals": {"iam:PassedToService": ["apigateway.amazonaws.com", "lambda.amazonaws.com"]}}
+        {"StringEquals": {"iam:PassedToService": ["apigateway.amazonaws.com", *fis, "lambda.amazonaws.com"]}}
     ]
 
 

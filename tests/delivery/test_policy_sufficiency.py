@@ -26,7 +26,26 @@ if TYPE_CHECKING:
 
 ENV, ACCOUNT, REGION = "prod", "333333333333", "eu-west-1"
 # Rule types no shipped environment has, evaluated on a test variant's roles (tests/conftest.py).
-VARIANT_TYPES = {"aws_route53_traffic_policy": "trafficpolicy", "aws_route53_traffic_policy_instance": "trafficpolicy"}
+VARIANT_TYPES = {
+    "aws_route53_traffic_policy": "trafficpolicy",
+    "aws_route53_traffic_policy_instance": "trafficpolicy",
+    # [chaos] fis = true: staging's FIS templates and their buckets (modules/constructs/chaos_fis.py).
+    **{
+        t: "staging"
+        for t in (
+            "aws_fis_experiment_template",
+            "aws_cloudcontrolapi_resource",
+            "aws_s3_bucket",
+            "aws_s3_bucket_ownership_controls",
+            "aws_s3_bucket_public_access_block",
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_policy",
+            "aws_s3_bucket_lifecycle_configuration",
+            "aws_ssm_parameter",
+        )
+    },
+}
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 TAGGED = {"aws:ResourceTag/environment": ENV}
 CREATE_TAGS = {"aws:RequestTag/environment": ENV, "aws:TagKeys": ["environment"]}
@@ -77,6 +96,10 @@ REPLICATION = {
     "RoleNameWithPath": "aws-service-role/replication.dynamodb.amazonaws.com/AWSServiceRoleForDynamoDBReplication"
 }
 WEB_ACL = {"Name": "items-prod-waf", "Id": "0a1b2c3d", "Scope": "regional"}
+FIS_BUCKET = {"BucketName": "items-staging-fis-333333333333-eu-west-1"}
+FIS_TEMPLATE = {"Id": "EXTabc123def456"}
+STAGING_TAGGED = {"aws:ResourceTag/environment": "staging"}
+STAGING_CREATE_TAGS = {"aws:RequestTag/environment": "staging", "aws:TagKeys": ["environment"]}
 _APIGATEWAY_WRITES = calls("apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE")
 
 
@@ -354,6 +377,84 @@ PROVIDER_CALLS: dict[str, Calls] = {
         ),
         ("trafficpolicyinstance",),
     ),
+    # [chaos] fis = true (evaluated on staging's roles: VARIANT_TYPES). The bucket's refresh reads
+    # every subresource (internal/service/s3/bucket.go); HeadBucket is s3:ListBucket.
+    "aws_s3_bucket": Calls(
+        FIS_BUCKET,
+        calls(
+            "s3:ListBucket",
+            "s3:GetBucketAcl",
+            "s3:GetBucketCORS",
+            "s3:GetBucketLogging",
+            "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketRequestPayment",
+            "s3:GetBucketTagging",
+            "s3:GetBucketVersioning",
+            "s3:GetBucketWebsite",
+            "s3:GetAccelerateConfiguration",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetReplicationConfiguration",
+        ),
+        calls("s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging"),
+        ("bucket",),
+    ),
+    "aws_s3_bucket_ownership_controls": Calls(
+        FIS_BUCKET, calls("s3:GetBucketOwnershipControls"), calls("s3:PutBucketOwnershipControls"), ("bucket",)
+    ),
+    "aws_s3_bucket_public_access_block": Calls(
+        FIS_BUCKET, calls("s3:GetBucketPublicAccessBlock"), calls("s3:PutBucketPublicAccessBlock"), ("bucket",)
+    ),
+    "aws_s3_bucket_versioning": Calls(
+        FIS_BUCKET, calls("s3:GetBucketVersioning"), calls("s3:PutBucketVersioning"), ("bucket",)
+    ),
+    "aws_s3_bucket_server_side_encryption_configuration": Calls(
+        FIS_BUCKET, calls("s3:GetEncryptionConfiguration"), calls("s3:PutEncryptionConfiguration"), ("bucket",)
+    ),
+    "aws_s3_bucket_policy": Calls(
+        FIS_BUCKET, calls("s3:GetBucketPolicy"), calls("s3:PutBucketPolicy", "s3:DeleteBucketPolicy"), ("bucket",)
+    ),
+    "aws_s3_bucket_lifecycle_configuration": Calls(
+        FIS_BUCKET, calls("s3:GetLifecycleConfiguration"), calls("s3:PutLifecycleConfiguration"), ("bucket",)
+    ),
+    # Created with its tags, authorized on the template and on the FIS actions it names (AWS's);
+    # updated and deleted when tagged for the environment; its role passed to FIS.
+    "aws_fis_experiment_template": Calls(
+        FIS_TEMPLATE,
+        calls("fis:GetExperimentTemplate", "fis:ListTagsForResource"),
+        (
+            Call("fis:CreateExperimentTemplate", STAGING_CREATE_TAGS, FIS_TEMPLATE),
+            Call("fis:TagResource", STAGING_CREATE_TAGS),
+            Call("fis:UpdateExperimentTemplate", ids=FIS_TEMPLATE),
+            *calls("fis:DeleteExperimentTemplate", "fis:UntagResource"),
+            Call(
+                "iam:PassRole",
+                {"iam:PassedToService": "fis.amazonaws.com"},
+                {"RoleName": "items-staging-fis", "RoleNameWithPath": "items-staging-fis"},
+            ),
+        ),
+        ("experiment-template",),
+        context=STAGING_TAGGED,
+    ),
+    # The Lambda templates, through Cloud Control (AWS::FIS::ExperimentTemplate): its calls take no
+    # resource; it makes the template with the caller's FIS permissions, the calls above.
+    "aws_cloudcontrolapi_resource": Calls(
+        FIS_TEMPLATE,
+        (
+            *calls("cloudformation:GetResource", "cloudformation:GetResourceRequestStatus"),
+            *calls("fis:GetExperimentTemplate", "fis:ListTagsForResource"),
+        ),
+        (
+            *calls("cloudformation:CreateResource", "cloudformation:UpdateResource", "cloudformation:DeleteResource"),
+            Call("fis:CreateExperimentTemplate", STAGING_CREATE_TAGS, FIS_TEMPLATE),
+            Call("fis:UpdateExperimentTemplate", ids=FIS_TEMPLATE),
+            *calls("fis:DeleteExperimentTemplate", "fis:UntagResource"),
+            Call("fis:TagResource", STAGING_CREATE_TAGS),
+        ),
+        ("experiment-template",),
+        context=STAGING_TAGGED,
+    ),
     # Refreshing a record reads the zone, then lists its record sets; a change is waited on.
     "aws_route53_record": Calls(
         {"Id": zone_id_of("example.com")},
@@ -379,6 +480,16 @@ DATA_SOURCE_CALLS: dict[str, Calls] = {
         calls("route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResource"),
         (),
         ("hostedzone",),
+    ),
+    # The FIS extension's layer ARN (AWS's public parameter), and the layer it names, which
+    # creating or updating a function with it reads (evaluated on staging's roles).
+    "aws_ssm_parameter": Calls(
+        {"ParameterNameWithoutLeadingSlash": "aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x"},
+        (
+            Call("ssm:GetParameter"),
+            Call("lambda:GetLayerVersion", ids={"LayerName": "aws-fis-extension-arm64", "LayerVersion": "9"}),
+        ),
+        (),
     ),
 }
 
@@ -464,8 +575,10 @@ def test_prod_has_every_rule_type(synthesized):
     traffic-policy variant's roles cover."""
     assert {t for rule in RULES for t in rule.types} - set(VARIANT_TYPES) <= walk(synthesized[ENV]).types
     for rtype, variant in VARIANT_TYPES.items():
-        assert rtype in walk(synthesized[variant]).types and rtype not in walk(synthesized[ENV]).types
-    assert set(walk(synthesized[ENV]).data_types) - {"aws_caller_identity"} == set(DATA_SOURCE_CALLS)
+        facts, prod = walk(synthesized[variant]), walk(synthesized[ENV])
+        assert rtype in facts.types | facts.data_types and rtype not in prod.types | prod.data_types
+    variant_data = {t for t in DATA_SOURCE_CALLS if t in VARIANT_TYPES}
+    assert set(walk(synthesized[ENV]).data_types) - {"aws_caller_identity"} == set(DATA_SOURCE_CALLS) - variant_data
 
 
 @pytest.fixture(scope="module")

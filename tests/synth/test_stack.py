@@ -223,7 +223,19 @@ def test_functions_settings(env):
         assert fn["kms_key_arn"].startswith(f"${{aws_kms_key.{region}_key_") and fn["kms_key_arn"].endswith(".arn}")
         assert fn["logging_config"]["log_format"] == "JSON"
         cors = {"CORS_ORIGINS": ",".join(config.api.cors_origins)} if config.api.cors_origins else {}
-        assert fn["environment"]["variables"] == {"TABLE_NAME": f"{config.project}-{config.environment}-items", **cors}
+        # [chaos] fis: the FIS Lambda extension's (tests/synth/test_chaos_fis.py)
+        fis = (
+            {k: v for k, v in fn["environment"]["variables"].items() if k.startswith("AWS_")}
+            if config.chaos.fis
+            else {}
+        )
+        assert set(fis) == (
+            {"AWS_LAMBDA_EXEC_WRAPPER", "AWS_FIS_CONFIGURATION_LOCATION", "AWS_FIS_POLL_MAX_WAIT_MILLISECONDS"}
+            if config.chaos.fis
+            else set()
+        )
+        variables = {"TABLE_NAME": f"{config.project}-{config.environment}-items", **cors, **fis}
+        assert fn["environment"]["variables"] == variables
         assert fn["filename"].startswith("assets/functions_code/") and fn["source_code_hash"]
     for group in resources(doc, "aws_cloudwatch_log_group").values():
         assert group["kms_key_id"].startswith("${aws_kms_key.")
@@ -236,7 +248,11 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
     table_id = next(iter(resources(doc, "aws_dynamodb_table")))
     replica_ids = {path_of(rid)[1]: rid for rid in resources(doc, "aws_dynamodb_table_replica")}
     expected_actions = {route.id: list(route.actions) for route in ROUTES}
-    policies = {k: p for k, p in resources(doc, "aws_iam_role_policy").items() if "_authorizer_" not in k}
+    policies = {
+        k: p
+        for k, p in resources(doc, "aws_iam_role_policy").items()
+        if "_authorizer_" not in k and not k.startswith("fis_role")  # FIS's: tests/synth/test_chaos_fis.py
+    }
     assert len(policies) == 4 * len(config.regions)
     for logical_id, body in policies.items():
         region, _, route_id, _ = path_of(logical_id)
