@@ -1,6 +1,7 @@
-"""Route53, per region: HTTPS health checks on that region's execute-api host and stage
-``/health``; CLOUDWATCH_METRIC *signal* checks, any of which healthy means the 5XX rate
-does not take the region out: the API's 5XX rate alarm is OK, or the region's traffic is
+"""Route53, per region: HTTPS health checks on that region's own custom domain name
+(``<region>.<record_name>``; without a domain, its execute-api host and stage) and
+``/health``; CLOUDWATCH_METRIC *signal* checks, any of which healthy means the 5XX rate does
+not take the region out: the API's 5XX rate alarm is OK, or the region's traffic is
 under the floor (a rate of a few requests means nothing), or its authorizer is failing
 (then the 5XX are the authorizer's, most likely the issuer's JWKS being down in every region
 at once, and evacuating cannot help); and one calculated *routing* check over all of them,
@@ -59,7 +60,10 @@ class RegionEndpoint:
     (in that region); ``traffic_alarm_name``: its alarm on requests at or above the floor;
     ``authorizer_alarm_name``: its authorizer's errors alarm (None when public). Each is
     watched by a CLOUDWATCH_METRIC check. ``target_name`` / ``target_zone_id``: the custom
-    domain's regional alias target, None without a domain."""
+    domain's regional alias target, None without a domain. ``check_host``: the region's own
+    custom domain name (``<region>.<record_name>``, its stage mapped at the root), which the
+    HTTPS checks probe so that they cover its certificate, domain and mapping; None without a
+    domain (they probe the execute-api host and stage)."""
 
     region: str
     execute_api_host: str
@@ -69,6 +73,7 @@ class RegionEndpoint:
     authorizer_alarm_name: str | None = None
     target_name: str | None = None
     target_zone_id: str | None = None
+    check_host: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,10 +141,10 @@ class GlobalRouting(Construct):
             "health_check" if number == 1 else f"health_check_{number}",
             provider=props.provider,
             type="HTTPS",
-            fqdn=endpoint.execute_api_host,
+            fqdn=endpoint.check_host or endpoint.execute_api_host,
             port=443,
             enable_sni=True,
-            resource_path=f"/{endpoint.stage}{props.health_check_config.path}",
+            resource_path=_health_path(endpoint, props.health_check_config.path),
             request_interval=props.health_check_config.interval,
             failure_threshold=props.health_check_config.failure_threshold,
             regions=list(props.health_check_config.regions),
@@ -281,6 +286,12 @@ class GlobalRouting(Construct):
                 failover_within_region=props.routing_config.failover_within_region,
             ),
         )
+
+
+def _health_path(endpoint: RegionEndpoint, path: str) -> str:
+    """``/health`` where the stage is mapped at the root of the region's own name, else
+    ``/<stage>/health`` on the execute-api host."""
+    return path if endpoint.check_host else f"/{endpoint.stage}{path}"
 
 
 def _routing_policy(routing: RoutingConfig, region: str, index: int) -> dict:

@@ -194,9 +194,16 @@ def test_dev_example(synthesized):
     # API Gateway names the execution log group after the REST API's generated id.
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
     assert not [arn for arn in logs if arn.endswith("-*:*")]
-    # A request without acm:DomainNames would satisfy ForAllValues alone.
+    # A request without acm:DomainNames would satisfy ForAllValues alone. Each region's
+    # certificate carries that region's own name (its health checks' host) as a SAN.
     assert by_sid["RequestOwnCertificates"]["Condition"] == {
-        "ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]},
+        "ForAllValues:StringEquals": {
+            "acm:DomainNames": [
+                "api.dev.example.com",
+                "eu-central-1.api.dev.example.com",
+                "eu-west-1.api.dev.example.com",
+            ]
+        },
         "Null": {"acm:DomainNames": "false"},
     }
     assert by_sid["RequestOwnCertificates"]["Action"] == ["acm:RequestCertificate"]
@@ -295,3 +302,4 @@ def test_name_patterns_never_reach_another_environment(name, pattern):
 def test_walk_reads_regions_from_the_providers(synthesized):
     facts = walk(synthesized["prod"])
     assert set(facts.regions) == {"us-east-1", "eu-west-1", "ap-southeast-1"}
+

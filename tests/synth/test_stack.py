@@ -273,7 +273,11 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
                     assert sorted(s["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
 
 
-def test_certificate_domain_and_single_validation_record_per_region(env):
+def test_certificate_domains_and_validation_records_per_region(env):
+    """Per region: one certificate for the shared name with the region's own name as its
+    SAN, two custom domains (the shared name, the region's) with TLS 1.2, each mapped; the
+    shared name's validation CNAME once, each region's own name's in that region, and each
+    region's validation waiting on both."""
     config, doc = env
     certs = resources(doc, "aws_acm_certificate")
     validations = resources(doc, "aws_acm_certificate_validation")
@@ -283,19 +287,52 @@ def test_certificate_domain_and_single_validation_record_per_region(env):
     if config.domain is None:
         assert not certs and not validations and not domains and not records
         return
-    n = len(config.regions)
-    assert len(certs) == len(validations) == len(domains) == n
-    assert len(validation_records) == 1, "the validation CNAME must be created once, not per region"
-    ((record_id, _),) = validation_records.items()
-    for v in validations.values():
-        assert v["validation_record_fqdns"] == [ref("aws_route53_record", record_id, "fqdn")]
-    for c in certs.values():
-        assert c["domain_name"] == config.domain.record_name and c["validation_method"] == "DNS"
+    n, record_name = len(config.regions), config.domain.record_name
+    assert len(certs) == len(validations) == n and len(domains) == 2 * n
+    validated = {
+        re.search(r'o\.domain_name == "([^"]+)"', r["name"]).group(1): k for k, r in validation_records.items()
+    }
+    assert sorted(validated) == sorted([record_name, *(f"{region}.{record_name}" for region in config.regions)]), (
+        "the shared name's validation CNAME once, one per region's own name"
+    )
+    for logical_id, v in validations.items():
+        region = path_of(logical_id)[0]
+        assert v["validation_record_fqdns"] == [
+            ref("aws_route53_record", validated[name], "fqdn") for name in (record_name, f"{region}.{record_name}")
+        ]
+    for logical_id, c in certs.items():
+        region = path_of(logical_id)[0]
+        assert c["domain_name"] == record_name and c["validation_method"] == "DNS"
+        assert c["subject_alternative_names"] == [f"{region}.{record_name}"]
+    names = sorted(d["domain_name"] for d in domains.values())
+    assert names == sorted([record_name] * n + [f"{region}.{record_name}" for region in config.regions])
     for d in domains.values():
         assert d["security_policy"] == "TLS_1_2"
         assert d["endpoint_configuration"] == {"types": ["REGIONAL"], "ip_address_type": "dualstack"}
         assert d["regional_certificate_arn"].startswith("${aws_acm_certificate_validation.")
-    assert len(resources(doc, "aws_api_gateway_base_path_mapping")) == n
+    mappings = resources(doc, "aws_api_gateway_base_path_mapping")
+    assert len(mappings) == 2 * n
+    assert all("base_path" not in m for m in mappings.values()), "both names map the stage at the root"
+
+
+def test_each_regions_own_name_is_an_alias_of_its_own_custom_domain(env):
+    config, doc = env
+    if config.domain is None:
+        pytest.skip("no domain")
+    records = resources(doc, "aws_route53_record")
+    for region in config.regions:
+        ((logical_id, record),) = [
+            (k, r) for k, r in records.items() if r["name"] == f"{region}.{config.domain.record_name}"
+        ]
+        assert path_of(logical_id)[0] == region and record["type"] == "A"
+        domain_id = re.search(
+            r"aws_api_gateway_domain_name\.(\S+)\.regional_domain_name", record["alias"]["name"]
+        ).group(1)
+        assert resources(doc, "aws_api_gateway_domain_name")[domain_id]["domain_name"] == record["name"]
+        mapping = next(
+            k for k, m in resources(doc, "aws_api_gateway_base_path_mapping").items() if domain_id in m["domain_name"]
+        )
+        assert record["depends_on"] == [f"aws_api_gateway_base_path_mapping.{mapping}"]
 
 
 def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
@@ -314,20 +351,29 @@ def https_kinds(config) -> list[str]:
     return ["health_check", *(f"health_check_{n}" for n in range(2, signals + 1))]
 
 
-def test_health_checks_per_region_on_execute_api_stage_health(env):
+def test_health_checks_per_region_on_the_regions_own_name_or_the_execute_api_stage(env):
+    """With a domain, each HTTPS check probes the region's own name (its record's fqdn, so
+    the certificate, custom domain and mapping are in the path) and ``/health`` at the root
+    the stage is mapped to; without one, the execute-api host and ``/<stage>/health``."""
     config, doc = env
     by_kind = checks_by_kind(doc)
     kinds = https_kinds(config)
     per_region = 2 * len(kinds) + 1
     assert len(resources(doc, "aws_route53_health_check")) == per_region * len(config.regions)
+    records = resources(doc, "aws_route53_record")
     for kind in kinds:
         assert set(by_kind[kind]) == set(config.regions)
         for region, (_, check) in by_kind[kind].items():
-            assert re.fullmatch(
-                rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
-                check["fqdn"],
-            )
-            assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
+            if config.domain is None:
+                assert re.fullmatch(
+                    rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
+                    check["fqdn"],
+                )
+                assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
+            else:
+                record_id = re.fullmatch(r"\$\{aws_route53_record\.(\S+)\.fqdn\}", check["fqdn"]).group(1)
+                assert records[record_id]["name"] == f"{region}.{config.domain.record_name}"
+                assert check["resource_path"] == config.health_check.path
             assert check["type"] == "HTTPS" and check["port"] == 443
             assert check["request_interval"] == config.health_check.interval
             assert check["failure_threshold"] == config.health_check.failure_threshold
@@ -432,8 +478,11 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
 
 def test_routing_records_per_region_and_mode(env):
     config, doc = env
+    own_names = {f"{region}.{config.domain.record_name}" for region in config.regions} if config.domain else set()
     records = {
-        k: r for k, r in resources(doc, "aws_route53_record").items() if "domain_validation_options" not in r["name"]
+        k: r
+        for k, r in resources(doc, "aws_route53_record").items()
+        if "domain_validation_options" not in r["name"] and r["name"] not in own_names
     }
     if config.domain is None:
         assert records == {}
