@@ -225,7 +225,14 @@ def test_dev_example(synthesized):
     assert "iam:UpdateAssumeRolePolicy" not in actions(deploy_policy(synthesized["dev"], inputs("dev")))
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"
-    ] == ["*.api.dev.example.com", "api.dev.example.com"]
+    ] == [
+        "*.api.dev.example.com",
+        "*.eu-central-1.api.dev.example.com",
+        "*.eu-west-1.api.dev.example.com",
+        "api.dev.example.com",
+        "eu-central-1.api.dev.example.com",  # each region's own name (its health checks' host)
+        "eu-west-1.api.dev.example.com",
+    ]
     assert by_sid["OnlyTheStacksManagedPolicies"]["Effect"] == "Deny"
     assert by_sid["StateObject"]["Resource"] == [
         "arn:aws:s3:::items-terraform-state-111111111111/backend/dev/terraform.tfstate"
@@ -302,4 +309,3 @@ def test_name_patterns_never_reach_another_environment(name, pattern):
 def test_walk_reads_regions_from_the_providers(synthesized):
     facts = walk(synthesized["prod"])
     assert set(facts.regions) == {"us-east-1", "eu-west-1", "ap-southeast-1"}
-
