@@ -52,6 +52,7 @@ def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
         "sns",
         "s3",
         "wafv2",
+        "xray",
     }
     assert ("wafv2" in services) == (env == "prod")  # WAF only where [waf] is on (protected prod)
     assert "*" not in actions(policy) and not any(
@@ -309,3 +310,18 @@ def test_name_patterns_never_reach_another_environment(name, pattern):
 def test_walk_reads_regions_from_the_providers(synthesized):
     facts = walk(synthesized["prod"])
     assert set(facts.regions) == {"us-east-1", "eu-west-1", "ap-southeast-1"}
+
+
+def test_the_deploy_role_manages_only_the_environments_own_sampling_rules(synthesized):
+    """The /health sampling rule: written on its own name in each region; listing the rules
+    (GetSamplingRules, no resource-level permission) is the only X-Ray action on *."""
+    policy = deploy_policy(synthesized["dev"], inputs("dev"))
+    (writes,) = [s for s in policy["Statement"] if "xray:CreateSamplingRule" in s["Action"]]
+    # the environment's names, in its regions (us-east-1 holds its Route53 metrics' alarms)
+    assert sorted(writes["Resource"]) == [
+        f"arn:aws:xray:{region}:{ACCOUNT}:sampling-rule/items-dev-*"
+        for region in ("eu-central-1", "eu-west-1", "us-east-1")
+    ]
+    assert {"xray:UpdateSamplingRule", "xray:DeleteSamplingRule", "xray:TagResource"} <= set(writes["Action"])
+    on_everything = {a for s in policy["Statement"] if s["Resource"] in (["*"], "*") for a in s["Action"]}
+    assert {a for a in on_everything if a.startswith("xray:")} == {"xray:GetSamplingRules"}
