@@ -350,19 +350,15 @@ class BackendStack(TerraformStack):
             ),
         ).fqdns
 
-    def _authorizer_alarm_name(self, region: str) -> str | None:
-        alarm = self.regional_alarms[region].authorizer_errors
-        return alarm.alarm_name if alarm is not None else None
-
     def _routing(self, zone_id: str | None) -> GlobalRouting:
         endpoints = tuple(
             RegionEndpoint(
                 region=region,
                 execute_api_host=self.apis[region].execute_api_host,
                 stage=self.config.api.stage,
-                alarm_name=self.regional_alarms[region].api_5xx.alarm_name,
-                traffic_alarm_name=self.regional_alarms[region].api_traffic.alarm_name,
-                authorizer_alarm_name=self._authorizer_alarm_name(region),
+                alarm=self.regional_alarms[region].api_5xx,
+                traffic_alarm=self.regional_alarms[region].api_traffic,
+                authorizer_alarm=self.regional_alarms[region].authorizer_outage,
                 target_name=self.domains[region].domain.regional_domain_name if region in self.domains else None,
                 target_zone_id=self.domains[region].domain.regional_zone_id if region in self.domains else None,
                 check_host=self.domains[region].region_record.fqdn if region in self.domains else None,

@@ -435,7 +435,9 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
     """A signal check is healthy while: the 5XX *rate* alarm (Average of
     5XXError, what Route53 can read) is OK, or requests are under the floor (SampleCount of
     the same metric), or the authorizer is failing (inverted check on its errors alarm:
-    a JWKS outage fails it in every region, and must not empty DNS)."""
+    a JWKS outage fails it in every region, and must not empty DNS). The authorizer's signal
+    is its error *rate* (Average of Lambda's Errors, 1 or 0 per invocation) at 90 %, not any
+    error: a bad token is an error too, and must not hide the region's 5XX rate."""
     config, doc = env
     by_kind = checks_by_kind(doc)
     for region in config.regions:
@@ -443,13 +445,22 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
         _, traffic_check = by_kind["traffic_check"][region]
         if not config.auth.public:
             authorizer_id, authorizer_check = by_kind["authorizer_check"][region]
-            alarm_id, alarm = alarm_by_name_suffix(doc, f"-authorizer-errors-{region}")
+            alarm_id, alarm = alarm_by_name_suffix(doc, f"-authorizer-outage-{region}")
             assert authorizer_check["cloudwatch_alarm_name"] == ref(
                 "aws_cloudwatch_metric_alarm", alarm_id, "alarm_name"
             )
             assert authorizer_check["invert_healthcheck"] is True
             assert authorizer_check["insufficient_data_health_status"] == "Healthy"
             assert alarm["metric_name"] == "Errors" and alarm["namespace"] == "AWS/Lambda"
+            assert (alarm["statistic"], alarm["threshold"], alarm["comparison_operator"]) == (
+                "Average",
+                0.9,
+                "GreaterThanOrEqualToThreshold",
+            )
+            assert alarm["period"] == 60 and "extended_statistic" not in alarm and "metric_query" not in alarm
+            assert "alarm_actions" not in alarm, "a state for Route53; the errors alarm pages"
+            _, errors = alarm_by_name_suffix(doc, f"-authorizer-errors-{region}")
+            assert errors["alarm_actions"], "any authorizer error still pages"
         else:
             assert region not in by_kind.get("authorizer_check", {})
         alarm_id, rate = alarm_by_name_suffix(doc, f"-api-5xx-{region}")
@@ -473,7 +484,28 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
         assert traffic["treat_missing_data"] == "notBreaching" and "alarm_actions" not in traffic
         for check in (rate_check, traffic_check):
             assert check["type"] == "CLOUDWATCH_METRIC" and check["cloudwatch_alarm_region"] == region
-            assert ("lifecycle" in check) is config.emulator
+
+
+def test_a_change_of_a_watched_alarm_replaces_its_check_new_one_first(env):
+    """Route53 copies an alarm's configuration when the check is created and does not follow
+    later changes ("Updating health checks when you change CloudWatch alarm settings", Route53
+    Developer Guide): each alarm check is replaced when its alarm changes, created before the
+    old one is deleted since the routing check lists it."""
+    config, doc = env
+    alarms = resources(doc, "aws_cloudwatch_metric_alarm")
+    by_kind = checks_by_kind(doc)
+    kinds = signal_kinds(config)
+    for kind in kinds:
+        for region, (_, check) in by_kind[kind].items():
+            alarm_id = re.fullmatch(
+                r"\$\{aws_cloudwatch_metric_alarm\.(\S+)\.alarm_name\}", check["cloudwatch_alarm_name"]
+            )
+            assert alarm_id and alarm_id.group(1) in alarms, (kind, region)
+            lifecycle = check["lifecycle"]
+            assert lifecycle["create_before_destroy"] is True
+            # a bare address: Terraform JSON refuses ${...} here (terraform validate checks it)
+            assert lifecycle["replace_triggered_by"] == [f"aws_cloudwatch_metric_alarm.{alarm_id.group(1)}"]
+            assert ("ignore_changes" in lifecycle) is config.emulator
 
 
 def test_routing_records_per_region_and_mode(env):
@@ -526,7 +558,8 @@ def test_alarms(env):
     assert all("_routing_check_" in a["dimensions"]["HealthCheckId"] for a in by_metric["HealthCheckStatus"])
     assert len(by_metric["5XXError"]) == 2 * n
     functions = 4 if config.auth.public else 5  # the authorizer's errors and throttles too
-    assert len(by_metric["Errors"]) == functions * n
+    # and the authorizer's outage (its error rate) for Route53
+    assert len(by_metric["Errors"]) == (functions + (0 if config.auth.public else 1)) * n
     assert len(by_metric["Throttles"]) == functions * n
     assert len(by_metric["ReplicationLatency"]) == n * (n - 1)
     subscriptions = resources(doc, "aws_sns_topic_subscription").values()
