@@ -15,7 +15,8 @@ check is healthy"), with one health checker instead of ~15 (with one checker, "m
 - HTTP/HTTPS: a GET of the check's path on the local gateway its host resolves to (an
   execute-api host; or a name in the zone, through its A alias record, the regional custom
   domain it targets and that domain's root mapping, as DNS and API Gateway would; the answer
-  kept for ``RESOLVE_TTL_S``, as a checker's resolver keeps it) every
+  kept for ``RESOLVE_TTL_S``, as a checker's resolver keeps it, then read again in the
+  background) every
   ``RequestInterval`` seconds; healthy when it connects within 4 s and answers 2xx or 3xx
   within 2 s; the status changes after ``FailureThreshold`` consecutive results the other
   way; a new check starts healthy. (Plain HTTP on loopback: the gateway has no TLS.)
@@ -123,6 +124,7 @@ class DeployedState:
         self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment["regions"]}
         self.cloudwatch: dict[str, AwsClient] = {}
         self._lock = threading.Lock()
+        self._check_zone: str | None = None
 
     def records(self) -> list[Record]:
         dns = self.deployment["dns"]
@@ -217,9 +219,9 @@ class DeployedState:
         if not dns or not fqdn:
             return None
         name = fqdn.rstrip(".").lower() + "."
-        pages = self.route53.get_paginator("list_resource_record_sets").paginate(
-            HostedZoneId=self._zone_id(dns["zone_name"])
-        )
+        if self._check_zone is None:  # the environment's zone outlives the deployment
+            self._check_zone = self._zone_id(dns["zone_name"])
+        pages = self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=self._check_zone)
         for page in pages:
             for raw in page["ResourceRecordSets"]:
                 if raw["Name"].lower() == name and raw["Type"] == "A" and raw.get("AliasTarget"):
@@ -255,16 +257,36 @@ class HealthChecker:
         self.threads: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
         self.resolved: dict[str, tuple[str | None, float]] = {}  # host -> (gateway, when)
+        self.refreshing: set[str] = set()  # hosts being read again
 
     def resolve(self, fqdn: str) -> str | None:
-        """The gateway ``fqdn`` resolves to, read again once the last answer's TTL is over."""
+        """The gateway ``fqdn`` resolves to. Read once, then again in the background once the
+        last answer's TTL is over, so a probe never waits on it (several checks share a host:
+        one read for all of them)."""
         with self.lock:
             cached = self.resolved.get(fqdn)
-        if cached is not None and time.monotonic() - cached[1] < RESOLVE_TTL_S * self.scale:
-            return cached[0]
-        gateway = self.state.gateway_for_fqdn(fqdn)
+            expired = cached is not None and time.monotonic() - cached[1] >= RESOLVE_TTL_S * self.scale
+            refresh = expired and fqdn not in self.refreshing
+            if refresh:
+                self.refreshing.add(fqdn)
+        if cached is None:
+            return self._read(fqdn)
+        if refresh:
+            threading.Thread(target=self._read, args=(fqdn,), daemon=True, name=f"resolve-{fqdn[:24]}").start()
+        return cached[0]
+
+    def _read(self, fqdn: str) -> str | None:
+        """None (the check fails) when nothing could be read; a known answer is kept then."""
+        try:
+            gateway = self.state.gateway_for_fqdn(fqdn)
+        except Exception:  # the emulator is gone or busy: try again on the next probe
+            with self.lock:
+                self.refreshing.discard(fqdn)
+                known = self.resolved.get(fqdn)
+            return known[0] if known else None
         with self.lock:
             self.resolved[fqdn] = (gateway, time.monotonic())
+            self.refreshing.discard(fqdn)
         return gateway
 
     def watch(self, check_id: str) -> None:
