@@ -18,7 +18,12 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # The e2e modules that share one deployment (tests/e2e/conftest.py's session-scoped ``local``):
 # they only read it, or put back what they change.
-SHARED_DEPLOYMENT = {"test_add_region.py", "test_api_security_deployed.py", "test_gateway_deployed.py"}
+SHARED_DEPLOYMENT = {
+    "test_add_region.py",
+    "test_api_security_deployed.py",
+    "test_gateway_deployed.py",
+    "test_pipeline_smoke_deployed.py",
+}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
