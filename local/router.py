@@ -12,7 +12,11 @@ health threshold). It re-reads them on every round, so a change through the Rout
 Health, as Route53 evaluates it (Developer Guide, "How Route 53 determines whether a health
 check is healthy"), with one health checker instead of ~15 (with one checker, "more than
 18% of checkers" is that checker's view):
-- HTTP/HTTPS: a GET of the check's path on the region's local gateway every
+- HTTP/HTTPS: a GET of the check's path on the local gateway its host resolves to (an
+  execute-api host; or a name in the zone, through its A alias record, the regional custom
+  domain it targets and that domain's root mapping, as DNS and API Gateway would; the answer
+  kept for ``RESOLVE_TTL_S``, as a checker's resolver keeps it, then read again in the
+  background) every
   ``RequestInterval`` seconds; healthy when it connects within 4 s and answers 2xx or 3xx
   within 2 s; the status changes after ``FailureThreshold`` consecutive results the other
   way; a new check starts healthy. (Plain HTTP on loopback: the gateway has no TLS.)
@@ -80,6 +84,9 @@ ROUND_PERIOD_S, MIN_ROUND_S = 2.0, 0.1
 # admitted request's time short when the machine is slow, and the queue deadline refuses
 # the rest (docs/local-limits.md, "Bursts").
 ROUTER_WORKERS = 8 * (os.cpu_count() or 1)
+# How long a checker keeps what a check's host resolved to (scaled): the TTL Route53 answers
+# an alias record to an API Gateway domain with. Checks of the same host share the answer.
+RESOLVE_TTL_S = 60.0
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 
 
@@ -123,6 +130,7 @@ class DeployedState:
         self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment["regions"]}
         self.cloudwatch: dict[str, AwsClient] = {}
         self._lock = threading.Lock()
+        self._check_zone: str | None = None
 
     def records(self) -> list[Record]:
         dns = self.deployment["dns"]
@@ -200,11 +208,30 @@ class DeployedState:
         return alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
 
     def gateway_for_fqdn(self, fqdn: str) -> str | None:
-        """The local gateway serving ``<rest-api-id>.execute-api.<region>.amazonaws.com``."""
+        """The local gateway serving a health check's host: ``<rest-api-id>.execute-api.<region>.amazonaws.com``
+        (the gateway's root), or a name in the environment's zone whose A alias record targets a
+        regional custom domain (the URL its root mapping serves), resolved as deployed."""
         for region, served in self.deployment["regions"].items():
             if fqdn.lower() == f"{served['rest_api_id']}.execute-api.{region}.amazonaws.com".lower():
                 split = urlsplit(served["api_url"])
                 return f"{split.scheme}://{split.netloc}"
+        alias = self._alias_target(fqdn)
+        found = self.target(alias) if alias else None
+        return found[1] if found else None
+
+    def _alias_target(self, fqdn: str) -> str | None:
+        """The alias target of ``fqdn``'s A record in the environment's zone; None without one."""
+        dns = self.deployment.get("dns")
+        if not dns or not fqdn:
+            return None
+        name = fqdn.rstrip(".").lower() + "."
+        if self._check_zone is None:  # the environment's zone outlives the deployment
+            self._check_zone = self._zone_id(dns["zone_name"])
+        pages = self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=self._check_zone)
+        for page in pages:
+            for raw in page["ResourceRecordSets"]:
+                if raw["Name"].lower() == name and raw["Type"] == "A" and raw.get("AliasTarget"):
+                    return raw["AliasTarget"]["DNSName"]
         return None
 
 
@@ -235,6 +262,38 @@ class HealthChecker:
         self.endpoints: dict[str, EndpointStatus] = {}
         self.threads: dict[str, threading.Thread] = {}
         self.lock = threading.Lock()
+        self.resolved: dict[str, tuple[str | None, float]] = {}  # host -> (gateway, when)
+        self.refreshing: set[str] = set()  # hosts being read again
+
+    def resolve(self, fqdn: str) -> str | None:
+        """The gateway ``fqdn`` resolves to. Read once, then again in the background once the
+        last answer's TTL is over, so a probe never waits on it (several checks share a host:
+        one read for all of them)."""
+        with self.lock:
+            cached = self.resolved.get(fqdn)
+            expired = cached is not None and time.monotonic() - cached[1] >= RESOLVE_TTL_S * self.scale
+            refresh = expired and fqdn not in self.refreshing
+            if refresh:
+                self.refreshing.add(fqdn)
+        if cached is None:
+            return self._read(fqdn)
+        if refresh:
+            threading.Thread(target=self._read, args=(fqdn,), daemon=True, name=f"resolve-{fqdn[:24]}").start()
+        return cached[0]
+
+    def _read(self, fqdn: str) -> str | None:
+        """None (the check fails) when nothing could be read; a known answer is kept then."""
+        try:
+            gateway = self.state.gateway_for_fqdn(fqdn)
+        except Exception:  # the emulator is gone or busy: try again on the next probe
+            with self.lock:
+                self.refreshing.discard(fqdn)
+                known = self.resolved.get(fqdn)
+            return known[0] if known else None
+        with self.lock:
+            self.resolved[fqdn] = (gateway, time.monotonic())
+            self.refreshing.discard(fqdn)
+        return gateway
 
     def watch(self, check_id: str) -> None:
         with self.lock:
@@ -259,7 +318,7 @@ class HealthChecker:
             self.stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
     def _check_once(self, check_id: str, config: dict) -> None:
-        gateway = self.state.gateway_for_fqdn(config.get("FullyQualifiedDomainName") or "")
+        gateway = self.resolve(config.get("FullyQualifiedDomainName") or "")
         if gateway is None:
             healthy, result = False, f"Failure: no local endpoint for {config.get('FullyQualifiedDomainName')!r}"
         else:

@@ -50,6 +50,7 @@ from modules.constructs.regional_domain import (
     RegionalCertificateProps,
     RegionalDomain,
     RegionalDomainProps,
+    region_domain_name,
 )
 from modules.constructs.regional_key import RegionalKey, RegionalKeyProps
 from modules.constructs.regional_waf import RegionalWaf, RegionalWafProps
@@ -61,6 +62,7 @@ from modules.routes import ROUTES
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 
@@ -373,12 +375,16 @@ class BackendStack(TerraformStack):
         ).zone_id
 
     def _domains(self, domain: DomainConfig, zone_id: str) -> dict[str, RegionalDomain]:
-        """A certificate and custom domain per region; the validation record is made once."""
+        """A certificate and custom domains per region; the shared name's validation record
+        is made once, each region's own name's in that region's scope."""
+        names = {region: region_domain_name(region, domain.record_name) for region in self.providers}
         certificates = {
             region: RegionalCertificate(
                 self.region_scopes[region],
                 "certificate",
-                RegionalCertificateProps(provider=provider, domain_name=domain.record_name),
+                RegionalCertificateProps(
+                    provider=provider, domain_name=domain.record_name, alternative_names=(names[region],)
+                ),
             ).certificate
             for region, provider in self.providers.items()
         }
@@ -386,7 +392,10 @@ class BackendStack(TerraformStack):
             self,
             "certificate_validation",
             DnsValidationProps(
-                provider=self.global_provider, zone_id=zone_id, certificate=certificates[self.config.primary_region]
+                provider=self.global_provider,
+                zone_id=zone_id,
+                certificate=certificates[self.config.primary_region],
+                domain_name=domain.record_name,
             ),
         )
         return {
@@ -396,18 +405,34 @@ class BackendStack(TerraformStack):
                 RegionalDomainProps(
                     provider=provider,
                     domain_name=domain.record_name,
+                    region_domain_name=names[region],
                     certificate=certificates[region],
-                    validation_fqdns=validation.fqdns,
+                    validation_fqdns=[
+                        *validation.fqdns,
+                        *self._region_validation(region, zone_id, certificates, names),
+                    ],
                     rest_api_id=self.apis[region].rest_api.id,
                     stage_name=self.apis[region].stage.stage_name,
+                    zone_id=zone_id,
                 ),
             )
             for region, provider in self.providers.items()
         }
 
-    def _authorizer_alarm_name(self, region: str) -> str | None:
-        alarm = self.regional_alarms[region].authorizer_errors
-        return alarm.alarm_name if alarm is not None else None
+    def _region_validation(
+        self, region: str, zone_id: str, certificates: dict[str, AcmCertificate], names: dict[str, str]
+    ) -> list[str]:
+        """The validation record of the region's own name (on its certificate only)."""
+        return DnsValidation(
+            self.region_scopes[region],
+            "region_validation",
+            DnsValidationProps(
+                provider=self.providers[region],
+                zone_id=zone_id,
+                certificate=certificates[region],
+                domain_name=names[region],
+            ),
+        ).fqdns
 
     def _routing(self, zone_id: str | None) -> GlobalRouting:
         endpoints = tuple(
@@ -415,11 +440,12 @@ class BackendStack(TerraformStack):
                 region=region,
                 execute_api_host=self.apis[region].execute_api_host,
                 stage=self.config.api.stage,
-                alarm_name=self.regional_alarms[region].api_5xx.alarm_name,
-                traffic_alarm_name=self.regional_alarms[region].api_traffic.alarm_name,
-                authorizer_alarm_name=self._authorizer_alarm_name(region),
+                alarm=self.regional_alarms[region].api_5xx,
+                traffic_alarm=self.regional_alarms[region].api_traffic,
+                authorizer_alarm=self.regional_alarms[region].authorizer_outage,
                 target_name=self.domains[region].domain.regional_domain_name if region in self.domains else None,
                 target_zone_id=self.domains[region].domain.regional_zone_id if region in self.domains else None,
+                check_host=self.domains[region].region_record.fqdn if region in self.domains else None,
             )
             for region in self.config.regions
         )

@@ -35,7 +35,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from local import deployment_file
 from local import emulator as emu
@@ -45,6 +45,7 @@ from modules.bootstrap.delivery import load_delivery
 from modules.config.loader import ConfigError, EnvironmentConfig, load_environments
 from modules.failover import failover_bound
 from ops import pipeline_roles
+from ops import quota as quota_tool
 from ops import smoke as smoke_tool
 from ops import terraform as tf
 
@@ -706,14 +707,43 @@ def require_credentials(config: EnvironmentConfig) -> None:
         )
 
 
-def deploy_real(
-    config: EnvironmentConfig, outdir: Path, log_dir: Path, auto_approve: bool, out: TextIO = sys.stdout
-) -> Deployment:
-    """Synth, init with the environment's backend, plan and apply with the user's
-    credentials, smoke."""
-    started = time.monotonic()
-    progress = Progress(total=3, out=out)
+def check_lambda_quota(
+    config: EnvironmentConfig, client_for: Callable[[str], Any] | None = None, out: TextIO = sys.stdout
+) -> None:
+    """Stop before Terraform when a region's Lambda concurrency quota cannot hold the
+    environment's reservations (ops/quota.py), with the numbers; print them otherwise.
+    ``client_for(region)``: a Lambda client (default: boto3's, with the user's credentials)."""
+    if client_for is None:
+        import boto3
+
+        client_for = lambda region: boto3.client("lambda", region_name=region)  # noqa: E731
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
+        for region in quota_tool.require_lambda_concurrency(config, client_for):
+            print(f"  {region.describe(config.stack_name)}", file=out, flush=True)
+    except quota_tool.QuotaError as err:
+        raise DeployError(str(err)) from err
+    except (BotoCoreError, ClientError) as err:
+        raise DeployError(f"cannot read the Lambda concurrency quota (lambda:GetAccountSettings): {err}") from err
+
+
+def deploy_real(
+    config: EnvironmentConfig,
+    outdir: Path,
+    log_dir: Path,
+    auto_approve: bool,
+    out: TextIO = sys.stdout,
+    lambda_client_for: Callable[[str], Any] | None = None,
+) -> Deployment:
+    """Check the Lambda concurrency quota, synth, init with the environment's backend, plan
+    and apply with the user's credentials, smoke. ``lambda_client_for``: see
+    ``check_lambda_quota``."""
+    started = time.monotonic()
+    progress = Progress(total=4, out=out)
+    try:
+        with progress.phase("quota: Lambda concurrency in every region, before Terraform"):
+            check_lambda_quota(config, lambda_client_for, out)
         with progress.phase(f"synth: {config.stack_name}"):
             deployment = Deployment(config=config, stack_dir=synth(config, outdir))
         env = tf.terraform_env(log_dir)

@@ -32,6 +32,8 @@ from ops import terraform as tf
 from ops.quota import QuotaError, require_lambda_concurrency
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The local environment's deployment file, when not .emulator/deployment.json (ops.pipeline smoke).
+DEPLOYMENT_FILE_VARIABLE = "BACKEND_DEPLOYMENT_FILE"
 
 PLAN_FILE = "plan.tfplan"
 PLAN_JSON = "plan.json"
@@ -114,8 +116,12 @@ def _append(path: str | None, text: str) -> None:
             handle.write(text)
 
 
-def load_config(name: str) -> EnvironmentConfig:
+def load_config(name: str, *, emulator_allowed: bool = False) -> EnvironmentConfig:
+    """``emulator_allowed``: the smoke step may check the local deployment (it changes nothing);
+    planning and applying an emulator environment are make deploy's."""
     (config,) = load_environments(PROJECT_DIR / "environments", [name])
+    if config.emulator and emulator_allowed:
+        return config
     if config.emulator:
         raise PipelineError(f"{name} is an emulator environment: use make deploy")
     if config.state.backend == "local":
@@ -264,9 +270,13 @@ def read_only_smoke(urls: dict[str, str], timeout: float = 10.0) -> list[Any]:
             ("item read without a token is refused", f"/items/smoke-{uuid.uuid4()}", 401),
         ):
             started = time.monotonic()
-            status = smoke_tool.request("GET", base + path, timeout=timeout).status
+            try:
+                status = smoke_tool.request("GET", base + path, timeout=timeout).status
+                ok, detail = status == expected, f"{status} (expected {expected})"
+            except OSError as err:  # refused, unreachable, timed out: the region is down
+                ok, detail = False, f"no answer: {err} (expected {expected})"
             ms = (time.monotonic() - started) * 1000
-            checks.append(smoke_tool.Check(region, name, status == expected, f"{status} (expected {expected})", ms))
+            checks.append(smoke_tool.Check(region, name, ok, detail, ms))
     return checks
 
 
@@ -281,14 +291,30 @@ def smoke_checks(config: EnvironmentConfig, urls: dict[str, str], token: str | N
     return read_only_smoke(urls)
 
 
+def invoke_urls(config: EnvironmentConfig) -> dict[str, str]:
+    """region -> the stage's base URL: the applied stack's outputs; for the emulator, the
+    deployment file `make deploy` wrote (``DEPLOYMENT_FILE_VARIABLE``, default
+    .emulator/deployment.json), whose URLs are the local gateways that serve the deployed
+    APIs (the outputs' invoke URLs are the emulator's, which serve nothing)."""
+    if config.emulator:
+        from local import deployment_file
+
+        path = Path(os.environ.get(DEPLOYMENT_FILE_VARIABLE) or PROJECT_DIR / ".emulator" / "deployment.json")
+        try:
+            regions = deployment_file.load(path)["regions"]
+        except deployment_file.DeploymentFileError as err:
+            raise PipelineError(f"{err} (deploy the local environment first: make deploy)") from err
+        return {region: value["api_url"] for region, value in regions.items()}
+    stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
+    regions = terraform_json(["output", "-json", "-no-color"], stack_dir)["regions"]["value"]
+    return {region: value["invoke_url"] for region, value in regions.items()}
+
+
 def smoke(args: argparse.Namespace) -> int:
     from ops import smoke as smoke_tool
 
-    config = load_config(args.env)
-    stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
-    regions = terraform_json(["output", "-json", "-no-color"], stack_dir)["regions"]["value"]
-    urls = {region: value["invoke_url"] for region, value in regions.items()}
-    checks = smoke_checks(config, urls, os.environ.get("SMOKE_TOKEN") or None)
+    config = load_config(args.env, emulator_allowed=True)
+    checks = smoke_checks(config, invoke_urls(config), os.environ.get("SMOKE_TOKEN") or None)
     print(smoke_tool.format_checks(checks))
     return 0 if checks and all(c.ok for c in checks) else 1
 

@@ -27,6 +27,7 @@ SHARED_DEPLOYMENT = {
     "test_gateway_deployed.py",
     "test_local_deploy.py",
     "test_pipeline_roles.py",
+    "test_pipeline_smoke_deployed.py",
 }
 # Of those, the drills: a work unit of their own, so that make test's two workers each deploy
 # the stack once and share the e2e time (a run on one worker deploys once).

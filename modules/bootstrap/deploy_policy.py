@@ -421,6 +421,23 @@ RULES: tuple[ServiceRule, ...] = (
         read=("fis:GetExperimentTemplate", "fis:ListTagsForResource"),
         tag_scoped=True,
     ),
+    # The sampling rule that leaves /health out of X-Ray (modules/constructs/regional_api.py).
+    # Reading the rules (GetSamplingRules) has no resource-level permission: in _unscoped_statements.
+    ServiceRule(
+        service="xray",
+        write={
+            "aws_xray_sampling_rule": (
+                "xray:CreateSamplingRule",
+                "xray:UpdateSamplingRule",
+                "xray:DeleteSamplingRule",
+                "xray:TagResource",
+                "xray:UntagResource",
+            )
+        },
+        arns=("arn:aws:xray:{region}:{account}:sampling-rule/{name}",),
+        names={"aws_xray_sampling_rule": "rule_name"},
+        read=("xray:ListTagsForResource",),
+    ),
     # The traffic-policy routing mode. Policies and their instances have generated ids;
     # creating a policy takes no resource, creating an instance is authorized on the zone too
     # (_traffic_policy_writes).
@@ -753,6 +770,8 @@ def _unscoped_statements(facts: StackFacts, inputs: PolicyInputs, write: bool) -
         # the pipeline's quota check before plan and apply (ops/quota.py): account-wide
         | {"lambda:GetAccountSettings"}
         | (set(CLOUD_CONTROL_READS) if "aws_cloudcontrolapi_resource" in facts.types else set())
+        # refreshing a sampling rule lists the region's rules (no resource-level permission)
+        | ({"xray:GetSamplingRules"} if "aws_xray_sampling_rule" in facts.types else set())
     )
     unknown = sorted(t for t in facts.data_types if t not in DATA_SOURCES)
     if unknown:

@@ -1,6 +1,7 @@
-"""Route53, per region: HTTPS health checks on that region's execute-api host and stage
-``/health``; CLOUDWATCH_METRIC *signal* checks, any of which healthy means the 5XX rate
-does not take the region out: the API's 5XX rate alarm is OK, or the region's traffic is
+"""Route53, per region: HTTPS health checks on that region's own custom domain name
+(``<region>.<record_name>``; without a domain, its execute-api host and stage) and
+``/health``; CLOUDWATCH_METRIC *signal* checks, any of which healthy means the 5XX rate does
+not take the region out: the API's 5XX rate alarm is OK, or the region's traffic is
 under the floor (a rate of a few requests means nothing), or its authorizer is failing
 (then the 5XX are the authorizer's, most likely the issuer's JWKS being down in every region
 at once, and evacuating cannot help); and one calculated *routing* check over all of them,
@@ -32,6 +33,7 @@ from modules.failover import routing_threshold
 from modules.provider import aws
 
 if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
     from cdktf_cdktf_provider_aws.route53_record import Route53Record
@@ -55,20 +57,25 @@ EMULATOR_ALARM_CHECK_DRIFT = (
 
 @dataclass(frozen=True, kw_only=True)
 class RegionEndpoint:
-    """What routing needs from one region. ``alarm_name``: the region's API 5XX rate alarm
-    (in that region); ``traffic_alarm_name``: its alarm on requests at or above the floor;
-    ``authorizer_alarm_name``: its authorizer's errors alarm (None when public). Each is
-    watched by a CLOUDWATCH_METRIC check. ``target_name`` / ``target_zone_id``: the custom
-    domain's regional alias target, None without a domain."""
+    """What routing needs from one region. ``alarm``: the region's API 5XX rate alarm (in that
+    region); ``traffic_alarm``: its alarm on requests at or above the floor;
+    ``authorizer_alarm``: its authorizer's outage (error rate) alarm (None when public). Each
+    is watched by a CLOUDWATCH_METRIC check, replaced when the alarm changes.
+    ``target_name`` / ``target_zone_id``: the custom domain's regional alias target, None
+    without a domain. ``check_host``: the region's own custom domain name
+    (``<region>.<record_name>``, its stage mapped at the root), which the HTTPS checks probe
+    so that they cover its certificate, domain and mapping; None without a domain (they probe
+    the execute-api host and stage)."""
 
     region: str
     execute_api_host: str
     stage: str
-    alarm_name: str
-    traffic_alarm_name: str
-    authorizer_alarm_name: str | None = None
+    alarm: CloudwatchMetricAlarm
+    traffic_alarm: CloudwatchMetricAlarm
+    authorizer_alarm: CloudwatchMetricAlarm | None = None
     target_name: str | None = None
     target_zone_id: str | None = None
+    check_host: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +117,7 @@ class GlobalRouting(Construct):
         for index, endpoint in enumerate(props.endpoints):
             region_scope = Construct(self, endpoint.region)
             self.alarm_checks[endpoint.region] = self._alarm_check(
-                region_scope, "alarm_check", endpoint.region, endpoint.alarm_name, "api-5xx"
+                region_scope, "alarm_check", endpoint.region, endpoint.alarm, "api-5xx"
             )
             self.guard_checks[endpoint.region] = self._guard_checks(region_scope, endpoint)
             signals = 1 + len(self.guard_checks[endpoint.region])
@@ -136,10 +143,10 @@ class GlobalRouting(Construct):
             "health_check" if number == 1 else f"health_check_{number}",
             provider=props.provider,
             type="HTTPS",
-            fqdn=endpoint.execute_api_host,
+            fqdn=endpoint.check_host or endpoint.execute_api_host,
             port=443,
             enable_sni=True,
-            resource_path=f"/{endpoint.stage}{props.health_check_config.path}",
+            resource_path=_health_path(endpoint, props.health_check_config.path),
             request_interval=props.health_check_config.interval,
             failure_threshold=props.health_check_config.failure_threshold,
             regions=list(props.health_check_config.regions),
@@ -153,7 +160,7 @@ class GlobalRouting(Construct):
         scope: Construct,
         id_: str,
         region: str,
-        alarm_name: str,
+        alarm: CloudwatchMetricAlarm,
         tag: str,
         *,
         insufficient_data: str = INSUFFICIENT_DATA_HEALTH_STATUS,
@@ -161,19 +168,29 @@ class GlobalRouting(Construct):
     ) -> Route53HealthCheck:
         """Healthy while the alarm is OK (ALARM with ``inverted``). Route53 accepts alarms on
         standard-resolution metrics with Average, Minimum, Maximum, Sum or SampleCount
-        (AlarmIdentifier, Route53 API reference): every alarm here is one of those."""
+        (AlarmIdentifier, Route53 API reference): every alarm here is one of those.
+
+        Route53 copies the alarm's configuration when the check is created and does not follow
+        later changes to it ("Updating health checks when you change CloudWatch alarm
+        settings", Route53 Developer Guide): a change of the alarm replaces the check, the new
+        one made first, since the routing check lists it among its children."""
         props = self._props
+        # Terraform JSON takes a bare address here, not a ${...} reference.
+        address = f"{alarm.terraform_resource_type}.{alarm.friendly_unique_id}"
+        lifecycle: dict = {"create_before_destroy": True, "replace_triggered_by": [address]}
+        if props.emulated:
+            lifecycle["ignore_changes"] = list(EMULATOR_ALARM_CHECK_DRIFT)
         return aws.route53_health_check.Route53HealthCheck(
             scope,
             id_,
             provider=props.provider,
             type="CLOUDWATCH_METRIC",
-            cloudwatch_alarm_name=alarm_name,
+            cloudwatch_alarm_name=alarm.alarm_name,
             cloudwatch_alarm_region=region,
             insufficient_data_health_status=insufficient_data,
             invert_healthcheck=inverted or None,
             tags={"Name": f"{props.name_prefix}-{region}-{tag}"},
-            lifecycle={"ignore_changes": list(EMULATOR_ALARM_CHECK_DRIFT)} if props.emulated else None,
+            lifecycle=lifecycle,
         )
 
     def _guard_checks(self, scope: Construct, endpoint: RegionEndpoint) -> list[Route53HealthCheck]:
@@ -184,23 +201,13 @@ class GlobalRouting(Construct):
         region = endpoint.region
         checks = [
             self._alarm_check(
-                scope,
-                "traffic_check",
-                region,
-                endpoint.traffic_alarm_name,
-                "api-requests",
-                insufficient_data="Unhealthy",
+                scope, "traffic_check", region, endpoint.traffic_alarm, "api-requests", insufficient_data="Unhealthy"
             )
         ]
-        if endpoint.authorizer_alarm_name is not None:
+        if endpoint.authorizer_alarm is not None:
             checks.append(
                 self._alarm_check(
-                    scope,
-                    "authorizer_check",
-                    region,
-                    endpoint.authorizer_alarm_name,
-                    "authorizer-errors",
-                    inverted=True,
+                    scope, "authorizer_check", region, endpoint.authorizer_alarm, "authorizer-outage", inverted=True
                 )
             )
         return checks
@@ -281,6 +288,12 @@ class GlobalRouting(Construct):
                 failover_within_region=props.routing_config.failover_within_region,
             ),
         )
+
+
+def _health_path(endpoint: RegionEndpoint, path: str) -> str:
+    """``/health`` where the stage is mapped at the root of the region's own name, else
+    ``/<stage>/health`` on the execute-api host."""
+    return path if endpoint.check_host else f"/{endpoint.stage}{path}"
 
 
 def _routing_policy(routing: RoutingConfig, region: str, index: int) -> dict:

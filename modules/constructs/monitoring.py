@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 DURATION_SHARE_OF_TIMEOUT = 0.8
 # Days left on a certificate below which its renewal has failed (ACM renews at 60).
 CERTIFICATE_DAYS_LEFT = 30
+# The authorizer's error *rate* (Average of Lambda's Errors, which Lambda publishes as 1 or 0
+# per invocation) at which Route53 treats the region's 5XX as an authorizer outage and stops
+# counting them: a JWKS outage fails every invocation (about 1.0); a token that fails
+# validation is an error too (Unauthorized), so a lower bar would let ordinary bad tokens
+# hide a region's real 5XX rate (docs/production-signals.md).
+AUTHORIZER_OUTAGE_ERROR_RATE = 0.9
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,17 +94,32 @@ class RegionalAlarms(Construct):
     """Each alarm fires when 3 of 5 one-minute periods breach, and tells the topic when it
     recovers; missing data (no traffic) is not a breach. Exposes ``api_5xx`` (the error
     rate), ``api_traffic`` (requests above the floor, no actions: a state Route53 reads, not
-    a page), ``api_latency`` and ``authorizer_errors`` (None when public). Route53 watches
-    the first two and the last: modules/constructs/global_routing.py."""
+    a page), ``api_latency``, ``authorizer_errors`` (a page on any error) and
+    ``authorizer_outage`` (its error rate at ``AUTHORIZER_OUTAGE_ERROR_RATE``, no actions;
+    both None when public). Route53 watches ``api_5xx``, ``api_traffic`` and
+    ``authorizer_outage``: modules/constructs/global_routing.py."""
 
     def __init__(self, scope: Construct, id_: str, props: RegionalAlarmsProps) -> None:
         super().__init__(scope, id_)
         self._props = props
         self.api_5xx, self.api_traffic = self._api_errors()
-        self.authorizer_errors = None
+        self.authorizer_errors = self.authorizer_outage = None
         if props.authorizer_function_name is not None:
-            self.authorizer_errors = self._function_alarms(
-                Construct(self, "authorizer"), "authorizer", props.authorizer_function_name
+            authorizer = Construct(self, "authorizer")
+            self.authorizer_errors = self._function_alarms(authorizer, "authorizer", props.authorizer_function_name)
+            self.authorizer_outage = self._alarm(
+                authorizer,
+                "outage",
+                name="authorizer-outage",
+                description=f"Lambda {props.authorizer_function_name} fails {AUTHORIZER_OUTAGE_ERROR_RATE:.0%} or more "
+                f"of its invocations in {props.region}: the issuer's keys unavailable, most likely",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": props.authorizer_function_name},
+                statistic="Average",
+                threshold=AUTHORIZER_OUTAGE_ERROR_RATE,
+                comparison="GreaterThanOrEqualToThreshold",
+                actions=False,
             )
         self._other_alarms()
         if props.certificate_arn is not None:

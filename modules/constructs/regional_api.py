@@ -74,6 +74,11 @@ HEALTH_WORST_LATENCY_S = 1
 HEALTH_METHOD_PATH = f"{HEALTH_ROUTE.path.lstrip('/')}/{HEALTH_ROUTE.method}"
 HEALTH_THROTTLE_RATE = HEALTH_RESERVED_CONCURRENCY / HEALTH_WORST_LATENCY_S
 HEALTH_THROTTLE_BURST = HEALTH_RESERVED_CONCURRENCY
+# X-Ray: Route53's checkers call /health dozens of times a minute; a rule evaluated before the
+# default (priority 10000) records none of them. The path is matched with a wildcard for both
+# ways in: /health through a custom domain (the health checks), /<stage>/health on the
+# execute-api host (operators, the smoke step). API Gateway decides, Lambda follows.
+HEALTH_SAMPLING_PRIORITY = 100
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +91,8 @@ class RegionalApiProps:
     ``auth_config``: the authorizer (none when public), which trusts ``issuer_url`` and runs
     ``authorizer_code_path`` (defaults: empty, for a public environment). ``emulated`` (default
     False): moto does not store a function's logging_config, so in emulator mode it is
-    ignored after creation, or every plan would show it again. ``permissions_boundary``
+    ignored after creation, or every plan would show it again; nor X-Ray sampling rules, so
+    the emulator gets no ``/health`` sampling rule. ``permissions_boundary``
     (default None): the policy ARN every role here carries (the deploy role may create roles
     only with it). ``fault_injection`` (default None): the FIS Lambda extension on every
     function (its layer, its variables, its role reading the fault configurations), where the
@@ -146,6 +152,7 @@ class RegionalApi(Construct):
         self.execution_logs = self._execution_log_group()
         self.stage = self._stage(deployment, [self.execution_logs, *self._api_gateway_account()])
         self._method_settings()
+        self._health_sampling_rule()
         self.invoke_url = self.stage.invoke_url
         self.execute_api_host = f"{self.rest_api.id}.execute-api.{props.region}.amazonaws.com"
 
@@ -511,6 +518,29 @@ class RegionalApi(Construct):
             access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
+        )
+
+    def _health_sampling_rule(self) -> None:
+        """No traces of ``GET /health`` (``HEALTH_SAMPLING_PRIORITY``). moto has no sampling
+        rules, so the emulator gets none (tests/synth/test_local_matches_dev.py)."""
+        props = self._props
+        if props.emulated:
+            return
+        aws.xray_sampling_rule.XraySamplingRule(
+            self,
+            "health_sampling",
+            provider=props.provider,
+            rule_name=props.naming.name("health"),
+            priority=HEALTH_SAMPLING_PRIORITY,
+            fixed_rate=0,
+            reservoir_size=0,
+            service_name=f"{self.rest_api.name}/{props.api_config.stage}",
+            service_type="AWS::ApiGateway::Stage",
+            http_method=HEALTH_ROUTE.method,
+            url_path=f"*{HEALTH_ROUTE.path}",
+            host="*",
+            resource_arn="*",
+            version=1,
         )
 
     def _method_settings(self) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         s3_bucket_lifecycle_configuration, s3_bucket_ownership_controls, s3_bucket_policy,
         s3_bucket_public_access_block, s3_bucket_server_side_encryption_configuration, s3_bucket_versioning, sns_topic,
         sns_topic_subscription, wafv2_ip_set, wafv2_web_acl, wafv2_web_acl_association,
-        wafv2_web_acl_logging_configuration,
+        wafv2_web_acl_logging_configuration, xray_sampling_rule,
     )
 
 SUBMODULES: tuple[str, ...] = (
@@ -44,7 +44,7 @@ SUBMODULES: tuple[str, ...] = (
     "s3_bucket_lifecycle_configuration", "s3_bucket_ownership_controls", "s3_bucket_policy",
     "s3_bucket_public_access_block", "s3_bucket_server_side_encryption_configuration", "s3_bucket_versioning",
     "sns_topic", "sns_topic_subscription", "wafv2_ip_set", "wafv2_web_acl", "wafv2_web_acl_association",
-    "wafv2_web_acl_logging_configuration",
+    "wafv2_web_acl_logging_configuration", "xray_sampling_rule",
 )
 
 # fast path (docs/cdktf.md, "Fast synth"): MODE is 'fast' when it is used, 'full' for the normal import.

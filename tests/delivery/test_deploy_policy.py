@@ -55,6 +55,7 @@ def test_deploy_policy_names_only_the_services_the_stack_uses(env, synthesized):
         "s3",
         "ssm",
         "wafv2",
+        "xray",
     }
     assert ("wafv2" in services) == (env == "prod")  # WAF only where [waf] is on (protected prod)
     # FIS templates and their buckets only where [chaos] fis is on (staging)
@@ -217,9 +218,16 @@ def test_dev_example(synthesized):
     # API Gateway names the execution log group after the REST API's generated id.
     assert f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:API-Gateway-Execution-Logs_*" in logs
     assert not [arn for arn in logs if arn.endswith("-*:*")]
-    # A request without acm:DomainNames would satisfy ForAllValues alone.
+    # A request without acm:DomainNames would satisfy ForAllValues alone. Each region's
+    # certificate carries that region's own name (its health checks' host) as a SAN.
     assert by_sid["RequestOwnCertificates"]["Condition"] == {
-        "ForAllValues:StringEquals": {"acm:DomainNames": ["api.dev.example.com"]},
+        "ForAllValues:StringEquals": {
+            "acm:DomainNames": [
+                "api.dev.example.com",
+                "eu-central-1.api.dev.example.com",
+                "eu-west-1.api.dev.example.com",
+            ]
+        },
         "Null": {"acm:DomainNames": "false"},
     }
     assert by_sid["RequestOwnCertificates"]["Action"] == ["acm:RequestCertificate"]
@@ -241,7 +249,14 @@ def test_dev_example(synthesized):
     assert "iam:UpdateAssumeRolePolicy" not in actions(deploy_policy(synthesized["dev"], inputs("dev")))
     assert by_sid["OwnRecordsOnly"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"
-    ] == ["*.api.dev.example.com", "api.dev.example.com"]
+    ] == [
+        "*.api.dev.example.com",
+        "*.eu-central-1.api.dev.example.com",
+        "*.eu-west-1.api.dev.example.com",
+        "api.dev.example.com",
+        "eu-central-1.api.dev.example.com",  # each region's own name (its health checks' host)
+        "eu-west-1.api.dev.example.com",
+    ]
     assert by_sid["OnlyTheStacksManagedPolicies"]["Effect"] == "Deny"
     assert by_sid["StateObject"]["Resource"] == [
         "arn:aws:s3:::items-terraform-state-111111111111/backend/dev/terraform.tfstate"
@@ -318,3 +333,18 @@ def test_name_patterns_never_reach_another_environment(name, pattern):
 def test_walk_reads_regions_from_the_providers(synthesized):
     facts = walk(synthesized["prod"])
     assert set(facts.regions) == {"us-east-1", "eu-west-1", "ap-southeast-1"}
+
+
+def test_the_deploy_role_manages_only_the_environments_own_sampling_rules(synthesized):
+    """The /health sampling rule: written on its own name in each region; listing the rules
+    (GetSamplingRules, no resource-level permission) is the only X-Ray action on *."""
+    policy = deploy_policy(synthesized["dev"], inputs("dev"))
+    (writes,) = [s for s in policy["Statement"] if "xray:CreateSamplingRule" in s["Action"]]
+    # the environment's names, in its regions (us-east-1 holds its Route53 metrics' alarms)
+    assert sorted(writes["Resource"]) == [
+        f"arn:aws:xray:{region}:{ACCOUNT}:sampling-rule/items-dev-*"
+        for region in ("eu-central-1", "eu-west-1", "us-east-1")
+    ]
+    assert {"xray:UpdateSamplingRule", "xray:DeleteSamplingRule", "xray:TagResource"} <= set(writes["Action"])
+    on_everything = {a for s in policy["Statement"] if s["Resource"] in (["*"], "*") for a in s["Action"]}
+    assert {a for a in on_everything if a.startswith("xray:")} == {"xray:GetSamplingRules"}

@@ -253,6 +253,18 @@ PROVIDER_CALLS: dict[str, Calls] = {
         calls("sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"),
         ("topic",),
     ),
+    # GetSamplingRules lists the region's rules: no resource type (on *).
+    "aws_xray_sampling_rule": Calls(
+        {"SamplingRuleName": "items-prod-health"},
+        calls("xray:GetSamplingRules", "xray:ListTagsForResource"),
+        (
+            Call("xray:CreateSamplingRule", CREATE_TAGS),
+            *calls("xray:UpdateSamplingRule", "xray:DeleteSamplingRule"),
+            Call("xray:TagResource", CREATE_TAGS),
+            *calls("xray:UntagResource"),
+        ),
+        ("sampling-rule",),
+    ),
     # CreateKey carries the key's tags (aws:RequestTag); every later call is on a key tagged for
     # the environment.
     "aws_kms_key": Calls(

@@ -578,3 +578,57 @@ def test_a_request_no_worker_starts_within_the_deadline_gets_503_with_retry_afte
         assert seconds < front_door.QUEUE_DEADLINE_S + 1.5, seconds
     assert min(served) >= UPSTREAM_S
     assert SlowUpstream.most == ROUTER_WORKERS  # forwarded at once: more would only queue in the gateway
+
+
+# --- a region's own name: resolved as deployed ---------------------------------------------------
+
+
+def test_a_check_on_a_regions_own_name_reaches_the_gateway_its_record_domain_and_mapping_serve(server):
+    """The HTTPS checks probe ``<region>.<record_name>``: the router follows its A alias
+    record to the regional custom domain and that domain's root mapping, so deleting the
+    mapping (or the record) fails the check as it would on AWS."""
+    route53, apigateway = aws_client("route53", "us-east-1", server), aws_client("apigateway", WEST, server)
+    zone_name = f"{uuid.uuid4().hex[:8]}.test"
+    zone = route53.create_hosted_zone(Name=zone_name, CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
+    api_id = apigateway.create_rest_api(name="items")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName="v1")
+    name = f"{WEST}.api.{zone_name}"
+    domain = apigateway.create_domain_name(
+        domainName=name,
+        regionalCertificateArn=f"arn:aws:acm:{WEST}:123456789012:certificate/{uuid.uuid4()}",
+        endpointConfiguration={"types": ["REGIONAL"]},
+        securityPolicy="TLS_1_2",
+    )
+    apigateway.create_base_path_mapping(domainName=name, restApiId=api_id, stage="v1")
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "A",
+                        "AliasTarget": {
+                            "HostedZoneId": domain["regionalHostedZoneId"],
+                            "DNSName": domain["regionalDomainName"],
+                            "EvaluateTargetHealth": False,
+                        },
+                    },
+                }
+            ]
+        },
+    )
+    deployment = {
+        "emulator_url": server,
+        "regions": {WEST: {"rest_api_id": api_id, "api_url": "http://127.0.0.1:4321/v1"}},
+        "dns": {"zone_name": zone_name, "record_name": f"api.{zone_name}"},
+    }
+    state = DeployedState(deployment)
+    assert state.gateway_for_fqdn(name) == "http://127.0.0.1:4321/v1"
+    assert state.gateway_for_fqdn(f"{CENTRAL}.api.{zone_name}") is None  # no record
+    apigateway.delete_base_path_mapping(domainName=name, basePath="(none)")
+    assert state.gateway_for_fqdn(name) is None

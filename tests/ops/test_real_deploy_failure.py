@@ -12,6 +12,7 @@ import pytest
 
 from modules.config.loader import load_environments
 from ops import deploy
+from tests.ops.test_quota_deploy import lambda_clients
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -46,8 +47,12 @@ def no_aws(monkeypatch, tmp_path):
 
 def _failure(config, tmp_path) -> tuple[str, str, Path]:
     log_dir = tmp_path / "logs"
+    # The quota check comes first and needs credentials too: it is given enough quota here.
+    ample, _ = lambda_clients(dict.fromkeys(config.regions, (1000, 1000)))
     with pytest.raises(deploy.DeployError) as raised:
-        deploy.deploy_real(config, tmp_path / "cdktf.out", log_dir, auto_approve=False, out=io.StringIO())
+        deploy.deploy_real(
+            config, tmp_path / "cdktf.out", log_dir, auto_approve=False, out=io.StringIO(), lambda_client_for=ample
+        )
     header, _, cause = str(raised.value).partition("\n")
     return header, cause, log_dir
 

@@ -1,10 +1,12 @@
 """Synth assertions for /health as a lever (issue 19, item 5): only Route53's checkers are
 exempt from WAF's rate limit, /health has its own method throttle, and its reserved
 concurrency and throttle follow from the checkers' rate; and for cost (item 7): WAF logs
-only what it blocked or counted, for less long, and per-method metrics are off unless asked
-(docs/production-signals.md)."""
+only what it blocked or counted, for less long, per-method metrics are off unless asked, and
+X-Ray records no /health request (docs/production-signals.md)."""
 
 from __future__ import annotations
+
+import fnmatch
 
 import pytest
 
@@ -144,3 +146,30 @@ def test_a_late_certificate_renewal_is_alarmed_per_region(env):
             "LessThanThreshold",
         )
         assert alarm["period"] == 86400 and alarm["alarm_actions"]
+
+
+def test_an_xray_sampling_rule_per_region_records_no_health_requests(env):
+    """Tracing is on in every region's stage; a rule evaluated before the default (10000)
+    samples nothing of GET /health, whichever way it comes in. The emulator has no sampling
+    rules (moto), so local has none."""
+    config, doc = env
+    rules = resources(doc, "aws_xray_sampling_rule")
+    if config.emulator:
+        assert rules == {}
+        return
+    assert sorted(lid.split("_", 1)[0] for lid in rules) == sorted(config.regions)
+    for logical_id, rule in rules.items():
+        region = logical_id.split("_", 1)[0]
+        assert rule["provider"] == f"aws.{region.replace('-', '_')}"
+        assert rule["fixed_rate"] == 0 and rule["reservoir_size"] == 0
+        assert 1 <= rule["priority"] < 10000
+        assert rule["rule_name"] == f"{config.project}-{config.environment}-health" and len(rule["rule_name"]) <= 32
+        assert rule["service_type"] == "AWS::ApiGateway::Stage" and rule["http_method"] == "GET"
+        assert rule["service_name"].startswith(f"${{aws_api_gateway_rest_api.{region}_api_rest_api_")
+        assert rule["service_name"].endswith(f".name}}/{config.api.stage}")
+        assert rule["host"] == "*" and rule["resource_arn"] == "*"
+        health = config.health_check.path
+        for path in (health, f"/{config.api.stage}{health}"):
+            assert fnmatch.fnmatchcase(path, rule["url_path"]), path
+        for path in ("/items", f"/{config.api.stage}/items/abc"):
+            assert not fnmatch.fnmatchcase(path, rule["url_path"]), path

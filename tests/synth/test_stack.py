@@ -289,7 +289,11 @@ def test_each_function_policy_allows_only_its_actions_on_its_regions_table(env):
                     assert sorted(s["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
 
 
-def test_certificate_domain_and_single_validation_record_per_region(env):
+def test_certificate_domains_and_validation_records_per_region(env):
+    """Per region: one certificate for the shared name with the region's own name as its
+    SAN, two custom domains (the shared name, the region's) with TLS 1.2, each mapped; the
+    shared name's validation CNAME once, each region's own name's in that region, and each
+    region's validation waiting on both."""
     config, doc = env
     certs = resources(doc, "aws_acm_certificate")
     validations = resources(doc, "aws_acm_certificate_validation")
@@ -299,19 +303,52 @@ def test_certificate_domain_and_single_validation_record_per_region(env):
     if config.domain is None:
         assert not certs and not validations and not domains and not records
         return
-    n = len(config.regions)
-    assert len(certs) == len(validations) == len(domains) == n
-    assert len(validation_records) == 1, "the validation CNAME must be created once, not per region"
-    ((record_id, _),) = validation_records.items()
-    for v in validations.values():
-        assert v["validation_record_fqdns"] == [ref("aws_route53_record", record_id, "fqdn")]
-    for c in certs.values():
-        assert c["domain_name"] == config.domain.record_name and c["validation_method"] == "DNS"
+    n, record_name = len(config.regions), config.domain.record_name
+    assert len(certs) == len(validations) == n and len(domains) == 2 * n
+    validated = {
+        re.search(r'o\.domain_name == "([^"]+)"', r["name"]).group(1): k for k, r in validation_records.items()
+    }
+    assert sorted(validated) == sorted([record_name, *(f"{region}.{record_name}" for region in config.regions)]), (
+        "the shared name's validation CNAME once, one per region's own name"
+    )
+    for logical_id, v in validations.items():
+        region = path_of(logical_id)[0]
+        assert v["validation_record_fqdns"] == [
+            ref("aws_route53_record", validated[name], "fqdn") for name in (record_name, f"{region}.{record_name}")
+        ]
+    for logical_id, c in certs.items():
+        region = path_of(logical_id)[0]
+        assert c["domain_name"] == record_name and c["validation_method"] == "DNS"
+        assert c["subject_alternative_names"] == [f"{region}.{record_name}"]
+    names = sorted(d["domain_name"] for d in domains.values())
+    assert names == sorted([record_name] * n + [f"{region}.{record_name}" for region in config.regions])
     for d in domains.values():
         assert d["security_policy"] == "TLS_1_2"
         assert d["endpoint_configuration"] == {"types": ["REGIONAL"], "ip_address_type": "dualstack"}
         assert d["regional_certificate_arn"].startswith("${aws_acm_certificate_validation.")
-    assert len(resources(doc, "aws_api_gateway_base_path_mapping")) == n
+    mappings = resources(doc, "aws_api_gateway_base_path_mapping")
+    assert len(mappings) == 2 * n
+    assert all("base_path" not in m for m in mappings.values()), "both names map the stage at the root"
+
+
+def test_each_regions_own_name_is_an_alias_of_its_own_custom_domain(env):
+    config, doc = env
+    if config.domain is None:
+        pytest.skip("no domain")
+    records = resources(doc, "aws_route53_record")
+    for region in config.regions:
+        ((logical_id, record),) = [
+            (k, r) for k, r in records.items() if r["name"] == f"{region}.{config.domain.record_name}"
+        ]
+        assert path_of(logical_id)[0] == region and record["type"] == "A"
+        domain_id = re.search(
+            r"aws_api_gateway_domain_name\.(\S+)\.regional_domain_name", record["alias"]["name"]
+        ).group(1)
+        assert resources(doc, "aws_api_gateway_domain_name")[domain_id]["domain_name"] == record["name"]
+        mapping = next(
+            k for k, m in resources(doc, "aws_api_gateway_base_path_mapping").items() if domain_id in m["domain_name"]
+        )
+        assert record["depends_on"] == [f"aws_api_gateway_base_path_mapping.{mapping}"]
 
 
 def checks_by_kind(doc: dict) -> dict[str, dict[str, tuple[str, dict]]]:
@@ -330,20 +367,29 @@ def https_kinds(config) -> list[str]:
     return ["health_check", *(f"health_check_{n}" for n in range(2, signals + 1))]
 
 
-def test_health_checks_per_region_on_execute_api_stage_health(env):
+def test_health_checks_per_region_on_the_regions_own_name_or_the_execute_api_stage(env):
+    """With a domain, each HTTPS check probes the region's own name (its record's fqdn, so
+    the certificate, custom domain and mapping are in the path) and ``/health`` at the root
+    the stage is mapped to; without one, the execute-api host and ``/<stage>/health``."""
     config, doc = env
     by_kind = checks_by_kind(doc)
     kinds = https_kinds(config)
     per_region = 2 * len(kinds) + 1
     assert len(resources(doc, "aws_route53_health_check")) == per_region * len(config.regions)
+    records = resources(doc, "aws_route53_record")
     for kind in kinds:
         assert set(by_kind[kind]) == set(config.regions)
         for region, (_, check) in by_kind[kind].items():
-            assert re.fullmatch(
-                rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
-                check["fqdn"],
-            )
-            assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
+            if config.domain is None:
+                assert re.fullmatch(
+                    rf"\$\{{aws_api_gateway_rest_api\.{region}_api_rest_api_\w+\.id\}}\.execute-api\.{region}\.amazonaws\.com",
+                    check["fqdn"],
+                )
+                assert check["resource_path"] == f"/{config.api.stage}{config.health_check.path}"
+            else:
+                record_id = re.fullmatch(r"\$\{aws_route53_record\.(\S+)\.fqdn\}", check["fqdn"]).group(1)
+                assert records[record_id]["name"] == f"{region}.{config.domain.record_name}"
+                assert check["resource_path"] == config.health_check.path
             assert check["type"] == "HTTPS" and check["port"] == 443
             assert check["request_interval"] == config.health_check.interval
             assert check["failure_threshold"] == config.health_check.failure_threshold
@@ -405,7 +451,9 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
     """A signal check is healthy while: the 5XX *rate* alarm (Average of
     5XXError, what Route53 can read) is OK, or requests are under the floor (SampleCount of
     the same metric), or the authorizer is failing (inverted check on its errors alarm:
-    a JWKS outage fails it in every region, and must not empty DNS)."""
+    a JWKS outage fails it in every region, and must not empty DNS). The authorizer's signal
+    is its error *rate* (Average of Lambda's Errors, 1 or 0 per invocation) at 90 %, not any
+    error: a bad token is an error too, and must not hide the region's 5XX rate."""
     config, doc = env
     by_kind = checks_by_kind(doc)
     for region in config.regions:
@@ -413,13 +461,22 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
         _, traffic_check = by_kind["traffic_check"][region]
         if not config.auth.public:
             authorizer_id, authorizer_check = by_kind["authorizer_check"][region]
-            alarm_id, alarm = alarm_by_name_suffix(doc, f"-authorizer-errors-{region}")
+            alarm_id, alarm = alarm_by_name_suffix(doc, f"-authorizer-outage-{region}")
             assert authorizer_check["cloudwatch_alarm_name"] == ref(
                 "aws_cloudwatch_metric_alarm", alarm_id, "alarm_name"
             )
             assert authorizer_check["invert_healthcheck"] is True
             assert authorizer_check["insufficient_data_health_status"] == "Healthy"
             assert alarm["metric_name"] == "Errors" and alarm["namespace"] == "AWS/Lambda"
+            assert (alarm["statistic"], alarm["threshold"], alarm["comparison_operator"]) == (
+                "Average",
+                0.9,
+                "GreaterThanOrEqualToThreshold",
+            )
+            assert alarm["period"] == 60 and "extended_statistic" not in alarm and "metric_query" not in alarm
+            assert "alarm_actions" not in alarm, "a state for Route53; the errors alarm pages"
+            _, errors = alarm_by_name_suffix(doc, f"-authorizer-errors-{region}")
+            assert errors["alarm_actions"], "any authorizer error still pages"
         else:
             assert region not in by_kind.get("authorizer_check", {})
         alarm_id, rate = alarm_by_name_suffix(doc, f"-api-5xx-{region}")
@@ -443,13 +500,37 @@ def test_the_5xx_rate_counts_only_with_traffic_and_a_working_authorizer(env):
         assert traffic["treat_missing_data"] == "notBreaching" and "alarm_actions" not in traffic
         for check in (rate_check, traffic_check):
             assert check["type"] == "CLOUDWATCH_METRIC" and check["cloudwatch_alarm_region"] == region
-            assert ("lifecycle" in check) is config.emulator
+
+
+def test_a_change_of_a_watched_alarm_replaces_its_check_new_one_first(env):
+    """Route53 copies an alarm's configuration when the check is created and does not follow
+    later changes ("Updating health checks when you change CloudWatch alarm settings", Route53
+    Developer Guide): each alarm check is replaced when its alarm changes, created before the
+    old one is deleted since the routing check lists it."""
+    config, doc = env
+    alarms = resources(doc, "aws_cloudwatch_metric_alarm")
+    by_kind = checks_by_kind(doc)
+    kinds = signal_kinds(config)
+    for kind in kinds:
+        for region, (_, check) in by_kind[kind].items():
+            alarm_id = re.fullmatch(
+                r"\$\{aws_cloudwatch_metric_alarm\.(\S+)\.alarm_name\}", check["cloudwatch_alarm_name"]
+            )
+            assert alarm_id and alarm_id.group(1) in alarms, (kind, region)
+            lifecycle = check["lifecycle"]
+            assert lifecycle["create_before_destroy"] is True
+            # a bare address: Terraform JSON refuses ${...} here (terraform validate checks it)
+            assert lifecycle["replace_triggered_by"] == [f"aws_cloudwatch_metric_alarm.{alarm_id.group(1)}"]
+            assert ("ignore_changes" in lifecycle) is config.emulator
 
 
 def test_routing_records_per_region_and_mode(env):
     config, doc = env
+    own_names = {f"{region}.{config.domain.record_name}" for region in config.regions} if config.domain else set()
     records = {
-        k: r for k, r in resources(doc, "aws_route53_record").items() if "domain_validation_options" not in r["name"]
+        k: r
+        for k, r in resources(doc, "aws_route53_record").items()
+        if "domain_validation_options" not in r["name"] and r["name"] not in own_names
     }
     if config.domain is None:
         assert records == {}
@@ -493,7 +574,8 @@ def test_alarms(env):
     assert all("_routing_check_" in a["dimensions"]["HealthCheckId"] for a in by_metric["HealthCheckStatus"])
     assert len(by_metric["5XXError"]) == 2 * n
     functions = 4 if config.auth.public else 5  # the authorizer's errors and throttles too
-    assert len(by_metric["Errors"]) == functions * n
+    # and the authorizer's outage (its error rate) for Route53
+    assert len(by_metric["Errors"]) == (functions + (0 if config.auth.public else 1)) * n
     assert len(by_metric["Throttles"]) == functions * n
     assert len(by_metric["ReplicationLatency"]) == n * (n - 1)
     subscriptions = resources(doc, "aws_sns_topic_subscription").values()
