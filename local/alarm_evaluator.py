@@ -97,6 +97,12 @@ class Rule:
         )
 
 
+def metric_alarms(cloudwatch: AwsClient) -> list[dict]:
+    """Every metric alarm of the region (DescribeAlarms pages by 50 on AWS)."""
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+    return [alarm for page in pages for alarm in page["MetricAlarms"]]
+
+
 def evaluable(alarm: dict) -> str | None:
     """None when this evaluator can compute the alarm's state, else why not."""
     if (alarm.get("Namespace"), alarm.get("MetricName")) not in PUBLISHED:
@@ -160,7 +166,7 @@ class AlarmEvaluator:
         """Evaluates every evaluable alarm; returns alarm name -> state after the round."""
         states = {}
         for region, client in self.cloudwatch.items():
-            for alarm in client.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
+            for alarm in metric_alarms(client):
                 why_not = evaluable(alarm)
                 if why_not is None:
                     states[alarm["AlarmName"]] = self.evaluate(region, client, alarm)
@@ -182,7 +188,7 @@ class AlarmEvaluator:
         periods = [
             Rule.of(alarm, self.scale).period_s
             for client in self.cloudwatch.values()
-            for alarm in client.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+            for alarm in metric_alarms(client)
             if evaluable(alarm) is None
         ]
         return float(min(periods, default=max(1, round(60 * self.scale))))
