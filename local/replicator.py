@@ -34,6 +34,16 @@ emulator copied into it are recorded there, so they are known like any write. A 
 cannot be read (its replica deleted, or deleted and created again) is opened afresh in the next
 round, while the other regions go on.
 
+Metrics, as DynamoDB publishes them: ``ReplicationLatency`` (AWS/DynamoDB, milliseconds,
+dimensions TableName and ReceivingRegion) in the CloudWatch of the write's region, for every
+replicated write, batched once per round and sent from a thread of its own (replication never
+waits for CloudWatch). A paused direction replicates nothing, so it would publish nothing
+either, and the deployed alarm treats missing data as not breaching: each round also publishes,
+per direction, the age of the oldest write still waiting (see ``pending_ages``), which is what
+the latency of that write already is, so the alarm fires during a pause, not only once the
+delayed writes land with their huge latencies at the resume. local/alarm_evaluator.py turns
+these into alarm states.
+
 Polling: GetRecords at most 5 times a second per shard (DynamoDB Streams' limit) while writes
 arrive, once a second after 30 s without any (moto keeps every shard iterator it hands out,
 about 1.5 KB each). A write is readable in every region within ``LAG_BOUND_S`` while the
@@ -50,12 +60,14 @@ import base64
 import contextlib
 import hashlib
 import json
+import queue
 import signal
 import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -80,6 +92,11 @@ TASK_DEADLINE_S = 60.0
 # to 4 KB. Beyond them, a race is repaired through the stream instead (module docstring).
 MAX_CONDITION_ATTRIBUTES = 100
 REMOVED = "REMOVE"
+# DynamoDB's metric of a global table; CloudWatch takes at most 150 values in one MetricDatum.
+METRIC_NAMESPACE, METRIC_NAME = "AWS/DynamoDB", "ReplicationLatency"
+MAX_VALUES_PER_DATUM = 150
+# Rounds of metrics waiting for CloudWatch beyond which new ones are dropped (and said so).
+MAX_WAITING_BATCHES = 100
 
 
 @dataclass(frozen=True, order=True)
@@ -252,6 +269,9 @@ class Replicator:
         self.pending: dict[tuple[str, str, str], list[Version]] = {}
         self.queue: deque[Task] = deque()
         self.lags_ms: list[float] = []
+        # (source, target) -> this round's ReplicationLatency values, handed to ``publish``
+        self.latencies: dict[tuple[str, str], list[float]] = {}
+        self.publish: Callable[[dict[tuple[str, str], list[float]]], None] | None = None
 
     # --- reading the streams -----------------------------------------------------------
 
@@ -269,7 +289,34 @@ class Replicator:
                 self.observe(change)
                 read += 1
         self.apply_queued()
+        self.report()
         return read
+
+    # --- metrics ------------------------------------------------------------------------
+
+    def pending_ages(self) -> dict[tuple[str, str], float]:
+        """(source, target) -> the age in ms of the oldest write from source not yet applied in
+        target. DynamoDB defines ReplicationLatency as the time from a write in one replica
+        until it appears in another (Developer Guide, "Monitoring global tables"); a write that
+        has not appeared yet has at least its age. During FIS's
+        aws:dynamodb:global-table-pause-replication (FIS User Guide, "Actions reference") no
+        write crosses, so completed latencies alone leave the alarm without data (which the
+        deployed alarm treats as not breaching) until the delayed writes land with their whole
+        wait as latency; their age shows the same values while they wait."""
+        now_ms, ages = self.clock() * 1000, dict[tuple[str, str], float]()
+        for task in self.queue:
+            pair = (task.change.region, task.target)
+            if pair[0] != pair[1]:
+                ages[pair] = max(ages.get(pair, 0.0), now_ms - task.change.version.time_ms)
+        return ages
+
+    def report(self) -> None:
+        """This round's latencies and pending ages, one batch, to ``publish`` (at most one call a round)."""
+        batch, self.latencies = self.latencies, {}
+        for pair, age in self.pending_ages().items():
+            batch.setdefault(pair, []).append(round(age, 1))
+        if batch and self.publish is not None:
+            self.publish(batch)
 
     def observe(self, change: Change) -> None:
         """A record from ``change.region``'s stream: our own write coming back, or a local
@@ -373,6 +420,7 @@ class Replicator:
         """AWS's ReplicationLatency: from the write in its region to the write in another."""
         lag_ms = self.clock() * 1000 - change.version.time_ms
         self.lags_ms.append(lag_ms)
+        self.latencies.setdefault((change.region, target), []).append(round(lag_ms, 1))
         self.write_log(
             {
                 "event": "replicated",
@@ -390,6 +438,49 @@ class Replicator:
 
     def idle(self) -> bool:
         return not self.queue
+
+
+class LatencyPublisher:
+    """PutMetricData of ReplicationLatency batches in each write's region, from a thread of
+    its own: ``submit`` never waits for CloudWatch."""
+
+    def __init__(self, endpoint: str, regions: list[str], table_name: str, log: Callable[[dict], None]) -> None:
+        self.clients = {region: aws_client("cloudwatch", region, endpoint) for region in regions}
+        self.table_name, self.log = table_name, log
+        self.batches: queue.Queue[tuple[datetime, dict]] = queue.Queue(maxsize=MAX_WAITING_BATCHES)
+        threading.Thread(target=self._drain, daemon=True, name="metrics").start()
+
+    def submit(self, batch: dict[tuple[str, str], list[float]]) -> None:
+        try:
+            self.batches.put_nowait((datetime.now(UTC), batch))
+        except queue.Full:
+            self.log({"event": "metrics dropped", "values": sum(map(len, batch.values()))})
+
+    def _drain(self) -> None:
+        while True:
+            when, batch = self.batches.get()
+            try:
+                self.put(when, batch)
+            except Exception as err:  # the emulator restarting: these values are lost, say so
+                self.log({"event": "metrics not published", "error": f"{type(err).__name__}: {err}"})
+
+    def put(self, when: datetime, batch: dict[tuple[str, str], list[float]]) -> None:
+        """One PutMetricData per source region (a round holds far fewer than its 1000 data)."""
+        by_source: dict[str, list[dict]] = {}
+        for (source, target), values in batch.items():
+            dimensions = [{"Name": "TableName", "Value": self.table_name}, {"Name": "ReceivingRegion", "Value": target}]
+            for start in range(0, len(values), MAX_VALUES_PER_DATUM):
+                by_source.setdefault(source, []).append(
+                    {
+                        "MetricName": METRIC_NAME,
+                        "Dimensions": dimensions,
+                        "Timestamp": when,
+                        "Values": values[start : start + MAX_VALUES_PER_DATUM],
+                        "Unit": "Milliseconds",
+                    }
+                )
+        for source, data in by_source.items():
+            self.clients[source].put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
 
 
 def replicator_for(deployment: dict, log: TextIO | None = None, switches: faults.Faults | None = None) -> Replicator:
@@ -432,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     replicator = replicator_for(deployment, sys.stdout, faults.Faults(faults.path_for(args.deployment.parent)))
+    publisher = LatencyPublisher(
+        deployment["emulator_url"], list(replicator.tables), replicator.table_name, replicator.write_log
+    )
+    replicator.publish = publisher.submit
     print(
         json.dumps({"event": "started", "regions": list(deployment["regions"]), "table": deployment["table_name"]}),
         flush=True,

@@ -3,7 +3,11 @@ local deployment (or, for a real environment, one of its FIS experiments: ops/ch
 under a steady client load, and gives its verdict in one line
 (docs/chaos.md):
 
-    <name>: steady state held|broken, rto <s> s, rpo <s> s (<n> writes), lost <n>, conflicts <n>
+    <name>: steady state held|broken, rto <s> s, rpo <s> s (<n> writes), lost <n>, conflicts <n>[, alarm ...]
+
+An experiment that expects the replication-latency alarm (``expect_replication_alarm``, see
+ops/chaos_alarms.py) holds only if that alarm fired during the fault and cleared after it; the
+line then ends with what the alarm did.
 
 The journal (Chaos Toolkit's, with the verdict added under ``verdict``) and a PNG timeline
 are written to build/chaos/<name>-<time>.{json,png}.
@@ -29,7 +33,7 @@ from local import deployment_file, faults
 from local.emulator import aws_client
 from local.replicator import LAG_BOUND_S
 from modules.config.loader import ChaosConfig, load_environment
-from ops import chaos_aws, chaos_load, chaos_plot, chaos_verdict
+from ops import chaos_alarms, chaos_aws, chaos_load, chaos_plot, chaos_verdict
 from ops.chaos_actions import overwritten
 from ops.smoke import smoke_token
 
@@ -135,6 +139,7 @@ def run(
     current = chaos_load.Run(deployment, state_dir, scale, smoke_token(deployment), load["token_refresh_s"])
     chaos_load.set_current(current)
     wait_until_served(current)
+    alarm = chaos_alarms.begin(experiment, deployment)
     threads = chaos_load.start(current, load["write_rps"], load["read_rps"], current.scaled(load["max_s"]))
     try:
         current.stop.wait(current.scaled(load["warmup_s"]))
@@ -145,11 +150,12 @@ def run(
         settle(current, threads, 2 * LAG_BOUND_S + 3)
         chaos_load.set_current(None)
     numbers = chaos_verdict.numbers(current, overwritten(current))
-    verdict = held(journal)
-    line = chaos_verdict.line(name, verdict, numbers)
+    alarm_as_expected, alarm_words = chaos_alarms.end(alarm, current.window())
+    verdict = held(journal) and alarm_as_expected
+    line = chaos_verdict.line(name, verdict, numbers) + (f", {alarm_words}" if alarm_words else "")
     stem = f"{name}-{time.strftime('%Y%m%dT%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    journal["verdict"] = {"held": verdict, "line": line, "time_scale": scale, **asdict(numbers)}
+    journal["verdict"] = {"held": verdict, "line": line, "time_scale": scale, "alarm": alarm_words, **asdict(numbers)}
     journal_path = out_dir / f"{stem}.json"
     journal_path.write_text(json.dumps(journal, indent=2, default=str) + "\n")
     png_path = chaos_plot.timeline(current, out_dir / f"{stem}.png", line)

@@ -512,6 +512,18 @@ def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> 
             time.sleep(0.1)
 
 
+def start_alarm_evaluator(state: emu.RunState, state_dir: Path) -> None:
+    """local/alarm_evaluator.py: the states of the deployed alarms whose metrics a local
+    component publishes (moto evaluates none); ``down`` stops it with the others."""
+    proc = emu.spawn(
+        [sys.executable, "-m", "local.alarm_evaluator", "--deployment", str(state_dir / "deployment.json")],
+        state_dir / "alarm-evaluator.log",
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+    state.processes["alarm_evaluator"] = {"pid": proc.pid}
+    state.save()
+
+
 def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
     """local/router.py on the deployment's global URL, once it answers."""
     proc = emu.spawn(
@@ -688,6 +700,8 @@ def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, ph
         phase.note(f"{region}: {url}")
     start_replicator(served, state, state_dir)
     phase.note(f"replicator: every region's stream (log: {state_dir / 'replicator.log'})")
+    start_alarm_evaluator(state, state_dir)
+    phase.note(f"alarm evaluator: the replication alarms (log: {state_dir / 'alarm-evaluator.log'})")
     if "global_url" in served:
         deployment.global_url = start_router(served, state, state_dir)
         phase.note(f"global URL: {deployment.global_url} (TIME_SCALE {served['time_scale']:g})")

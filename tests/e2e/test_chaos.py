@@ -29,8 +29,8 @@ def test_the_shared_deployment_runs_at_the_small_time_scale(described):
     assert described["time_scale"] == float(TIME_SCALE)
 
 
-def run(local, tmp_path, name: str) -> chaos.Result:
-    result = chaos.run(name, local.state_dir / "deployment.json", EXPERIMENT_SCALE, tmp_path)
+def run(local, tmp_path, name: str, overrides: dict | None = None) -> chaos.Result:
+    result = chaos.run(name, local.state_dir / "deployment.json", EXPERIMENT_SCALE, tmp_path, overrides)
     assert not faults.Faults(faults.path_for(local.state_dir)).active("region-outage")
     assert json.loads(faults.path_for(local.state_dir).read_text()) == {"faults": []}
     return result
@@ -51,6 +51,8 @@ def test_the_steady_state_holds(local, tmp_path, name):
         assert 0 < result.numbers.rto_s < 10, result.line
     if name == "replication-pause":
         assert result.numbers.rpo_writes > 0 and result.numbers.rpo_s > 2.0, result.line
+        # The deployed alarm, evaluated from the replicator's ReplicationLatency, fired and cleared.
+        assert ", alarm " in result.line and " ALARM " in result.line and " OK " in result.line, result.line
     if name == "conflict":
         assert result.numbers.conflicts >= 10, result.line  # one loser per item at least
 
@@ -60,4 +62,16 @@ def test_a_fault_that_must_break_the_steady_state_does(local, tmp_path, name):
     result = run(local, tmp_path, name)
     assert not result.held, result.line
     assert result.line.startswith(f"{name}: steady state broken, ")
+    assert result.numbers.lost == 0, result.line
+
+
+def test_a_pause_too_short_to_breach_leaves_the_replication_alarm_ok_and_the_experiment_says_so(local, tmp_path):
+    """30 s instead of 600 (0.45 s at this scale): no period's latency passes the threshold,
+    the alarm stays OK, and the experiment that expects it breaks for that reason alone."""
+    result = run(local, tmp_path, "replication-pause", {"pause_s": 30})
+    assert not result.held, result.line
+    assert result.line.startswith("replication-pause: steady state broken, "), result.line
+    assert result.line.endswith(" never fired"), result.line
+    journal = json.loads(result.journal_path.read_text())
+    assert journal["steady_states"]["after"]["steady_state_met"], result.line  # only the alarm broke it
     assert result.numbers.lost == 0, result.line
