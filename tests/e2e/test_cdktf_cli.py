@@ -93,6 +93,8 @@ def test_the_readme_route_diffs_deploys_and_destroys(tmp_path, terraform_bin):
         subprocess.run(["make", "-s", "down"], cwd=repo, env=env, capture_output=True, timeout=60)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
+    # make emulator's exports name the environment, so no CLI call synthesized the others.
+    assert sorted(p.name for p in (repo / "cdktf.out" / "stacks").iterdir()) == ["backend-local"]
     steps = dict(re.findall(r"^=== (npx cdktf \w+) .*?\n(.*?)(?=^=== |\Z)", result.stdout, re.S | re.M))
     assert "Plan:" in steps["npx cdktf diff"] and "to add" in steps["npx cdktf diff"], output[-3000:]
     assert "registry.terraform.io" not in output.replace("registry.terraform.io/hashicorp/aws", "")
