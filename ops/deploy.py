@@ -923,8 +923,14 @@ def serve_emulator(config: EnvironmentConfig, root: Path, out: TextIO = sys.stdo
 
 
 def print_exports(config: EnvironmentConfig, state: emu.RunState, root: Path, out: TextIO) -> list[str]:
-    """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr."""
-    exports = {"AWS_ENDPOINT_URL": state.emulator_url, **tf.EMULATOR_ROOT_KEYS, "CHECKPOINT_DISABLE": "1"}
+    """``export NAME=value`` lines for ``eval "$(make -s emulator)"``; a note on stderr.
+    ``BACKEND_ENVIRONMENTS`` makes each cdktf CLI call synthesize this environment only, not all."""
+    exports = {
+        "AWS_ENDPOINT_URL": state.emulator_url,
+        **tf.EMULATOR_ROOT_KEYS,
+        "CHECKPOINT_DISABLE": "1",
+        "BACKEND_ENVIRONMENTS": config.environment,
+    }
     if state.issuer.get("url"):
         exports["TF_VAR_local_issuer_url"] = state.issuer["url"]
     if config_file := tf.cli_config(root / "build"):

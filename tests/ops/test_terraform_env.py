@@ -43,3 +43,10 @@ def test_make_emulator_exports_the_root_keys(tmp_path):
     config = deploy.load_config("local")
     lines = deploy.print_exports(config, state, tmp_path, io.StringIO())
     assert "export AWS_ACCESS_KEY_ID=test" in lines and "export AWS_SECRET_ACCESS_KEY=test" in lines
+
+
+def test_make_emulator_has_the_cdktf_cli_synthesize_only_its_environment(tmp_path):
+    state = emu.RunState(tmp_path / "state.json")
+    state.emulator_pid, state.emulator_port = 1, 5000
+    lines = deploy.print_exports(deploy.load_config("local"), state, tmp_path, io.StringIO())
+    assert "export BACKEND_ENVIRONMENTS=local" in lines
