@@ -118,7 +118,8 @@ token:
 # that region's api_url (its execute-api base, the stage in the path): make -s url REGION=eu-central-1
 url:
 	@$(PY) -c 'import sys; from local import deployment_file as f; d = f.load(sys.argv[1]); \
-	print(d["regions"][sys.argv[2]]["api_url"] if sys.argv[2:] else d["global_url"])' $(DEPLOYMENT) $(REGION)
+	print(d.regions[sys.argv[2]].api_url if sys.argv[2:] else d.needed(d.global_url, "global_url", "make url"))' \
+	$(DEPLOYMENT) $(REGION)
 
 # The failover drill (README, "Failover drill and evacuation"): break REGION's /health (default:
 # the primary), watch the global name move away and come back, report failover and recovery

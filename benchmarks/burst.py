@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.clients <= 500 and 1 <= args.rounds <= 20):
         parser.error("--clients must be within 1..500 and --rounds within 1..20 (the burst is bounded)")
     deployment = deployment_file.load(args.deployment)
-    base = deployment["global_url"]
+    base = deployment.needed(deployment.global_url, "global_url", "the burst benchmark")
     if urlsplit(base).hostname not in ("127.0.0.1", "localhost"):
         parser.error(f"{base} is not on loopback: this benchmark runs against the local deployment only")
     token = local_issuer.mint(local_issuer.from_deployment(deployment), "items:read items:write")

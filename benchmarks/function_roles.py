@@ -30,7 +30,7 @@ from local.gateway import Gateway, GatewayRequest, gateway_for
 ITEM_ID = "benchmark-roles"
 
 
-def gateway(deployment: dict, region: str, state_dir: Path, as_roles: bool) -> Gateway:
+def gateway(deployment: deployment_file.Deployment, region: str, state_dir: Path, as_roles: bool) -> Gateway:
     made = gateway_for(deployment, region, state_dir, log=sys.stderr)
     # The stage's throttles would answer 429 to a benchmark: a clock an hour further on each
     # call keeps every bucket full (the check itself still runs).
@@ -49,7 +49,9 @@ def timed(made: Gateway, request: GatewayRequest) -> float:
     return elapsed
 
 
-def first_requests(deployment: dict, region: str, request: GatewayRequest, count: int) -> dict[str, float]:
+def first_requests(
+    deployment: deployment_file.Deployment, region: str, request: GatewayRequest, count: int
+) -> dict[str, float]:
     timings: dict[str, list[float]] = {"roles": [], "root": []}
     with tempfile.TemporaryDirectory() as state:
         for _ in range(count):
@@ -62,7 +64,9 @@ def first_requests(deployment: dict, region: str, request: GatewayRequest, count
     return {mode: statistics.median(values) for mode, values in timings.items()}
 
 
-def warm_requests(deployment: dict, region: str, request: GatewayRequest, count: int) -> dict[str, float]:
+def warm_requests(
+    deployment: deployment_file.Deployment, region: str, request: GatewayRequest, count: int
+) -> dict[str, float]:
     timings: dict[str, list[float]] = {"roles": [], "root": []}
     with tempfile.TemporaryDirectory() as state:
         made = {mode: gateway(deployment, region, Path(state), mode == "roles") for mode in timings}
@@ -85,9 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", type=int, default=200)
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
-    region, served = next(iter(deployment["regions"].items()))
-    stage_path = urlsplit(served["api_url"]).path
-    headers = list(authorization(deployment).items()) + [("Host", urlsplit(served["api_url"]).netloc)]
+    region, served = next(iter(deployment.regions.items()))
+    stage_path = urlsplit(served.api_url).path
+    headers = list(authorization(deployment).items()) + [("Host", urlsplit(served.api_url).netloc)]
     for name, path in (("GET /health", "/health"), ("GET /items/{item_id}", f"/items/{ITEM_ID}")):
         request = GatewayRequest("GET", stage_path + path, headers)
         first = first_requests(deployment, region, request, args.first)

@@ -22,13 +22,15 @@ from local.emulator import aws_client
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from local.deployment_file import Deployment
+
 ITEM_ID = "benchmark-item"
 
 
-def authorization(deployment: dict) -> dict[str, str]:
+def authorization(deployment: Deployment) -> dict[str, str]:
     """A bearer token from the local issuer (the item routes answer 401 without one); none
     when the environment is public."""
-    if not deployment.get("auth"):
+    if deployment.auth is None:
         return {}
     from local import issuer
 
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
-    region, served = next(iter(deployment["regions"].items()))
-    base = served["api_url"]
+    region, served = next(iter(deployment.regions.items()))
+    base = served.api_url
     headers = authorization(deployment)
     create = urllib.request.Request(
         base + "/items",
@@ -70,14 +72,14 @@ def main(argv: list[str] | None = None) -> None:
         headers={**headers, "Content-Type": "application/json"},
     )
     urllib.request.urlopen(create, timeout=30).read()
-    configuration = aws_client("lambda", region, deployment["emulator_url"]).get_function_configuration(
-        FunctionName=served["functions"]["health"]
+    configuration = aws_client("lambda", region, deployment.emulator_url).get_function_configuration(
+        FunctionName=served.functions["health"]
     )
     os.environ.update(
         {
             **configuration["Environment"]["Variables"],
             "AWS_REGION": region,
-            "AWS_ENDPOINT_URL": deployment["emulator_url"],
+            "AWS_ENDPOINT_URL": deployment.emulator_url,
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
         }

@@ -15,12 +15,16 @@ import argparse
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from local import deployment_file
 from local.replicator import LAG_BOUND_S
 from local.request_validation import STAND_IN_MAX_ELEMENTS
 from ops import smoke
 from ops.smoke import smoke_token
+
+if TYPE_CHECKING:
+    from local.deployment_file import Deployment
 
 MAX_WRITES = 500
 POLL_S = 0.01
@@ -36,15 +40,15 @@ def visible_after(url: str, wanted_status: int, deadline_s: float, token: str | 
     return float("inf")
 
 
-def measure(deployment: dict, writes: int, elements: int = 0) -> tuple[list[float], list[float]]:
+def measure(deployment: Deployment, writes: int, elements: int = 0) -> tuple[list[float], list[float]]:
     """(lags of writes, lags of deletes) in ms."""
-    regions = list(deployment["regions"])
+    regions = list(deployment.regions)
     token = smoke_token(deployment)
     put_lags, delete_lags = [], []
     for index in range(writes):
         source, target = regions[index % len(regions)], regions[(index + 1) % len(regions)]
         item_id = f"bench-replication-{uuid.uuid4()}"
-        source_url, target_url = deployment["regions"][source]["api_url"], deployment["regions"][target]["api_url"]
+        source_url, target_url = deployment.regions[source].api_url, deployment.regions[target].api_url
         assert smoke.request("POST", f"{source_url}/items", item(item_id, index, elements), token=token).status == 201
         put_lags.append(visible_after(f"{target_url}/items/{item_id}", 200, LAG_BOUND_S * 5, token) * 1000)
         assert smoke.request("DELETE", f"{source_url}/items/{item_id}", token=token).status == 204

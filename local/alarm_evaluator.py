@@ -216,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
-    scale = float(deployment.get("time_scale", 1.0))
-    clients = {region: aws_client("cloudwatch", region, deployment["emulator_url"]) for region in deployment["regions"]}
+    scale = deployment.time_scale if deployment.time_scale is not None else 1.0
+    clients = {region: aws_client("cloudwatch", region, deployment.emulator_url) for region in deployment.regions}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     evaluator = AlarmEvaluator(clients, scale, sys.stdout)

@@ -65,6 +65,7 @@ from local.shared_reads import SharedReads
 
 if TYPE_CHECKING:
     from local.deployed_api import Integration
+    from local.deployment_file import Deployment
     from local.emulator import AwsClient
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
@@ -563,10 +564,10 @@ def make_server(
     return GatewayServer(gateway, port, log if log is not None else sys.stderr, **capacity)
 
 
-def gateway_for(deployment: dict, region: str, state_dir: Path, log: TextIO | None = None) -> Gateway:
+def gateway_for(deployment: Deployment, region: str, state_dir: Path, log: TextIO | None = None) -> Gateway:
     """The gateway of one region of a deployment file (docs/local-stand-in.md, "The deployment file")."""
-    served = deployment["regions"][region]
-    endpoint = deployment["emulator_url"]
+    served = deployment.regions[region]
+    endpoint = deployment.emulator_url
     clients = {region: aws_client("lambda", region, endpoint)}
     creating = threading.Lock()  # making boto3 clients is not thread-safe; using them is
 
@@ -576,13 +577,13 @@ def gateway_for(deployment: dict, region: str, state_dir: Path, log: TextIO | No
                 clients[function_region] = aws_client("lambda", function_region, endpoint)
             return clients[function_region]
 
-    code = CodeStore(Path(deployment["stack_dir"]), state_dir / "code")
+    code = CodeStore(deployment.stack_dir, state_dir / "code")
     # Root clients of the emulator: each function runs as its execution role, assumed with them.
     credentials = RoleCredentials(aws_client("iam", region, endpoint), aws_client("sts", region, endpoint))
-    web_acl = waf_rules.stage_arn(region, served["rest_api_id"], served["stage"])
+    web_acl = waf_rules.stage_arn(region, served.rest_api_id, served.stage)
     return Gateway(
-        Region(region, deployment["account_id"], served["rest_api_id"], served["stage"]),
-        ApiReader(aws_client("apigateway", region, endpoint), served["rest_api_id"], served["stage"]),
+        Region(region, deployment.account_id, served.rest_api_id, served.stage),
+        ApiReader(aws_client("apigateway", region, endpoint), served.rest_api_id, served.stage),
         FunctionReader(lambda_client),
         EnvironmentPool(
             code, region, endpoint, log, faults=faults.Faults(faults.path_for(state_dir)), credentials=credentials
@@ -599,13 +600,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", required=True)
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
-    if args.region not in deployment["regions"]:
-        parser.error(f"--region {args.region!r} is not in {args.deployment} (has {', '.join(deployment['regions'])})")
+    if args.region not in deployment.regions:
+        parser.error(f"--region {args.region!r} is not in {args.deployment} (has {', '.join(deployment.regions)})")
     gateway = gateway_for(deployment, args.region, args.deployment.parent)
-    port = urlsplit(deployment["regions"][args.region]["api_url"]).port
+    api_url = deployment.regions[args.region].api_url
+    port = deployment_file.port(api_url, f"regions.{args.region}.api_url")
     switches = faults.Faults(faults.path_for(args.deployment.parent))
     stop = threading.Event()
-    print(f"{args.region}: {deployment['regions'][args.region]['api_url']}", flush=True)
+    print(f"{args.region}: {api_url}", flush=True)
     try:
         # A region-outage fault closes the listening socket until it ends (local/faults.py).
         faults.serve_with_outages(lambda: make_server(gateway, port), lambda: switches.region_down(args.region), stop)

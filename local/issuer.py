@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import jwt
@@ -36,6 +36,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from local import faults
 from local.emulator import LOOPBACK
+
+if TYPE_CHECKING:
+    from local.deployment_file import Deployment
 
 SigningKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -233,12 +236,12 @@ def serve_keys(key_dir: Path, issuer_url: str) -> int:
     return 0
 
 
-def from_deployment(deployment: dict, project_dir: Path | None = None) -> LocalIssuer:
+def from_deployment(deployment: Deployment, project_dir: Path | None = None) -> LocalIssuer:
     """The local issuer a deployment file describes (its ``auth`` field)."""
-    auth = deployment.get("auth")
-    if not auth:
+    auth = deployment.auth
+    if auth is None:
         raise SystemExit("this deployment has no local issuer (its environment sets [auth] public = true)")
-    return LocalIssuer(Path(auth["key_dir"]), auth["issuer"], auth["audience"])
+    return LocalIssuer(auth.key_dir, auth.issuer, auth.audience)
 
 
 def main(argv: list[str] | None = None) -> int:

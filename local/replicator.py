@@ -79,6 +79,8 @@ from local.emulator import AwsClient, aws_client
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from local.deployment_file import Deployment
+
 # DynamoDB Streams allows 5 GetRecords calls per second per shard.
 ACTIVE_POLL_S = 0.2
 IDLE_POLL_S = 1.0
@@ -483,12 +485,15 @@ class LatencyPublisher:
             self.clients[source].put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
 
 
-def replicator_for(deployment: dict, log: TextIO | None = None, switches: faults.Faults | None = None) -> Replicator:
+def replicator_for(
+    deployment: Deployment, log: TextIO | None = None, switches: faults.Faults | None = None
+) -> Replicator:
     """The replicator of a deployment file's regions and table; ``switches``: the fault
     switches that hold records back (region-outage, replication-pause)."""
-    endpoint, table_name = deployment["emulator_url"], deployment["table_name"]
+    endpoint = deployment.emulator_url
+    table_name = deployment.needed(deployment.table_name, "table_name", "the replicator")
     tables, readers = {}, {}
-    for region in deployment["regions"]:
+    for region in deployment.regions:
         tables[region] = aws_client("dynamodb", region, endpoint)
         readers[region] = StreamReader(
             region, tables[region], aws_client("dynamodbstreams", region, endpoint), table_name
@@ -524,11 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     replicator = replicator_for(deployment, sys.stdout, faults.Faults(faults.path_for(args.deployment.parent)))
     publisher = LatencyPublisher(
-        deployment["emulator_url"], list(replicator.tables), replicator.table_name, replicator.write_log
+        deployment.emulator_url, list(replicator.tables), replicator.table_name, replicator.write_log
     )
     replicator.publish = publisher.submit
     print(
-        json.dumps({"event": "started", "regions": list(deployment["regions"]), "table": deployment["table_name"]}),
+        json.dumps({"event": "started", "regions": list(deployment.regions), "table": replicator.table_name}),
         flush=True,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -67,8 +67,12 @@ from urllib.parse import urlsplit
 from local import deployment_file, front_door, traffic_flow
 from local.emulator import LOOPBACK, AwsClient, aws_client
 
+READER = "the global router"
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from local.deployment_file import AlarmCheck, Deployment, DnsName
 
 SERVED_BY_HEADER = "X-Served-By-Region"
 # Route53's limits for one HTTP check: connect within 4 s, then a status within 2 s. Not
@@ -123,25 +127,28 @@ class EndpointStatus:
 class DeployedState:
     """Reads the records, custom domains and health checks from the emulator."""
 
-    def __init__(self, deployment: dict) -> None:
+    def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
-        endpoint = deployment["emulator_url"]
+        endpoint = deployment.emulator_url
         self.route53 = aws_client("route53", "us-east-1", endpoint)
-        self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment["regions"]}
+        self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment.regions}
         self.cloudwatch: dict[str, AwsClient] = {}
         self._lock = threading.Lock()
         self._check_zone: str | None = None
 
     def records(self) -> list[Record]:
-        dns = self.deployment["dns"]
-        zone = self._zone_id(dns["zone_name"])
-        name = dns["record_name"].rstrip(".") + "."
+        dns = self._dns()
+        zone = self._zone_id(dns.zone_name)
+        name = dns.record_name.rstrip(".") + "."
         found = []
         for page in self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone):
             for raw in page["ResourceRecordSets"]:
                 if raw["Name"] == name and raw["Type"] == "A" and raw.get("AliasTarget"):
                     found.append(self._record(raw))
         return [record for record in found if record is not None]
+
+    def _dns(self) -> DnsName:
+        return self.deployment.needed(self.deployment.dns, "dns", READER)
 
     def _zone_id(self, zone_name: str) -> str:
         zones = self.route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
@@ -175,9 +182,9 @@ class DeployedState:
 
     def policy_document(self) -> dict | None:
         """The document of the name's traffic policy record, as deployed; None without one."""
-        dns = self.deployment["dns"]
-        zone = self._zone_id(dns["zone_name"]).rsplit("/", 1)[-1]
-        name = dns["record_name"].rstrip(".").lower() + "."
+        dns = self._dns()
+        zone = self._zone_id(dns.zone_name).rsplit("/", 1)[-1]
+        name = dns.record_name.rstrip(".").lower() + "."
         listed = self.route53.list_traffic_policy_instances_by_hosted_zone(HostedZoneId=zone)["TrafficPolicyInstances"]
         for summary in listed:
             if summary["Name"].lower() == name:
@@ -190,10 +197,10 @@ class DeployedState:
 
     def _mapped_url(self, region: str, client: AwsClient, domain_name: str) -> str | None:
         """The gateway URL the domain's root base path maps to (``(none)``: the root)."""
-        served = self.deployment["regions"][region]
+        served = self.deployment.regions[region]
         for mapping in client.get_base_path_mappings(domainName=domain_name).get("items", []):
-            if mapping.get("basePath") in ("(none)", "", None) and mapping.get("restApiId") == served["rest_api_id"]:
-                split = urlsplit(served["api_url"])
+            if mapping.get("basePath") in ("(none)", "", None) and mapping.get("restApiId") == served.rest_api_id:
+                split = urlsplit(served.api_url)
                 return f"{split.scheme}://{split.netloc}/{mapping['stage']}"
         return None
 
@@ -203,7 +210,7 @@ class DeployedState:
     def alarm_state(self, region: str, alarm_name: str) -> str:
         with self._lock:
             if region not in self.cloudwatch:
-                self.cloudwatch[region] = aws_client("cloudwatch", region, self.deployment["emulator_url"])
+                self.cloudwatch[region] = aws_client("cloudwatch", region, self.deployment.emulator_url)
         alarms = self.cloudwatch[region].describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
         return alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
 
@@ -211,9 +218,9 @@ class DeployedState:
         """The local gateway serving a health check's host: ``<rest-api-id>.execute-api.<region>.amazonaws.com``
         (the gateway's root), or a name in the environment's zone whose A alias record targets a
         regional custom domain (the URL its root mapping serves), resolved as deployed."""
-        for region, served in self.deployment["regions"].items():
-            if fqdn.lower() == f"{served['rest_api_id']}.execute-api.{region}.amazonaws.com".lower():
-                split = urlsplit(served["api_url"])
+        for region, served in self.deployment.regions.items():
+            if fqdn.lower() == f"{served.rest_api_id}.execute-api.{region}.amazonaws.com".lower():
+                split = urlsplit(served.api_url)
                 return f"{split.scheme}://{split.netloc}"
         alias = self._alias_target(fqdn)
         found = self.target(alias) if alias else None
@@ -221,12 +228,12 @@ class DeployedState:
 
     def _alias_target(self, fqdn: str) -> str | None:
         """The alias target of ``fqdn``'s A record in the environment's zone; None without one."""
-        dns = self.deployment.get("dns")
-        if not dns or not fqdn:
+        dns = self.deployment.dns
+        if dns is None or not fqdn:
             return None
         name = fqdn.rstrip(".").lower() + "."
         if self._check_zone is None:  # the environment's zone outlives the deployment
-            self._check_zone = self._zone_id(dns["zone_name"])
+            self._check_zone = self._zone_id(dns.zone_name)
         pages = self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=self._check_zone)
         for page in pages:
             for raw in page["ResourceRecordSets"]:
@@ -351,7 +358,7 @@ class Evaluation:
 class Evaluator:
     """Route53's status of a check, from the checkers and the deployed configuration."""
 
-    def __init__(self, state: DeployedState, checker: HealthChecker, alarm_checks: dict[str, dict]) -> None:
+    def __init__(self, state: DeployedState, checker: HealthChecker, alarm_checks: dict[str, AlarmCheck]) -> None:
         self.state, self.checker, self.alarm_checks = state, checker, alarm_checks
 
     def evaluate(self, records: list[Record]) -> Evaluation:
@@ -396,11 +403,11 @@ class Evaluator:
         alarm = self.alarm_checks.get(check_id)
         if alarm is None:
             return True, "no alarm known for this check (Route53 would need its AlarmIdentifier)"
-        state = self.state.alarm_state(alarm["alarm_region"], alarm["alarm_name"])
+        state = self.state.alarm_state(alarm.alarm_region, alarm.alarm_name)
         if state == "INSUFFICIENT_DATA":
-            status = alarm.get("insufficient_data_health_status") or "LastKnownStatus"
-            return status != "Unhealthy", f"alarm {alarm['alarm_name']} INSUFFICIENT_DATA: {status}"
-        return state == "OK", f"alarm {alarm['alarm_name']} {state}"
+            status = alarm.insufficient_data_health_status or "LastKnownStatus"
+            return status != "Unhealthy", f"alarm {alarm.alarm_name} INSUFFICIENT_DATA: {status}"
+        return state == "OK", f"alarm {alarm.alarm_name} {state}"
 
 
 def choose(
@@ -423,19 +430,24 @@ class Router:
     """The rounds (records, evaluation, status file) and the choice per request."""
 
     def __init__(
-        self, deployment: dict, status_file: Path, scale: float, stop: threading.Event, rng: random.Random | None = None
+        self,
+        deployment: Deployment,
+        status_file: Path,
+        scale: float,
+        stop: threading.Event,
+        rng: random.Random | None = None,
     ) -> None:
         self.state = DeployedState(deployment)
         self.checker = HealthChecker(self.state, scale, stop)
         alarm_checks = {
-            check["id"]: check
-            for served in deployment["regions"].values()
-            if "alarm_check" in served
-            for check in [served["alarm_check"], *served.get("guard_checks", [])]
+            check.id: check
+            for served in deployment.regions.values()
+            if served.alarm_check is not None
+            for check in [served.alarm_check, *(served.guard_checks or ())]
         }
         self.evaluator = Evaluator(self.state, self.checker, alarm_checks)
         self.latency_order, self.status_file, self.scale, self.stop = (
-            deployment["latency_order"],
+            list(deployment.needed(deployment.latency_order, "latency_order", READER)),
             status_file,
             scale,
             stop,
@@ -557,9 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     deployment = deployment_file.load(args.deployment)
-    deployment_file.require(
-        deployment, ("global_url", "dns", "latency_order"), str(args.deployment), "the global router"
-    )
+    deployment.require(("global_url", "dns", "latency_order"), READER)
+    global_url = deployment.needed(deployment.global_url, "global_url", READER)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scale = time_scale()
@@ -567,9 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     router.round()
     period = max(MIN_ROUND_S, ROUND_PERIOD_S * scale)
     threading.Thread(target=router.rounds, args=(period,), daemon=True, name="rounds").start()
-    server = RouterServer(router, urlsplit(deployment["global_url"]).port)
+    server = RouterServer(router, deployment_file.port(global_url, "global_url"))
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-    print(json.dumps({"event": "started", "global_url": deployment["global_url"], "time_scale": scale}), flush=True)
+    print(json.dumps({"event": "started", "global_url": global_url, "time_scale": scale}), flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.shutdown()

@@ -70,13 +70,15 @@ def experiment_names() -> list[str]:
     return sorted(path.stem for path in EXPERIMENTS.glob("*.json"))
 
 
-def load_experiment(name: str, deployment: dict, overrides: dict, settings: ChaosConfig | None = None) -> dict:
+def load_experiment(
+    name: str, deployment: deployment_file.Deployment, overrides: dict, settings: ChaosConfig | None = None
+) -> dict:
     path = EXPERIMENTS / f"{name}.json"
     if not path.is_file():
         raise SystemExit(f"no experiment {name!r} (expected one of: {', '.join(experiment_names())})")
     experiment = json.loads(path.read_text())
     # The region the global name sends clients to first (the deployment file sorts its regions).
-    regions = deployment.get("latency_order") or list(deployment["regions"])
+    regions = deployment.latency_order or list(deployment.regions)
     experiment["configuration"] = {
         **experiment.get("configuration", {}),
         "primary_region": regions[0],
@@ -93,7 +95,7 @@ def wait_until_served(run: chaos_load.Run, timeout_s: float = 60.0) -> None:
     the issuer's keys again after a failure), and a run that starts broken measures nothing."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
-        status, _, _ = chaos_load.call(run.deployment["global_url"], "GET", "/items/chaos-ready", run.bearer())
+        status, _, _ = chaos_load.call(run.global_url, "GET", "/items/chaos-ready", run.bearer())
         if status in (200, 404):
             return
         time.sleep(0.5)
@@ -113,7 +115,7 @@ def settle(run: chaos_load.Run, threads: list, bound_s: float, clients: dict | N
     for thread in threads:
         thread.join(timeout=chaos_load.REQUEST_TIMEOUT_S + 5)
     if clients is None:
-        clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
+        clients = {region: aws_client("dynamodb", region, run.local().emulator_url) for region in run.regions}
     deadline = time.time() + bound_s
     while True:
         chaos_load.observe_once(run, clients)
@@ -133,7 +135,8 @@ def run(
     """``settings``: the environment's ``[chaos]`` section (its defaults when None)."""
     deployment = deployment_file.load(deployment_path)
     experiment = load_experiment(name, deployment, overrides or {}, settings)
-    scale = float(time_scale if time_scale is not None else deployment.get("time_scale", 1.0))
+    recorded = deployment.time_scale if deployment.time_scale is not None else 1.0
+    scale = float(time_scale if time_scale is not None else recorded)
     state_dir = Path(deployment_path).parent
     load = {**LOAD, **experiment["configuration"].get("load", {})}
     current = chaos_load.Run(deployment, state_dir, scale, smoke_token(deployment), load["token_refresh_s"])

@@ -34,7 +34,7 @@ def replication_pause(regions: list[str], duration_s: float) -> str:
 
 
 def _function_names(run: Run, region: str, routes: list[str] | None) -> list[str]:
-    functions = run.deployment["regions"][region]["functions"]
+    functions = run.local().regions[region].functions
     return [functions[route] for route in routes] if routes else ["*"]
 
 
@@ -76,14 +76,15 @@ def clear_faults() -> int:
 
 
 def _routing_check(run: Run, region: str) -> str:
-    served = run.deployment["regions"][region]
-    return served.get("routing_health_check_id") or served["health_check_id"]
+    served = run.local().regions[region]
+    check = served.routing_health_check_id or served.health_check_id
+    return run.local().needed(check, f"regions.{region}.health_check_id", "the chaos action")
 
 
 def _set_disabled(region: str, disabled: bool) -> str:
     run = current()
     check = _routing_check(run, region)
-    route53 = aws_client("route53", "us-east-1", run.deployment["emulator_url"])
+    route53 = aws_client("route53", "us-east-1", run.local().emulator_url)
     config = route53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]
     # The children again: moto's UpdateHealthCheck empties a calculated check's children when
     # the request does not name them (Route53 keeps them).
@@ -129,7 +130,7 @@ def conflicting_writes(items: int = 5, converge_within_s: float = 10.0) -> dict:
 
 
 def _write_all(run: Run, region: str, names: list[str], barrier: threading.Barrier) -> None:
-    url = run.deployment["regions"][region]["api_url"]
+    url = run.local().regions[region].api_url
     barrier.wait()
     for name in names:
         value = f"{region}/{run.run_id}"
@@ -153,8 +154,8 @@ _SAVED_ENVIRONMENTS: dict[str, dict] = {}
 
 def _authorizer_function(run: Run, region: str) -> str:
     """The function behind the region's API authorizer, from API Gateway's deployed state."""
-    rest_api = run.deployment["regions"][region]["rest_api_id"]
-    client = aws_client("apigateway", region, run.deployment["emulator_url"])
+    rest_api = run.local().regions[region].rest_api_id
+    client = aws_client("apigateway", region, run.local().emulator_url)
     uri = client.get_authorizers(restApiId=rest_api)["items"][0]["authorizerUri"]
     return uri.split("/functions/")[1].split("/invocations")[0]
 
@@ -165,7 +166,7 @@ def shorten_key_cache(region: str, max_age_s: float = 1) -> str:
     than ``max_age_s`` (wall seconds) are refused: an issuer outage beyond the cache."""
     run = current()
     function = _authorizer_function(run, region)
-    client = aws_client("lambda", region, run.deployment["emulator_url"])
+    client = aws_client("lambda", region, run.local().emulator_url)
     variables = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
     _SAVED_ENVIRONMENTS.setdefault(function, dict(variables))
     shortened = {**variables, "JWKS_MAX_AGE_SECONDS": str(int(max_age_s))}
@@ -178,7 +179,7 @@ def restore_key_cache(region: str) -> str:
     run = current()
     function = _authorizer_function(run, region)
     if function in _SAVED_ENVIRONMENTS:
-        client = aws_client("lambda", region, run.deployment["emulator_url"])
+        client = aws_client("lambda", region, run.local().emulator_url)
         client.update_function_configuration(
             FunctionName=function, Environment={"Variables": _SAVED_ENVIRONMENTS.pop(function)}
         )

@@ -8,10 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from local.alarm_evaluator import Rule, metric_alarms
 from local.emulator import AwsClient, aws_client
 from local.replicator import METRIC_NAME, METRIC_NAMESPACE
+
+if TYPE_CHECKING:
+    from local.deployment_file import Deployment
 
 POLL_S = 0.1
 
@@ -66,9 +70,11 @@ class AlarmWatch:
         return next((when for when, state in self.states if state == "ALARM" and when >= since), None)
 
 
-def watch(deployment: dict, source: str, receiving_region: str, scale: float) -> AlarmWatch:
-    client = aws_client("cloudwatch", source, deployment["emulator_url"])
-    alarm = replication_alarm(client, deployment["table_name"], receiving_region)
+def watch(deployment: Deployment, source: str, receiving_region: str, scale: float) -> AlarmWatch:
+    client = aws_client("cloudwatch", source, deployment.emulator_url)
+    alarm = replication_alarm(
+        client, deployment.needed(deployment.table_name, "table_name", "the alarm watch"), receiving_region
+    )
     rule = Rule.of(alarm, scale)
     return AlarmWatch(client, alarm["AlarmName"], (rule.periods + 1) * rule.period_s + 1.0)
 
@@ -89,14 +95,14 @@ def outcome(alarm: AlarmWatch, fault: tuple[float, float] | None) -> tuple[bool,
     return True, f"{words}, OK {cleared - ended:.1f} s after it"
 
 
-def begin(experiment: dict, deployment: dict) -> AlarmWatch | None:
+def begin(experiment: dict, deployment: Deployment) -> AlarmWatch | None:
     """The watch of the alarm the experiment expects (``expect_replication_alarm``: the
     primary's table toward the secondary, the direction the load's writes take), started once
     an earlier run's fault has left its evaluation range; None when it expects none."""
     config = experiment["configuration"]
     if not config.get("expect_replication_alarm"):
         return None
-    scale = float(deployment.get("time_scale", 1.0))
+    scale = deployment.time_scale if deployment.time_scale is not None else 1.0
     alarm = watch(deployment, config["primary_region"], config["secondary_region"], scale)
     alarm.wait_for("OK", alarm.settle_s)
     alarm.start()

@@ -182,15 +182,24 @@ def reset() -> None:
 # --- the run ----------------------------------------------------------------------------
 
 
-def deployment_of(config: EnvironmentConfig) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class AwsEndpoints:
+    """What the load and the observer need of a real environment (ops/chaos_load.py's ``Served``)."""
+
+    global_url: str
+    regions: tuple[str, ...]
+    table_name: str
+
+
+def deployment_of(config: EnvironmentConfig) -> AwsEndpoints:
     """What the load and the observer need, from the environment file (no emulator)."""
     if config.domain is None:
         raise SystemExit(f"{config.environment}: no [domain]; make chaos needs the global name")
-    return {
-        "global_url": f"https://{config.domain.record_name}",
-        "regions": {region: {} for region in config.regions},
-        "table_name": f"{config.project}-{config.environment}-{config.table.name}",
-    }
+    return AwsEndpoints(
+        global_url=f"https://{config.domain.record_name}",
+        regions=tuple(config.regions),
+        table_name=f"{config.project}-{config.environment}-{config.table.name}",
+    )
 
 
 def load_experiment(name: str, config: EnvironmentConfig, thresholds: dict) -> dict:

@@ -20,14 +20,19 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from local.deployment_file import Deployment
 from local.emulator import aws_client
 from ops.smoke import smoke_token
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from pathlib import Path
+
+T = TypeVar("T")
+READER = "a chaos run"
 
 OBSERVE_S = 0.25
 REQUEST_TIMEOUT_S = 10.0
@@ -51,6 +56,20 @@ class Request:
         return self.status == 0 or self.status >= 500 or self.status in (401, 403, 429)
 
 
+class Served(Protocol):
+    """What the load and the observer read of what was deployed: the local deployment file's
+    ``Deployment``, or a real environment's (ops/chaos_aws.py's ``AwsEndpoints``)."""
+
+    @property
+    def global_url(self) -> str | None: ...
+
+    @property
+    def regions(self) -> Collection[str]: ...
+
+    @property
+    def table_name(self) -> str | None: ...
+
+
 @dataclass
 class Window:
     kind: str
@@ -63,7 +82,7 @@ class Window:
 class Run:
     """Everything one chaos run recorded; lists only grow (read without a lock is safe)."""
 
-    deployment: dict
+    deployment: Served
     state_dir: Path
     time_scale: float
     token: str | None
@@ -83,7 +102,28 @@ class Run:
 
     @property
     def regions(self) -> list[str]:
-        return list(self.deployment["regions"])
+        return list(self.deployment.regions)
+
+    @property
+    def global_url(self) -> str:
+        return self._needed(self.deployment.global_url, "global_url")
+
+    @property
+    def table_name(self) -> str:
+        return self._needed(self.deployment.table_name, "table_name")
+
+    def local(self) -> Deployment:
+        """The local deployment, for the faults only the emulator can inject."""
+        if not isinstance(self.deployment, Deployment):
+            raise SystemExit(f"{READER} on a real environment cannot do this (it needs the local deployment)")
+        return self.deployment
+
+    def _needed(self, value: T | None, name: str) -> T:
+        if isinstance(self.deployment, Deployment):
+            return self.deployment.needed(value, name, READER)
+        if value is None:
+            raise SystemExit(f"{READER} needs {name}")
+        return value
 
     def scaled(self, seconds: float) -> float:
         return float(seconds) * self.time_scale
@@ -91,7 +131,8 @@ class Run:
     def bearer(self) -> str | None:
         if self.token_refresh_s > 0 and time.time() - self._minted > self.token_refresh_s:
             with self.lock:
-                self.token, self._minted = smoke_token(self.deployment), time.time()
+                local = self.deployment if isinstance(self.deployment, Deployment) else None
+                self.token, self._minted = smoke_token(local), time.time()
         return self.token
 
     def record(self, request: Request) -> None:
@@ -152,7 +193,7 @@ def timed_call(
 
 
 def write_loop(run: Run, rate: float, until: float) -> None:
-    url, sequence = run.deployment["global_url"], 0
+    url, sequence = run.global_url, 0
     while not run.stop.is_set() and time.time() < until and len(run.requests) < MAX_REQUESTS:
         item_id = f"chaos-{run.run_id}-{sequence}"
         sequence += 1
@@ -164,7 +205,7 @@ def write_loop(run: Run, rate: float, until: float) -> None:
 
 
 def read_loop(run: Run, rate: float, until: float) -> None:
-    url, rng = run.deployment["global_url"], random.Random(1)
+    url, rng = run.global_url, random.Random(1)
     while not run.stop.is_set() and time.time() < until and len(run.requests) < MAX_REQUESTS:
         with run.lock:
             recent = list(run.acked)[-50:]
@@ -180,14 +221,14 @@ def observe_loop(run: Run, clients: dict | None = None) -> None:
     """Replication as the tables hold it (``clients``: region -> DynamoDB client; default the
     emulator's), and the router's view of health."""
     if clients is None:
-        clients = {region: aws_client("dynamodb", region, run.deployment["emulator_url"]) for region in run.regions}
+        clients = {region: aws_client("dynamodb", region, run.local().emulator_url) for region in run.regions}
     while not run.stop.is_set():
         observe_once(run, clients)
         run.stop.wait(OBSERVE_S)
 
 
 def observe_once(run: Run, clients: dict) -> None:
-    table, now = run.deployment["table_name"], time.time()
+    table, now = run.table_name, time.time()
     with run.lock:
         items = list(run.acked) + list(run.conflicts)
     for region, client in clients.items():

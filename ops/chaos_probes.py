@@ -65,10 +65,10 @@ def conflict_values(run: Run, regions: list[str]) -> dict[str, dict[str, str | N
     """item -> region -> the value its table holds now."""
     if not run.conflicts:
         return {}  # nothing to read (and on AWS no emulator to read it from)
-    table = run.deployment["table_name"]
+    table = run.table_name
     values: dict[str, dict[str, str | None]] = {}
     for region in regions:
-        client = aws_client("dynamodb", region, run.deployment["emulator_url"])
+        client = aws_client("dynamodb", region, run.local().emulator_url)
         for item in list(run.conflicts):
             found = client.get_item(TableName=table, Key={"item_id": {"S": item}}, ConsistentRead=True).get("Item")
             values.setdefault(item, {})[region] = found["value"]["S"] if found and "value" in found else None

@@ -429,7 +429,7 @@ def write_deployment_file(
     state_dir: Path,
     config: EnvironmentConfig,
     auth: dict | None = None,
-) -> dict:
+) -> deployment_file.Deployment:
     """``.emulator/deployment.json`` from Terraform's outputs, with a free loopback port
     chosen for each region's gateway and for the global router (docs/local-stand-in.md, "The deployment file")."""
     account_id = emu.aws_client("sts", "us-east-1", state.emulator_url).get_caller_identity()["Account"]
@@ -457,14 +457,13 @@ def write_deployment_file(
         more["global_url"] = f"http://{emu.LOOPBACK}:{emu.free_port()}"
         more["dns"] = {"zone_name": config.domain.zone_name, "record_name": config.domain.record_name}
     deployment = deployment_file.build(state.emulator_url, account_id, stack_dir.resolve(), regions, **more)
-    deployment_file.write(state_dir / "deployment.json", deployment)
-    return deployment
+    return deployment_file.write(state_dir / "deployment.json", deployment)
 
 
-def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> dict[str, str]:
+def start_gateways(deployment: deployment_file.Deployment, state: emu.RunState, state_dir: Path) -> dict[str, str]:
     """One local API Gateway process per region, serving what the emulator holds; returns
     region -> base URL (with the stage) once each one accepts connections."""
-    for region in deployment["regions"]:
+    for region in deployment.regions:
         proc = emu.spawn(
             [
                 sys.executable,
@@ -478,17 +477,17 @@ def start_gateways(deployment: dict, state: emu.RunState, state_dir: Path) -> di
             state_dir / f"gateway-{region}.log",
             {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
         )
-        state.apis[region] = {"pid": proc.pid, "url": deployment["regions"][region]["api_url"]}
+        state.apis[region] = {"pid": proc.pid, "url": deployment.regions[region].api_url}
         state.save()
-    for region, served in deployment["regions"].items():
-        if not emu.wait_for_port(served["api_url"], TIMEOUTS["api"]):
+    for region, served in deployment.regions.items():
+        if not emu.wait_for_port(served.api_url, TIMEOUTS["api"]):
             raise DeployError(
                 f"the local gateway for {region} did not start; see {state_dir / f'gateway-{region}.log'}"
             )
-    return {region: served["api_url"] for region, served in deployment["regions"].items()}
+    return {region: served.api_url for region, served in deployment.regions.items()}
 
 
-def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> None:
+def start_replicator(deployment: deployment_file.Deployment, state: emu.RunState, state_dir: Path) -> None:
     """local/replicator.py, then wait until the health sentinel Terraform wrote in the
     primary has reached every region (the health check of every region needs it)."""
     proc = emu.spawn(
@@ -501,10 +500,11 @@ def start_replicator(deployment: dict, state: emu.RunState, state_dir: Path) -> 
     from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
 
     deadline = time.monotonic() + TIMEOUTS["replicated"]
-    for region in deployment["regions"]:
+    table = deployment.needed(deployment.table_name, "table_name", "the replicator")
+    for region in deployment.regions:
         client = emu.aws_client("dynamodb", region, state.emulator_url)
         key = {PARTITION_KEY: {"S": HEALTH_SENTINEL_ID}}
-        while "Item" not in client.get_item(TableName=deployment["table_name"], Key=key, ConsistentRead=True):
+        while "Item" not in client.get_item(TableName=table, Key=key, ConsistentRead=True):
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise DeployError(
                     f"the replicator did not copy the health sentinel to {region}; see {state_dir / 'replicator.log'}"
@@ -524,18 +524,19 @@ def start_alarm_evaluator(state: emu.RunState, state_dir: Path) -> None:
     state.save()
 
 
-def start_router(deployment: dict, state: emu.RunState, state_dir: Path) -> str:
+def start_router(deployment: deployment_file.Deployment, state: emu.RunState, state_dir: Path) -> str:
     """local/router.py on the deployment's global URL, once it answers."""
+    global_url = deployment.needed(deployment.global_url, "global_url", "the global router")
     proc = emu.spawn(
         [sys.executable, "-m", "local.router", "--deployment", str(state_dir / "deployment.json")],
         state_dir / "router.log",
         {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
     )
-    state.processes["router"] = {"pid": proc.pid, "url": deployment["global_url"]}
+    state.processes["router"] = {"pid": proc.pid, "url": global_url}
     state.save()
-    if not emu.wait_for_port(deployment["global_url"], TIMEOUTS["api"]):
+    if not emu.wait_for_port(global_url, TIMEOUTS["api"]):
         raise DeployError(f"the global router did not start; see {state_dir / 'router.log'}")
-    return deployment["global_url"]
+    return global_url
 
 
 def down(
@@ -682,7 +683,9 @@ def plan(stack_dir: Path, env: dict[str, str], log_dir: Path) -> Path:
     return plan_file
 
 
-def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, phase: Phase) -> dict:
+def serve_local(
+    deployment: Deployment, state: emu.RunState, state_dir: Path, phase: Phase
+) -> deployment_file.Deployment:
     """The deployment file, a gateway per region, the replicator, and the global router;
     returns what the deployment file says."""
     served = write_deployment_file(
@@ -702,9 +705,9 @@ def serve_local(deployment: Deployment, state: emu.RunState, state_dir: Path, ph
     phase.note(f"replicator: every region's stream (log: {state_dir / 'replicator.log'})")
     start_alarm_evaluator(state, state_dir)
     phase.note(f"alarm evaluator: the replication alarms (log: {state_dir / 'alarm-evaluator.log'})")
-    if "global_url" in served:
+    if served.global_url is not None:
         deployment.global_url = start_router(served, state, state_dir)
-        phase.note(f"global URL: {deployment.global_url} (TIME_SCALE {served['time_scale']:g})")
+        phase.note(f"global URL: {deployment.global_url} (TIME_SCALE {served.time_scale:g})")
     return served
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 # How a target sends one HTTP request (ops/smoke.py's, or a test's).
 Request = Callable[..., smoke.Response]
 
+DRILL = "the drill"  # the reader, in a deployment file's errors
+
 # Route53 considers an endpoint healthy when more than 18% of its health checkers do.
 HEALTHY_CHECKER_SHARE = 0.18
 # GetHealthCheckStatus "is intended for development, not high query rates": every 5 s.
@@ -63,34 +65,39 @@ class LocalTarget:
 
     def __init__(self, deployment_path: Path, request: Request = smoke.request) -> None:
         self.deployment = deployment_file.load(deployment_path)
-        deployment_file.require(self.deployment, ("global_url", "time_scale"), str(deployment_path), "the drill")
+        self.deployment.require(("global_url", "time_scale"), DRILL)
+        self.global_url = self.deployment.needed(self.deployment.global_url, "global_url", DRILL)
+        self.scale = self.deployment.needed(self.deployment.time_scale, "time_scale", DRILL)
         self.status_file = Path(deployment_path).parent / "router-status.json"
-        self.regions = list(self.deployment["latency_order"])
-        self.scale = float(self.deployment["time_scale"])
+        self.regions = list(self.deployment.needed(self.deployment.latency_order, "latency_order", DRILL))
         self.request = request
         # Items are written through the global name with a token from the local issuer.
         from ops.smoke import smoke_token
 
         self.token = smoke_token(self.deployment)
-        endpoint = self.deployment["emulator_url"]
+        endpoint = self.deployment.emulator_url
         self.route53 = aws_client("route53", "us-east-1", endpoint)
-        self._lambda = {region: aws_client("lambda", region, endpoint) for region in self.deployment["regions"]}
+        self._lambda = {region: aws_client("lambda", region, endpoint) for region in self.deployment.regions}
 
     @property
     def poll_s(self) -> float:
         return max(0.02, min(1.0, self.http_check(self.regions[0]).interval_s * self.scale / 10))
 
     def health_function(self, region: str) -> tuple[AwsClient, str]:
-        return self._lambda[region], self.deployment["regions"][region]["functions"]["health"]
+        return self._lambda[region], self.deployment.regions[region].functions["health"]
+
+    def _check_id(self, region: str, name: str) -> str:
+        """A region's ``health_check_id`` or ``routing_health_check_id``."""
+        return self.deployment.needed(getattr(self.deployment.regions[region], name), f"regions.{region}.{name}", DRILL)
 
     def http_check(self, region: str) -> HttpCheck:
-        config = self.route53.get_health_check(HealthCheckId=self.deployment["regions"][region]["health_check_id"])[
-            "HealthCheck"
-        ]["HealthCheckConfig"]
+        config = self.route53.get_health_check(HealthCheckId=self._check_id(region, "health_check_id"))["HealthCheck"][
+            "HealthCheckConfig"
+        ]
         return HttpCheck(float(config["RequestInterval"]), int(config["FailureThreshold"]))
 
     def routing_check_id(self, region: str) -> str:
-        return self.deployment["regions"][region]["routing_health_check_id"]
+        return self._check_id(region, "routing_health_check_id")
 
     def marked_healthy(self, region: str) -> tuple[bool | None, str]:
         """The router's view (its status file), as Route53's would be."""
@@ -99,22 +106,22 @@ class LocalTarget:
         except (OSError, ValueError) as err:
             return None, f"no router status ({err})"
         healthy = status["regions"].get(region, {}).get("healthy")
-        endpoint = status["endpoints"].get(self.deployment["regions"][region]["health_check_id"], {})
+        endpoint = status["endpoints"].get(self._check_id(region, "health_check_id"), {})
         return healthy, f"router: {'healthy' if healthy else 'unhealthy'}; last check {endpoint.get('last_result')}"
 
     def global_region(self) -> tuple[str | None, str]:
-        response = self.request("GET", self.deployment["global_url"] + "/health", timeout=10)
+        response = self.request("GET", self.global_url + "/health", timeout=10)
         region = response.headers.get(SERVED_BY_HEADER)
-        return region, f"{self.deployment['global_url']} answered from {region} (HTTP {response.status})"
+        return region, f"{self.global_url} answered from {region} (HTTP {response.status})"
 
     def write_item(self, item_id: str) -> str | None:
         response = self.request(
-            "POST", self.deployment["global_url"] + "/items", {"item_id": item_id, "drill": True}, token=self.token
+            "POST", self.global_url + "/items", {"item_id": item_id, "drill": True}, token=self.token
         )
         return (response.json() or {}).get("origin_region") if response.status in (200, 201) else None
 
     def delete_item(self, item_id: str) -> None:
-        self.request("DELETE", f"{self.deployment['global_url']}/items/{item_id}", token=self.token)
+        self.request("DELETE", f"{self.global_url}/items/{item_id}", token=self.token)
 
 
 class AwsTarget:

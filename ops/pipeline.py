@@ -301,10 +301,10 @@ def invoke_urls(config: EnvironmentConfig) -> dict[str, str]:
 
         path = Path(os.environ.get(DEPLOYMENT_FILE_VARIABLE) or PROJECT_DIR / ".emulator" / "deployment.json")
         try:
-            regions = deployment_file.load(path)["regions"]
+            regions = deployment_file.load(path).regions
         except deployment_file.DeploymentFileError as err:
             raise PipelineError(f"{err} (deploy the local environment first: make deploy)") from err
-        return {region: value["api_url"] for region, value in regions.items()}
+        return {region: value.api_url for region, value in regions.items()}
     stack_dir = PROJECT_DIR / "cdktf.out" / "stacks" / config.stack_name
     regions = terraform_json(["output", "-json", "-no-color"], stack_dir)["regions"]["value"]
     return {region: value["invoke_url"] for region, value in regions.items()}

@@ -31,9 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from local import deployment_file
+
+if TYPE_CHECKING:
+    from local.deployment_file import Deployment
 
 # How long a real deployment's replication may take before the smoke check fails: global
 # tables replicate within about a second, usually; a smoke check is no latency test.
@@ -310,7 +313,7 @@ def urls_from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
             deployment = deployment_file.load(args.deployment)
         except deployment_file.DeploymentFileError as err:
             parser.error(str(err))
-        urls.update({region: served["api_url"] for region, served in deployment["regions"].items()})
+        urls.update({region: served.api_url for region, served in deployment.regions.items()})
     for pair in args.url or []:
         region, sep, url = pair.partition("=")
         if not sep or not url.startswith(("http://", "https://")):
@@ -321,10 +324,10 @@ def urls_from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
     return urls
 
 
-def smoke_token(deployment: dict | None) -> str | None:
+def smoke_token(deployment: Deployment | None) -> str | None:
     """A token with every route scope from the local issuer, or SMOKE_TOKEN for a real
     environment (a client-credentials token of its issuer; never printed)."""
-    if deployment and deployment.get("auth"):
+    if deployment is not None and deployment.auth is not None:
         from local import issuer as local_issuer
 
         return local_issuer.mint(local_issuer.from_deployment(deployment), "items:read items:write")
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     urls = urls_from_arguments(parser, args)
     deployment = deployment_file.load(args.deployment) if args.deployment else None
 
-    global_url = args.global_url or (deployment.get("global_url") if deployment else None)
+    global_url = args.global_url or (deployment.global_url if deployment else None)
     checks = smoke(urls, args.timeout, smoke_token(deployment), global_url, args.replication_bound)
     print(format_checks(checks))
     passed = sum(check.ok for check in checks)

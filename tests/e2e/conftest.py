@@ -21,6 +21,6 @@ def local(tmp_path_factory, terraform_bin):
 
 
 @pytest.fixture(scope="module")
-def described(local: LocalDeployment) -> dict:
+def described(local: LocalDeployment) -> deployment_file.Deployment:
     """The deployment file `make deploy` wrote, read as scripts read it."""
     return deployment_file.load(local.state_dir / "deployment.json")

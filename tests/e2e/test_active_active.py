@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ from ops import smoke
 from ops import terraform as tf
 from ops.smoke import smoke_token
 from tests.e2e.local_deployment import TIME_SCALE
+
+if TYPE_CHECKING:
+    from local import deployment_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 
@@ -48,7 +52,7 @@ def until(predicate, timeout: float) -> float | None:
 
 
 def stored(described, region: str, item_id: str) -> dict | None:
-    response = call(described, "GET", f"{described['regions'][region]['api_url']}/items/{item_id}")
+    response = call(described, "GET", f"{described.regions[region].api_url}/items/{item_id}")
     if response.status != 200:
         return None
     body = response.json()
@@ -59,9 +63,7 @@ def stored(described, region: str, item_id: str) -> dict | None:
 def test_a_write_in_one_region_is_readable_in_every_other_within_the_bound(local, described):
     for source in local.config.regions:
         item_id = f"lag-{source}-{time.time_ns()}"
-        created = call(
-            described, "POST", f"{described['regions'][source]['api_url']}/items", {"item_id": item_id, "n": 1}
-        )
+        created = call(described, "POST", f"{described.regions[source].api_url}/items", {"item_id": item_id, "n": 1})
         assert created.status == 201
         for other in local.config.regions:
             expected = created.json()
@@ -72,11 +74,9 @@ def test_a_write_in_one_region_is_readable_in_every_other_within_the_bound(local
 def test_a_delete_propagates(local, described):
     primary, secondary = regions(local)
     item_id = f"delete-{time.time_ns()}"
-    assert (
-        call(described, "POST", f"{described['regions'][primary]['api_url']}/items", {"item_id": item_id}).status == 201
-    )
+    assert call(described, "POST", f"{described.regions[primary].api_url}/items", {"item_id": item_id}).status == 201
     assert until(lambda: stored(described, secondary, item_id) is not None, LAG_BOUND_S) is not None
-    assert call(described, "DELETE", f"{described['regions'][secondary]['api_url']}/items/{item_id}").status == 204
+    assert call(described, "DELETE", f"{described.regions[secondary].api_url}/items/{item_id}").status == 204
     assert until(lambda: stored(described, primary, item_id) is None, LAG_BOUND_S) is not None
 
 
@@ -92,10 +92,7 @@ def test_concurrent_writes_to_one_key_in_two_regions_converge_everywhere(local, 
         ) -> None:
             start.wait()
             answers[region] = call(
-                described,
-                "POST",
-                f"{described['regions'][region]['api_url']}/items",
-                {"item_id": item_id, "writer": region},
+                described, "POST", f"{described.regions[region].api_url}/items", {"item_id": item_id, "writer": region}
             ).json()
 
         threads = [threading.Thread(target=write, args=(region,)) for region in (primary, secondary)]
@@ -117,7 +114,7 @@ def test_concurrent_writes_to_one_key_in_two_regions_converge_everywhere(local, 
 
 def test_the_global_url_answers_from_the_closest_healthy_region(local, described):
     primary, _ = regions(local)
-    response = call(described, "GET", described["global_url"] + "/health")
+    response = call(described, "GET", described.global_url + "/health")
     assert response.status == 200 and response.headers[SERVED_BY_HEADER] == primary == response.json()["region"]
 
 
@@ -141,8 +138,8 @@ def drill(local, *arguments: str) -> subprocess.CompletedProcess:
 
 def test_the_drill_fails_over_within_its_bound_recovers_and_puts_the_variable_back(local, described):
     primary, secondary = regions(local)
-    health = aws_client("lambda", primary, described["emulator_url"])
-    function = described["regions"][primary]["functions"]["health"]
+    health = aws_client("lambda", primary, described.emulator_url)
+    function = described.regions[primary].functions["health"]
     before = health.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
     result = drill(local)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -159,7 +156,7 @@ def test_the_drill_fails_over_within_its_bound_recovers_and_puts_the_variable_ba
 
 def test_an_evacuated_region_leaves_the_global_url_until_restored_and_the_plan_stays_empty(local, described):
     primary, secondary = regions(local)
-    served = lambda: call(described, "GET", described["global_url"] + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
+    served = lambda: call(described, "GET", described.global_url + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
     evacuated = drill(local, "--evacuate", primary)
     try:
         assert evacuated.returncode == 0 and f"{primary} evacuated" in evacuated.stdout, (
@@ -181,13 +178,13 @@ def test_an_evacuated_region_leaves_the_global_url_until_restored_and_the_plan_s
     assert_flat_and_restored(described, primary)
 
 
-def assert_flat_and_restored(described: dict, region: str) -> None:
+def assert_flat_and_restored(described: deployment_file.Deployment, region: str) -> None:
     """As deployed: the routing check's children are g HTTPS and g alarm checks, none
     calculated (AWS refuses that), and --restore put back g + 1, not 2."""
-    route53 = aws_client("route53", "us-east-1", described["emulator_url"])
-    config = route53.get_health_check(HealthCheckId=described["regions"][region]["routing_health_check_id"])[
-        "HealthCheck"
-    ]["HealthCheckConfig"]
+    route53 = aws_client("route53", "us-east-1", described.emulator_url)
+    config = route53.get_health_check(HealthCheckId=described.regions[region].routing_health_check_id)["HealthCheck"][
+        "HealthCheckConfig"
+    ]
     kinds = sorted(
         route53.get_health_check(HealthCheckId=child)["HealthCheck"]["HealthCheckConfig"]["Type"]
         for child in config["ChildHealthChecks"]
@@ -202,13 +199,13 @@ def test_the_regions_5xx_rate_takes_it_out_of_the_global_url_only_when_it_counts
     authorizer (docs/production-signals.md); alarm states are set through CloudWatch (moto
     evaluates no alarms, and starts them OK: traffic under the floor)."""
     primary, secondary = regions(local)
-    checks = described["regions"][primary]
-    rate, (traffic, authorizer) = checks["alarm_check"], checks["guard_checks"]
-    cloudwatch = aws_client("cloudwatch", rate["alarm_region"], described["emulator_url"])
-    served = lambda: call(described, "GET", described["global_url"] + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
+    checks = described.regions[primary]
+    rate, (traffic, authorizer) = checks.alarm_check, checks.guard_checks
+    cloudwatch = aws_client("cloudwatch", rate.alarm_region, described.emulator_url)
+    served = lambda: call(described, "GET", described.global_url + "/health").headers[SERVED_BY_HEADER]  # noqa: E731
 
-    def set_state(alarm: dict, state: str) -> None:
-        cloudwatch.set_alarm_state(AlarmName=alarm["alarm_name"], StateValue=state, StateReason="e2e test")
+    def set_state(alarm: deployment_file.AlarmCheck, state: str) -> None:
+        cloudwatch.set_alarm_state(AlarmName=alarm.alarm_name, StateValue=state, StateReason="e2e test")
 
     set_state(rate, "ALARM")
     try:

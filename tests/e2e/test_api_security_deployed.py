@@ -42,20 +42,20 @@ def test_every_item_route_refuses_missing_expired_forged_and_foreign_tokens(desc
         local_issuer.mint(issuer, "items:read items:write", aud="someone-else"): 401,
         local_issuer.mint(issuer, "items:read items:write", "ES256")[:-6] + "AAAAAA": 401,  # bad signature
     }
-    for served in described["regions"].values():
+    for served in described.regions.values():
         for method, path in (("POST", "/items"), ("GET", "/items/x"), ("DELETE", "/items/x")):
             for token, status in bad.items():
-                answer = smoke.request(method, served["api_url"] + path, {} if method == "POST" else None, token=token)
+                answer = smoke.request(method, served.api_url + path, {} if method == "POST" else None, token=token)
                 assert (answer.status, answer.json()) == (status, {"message": "Unauthorized"}), (method, path)
 
 
 def test_each_route_needs_its_scope_and_one_token_serves_every_route_it_allows(described, issuer):
     reader = local_issuer.mint(issuer, "items:read", "ES256")
     writer = local_issuer.mint(issuer, "items:write")
-    for region, served in described["regions"].items():
+    for region, served in described.regions.items():
         # One id per region: the replicator copies each write to the other region, where the
         # same id would then be a replacement (200), not a creation (201).
-        base, item = served["api_url"], f"scoped-{region}-{time.time_ns()}"
+        base, item = served.api_url, f"scoped-{region}-{time.time_ns()}"
         denied = smoke.request("POST", base + "/items", {"item_id": item}, token=reader)
         assert (denied.status, denied.json()) == (403, {"message": "User is not authorized to access this resource"})
         assert smoke.request("POST", base + "/items", {"item_id": item}, token=writer).status == 201
@@ -70,7 +70,7 @@ def test_results_are_cached_per_token_for_the_ttl(local, described, issuer):
     """A second request with the same token does not invoke the authorizer (its log says so)."""
     region = local.config.regions[0]
     token = local_issuer.mint(issuer, "items:read")
-    base = described["regions"][region]["api_url"]
+    base = described.regions[region].api_url
     log = local.state_dir / f"gateway-{region}.log"
     before = log.read_text().count("token accepted")
     assert smoke.request("GET", base + "/items/cached", token=token).status == 404
@@ -80,8 +80,8 @@ def test_results_are_cached_per_token_for_the_ttl(local, described, issuer):
 
 def test_validation_and_cors_answer_as_api_gateway(described, issuer):
     writer = local_issuer.mint(issuer, "items:write")
-    for served in described["regions"].values():
-        base = served["api_url"]
+    for served in described.regions.values():
+        base = served.api_url
         invalid = smoke.request("POST", base + "/items", {"item_id": 7}, token=writer)
         assert (invalid.status, invalid.json()) == (400, {"message": "Invalid request body"})
         reserved = smoke.request("POST", base + "/items", {"served_by": "x"}, token=writer)
@@ -102,8 +102,8 @@ def test_cors_headers_of_get_post_404_and_403_for_an_allowed_and_another_origin(
     the handlers' answers echo an allowed Origin and never another; API Gateway's own 403 carries
     its gateway response's static header, which never names another origin either."""
     writer, reader = local_issuer.mint(issuer, "items:write items:read"), local_issuer.mint(issuer, "items:read")
-    for region, served in described["regions"].items():
-        base, item = served["api_url"], f"cors-{region}-{time.time_ns()}"
+    for region, served in described.regions.items():
+        base, item = served.api_url, f"cors-{region}-{time.time_ns()}"
         for origin in (ALLOWED_ORIGIN, OTHER_ORIGIN):
             headers = {"Origin": origin}
             answers = {
@@ -135,7 +135,7 @@ def test_schemathesis_finds_no_5xx_and_only_documented_answers(local, described,
         "run",
         str(schema),
         "--url",
-        described["regions"][region]["api_url"],
+        described.regions[region].api_url,
         "--header",
         f"Authorization: Bearer {token}",
         "--checks",

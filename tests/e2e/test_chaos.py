@@ -26,7 +26,7 @@ BROKEN = ["region-outage-pinned", "replication-pause-unrecovered", "lambda-error
 
 def test_the_shared_deployment_runs_at_the_small_time_scale(described):
     """The experiments' windows assume Route53's intervals at TIME_SCALE (failover in ~2 s)."""
-    assert described["time_scale"] == float(TIME_SCALE)
+    assert described.time_scale == float(TIME_SCALE)
 
 
 def run(local, tmp_path, name: str, overrides: dict | None = None) -> chaos.Result:

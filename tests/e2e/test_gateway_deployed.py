@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 STATEMENT_ID = "AllowApiGatewayInvoke"  # what the stack names its permissions
 
 
-def lambda_client(described: dict, region: str):
-    return aws_client("lambda", region, described["emulator_url"])
+def lambda_client(described: deployment_file.Deployment, region: str):
+    return aws_client("lambda", region, described.emulator_url)
 
 
 @contextmanager
@@ -53,14 +53,14 @@ def permission_replaced(client, function: str, source_arn: str | None):
 
 
 def test_the_deployment_file_describes_what_the_emulator_holds(local, described):
-    assert set(described["regions"]) == set(local.config.regions)
-    assert len(described["account_id"]) == 12 and described["account_id"].isdigit()
-    for region, served in described["regions"].items():
-        assert served["api_url"] == local.deployment.urls[region] and served["api_url"].endswith(f"/{served['stage']}")
-        apis = aws_client("apigateway", region, described["emulator_url"]).get_rest_apis()["items"]
-        assert served["rest_api_id"] in {api["id"] for api in apis}
-        assert set(served["functions"]) == set(deployment_file.FUNCTIONS)
-        for name in served["functions"].values():
+    assert set(described.regions) == set(local.config.regions)
+    assert len(described.account_id) == 12 and described.account_id.isdigit()
+    for region, served in described.regions.items():
+        assert served.api_url == local.deployment.urls[region] and served.api_url.endswith(f"/{served.stage}")
+        apis = aws_client("apigateway", region, described.emulator_url).get_rest_apis()["items"]
+        assert served.rest_api_id in {api["id"] for api in apis}
+        assert set(served.functions) == set(deployment_file.FUNCTIONS)
+        for name in served.functions.values():
             lambda_client(described, region).get_function_configuration(FunctionName=name)
 
 
@@ -77,21 +77,21 @@ def test_smoke_passes_in_every_region_through_the_gateway_reading_the_file(local
 
 
 def test_an_unknown_path_is_missing_authentication_token(described):
-    for served in described["regions"].values():
-        response = smoke.request("GET", served["api_url"] + "/nope")
+    for served in described.regions.values():
+        response = smoke.request("GET", served.api_url + "/nope")
         assert (response.status, response.json()) == (403, {"message": "Missing Authentication Token"})
-        assert smoke.request("PUT", served["api_url"] + "/health").status == 403
+        assert smoke.request("PUT", served.api_url + "/health").status == 403
 
 
 def test_get_follows_its_lambda_permission(local, described):
     """Removed: 500. Restored: 200. Back to the old form ending in {item_id}: 500 again."""
     region = local.config.regions[0]
-    served = described["regions"][region]
-    client, function = lambda_client(described, region), served["functions"]["get_item"]
+    served = described.regions[region]
+    client, function = lambda_client(described, region), served.functions["get_item"]
     token = smoke_token(described)
-    created = smoke.request("POST", served["api_url"] + "/items", {"item_id": "permission-probe"}, token=token)
+    created = smoke.request("POST", served.api_url + "/items", {"item_id": "permission-probe"}, token=token)
     assert created.status == 201, created.body
-    item_url = served["api_url"] + "/items/permission-probe"
+    item_url = served.api_url + "/items/permission-probe"
     try:
         assert smoke.request("GET", item_url, token=token).status == 200
         with permission_replaced(client, function, None):
@@ -121,18 +121,18 @@ def test_status_forced_on_one_regions_health_function(described, local):
     region answers 503 (forced), the other 200; the next request after the restore is 200."""
     forced_region, other_region = local.config.regions[:2]
     client = lambda_client(described, forced_region)
-    function = described["regions"][forced_region]["functions"]["health"]
+    function = described.regions[forced_region].functions["health"]
     variables = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
     assert "TABLE_NAME" in variables and "STATUS" not in variables
     client.update_function_configuration(
         FunctionName=function, Environment={"Variables": {**variables, "STATUS": "503"}}
     )
     try:
-        forced = smoke.request("GET", described["regions"][forced_region]["api_url"] + "/health")
+        forced = smoke.request("GET", described.regions[forced_region].api_url + "/health")
         assert forced.status == 503 and forced.json()["forced"] is True and forced.json()["region"] == forced_region
-        other = smoke.request("GET", described["regions"][other_region]["api_url"] + "/health")
+        other = smoke.request("GET", described.regions[other_region].api_url + "/health")
         assert other.status == 200 and other.json()["forced"] is False
     finally:
         client.update_function_configuration(FunctionName=function, Environment={"Variables": variables})
     assert client.get_function_configuration(FunctionName=function)["Environment"]["Variables"] == variables
-    assert smoke.request("GET", described["regions"][forced_region]["api_url"] + "/health").status == 200
+    assert smoke.request("GET", described.regions[forced_region].api_url + "/health").status == 200

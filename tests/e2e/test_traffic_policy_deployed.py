@@ -81,7 +81,7 @@ def stop_and_reap(local: LocalDeployment) -> None:
 
 
 @pytest.fixture(scope="module")
-def described(local: LocalDeployment) -> dict:
+def described(local: LocalDeployment) -> deployment_file.Deployment:
     return deployment_file.load(local.state_dir / "deployment.json")
 
 
@@ -99,7 +99,7 @@ def test_the_plan_after_the_apply_is_empty(local):
 
 
 def test_the_name_has_a_policy_record_and_no_alias_records(local, described):
-    route53 = aws_client("route53", "us-east-1", described["emulator_url"])
+    route53 = aws_client("route53", "us-east-1", described.emulator_url)
     zone = route53.list_hosted_zones_by_name(DNSName=local.config.domain.zone_name)["HostedZones"][0]["Id"]
     name = local.config.domain.record_name + "."
     records = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
@@ -108,7 +108,7 @@ def test_the_name_has_a_policy_record_and_no_alias_records(local, described):
     [instance] = [i for i in instances["TrafficPolicyInstances"] if i["Name"] == name]
     policy = route53.get_traffic_policy(Id=instance["TrafficPolicyId"], Version=instance["TrafficPolicyVersion"])
     document = json.loads(policy["TrafficPolicy"]["Document"])
-    routing_checks = {described["regions"][r]["routing_health_check_id"] for r in local.config.regions}
+    routing_checks = {described.regions[r].routing_health_check_id for r in local.config.regions}
     assert {entry["HealthCheck"] for entry in document["Rules"]["latency"]["Regions"]} == routing_checks
 
 

@@ -17,6 +17,7 @@ import pytest
 from local.alarm_evaluator import AlarmEvaluator, Rule
 from local.emulator import aws_client
 from local.replicator import METRIC_NAME, METRIC_NAMESPACE, LatencyPublisher, replicator_for
+from tests.local.deployments import typed
 from tests.local.moto_server import create_table, moto_server
 
 REGION, OTHER = "eu-west-1", "eu-central-1"
@@ -223,7 +224,7 @@ def test_the_replicator_publishes_replication_latency_in_the_source_region_and_p
     for region in (REGION, OTHER):
         create_table(server, region, table)
     paused = {"on": True}
-    replicator = replicator_for({"emulator_url": server, "table_name": table, "regions": {REGION: {}, OTHER: {}}})
+    replicator = replicator_for(typed(server, {REGION: {}, OTHER: {}}, table_name=table))
     replicator.blocked = lambda source, target: paused["on"]
     batches: list[dict] = []
     publisher = LatencyPublisher(server, [REGION, OTHER], table, replicator.write_log)

@@ -155,7 +155,9 @@ def served(tmp_path_factory):
         (assets / name / "code.zip").write_bytes(zipped)
     port = free_port()
     served_region = {"api_url": f"http://127.0.0.1:{port}/{STAGE}", "rest_api_id": api.id, "stage": STAGE}
-    deployment = deployment_file.build(endpoint, ACCOUNT, root / "stack", {REGION: {**served_region, "functions": {}}})
+    deployment = deployment_file.check(
+        deployment_file.build(endpoint, ACCOUNT, root / "stack", {REGION: {**served_region, "functions": {}}}), "test"
+    )
     with (root / "gateway.log").open("w") as log:
         gateway = local_gateway.gateway_for(deployment, REGION, root, log)
         server = local_gateway.make_server(gateway, port, log)

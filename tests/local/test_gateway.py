@@ -206,18 +206,21 @@ def deployed(tmp_path_factory):
     api.route("GET", "/default-throttled", echo)
     api.deploy()
     port = free_port()
-    deployment = deployment_file.build(
-        endpoint,
-        ACCOUNT,
-        root / "stack",
-        {
-            REGION: {
-                "api_url": f"http://127.0.0.1:{port}/{STAGE}",
-                "rest_api_id": api.id,
-                "stage": STAGE,
-                "functions": {},
-            }
-        },
+    deployment = deployment_file.check(
+        deployment_file.build(
+            endpoint,
+            ACCOUNT,
+            root / "stack",
+            {
+                REGION: {
+                    "api_url": f"http://127.0.0.1:{port}/{STAGE}",
+                    "rest_api_id": api.id,
+                    "stage": STAGE,
+                    "functions": {},
+                }
+            },
+        ),
+        "test",
     )
     with (root / "gateway.log").open("w") as log:
         gateway = local_gateway.gateway_for(deployment, REGION, root, log)

@@ -14,6 +14,7 @@ import pytest
 
 from local.emulator import aws_client
 from local.replicator import Change, Replicator, StreamReader, Version, digest, replicator_for
+from tests.local.deployments import typed
 from tests.local.moto_server import create_table, moto_server
 
 A, B = "eu-west-1", "eu-central-1"
@@ -33,7 +34,7 @@ def setup(server):
         create_table(server, region, table)
     clients = {region: aws_client("dynamodb", region, server) for region in (A, B)}
     log = io.StringIO()
-    replicator = replicator_for({"emulator_url": server, "table_name": table, "regions": {A: {}, B: {}}}, log)
+    replicator = replicator_for(typed(server, {A: {}, B: {}}, table_name=table), log)
     return table, clients, replicator, log
 
 

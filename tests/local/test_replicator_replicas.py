@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
 from local.replicator import Replicator, replicator_for
+from tests.local.deployments import typed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,7 +63,7 @@ def replica_update(url: str, name: str, action: str) -> None:
 
 def replicator(url: str, name: str) -> tuple[Replicator, io.StringIO]:
     log = io.StringIO()
-    deployment = {"emulator_url": url, "table_name": name, "regions": {PRIMARY: {}, REPLICA: {}}}
+    deployment = typed(url, {PRIMARY: {}, REPLICA: {}}, table_name=name)
     return replicator_for(deployment, log), log
 
 

@@ -14,11 +14,13 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from local import front_door
+from local.deployment_file import AlarmCheck
 from local.emulator import aws_client
 from local.router import (
     ROUTER_WORKERS,
@@ -33,6 +35,7 @@ from local.router import (
     choose,
     probe,
 )
+from tests.local.deployments import typed
 from tests.local.moto_server import moto_server
 
 WEST, CENTRAL, EAST = "eu-west-1", "eu-central-1", "us-east-1"
@@ -187,18 +190,12 @@ def deployed(server, endpoint):
         CallerReference=str(uuid.uuid4()),
         HealthCheckConfig={"Type": "CALCULATED", "ChildHealthChecks": [http_id, alarm_id], "HealthThreshold": 2},
     )["HealthCheck"]["Id"]
-    deployment = {
-        "emulator_url": server,
-        "regions": {WEST: {"rest_api_id": api_id, "api_url": f"http://127.0.0.1:{endpoint.server_address[1]}/v1"}},
-    }
+    deployment = typed(
+        server, {WEST: {"rest_api_id": api_id, "api_url": f"http://127.0.0.1:{endpoint.server_address[1]}/v1"}}
+    )
     stop = threading.Event()
     state = DeployedState(deployment)
-    alarm = {
-        "id": alarm_id,
-        "alarm_name": alarm_name,
-        "alarm_region": WEST,
-        "insufficient_data_health_status": "Healthy",
-    }
+    alarm = AlarmCheck(id=alarm_id, alarm_name=alarm_name, alarm_region=WEST, insufficient_data_health_status="Healthy")
     evaluator = Evaluator(state, HealthChecker(state, scale=0.01, stop=stop), {alarm_id: alarm})
     yield {
         "route53": route53,
@@ -233,14 +230,15 @@ def test_the_calculated_check_follows_the_endpoint(deployed):
 
 
 def test_the_calculated_check_follows_the_5xx_alarm(deployed):
-    cloudwatch, name = deployed["cloudwatch"], deployed["alarm"]["alarm_name"]
+    cloudwatch, name = deployed["cloudwatch"], deployed["alarm"].alarm_name
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
     assert not healthy(deployed, "alarm") and not healthy(deployed)
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="test")
     assert healthy(deployed, "alarm") and healthy(deployed)
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="INSUFFICIENT_DATA", StateReason="test")
     assert healthy(deployed, "alarm")  # InsufficientDataHealthStatus Healthy
-    deployed["alarm"]["insufficient_data_health_status"] = "Unhealthy"
+    alarm = deployed["alarm"]
+    deployed["evaluator"].alarm_checks[alarm.id] = replace(alarm, insufficient_data_health_status="Unhealthy")
     assert not healthy(deployed, "alarm")
 
 
@@ -296,7 +294,7 @@ def global_url(server, tmp_path):
     upstream.daemon_threads = True
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     stop = threading.Event()
-    deployment = {"emulator_url": server, "regions": {}, "latency_order": [WEST]}
+    deployment = typed(server, {}, latency_order=[WEST])
     router = Router(deployment, tmp_path / "status.json", 1.0, stop)
     gateway = f"http://127.0.0.1:{upstream.server_address[1]}/v1"
     router.records = [Record(WEST, WEST, None, gateway, latency_region=WEST)]
@@ -423,7 +421,7 @@ def test_a_flat_routing_check_needs_every_https_copy_and_one_signal(deployed):
         HealthCheckConfig={key: http[key] for key in ("Type", "FullyQualifiedDomainName", "Port", "ResourcePath")}
         | {"RequestInterval": 10, "FailureThreshold": 2},
     )["HealthCheck"]["Id"]
-    traffic_name = f"{deployed['alarm']['alarm_name']}-requests"
+    traffic_name = f"{deployed['alarm'].alarm_name}-requests"
     cloudwatch.put_metric_alarm(
         AlarmName=traffic_name,
         Namespace="AWS/ApiGateway",
@@ -438,12 +436,9 @@ def test_a_flat_routing_check_needs_every_https_copy_and_one_signal(deployed):
         CallerReference=str(uuid.uuid4()),
         HealthCheckConfig={"Type": "CLOUDWATCH_METRIC", "AlarmIdentifier": {"Name": traffic_name, "Region": WEST}},
     )["HealthCheck"]["Id"]
-    deployed["evaluator"].alarm_checks[traffic_id] = {
-        "id": traffic_id,
-        "alarm_name": traffic_name,
-        "alarm_region": WEST,
-        "insufficient_data_health_status": "Unhealthy",
-    }
+    deployed["evaluator"].alarm_checks[traffic_id] = AlarmCheck(
+        id=traffic_id, alarm_name=traffic_name, alarm_region=WEST, insufficient_data_health_status="Unhealthy"
+    )
     ids["flat"] = route53.create_health_check(
         CallerReference=str(uuid.uuid4()),
         HealthCheckConfig={
@@ -458,12 +453,12 @@ def test_a_flat_routing_check_needs_every_https_copy_and_one_signal(deployed):
 
     state(traffic_name, "INSUFFICIENT_DATA")  # no claim of low traffic: the rate decides
     assert healthy(deployed, "flat")
-    state(deployed["alarm"]["alarm_name"], "ALARM")
+    state(deployed["alarm"].alarm_name, "ALARM")
     assert not healthy(deployed, "flat")
     state(traffic_name, "OK")  # under the floor: the rate does not count
     assert healthy(deployed, "flat")
     deployed["endpoint"].status = 503  # HTTPS down: both signals are not enough
-    state(deployed["alarm"]["alarm_name"], "OK")
+    state(deployed["alarm"].alarm_name, "OK")
     assert until(lambda: not healthy(deployed, "flat"))
 
 
@@ -622,11 +617,11 @@ def test_a_check_on_a_regions_own_name_reaches_the_gateway_its_record_domain_and
             ]
         },
     )
-    deployment = {
-        "emulator_url": server,
-        "regions": {WEST: {"rest_api_id": api_id, "api_url": "http://127.0.0.1:4321/v1"}},
-        "dns": {"zone_name": zone_name, "record_name": f"api.{zone_name}"},
-    }
+    deployment = typed(
+        server,
+        {WEST: {"rest_api_id": api_id, "api_url": "http://127.0.0.1:4321/v1"}},
+        dns={"zone_name": zone_name, "record_name": f"api.{zone_name}"},
+    )
     state = DeployedState(deployment)
     assert state.gateway_for_fqdn(name) == "http://127.0.0.1:4321/v1"
     assert state.gateway_for_fqdn(f"{CENTRAL}.api.{zone_name}") is None  # no record

@@ -16,6 +16,7 @@ from local import traffic_flow
 from local.emulator import aws_client
 from local.emulator_server import OneWriteRequestHandler, emulator_app
 from local.router import Router
+from tests.local.deployments import typed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -151,12 +152,12 @@ def deployed(emulator, tmp_path):
     route53.create_traffic_policy_instance(
         HostedZoneId=zone_id, Name=f"api.{zone_name}", TTL=60, TrafficPolicyId=policy["Id"], TrafficPolicyVersion=1
     )
-    deployment = {
-        "emulator_url": emulator,
-        "regions": regions,
-        "latency_order": [WEST, CENTRAL],
-        "dns": {"zone_name": zone_name, "record_name": f"api.{zone_name}"},
-    }
+    deployment = typed(
+        emulator,
+        regions,
+        latency_order=[WEST, CENTRAL],
+        dns={"zone_name": zone_name, "record_name": f"api.{zone_name}"},
+    )
     stop = threading.Event()
     yield Router(deployment, tmp_path / "status.json", 0.01, stop), route53, checks, tmp_path / "status.json"
     stop.set()

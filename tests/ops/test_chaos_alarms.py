@@ -12,6 +12,7 @@ import pytest
 from local.emulator import aws_client
 from local.replicator import METRIC_NAME, METRIC_NAMESPACE
 from ops import chaos_alarms
+from tests.local.deployments import typed
 from tests.local.moto_server import moto_server
 
 A, B = "eu-west-1", "eu-central-1"
@@ -41,7 +42,7 @@ def deployed(server):
             Threshold=60000,
             ComparisonOperator="GreaterThanThreshold",
         )
-    deployment = {"emulator_url": server, "table_name": table, "time_scale": 0.02}
+    deployment = typed(server, {A: {}, B: {}}, table_name=table, time_scale=0.02)
     return deployment, cloudwatch, f"{table}-replication-to-{B}"
 
 
@@ -87,7 +88,7 @@ def test_an_alarm_still_firing_at_the_end_fails(deployed):
 
 
 def test_an_experiment_that_expects_no_alarm_is_not_judged_by_one():
-    assert chaos_alarms.begin({"configuration": {}}, {}) is None
+    assert chaos_alarms.begin({"configuration": {}}, typed("http://127.0.0.1:9", {A: {}})) is None
     assert chaos_alarms.end(None, (0.0, 1.0)) == (True, None)
 
 

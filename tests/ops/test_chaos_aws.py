@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from chaoslib.experiment import ensure_experiment_is_valid, run_experiment  # type: ignore[import-untyped]
 
 from ops import chaos_aws, chaos_load
+from ops.chaos_aws import AwsEndpoints
 from ops.chaos_load import Request, Run
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def test_through_chaos_toolkit_a_method_that_times_out_is_rolled_back(aws, tmp_p
     """The experiment file as make chaos runs it: FIS still running when the wait gives up, so
     the rollback stops it; the hypothesis reads the load recorded through the global name."""
     fis, _ = aws
-    run = Run({"regions": {REGION: {}}, "table_name": "t", "global_url": "https://api"}, tmp_path, 1.0, None)
+    run = Run(AwsEndpoints(global_url="https://api", regions=(REGION,), table_name="t"), tmp_path, 1.0, None)
     now = time.time()
     run.requests += [Request(now - 30 + i * 0.2, "read", 200, REGION, 0.05, f"i{i}") for i in range(100)]
     chaos_load.set_current(run)

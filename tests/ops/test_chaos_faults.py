@@ -20,6 +20,7 @@ import pytest
 from local import faults, replicator
 from local.emulator import aws_client
 from local.replicator import replicator_for
+from tests.local.deployments import typed
 from tests.local.moto_server import create_table, moto_server
 
 A, B = "eu-west-1", "eu-central-1"
@@ -126,7 +127,7 @@ def test_the_replicator_holds_a_cut_off_region_s_records_and_delivers_them_on_re
         create_table(server, region, table)
     clients = {region: aws_client("dynamodb", region, server) for region in (A, B)}
     switches = faults.Faults(faults.path_for(tmp_path))
-    deployment = {"emulator_url": server, "table_name": table, "regions": {A: {}, B: {}}}
+    deployment = typed(server, {A: {}, B: {}}, table_name=table)
     replicating = replicator_for(deployment, io.StringIO(), switches)
     fault = faults.inject(tmp_path, "region-outage", 60, region=A)
     clients[A].put_item(TableName=table, Item=_item("from-a"))

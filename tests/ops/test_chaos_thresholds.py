@@ -14,9 +14,10 @@ from chaoslib.run import EventHandlerRegistry  # type: ignore[import-untyped]
 from modules.config.loader import ChaosConfig, parse_environment
 from ops import chaos, chaos_load
 from ops.chaos_load import Request, Run
+from tests.local.deployments import typed
 
 A, B = "eu-west-1", "eu-central-1"
-DEPLOYMENT = {"regions": {A: {}, B: {}}, "table_name": "t", "emulator_url": "http://127.0.0.1:1"}
+DEPLOYMENT = typed("http://127.0.0.1:1", {A: {}, B: {}}, table_name="t")
 
 
 @pytest.fixture

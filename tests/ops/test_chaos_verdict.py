@@ -15,6 +15,7 @@ from chaoslib.experiment import ensure_experiment_is_valid  # type: ignore[impor
 
 from ops import chaos, chaos_verdict
 from ops.chaos_load import Request, Run, Window
+from tests.local.deployments import typed
 
 A, B = "eu-west-1", "eu-central-1"
 LINE = re.compile(
@@ -23,7 +24,7 @@ LINE = re.compile(
 
 
 def a_run() -> Run:
-    deployment = {"regions": {A: {}, B: {}}, "table_name": "t", "emulator_url": "http://127.0.0.1:1"}
+    deployment = typed("http://127.0.0.1:1", {A: {}, B: {}}, table_name="t")
     return Run(deployment, Path(), 1.0, None)
 
 
