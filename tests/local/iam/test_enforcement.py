@@ -34,7 +34,7 @@ UNSIGNED_CONFIG = Config(signature_version=UNSIGNED)
 
 def serve(app) -> tuple[str, object]:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=OneWriteRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
 
 
@@ -178,7 +178,7 @@ def github(url, tmp_path_factory) -> Iterator[Path]:
     key_dir = tmp_path_factory.mktemp("issuer")
     issuer.create_keys(key_dir)
     server = issuer.make_server(key_dir, "http://127.0.0.1:0")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     web_identity.register_issuer(issuer.GITHUB_ISSUER, f"http://127.0.0.1:{server.server_port}/jwks.json")
     iam = aws_client("iam", REGION, url)
     provider = iam.create_open_id_connect_provider(Url=issuer.GITHUB_ISSUER, ClientIDList=[issuer.STS_AUDIENCE])
