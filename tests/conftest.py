@@ -183,6 +183,26 @@ def synthesized(app, all_configs):
 
 
 @pytest.fixture(scope="session")
+def bootstrap_synthesized(environment_configs, tmp_path_factory):
+    """The bootstrap stack's parsed ``cdk.tf.json`` as ``BACKEND_ENVIRONMENTS=bootstrap python
+    main.py`` writes it (every environment file, delivery.toml), synthesized in this process once
+    per session instead of in a subprocess per module (tests/delivery/test_bootstrap_synth.py's
+    slow test shows the two are equal). Read it, never change it: modules share it."""
+    from cdktf import App
+
+    import main
+    from modules.bootstrap.delivery import load_delivery
+    from modules.bootstrap.stack import add_bootstrap
+
+    outdir = tmp_path_factory.mktemp("bootstrap.out")
+    scratch = App(outdir=str(outdir))
+    delivery = load_delivery(PROJECT_DIR / "delivery.toml")
+    add_bootstrap(scratch, list(environment_configs.values()), delivery, PROJECT_DIR, main.build_app)
+    scratch.synth()
+    return json.loads((outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
 def terraform_bin():
     binary = shutil.which("terraform")
     if binary is None:
