@@ -20,7 +20,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bootstrap_doc(app, all_configs, tmp_path_factory):
+def bootstrap_doc(all_configs, tmp_path_factory):
     from cdktf import App, Testing
 
     import main
