@@ -70,9 +70,13 @@ TEST_WORKERS ?= 2
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
-# Everything except the Terraform, emulator and slow (whole-app subprocess) tests.
+# Everything except the Terraform, emulator and slow (whole-app subprocess) tests. Bytecode is
+# cached under build/pycache even where the shell sets PYTHONDONTWRITEBYTECODE: without a cache
+# each of pytest's three processes compiles every module and rewrites every test module's
+# asserts again (about 4 s of CPU each, a tenth of the run).
 test-fast: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not terraform and not e2e and not slow"
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache \
+		$(PY) -m pytest -n $(TEST_WORKERS) -m "not terraform and not e2e and not slow"
 
 bench: setup
 	$(PY) benchmarks/handlers.py

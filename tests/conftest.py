@@ -173,14 +173,64 @@ def synthesized_dir(app):
     return Path(app.outdir)
 
 
+def made_once_per_run(request: pytest.FixtureRequest, name: str, make):
+    """``make()``'s result (JSON text), made by the first of the run's xdist workers that asks
+    for it and read from a file by the others: a whole-app synth costs each worker seconds of
+    CPU (the binding, a node process, every stack), and the result is the same on each."""
+    if not hasattr(request.config, "workerinput"):
+        return make()  # one process: nothing to share
+    import fcntl
+
+    # The run's own directory, shared by its workers (pytest-N/, the parent of popen-gwN/).
+    root = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
+    path = root / f"{name}.json"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.is_file():
+            text = make()
+            path.with_suffix(".tmp").write_text(text, encoding="utf-8")
+            path.with_suffix(".tmp").replace(path)
+    return path.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
-def synthesized(app, all_configs):
-    """environment name -> parsed Terraform JSON of its stack (Testing.synth)."""
-    from cdktf import Testing
+def synthesized(request, all_configs):
+    """environment name -> parsed Terraform JSON of its stack (Testing.synth of the ``app``
+    fixture's stacks), synthesized once per run."""
+
+    def make() -> str:
+        from cdktf import Testing
+
+        app = request.getfixturevalue("app")
+        return json.dumps({name: Testing.synth(app.node.find_child(c.stack_name)) for name, c in all_configs.items()})
 
     return {
-        name: json.loads(Testing.synth(app.node.find_child(config.stack_name))) for name, config in all_configs.items()
+        name: json.loads(text) for name, text in json.loads(made_once_per_run(request, "synthesized", make)).items()
     }
+
+
+@pytest.fixture(scope="session")
+def bootstrap_synthesized(request, environment_configs, tmp_path_factory):
+    """The bootstrap stack's parsed ``cdk.tf.json`` as ``BACKEND_ENVIRONMENTS=bootstrap python
+    main.py`` writes it (every environment file, delivery.toml), synthesized in this process once
+    per run instead of in a subprocess per module (tests/delivery/test_bootstrap_synth.py's
+    slow test shows the two are equal). Read it, never change it: modules share it."""
+
+    def make() -> str:
+        from cdktf import App
+
+        import main
+        from modules.bootstrap.delivery import load_delivery
+        from modules.bootstrap.stack import add_bootstrap
+
+        outdir = tmp_path_factory.mktemp("bootstrap.out")
+        scratch = App(outdir=str(outdir))
+        delivery = load_delivery(PROJECT_DIR / "delivery.toml")
+        add_bootstrap(scratch, list(environment_configs.values()), delivery, PROJECT_DIR, main.build_app)
+        scratch.synth()
+        return (outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text(encoding="utf-8")
+
+    return json.loads(made_once_per_run(request, "bootstrap", make))
 
 
 @pytest.fixture(scope="session")

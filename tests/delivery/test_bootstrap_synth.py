@@ -14,12 +14,13 @@ import pytest
 
 from modules.bootstrap.delivery import DeliverySettings, load_delivery, split_bootstrap
 from modules.config.loader import ConfigError
+from tests.local.iam.bootstrap_policies import synthesize_bootstrap
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bootstrap_doc(app, all_configs, tmp_path_factory):
+def bootstrap_doc(all_configs, tmp_path_factory):
     from cdktf import App, Testing
 
     import main
@@ -142,6 +143,14 @@ def test_main_synthesizes_the_bootstrap_alone(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["bootstrap"]
+
+
+# Slow: main.py runs in a subprocess (the binding loaded again, every environment built).
+@pytest.mark.slow
+def test_the_session_bootstrap_synth_is_what_main_writes(bootstrap_synthesized, tmp_path):
+    """tests/conftest.py's ``bootstrap_synthesized``, which the fast policy tests read, is the
+    stack ``BACKEND_ENVIRONMENTS=bootstrap python main.py`` writes (the same JSON document)."""
+    assert synthesize_bootstrap(tmp_path) == bootstrap_synthesized
 
 
 @pytest.mark.parametrize(

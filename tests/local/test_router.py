@@ -111,7 +111,7 @@ def endpoint():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
     server.daemon_threads = True
     server.status = 200
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
@@ -292,7 +292,7 @@ def global_url(server, tmp_path):
     """A router serving one healthy latency record whose gateway is ``Upstream``."""
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     upstream.daemon_threads = True
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    threading.Thread(target=upstream.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     stop = threading.Event()
     deployment = typed(server, {}, latency_order=[WEST])
     router = Router(deployment, tmp_path / "status.json", 1.0, stop)

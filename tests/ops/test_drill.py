@@ -58,7 +58,7 @@ def world(configs):
     """Stubbed clients, a scripted resolver, the global name on loopback, a fake clock."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), GlobalName)
     server.region = WEST
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     clients = {
         "route53": boto3.client("route53", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"),
         "lambda": boto3.client("lambda", region_name=WEST, aws_access_key_id="x", aws_secret_access_key="x"),

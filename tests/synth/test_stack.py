@@ -616,14 +616,37 @@ def test_permission_source_arns_match_real_requests(env):
     )
 
 
-def _triggers(config, tmp_path) -> dict[str, str]:
-    """Synthesize one stack on its own and return its deployment triggers by region."""
-    from cdktf import Testing
+@pytest.fixture(scope="module")
+def packaged(all_configs, tmp_path_factory):
+    """The "weighted" stack's function and authorizer zips, built once for every synth below
+    (main.build_app zips both again for each synth, half a second a time): the same real zips
+    whatever construct setting a test changes."""
+    from main import FUNCTIONS_DIR, PROJECT_DIR
+    from modules.package import WheelTarget, build_authorizer_zip, build_functions_zip
+    from modules.stack import FunctionsCode
 
-    import main
+    lambda_ = all_configs["weighted"].lambda_
+    build = tmp_path_factory.mktemp("zips")
+    code = FunctionsCode(
+        path=build / "functions.zip", sha256=build_functions_zip(FUNCTIONS_DIR, build / "functions.zip")
+    )
+    target, zip_path = WheelTarget(lambda_.runtime, lambda_.architecture), build / "authorizer.zip"
+    authorizer = FunctionsCode(path=zip_path, sha256=build_authorizer_zip(PROJECT_DIR, target, zip_path))
+    return lambda_, code, authorizer
 
-    app = main.build_app([config], outdir=str(tmp_path))
-    doc = json.loads(Testing.synth(app.node.find_child(config.stack_name)))
+
+def _triggers(config, tmp_path, packaged) -> dict[str, str]:
+    """Synthesize one stack on its own, as main.build_app builds it with the module's zips, and
+    return its deployment triggers by region."""
+    from cdktf import App, Testing
+
+    from main import PROJECT_DIR
+    from modules.stack import BackendStack
+
+    lambda_, code, authorizer = packaged
+    assert not config.auth.public and config.lambda_ == lambda_, "the zips are built for the weighted stack's lambda"
+    stack = BackendStack(App(outdir=str(tmp_path)), config, code, PROJECT_DIR, authorizer)
+    doc = json.loads(Testing.synth(stack))
     return {
         key.split("_")[0]: dep["triggers"]["redeployment"]
         for key, dep in resources(doc, "aws_api_gateway_deployment").items()
@@ -631,15 +654,15 @@ def _triggers(config, tmp_path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def weighted_triggers(all_configs, tmp_path_factory) -> dict[str, str]:
+def weighted_triggers(all_configs, packaged, tmp_path_factory) -> dict[str, str]:
     """The "weighted" stack's triggers as it is, synthesized once for every comparison below
     (a synth of one stack costs seconds; the same config synthesizes the same triggers)."""
-    return _triggers(all_configs["weighted"], tmp_path_factory.mktemp("weighted-before"))
+    return _triggers(all_configs["weighted"], tmp_path_factory.mktemp("weighted-before"), packaged)
 
 
-def test_the_same_config_synthesizes_the_same_triggers(all_configs, weighted_triggers, tmp_path):
+def test_the_same_config_synthesizes_the_same_triggers(all_configs, packaged, weighted_triggers, tmp_path):
     """What lets the comparisons below share one synth of the unchanged stack."""
-    assert _triggers(all_configs["weighted"], tmp_path) == weighted_triggers
+    assert _triggers(all_configs["weighted"], tmp_path, packaged) == weighted_triggers
 
 
 @pytest.mark.parametrize(
@@ -655,7 +678,7 @@ def test_the_same_config_synthesizes_the_same_triggers(all_configs, weighted_tri
     ],
 )
 def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
-    all_configs, weighted_triggers, monkeypatch, tmp_path, module, setting, value
+    all_configs, packaged, weighted_triggers, monkeypatch, tmp_path, module, setting, value
 ):
     """Two synths that differ only in a method's authorization, an integration's timeout,
     the authorizer's or the validator's settings or the request model get different
@@ -665,7 +688,7 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
 
     config, before = all_configs["weighted"], weighted_triggers
     monkeypatch.setattr(importlib.import_module(f"modules.constructs.{module}"), setting, value)
-    after = _triggers(config, tmp_path / "after")
+    after = _triggers(config, tmp_path / "after", packaged)
     assert set(before) == set(config.regions)
     for region in config.regions:
         assert before[region] != after[region], f"{setting} changed but the {region} trigger did not"
@@ -679,14 +702,14 @@ def test_deployment_trigger_changes_with_every_setting_that_needs_a_redeploy(
     ],
 )
 def test_deployment_trigger_changes_with_the_authorizer_cache_and_cors_settings(
-    all_configs, weighted_triggers, tmp_path, changed
+    all_configs, packaged, weighted_triggers, tmp_path, changed
 ):
     from modules.config.loader import parse_environment
     from tests.conftest import VARIANTS
 
     config = all_configs["weighted"]
     other = parse_environment({**VARIANTS["weighted"], **changed}, environment="weighted", source="<variant>")
-    before, after = weighted_triggers, _triggers(other, tmp_path / "after")
+    before, after = weighted_triggers, _triggers(other, tmp_path / "after", packaged)
     assert all(before[region] != after[region] for region in config.regions)
 
 

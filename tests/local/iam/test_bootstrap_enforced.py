@@ -38,7 +38,7 @@ def github_issuer(tmp_path_factory):
     key_dir = tmp_path_factory.mktemp("issuer")
     issuer.create_keys(key_dir)
     server = issuer.make_server(key_dir, "http://127.0.0.1:0")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield key_dir, f"{issuer.GITHUB_ISSUER}=http://127.0.0.1:{server.server_port}/jwks.json"
     server.shutdown()
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -34,7 +35,7 @@ UNSIGNED_CONFIG = Config(signature_version=UNSIGNED)
 
 def serve(app) -> tuple[str, object]:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=OneWriteRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
 
 
@@ -58,7 +59,7 @@ def allow(action: str, resource: str, effect: str = "Allow", **extra) -> dict:
     return {"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": resource, **extra}]}
 
 
-def role_session(url: str, name: str, policies: list[dict], boundary: dict | None = None) -> boto3.Session:
+def role_session(url: str, name: str, policies: list[dict], boundary: dict | None = None) -> RoleSession:
     """A role made with root credentials, then assumed: a session signing as that role."""
     iam = aws_client("iam", REGION, url)
     trust = allow("sts:AssumeRole", "*", Principal={"AWS": ACCOUNT})
@@ -75,16 +76,30 @@ def role_session(url: str, name: str, policies: list[dict], boundary: dict | Non
     return session_of(creds["Credentials"])
 
 
-def session_of(creds: dict) -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=REGION,
-    )
+@dataclass(frozen=True)
+class RoleSession:
+    """Clients signing with an assumed role's credentials. They come from boto3's default
+    session: a boto3.Session per role would parse each service's model again (a tenth of a
+    second or more per service and role); only the credentials differ."""
+
+    creds: dict
+
+    def client(self, service: str, endpoint_url: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=self.creds["AccessKeyId"],
+            aws_secret_access_key=self.creds["SecretAccessKey"],
+            aws_session_token=self.creds["SessionToken"],
+        )
 
 
-def get_item(session: boto3.Session, url: str, table: str) -> dict:
+def session_of(creds: dict) -> RoleSession:
+    return RoleSession(creds)
+
+
+def get_item(session: RoleSession, url: str, table: str) -> dict:
     return session.client("dynamodb", endpoint_url=url).get_item(TableName=table, Key={"item_id": {"S": "a"}})
 
 
@@ -164,8 +179,8 @@ def test_resource_tags_and_request_aliases_reach_the_conditions(url):
 
 
 def test_a_session_token_or_signature_that_does_not_match_is_refused(url):
-    creds = role_session(url, "signer", [allow("dynamodb:GetItem", "*")]).get_credentials()
-    forged = session_of({"AccessKeyId": creds.access_key, "SecretAccessKey": "wrong", "SessionToken": creds.token})
+    creds = role_session(url, "signer", [allow("dynamodb:GetItem", "*")]).creds
+    forged = session_of({**creds, "SecretAccessKey": "wrong"})
     error = refusal(lambda: get_item(forged, url, "readable"))
     assert error.response["Error"]["Code"] == "InvalidSignatureException"
 
@@ -178,7 +193,7 @@ def github(url, tmp_path_factory) -> Iterator[Path]:
     key_dir = tmp_path_factory.mktemp("issuer")
     issuer.create_keys(key_dir)
     server = issuer.make_server(key_dir, "http://127.0.0.1:0")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     web_identity.register_issuer(issuer.GITHUB_ISSUER, f"http://127.0.0.1:{server.server_port}/jwks.json")
     iam = aws_client("iam", REGION, url)
     provider = iam.create_open_id_connect_provider(Url=issuer.GITHUB_ISSUER, ClientIDList=[issuer.STS_AUDIENCE])
@@ -320,8 +335,8 @@ def test_local_issuers_are_registered_from_the_emulators_environment():
 
 
 def test_a_session_token_that_is_not_the_sessions_is_refused_on_rest_calls_too(url):
-    creds = role_session(url, "token-holder", [allow("lambda:*", "*")]).get_credentials()
-    forged = session_of({"AccessKeyId": creds.access_key, "SecretAccessKey": creds.secret_key, "SessionToken": "x"})
+    creds = role_session(url, "token-holder", [allow("lambda:*", "*")]).creds
+    forged = session_of({**creds, "SessionToken": "x"})
     error = refusal(lambda: forged.client("lambda", endpoint_url=url).list_functions())
     assert error.response["Error"]["Code"] == "UnrecognizedClientException"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from local.iam import Policy, Principal, Request, Verdict, evaluate
-from tests.local.iam.bootstrap_policies import managed_policy, principal, synthesize_bootstrap, zone_id_of
+from tests.local.iam.bootstrap_policies import managed_policy, principal, zone_id_of
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
@@ -43,8 +43,8 @@ PUSH_TO_CLOUDWATCH_LOGS = {
 
 
 @pytest.fixture(scope="module")
-def bootstrap(tmp_path_factory):
-    return synthesize_bootstrap(tmp_path_factory.mktemp("cdktf.out"))
+def bootstrap(bootstrap_synthesized):
+    return bootstrap_synthesized
 
 
 def role_under_boundary(doc: dict) -> Principal:
