@@ -67,16 +67,17 @@ lint: setup
 # that share a deployment (applied as the pipeline's roles) run as two units, one deployment on
 # each worker, and the longest units start first (tests/conftest.py's scheduler and order).
 TEST_WORKERS ?= 2
+# Bytecode is cached under build/pycache (never beside the sources the Lambda zips are made of)
+# even where the shell sets PYTHONDONTWRITEBYTECODE: without a cache each of pytest's three
+# processes, and every process a test starts, compiles every module again and pytest rewrites
+# every test module's asserts again (about 4 s of CPU per process).
+BYTECODE_CACHE = PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(BYTECODE_CACHE) $(PY) -m pytest -n $(TEST_WORKERS)
 
-# Everything except the Terraform, emulator and slow (whole-app subprocess) tests. Bytecode is
-# cached under build/pycache even where the shell sets PYTHONDONTWRITEBYTECODE: without a cache
-# each of pytest's three processes compiles every module and rewrites every test module's
-# asserts again (about 4 s of CPU each, a tenth of the run).
+# Everything except the Terraform, emulator and slow (whole-app subprocess) tests.
 test-fast: setup
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache \
-		$(PY) -m pytest -n $(TEST_WORKERS) -m "not terraform and not e2e and not slow"
+	$(BYTECODE_CACHE) $(PY) -m pytest -n $(TEST_WORKERS) -m "not terraform and not e2e and not slow"
 
 bench: setup
 	$(PY) benchmarks/handlers.py

@@ -56,6 +56,10 @@ LONGEST_FIRST = (
     "tests/e2e/test_bootstrap_apply.py",
     "tests/terraform/test_validate.py",
     "tests/ops/test_real_deploy_failure.py",
+    # the longest of make test-fast
+    "tests/functions/test_items_properties.py",
+    "tests/synth/test_stack.py",
+    "tests/local/iam/test_enforcement.py",
 )
 
 
