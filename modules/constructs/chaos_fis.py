@@ -224,7 +224,8 @@ def _tls_only(bucket_arn: str) -> dict:
 class FisRoleProps:
     """The environment's experiment role. ``table_arns``: every region's table or replica;
     ``function_arns``: every targeted function; ``bucket_arns``: every region's configuration
-    bucket; ``permissions_boundary``: the boundary every role of the stack carries."""
+    bucket; ``key_arns``: region -> the key encrypting that region's function environments;
+    ``permissions_boundary``: the boundary every role of the stack carries."""
 
     provider: AwsProvider
     name: str
@@ -232,13 +233,14 @@ class FisRoleProps:
     table_arns: tuple[str, ...]
     function_arns: tuple[str, ...]
     bucket_arns: tuple[str, ...]
+    key_arns: Mapping[str, str]
     permissions_boundary: str | None = None
 
 
 class FisRole(Construct):
     """Assumable by FIS for experiments of this account only; may change only the
-    environment's tables' (and streams') resource policies, read its functions and write
-    the fault configurations. Exposes ``role``."""
+    environment's tables' (and streams') resource policies, read its functions (and decrypt
+    their environments through Lambda) and write the fault configurations. Exposes ``role``."""
 
     def __init__(self, scope: Construct, id_: str, props: FisRoleProps) -> None:
         super().__init__(scope, id_)
@@ -292,8 +294,27 @@ def fis_statements(props: FisRoleProps) -> list[dict]:
             "Action": list(CONFIGURATION_WRITE_ACTIONS),
             "Resource": [f"{bucket}/{CONFIGURATION_PREFIX}/*" for bucket in props.bucket_arns],
         },
+        _environment_keys(props),
         {"Sid": "ResolveTargets", "Effect": "Allow", "Action": "tag:GetResources", "Resource": "*"},
     ]
+
+
+def _environment_keys(props: FisRoleProps) -> dict:
+    """FIS reads AWS_FIS_CONFIGURATION_LOCATION with lambda:GetFunction; Lambda returns a
+    function's environment, encrypted with the region's customer-managed key, only to a caller
+    allowed to decrypt it through Lambda, with that function's ARN as encryption context."""
+    return {
+        "Sid": "ReadTargetEnvironments",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [props.key_arns[region] for region in sorted(props.key_arns)],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": [f"lambda.{region}.amazonaws.com" for region in sorted(props.key_arns)],
+                "kms:EncryptionContext:aws:lambda:FunctionArn": list(props.function_arns),
+            }
+        },
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

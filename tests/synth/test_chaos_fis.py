@@ -161,6 +161,42 @@ def test_one_experiment_role_trusting_fis_for_this_account_only(staging):
     assert [s["Action"] for s in policy["Statement"] if s["Resource"] == "*"] == ["tag:GetResources"]
 
 
+def test_the_experiment_role_may_decrypt_the_targets_environment_only_through_lambda(staging):
+    """FIS reads AWS_FIS_CONFIGURATION_LOCATION with lambda:GetFunction; the environment is
+    encrypted with the region's customer-managed key, so Lambda returns it only to a caller
+    allowed kms:Decrypt through Lambda, for that function's encryption context."""
+    (name,) = [name for name in resources(staging, "aws_iam_role") if name.startswith("fis_role")]
+    (policy,) = [
+        json.loads(body["policy"])
+        for body in resources(staging, "aws_iam_role_policy").values()
+        if body["role"] == ref("aws_iam_role", name, "id")
+    ]
+    (decrypt,) = [s for s in policy["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Effect"] == "Allow"
+    keys = {ref("aws_kms_key", key, "arn") for r in REGIONS for key in in_region(resources(staging, "aws_kms_key"), r)}
+    assert set(decrypt["Resource"]) == keys and len(keys) == len(REGIONS)
+    condition = decrypt["Condition"]["StringEquals"]
+    assert condition["kms:ViaService"] == sorted(f"lambda.{region}.amazonaws.com" for region in REGIONS)
+    functions = {
+        ref("aws_lambda_function", f, "arn")
+        for f, body in resources(staging, "aws_lambda_function").items()
+        if "layers" in body  # the targets: they run the extension
+    }
+    assert set(condition["kms:EncryptionContext:aws:lambda:FunctionArn"]) == functions
+    assert functions and set(decrypt["Condition"]) == {"StringEquals"}
+
+
+def test_the_boundary_lets_the_experiment_role_decrypt_through_lambda(staging):
+    """The role's boundary (the bootstrap's) must allow the decrypt too, on the same keys."""
+    from modules.bootstrap.deploy_policy import PolicyInputs, boundary_policy
+
+    inputs = PolicyInputs(prefix="items-staging", environment="staging", account="222222222222", zone_id=None)
+    statements = boundary_policy(staging, inputs)["Statement"]
+    (kms,) = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+    assert "kms:Decrypt" in kms["Action"] and kms["Effect"] == "Allow"
+    assert all(r.startswith("arn:aws:kms:") and r.endswith(":key/*") for r in kms["Resource"])
+
+
 @pytest.mark.parametrize("environment", ["dev", "prod", "local"])
 def test_without_chaos_fis_there_is_nothing_of_it(synthesized, environment):
     doc = synthesized[environment]
