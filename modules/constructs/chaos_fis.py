@@ -45,6 +45,10 @@ EXEC_WRAPPER = "/opt/aws-fis/bootstrap"
 # How long the extension may wait for a fresh configuration before an invocation (the actions
 # reference recommends a non-zero value with preventExecution, e.g. 2000 ms).
 POLL_MAX_WAIT_MS = "2000"
+# Functions that never wait for it: Route53's HTTPS checks need /health's answer within 2 s of
+# connecting, so a 2 s wait would fail checks during every experiment. Health stays a target
+# (the errors experiment failing it is a failover drill); it applies the configuration it has.
+NO_POLL_WAIT_ROUTES = frozenset({"health"})
 # The tag ``make chaos ENV=<env>`` finds a region's template by (ops/chaos_aws.py).
 EXPERIMENT_TAG = "chaos-experiment"
 # The experiment names (docs/chaos.md), as make chaos spells them.
@@ -81,12 +85,10 @@ class FaultInjection:
     def location(self) -> str:
         return f"{self.bucket_arn}/{CONFIGURATION_PREFIX}/"
 
-    def variables(self) -> dict[str, str]:
-        return {
-            "AWS_LAMBDA_EXEC_WRAPPER": EXEC_WRAPPER,
-            "AWS_FIS_CONFIGURATION_LOCATION": self.location,
-            "AWS_FIS_POLL_MAX_WAIT_MILLISECONDS": POLL_MAX_WAIT_MS,
-        }
+    def variables(self, route_id: str) -> dict[str, str]:
+        """The extension's variables for the function of ``route_id``."""
+        wait = {} if route_id in NO_POLL_WAIT_ROUTES else {"AWS_FIS_POLL_MAX_WAIT_MILLISECONDS": POLL_MAX_WAIT_MS}
+        return {"AWS_LAMBDA_EXEC_WRAPPER": EXEC_WRAPPER, "AWS_FIS_CONFIGURATION_LOCATION": self.location, **wait}
 
     def statements(self) -> list[dict]:
         """The execution role lists the prefix and reads the configurations FIS writes there."""

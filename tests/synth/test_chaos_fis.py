@@ -113,6 +113,20 @@ def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(stagi
     assert staging["data"]["aws_ssm_parameter"][layer]["name"].endswith("AWS-FIS-extension-arm64/1.x.x")
 
 
+@pytest.mark.parametrize("region", REGIONS)
+def test_only_the_health_function_answers_without_waiting_for_a_configuration(staging, region):
+    """Route53's HTTPS checks need an answer within 2 s of connecting: the health function must
+    not wait up to AWS_FIS_POLL_MAX_WAIT_MILLISECONDS (2000) for the extension's poll; the item
+    functions do (preventExecution needs a fresh configuration)."""
+    waits = {
+        body["function_name"]: body["environment"]["variables"].get("AWS_FIS_POLL_MAX_WAIT_MILLISECONDS")
+        for body in in_region(resources(staging, "aws_lambda_function"), region).values()
+        if "layers" in body
+    }
+    assert waits.pop("items-staging-health") is None
+    assert waits and set(waits.values()) == {"2000"}
+
+
 def test_the_bucket_is_private_encrypted_versioned_and_tls_only(staging):
     for rtype in (
         "aws_s3_bucket_public_access_block",
