@@ -361,7 +361,10 @@ class BackendStack(TerraformStack):
                     region=region,
                     naming=self._naming,
                     stage_arn=self.apis[region].stage.arn,
-                    health_path=f"/{self.config.api.stage}{self.config.health_check.path}",
+                    health_paths=(
+                        self.config.health_check.path,
+                        f"/{self.config.api.stage}{self.config.health_check.path}",
+                    ),
                     waf_config=self.config.waf,
                     kms_key_arn=keys[region].arn,
                     checker_regions=self.config.health_check.regions,
