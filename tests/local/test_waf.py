@@ -72,12 +72,13 @@ def test_a_header_that_is_absent_matches_no_statement_and_unknown_statements_nev
     assert acl.evaluate(request(headers=(("x-api", ""),))).blocked
 
 
-def test_the_deployed_rate_rule_or_statements_exempt_both_health_paths_and_nothing_else():
+def test_the_deployed_rate_rule_exempts_both_health_paths_and_nothing_else():
     """The rate rule's scope-down as GetWebACL returns it (modules/constructs/regional_waf.py):
-    not on a health path (an OrStatement of /health and /v1/health) or not a checker. The IP set
-    is not evaluated here, so a health request leaves the rule unevaluated (never limited), while
-    any other path matches the first branch and is limited."""
-    health = {"OrStatement": {"Statements": [uri("EXACTLY", b"/health"), uri("EXACTLY", b"/v1/health")]}}
+    an OrStatement of not on a health path (/health or /v1/health, one regex) and not a checker.
+    The IP set is not evaluated here, so a health request leaves the rule unevaluated (never
+    limited), while any other path matches the first branch and is limited."""
+    regex = {"FieldToMatch": {"UriPath": {}}, "RegexString": "^(/health|/v1/health)$"}
+    health = {"RegexMatchStatement": {**regex, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
     checker = {"IPSetReferenceStatement": {"ARN": "arn:aws:wafv2:eu-west-1:1:regional/ipset/checkers/x"}}
     scope_down = {"OrStatement": {"Statements": [{"NotStatement": {"Statement": s}} for s in (health, checker)]}}
     rate = {"RateBasedStatement": {"Limit": 1, "AggregateKeyType": "IP", "ScopeDownStatement": scope_down}}

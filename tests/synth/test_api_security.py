@@ -189,12 +189,12 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
         not_path, not_checker = [
             s["not_statement"]["statement"] for s in statement["scope_down_statement"]["or_statement"]["statement"]
         ]
-        paths = [match["byte_match_statement"] for match in not_path["or_statement"]["statement"]]
-        assert [path["search_string"] for path in paths] == [
-            config.health_check.path,
-            f"/{config.api.stage}{config.health_check.path}",
-        ]
-        assert {path["positional_constraint"] for path in paths} == {"EXACTLY"}
+        health = re.compile(not_path["regex_match_statement"]["regex_string"])
+        assert not_path["regex_match_statement"]["field_to_match"] == {"uri_path": {}}
+        for path in (config.health_check.path, f"/{config.api.stage}{config.health_check.path}"):
+            assert health.match(path), path
+        for path in ("/v1/items", f"{config.health_check.path}/x", f"/x{config.health_check.path}", "/v2/health"):
+            assert not health.match(path), path
         (ip_set_id,) = [lid for lid in resources(doc, "aws_wafv2_ip_set") if lid.startswith(acl_id.split("_")[0] + "_")]
         assert not_checker == {"ip_set_reference_statement": {"arn": f"${{aws_wafv2_ip_set.{ip_set_id}.arn}}"}}
         assert size["action"]["block"]["custom_response"]["response_code"] == 413
