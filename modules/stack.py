@@ -272,6 +272,7 @@ class BackendStack(TerraformStack):
                     provider=provider,
                     name=fis_bucket_name(config.project, config.environment, account, region),
                     architecture=config.lambda_.architecture,
+                    extension_version=config.chaos.fis_extension_version,
                 ),
             )
             for region, provider in self.providers.items()

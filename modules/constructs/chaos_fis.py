@@ -68,9 +68,13 @@ FUNCTION_ACTIONS = ("lambda:GetFunction",)
 CONFIGURATION_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject")
 
 
-def extension_parameter(architecture: str) -> str:
-    """The public SSM parameter holding the extension layer's ARN for ``architecture``."""
-    return f"/aws/service/fis/lambda-extension/AWS-FIS-extension-{architecture}/1.x.x"
+def extension_parameter(architecture: str, version: int | None) -> str:
+    """The public SSM parameter holding the extension layer's ARN for ``architecture``, at
+    ``version`` of its history when given (GetParameter's ``name:<version>`` selector): the
+    parameter moves to every new layer, which would change every targeted function at the next
+    plan with code nobody reviewed."""
+    name = f"/aws/service/fis/lambda-extension/AWS-FIS-extension-{architecture}/1.x.x"
+    return f"{name}:{version}" if version is not None else name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,11 +115,13 @@ class FaultInjection:
 
 @dataclass(frozen=True, kw_only=True)
 class FaultConfigBucketProps:
-    """``name``: the bucket's (global) name. ``architecture``: the functions' (the layer's)."""
+    """``name``: the bucket's (global) name. ``architecture``: the functions' (the layer's).
+    ``extension_version``: the extension parameter's version to read (default None: its latest)."""
 
     provider: AwsProvider
     name: str
     architecture: str
+    extension_version: int | None = None
 
 
 class FaultConfigBucket(Construct):
@@ -160,7 +166,7 @@ class FaultConfigBucket(Construct):
         )
         self._lifecycle(p, bucket_id)
         layer = aws.data_aws_ssm_parameter.DataAwsSsmParameter(
-            self, "extension_layer", provider=p, name=extension_parameter(props.architecture)
+            self, "extension_layer", provider=p, name=extension_parameter(props.architecture, props.extension_version)
         )
         # insecure_value: a public String parameter; ``value`` is marked sensitive by the
         # provider, which would hide every function's layers in plans.

@@ -91,7 +91,7 @@ def test_each_region_has_the_three_templates_on_its_own_targets_and_alarm(stagin
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(staging, region):
+def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(staging, environment_configs, region):
     (bucket_name,) = [name for name, body in in_region(resources(staging, "aws_s3_bucket"), region).items()]
     bucket = resources(staging, "aws_s3_bucket")[bucket_name]["bucket"]
     assert bucket == f"items-staging-fis-222222222222-{region}"
@@ -110,7 +110,18 @@ def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(stagi
         statements = {s["Sid"]: s for s in policies[role]["Statement"]}
         assert statements["FisConfigurationRead"]["Resource"] == f"{location}*"
         assert statements["FisConfigurationList"]["Condition"] == {"StringLike": {"s3:prefix": ["FisConfigs/*"]}}
-    assert staging["data"]["aws_ssm_parameter"][layer]["name"].endswith("AWS-FIS-extension-arm64/1.x.x")
+    pinned = environment_configs["staging"].chaos.fis_extension_version
+    name = staging["data"]["aws_ssm_parameter"][layer]["name"]
+    assert name == "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x" + (f":{pinned}" if pinned else "")
+
+
+def test_a_pinned_extension_reads_that_version_of_the_parameter():
+    """The public parameter moves to every new layer; ``name:<version>`` (GetParameter's version
+    selector, which aws_ssm_parameter passes through) keeps the layer until the key changes."""
+    from modules.constructs.chaos_fis import extension_parameter
+
+    assert extension_parameter("arm64", 12) == "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x:12"
+    assert extension_parameter("x86_64", None) == "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x"
 
 
 @pytest.mark.parametrize("region", REGIONS)
