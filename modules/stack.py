@@ -139,7 +139,7 @@ class BackendStack(TerraformStack):
         self.regional_alarms = self._regional_alarms()
         self.routing = self._routing(zone_id)
         self._health_alarms()
-        self.fis_experiments = self._fis(account_id, boundary)
+        self.fis_experiments = self._fis(account_id, boundary, keys)
         self._outputs()
 
     # --- providers and state ------------------------------------------------------------
@@ -272,12 +272,13 @@ class BackendStack(TerraformStack):
                     provider=provider,
                     name=fis_bucket_name(config.project, config.environment, account, region),
                     architecture=config.lambda_.architecture,
+                    extension_version=config.chaos.fis_extension_version,
                 ),
             )
             for region, provider in self.providers.items()
         }
 
-    def _fis(self, account_id: str, boundary: str) -> dict[str, FisExperiments]:
+    def _fis(self, account_id: str, boundary: str, keys: dict[str, RegionalKey]) -> dict[str, FisExperiments]:
         """One experiment role, and each region's templates stopped by its API 5XX alarm."""
         chaos = self.config.chaos
         if not chaos.fis:
@@ -293,6 +294,7 @@ class BackendStack(TerraformStack):
                 table_arns=tuple(self.table.arns[region] for region in self.providers),
                 function_arns=tuple(f.arn for api in self.apis.values() for f in api.functions.values()),
                 bucket_arns=tuple(bucket.bucket.arn for bucket in self.fault_buckets.values()),
+                key_arns={region: keys[region].arn for region in self.providers},
                 permissions_boundary=boundary,
             ),
         ).role
@@ -360,7 +362,10 @@ class BackendStack(TerraformStack):
                     region=region,
                     naming=self._naming,
                     stage_arn=self.apis[region].stage.arn,
-                    health_path=f"/{self.config.api.stage}{self.config.health_check.path}",
+                    health_paths=(
+                        self.config.health_check.path,
+                        f"/{self.config.api.stage}{self.config.health_check.path}",
+                    ),
                     waf_config=self.config.waf,
                     kms_key_arn=keys[region].arn,
                     checker_regions=self.config.health_check.regions,

@@ -474,7 +474,13 @@ DATA_SOURCES: Mapping[str, tuple[str, ...]] = {
 }
 # Cloud Control API calls (no resource-level permissions, no condition keys), for the
 # AWS::FIS::ExperimentTemplate resources only (walk refuses any other type through it).
-CLOUD_CONTROL_READS = ("cloudformation:GetResource", "cloudformation:GetResourceRequestStatus")
+# DescribeType: the resource's CustomizeDiff reads the type's schema during every plan while
+# ``schema`` is not in state (the Service Authorization Reference names no resource type for it).
+CLOUD_CONTROL_READS = (
+    "cloudformation:GetResource",
+    "cloudformation:GetResourceRequestStatus",
+    "cloudformation:DescribeType",
+)
 CLOUD_CONTROL_WRITES = (
     "cloudformation:CreateResource",
     "cloudformation:UpdateResource",

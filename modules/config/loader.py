@@ -494,6 +494,14 @@ class ChaosConfig:
         default=300,
         rule=between(1, 900000),
     )
+    fis_extension_version: int | None = setting(
+        "version of the public SSM parameter naming the FIS Lambda extension layer "
+        "(`/aws/service/fis/lambda-extension/AWS-FIS-extension-<arch>/1.x.x:<n>`) in each region, so a new "
+        "layer reaches the functions only when this changes (docs/chaos.md)",
+        default=None,
+        rule=between(1, 100000),
+        default_doc="unpinned (the parameter's latest)",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

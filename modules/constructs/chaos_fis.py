@@ -45,6 +45,10 @@ EXEC_WRAPPER = "/opt/aws-fis/bootstrap"
 # How long the extension may wait for a fresh configuration before an invocation (the actions
 # reference recommends a non-zero value with preventExecution, e.g. 2000 ms).
 POLL_MAX_WAIT_MS = "2000"
+# Functions that never wait for it: Route53's HTTPS checks need /health's answer within 2 s of
+# connecting, so a 2 s wait would fail checks during every experiment. Health stays a target
+# (the errors experiment failing it is a failover drill); it applies the configuration it has.
+NO_POLL_WAIT_ROUTES = frozenset({"health"})
 # The tag ``make chaos ENV=<env>`` finds a region's template by (ops/chaos_aws.py).
 EXPERIMENT_TAG = "chaos-experiment"
 # The experiment names (docs/chaos.md), as make chaos spells them.
@@ -64,9 +68,13 @@ FUNCTION_ACTIONS = ("lambda:GetFunction",)
 CONFIGURATION_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject")
 
 
-def extension_parameter(architecture: str) -> str:
-    """The public SSM parameter holding the extension layer's ARN for ``architecture``."""
-    return f"/aws/service/fis/lambda-extension/AWS-FIS-extension-{architecture}/1.x.x"
+def extension_parameter(architecture: str, version: int | None) -> str:
+    """The public SSM parameter holding the extension layer's ARN for ``architecture``, at
+    ``version`` of its history when given (GetParameter's ``name:<version>`` selector): the
+    parameter moves to every new layer, which would change every targeted function at the next
+    plan with code nobody reviewed."""
+    name = f"/aws/service/fis/lambda-extension/AWS-FIS-extension-{architecture}/1.x.x"
+    return f"{name}:{version}" if version is not None else name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,12 +89,10 @@ class FaultInjection:
     def location(self) -> str:
         return f"{self.bucket_arn}/{CONFIGURATION_PREFIX}/"
 
-    def variables(self) -> dict[str, str]:
-        return {
-            "AWS_LAMBDA_EXEC_WRAPPER": EXEC_WRAPPER,
-            "AWS_FIS_CONFIGURATION_LOCATION": self.location,
-            "AWS_FIS_POLL_MAX_WAIT_MILLISECONDS": POLL_MAX_WAIT_MS,
-        }
+    def variables(self, route_id: str) -> dict[str, str]:
+        """The extension's variables for the function of ``route_id``."""
+        wait = {} if route_id in NO_POLL_WAIT_ROUTES else {"AWS_FIS_POLL_MAX_WAIT_MILLISECONDS": POLL_MAX_WAIT_MS}
+        return {"AWS_LAMBDA_EXEC_WRAPPER": EXEC_WRAPPER, "AWS_FIS_CONFIGURATION_LOCATION": self.location, **wait}
 
     def statements(self) -> list[dict]:
         """The execution role lists the prefix and reads the configurations FIS writes there."""
@@ -109,11 +115,13 @@ class FaultInjection:
 
 @dataclass(frozen=True, kw_only=True)
 class FaultConfigBucketProps:
-    """``name``: the bucket's (global) name. ``architecture``: the functions' (the layer's)."""
+    """``name``: the bucket's (global) name. ``architecture``: the functions' (the layer's).
+    ``extension_version``: the extension parameter's version to read (default None: its latest)."""
 
     provider: AwsProvider
     name: str
     architecture: str
+    extension_version: int | None = None
 
 
 class FaultConfigBucket(Construct):
@@ -158,7 +166,7 @@ class FaultConfigBucket(Construct):
         )
         self._lifecycle(p, bucket_id)
         layer = aws.data_aws_ssm_parameter.DataAwsSsmParameter(
-            self, "extension_layer", provider=p, name=extension_parameter(props.architecture)
+            self, "extension_layer", provider=p, name=extension_parameter(props.architecture, props.extension_version)
         )
         # insecure_value: a public String parameter; ``value`` is marked sensitive by the
         # provider, which would hide every function's layers in plans.
@@ -224,7 +232,8 @@ def _tls_only(bucket_arn: str) -> dict:
 class FisRoleProps:
     """The environment's experiment role. ``table_arns``: every region's table or replica;
     ``function_arns``: every targeted function; ``bucket_arns``: every region's configuration
-    bucket; ``permissions_boundary``: the boundary every role of the stack carries."""
+    bucket; ``key_arns``: region -> the key encrypting that region's function environments;
+    ``permissions_boundary``: the boundary every role of the stack carries."""
 
     provider: AwsProvider
     name: str
@@ -232,13 +241,14 @@ class FisRoleProps:
     table_arns: tuple[str, ...]
     function_arns: tuple[str, ...]
     bucket_arns: tuple[str, ...]
+    key_arns: Mapping[str, str]
     permissions_boundary: str | None = None
 
 
 class FisRole(Construct):
     """Assumable by FIS for experiments of this account only; may change only the
-    environment's tables' (and streams') resource policies, read its functions and write
-    the fault configurations. Exposes ``role``."""
+    environment's tables' (and streams') resource policies, read its functions (and decrypt
+    their environments through Lambda) and write the fault configurations. Exposes ``role``."""
 
     def __init__(self, scope: Construct, id_: str, props: FisRoleProps) -> None:
         super().__init__(scope, id_)
@@ -292,8 +302,27 @@ def fis_statements(props: FisRoleProps) -> list[dict]:
             "Action": list(CONFIGURATION_WRITE_ACTIONS),
             "Resource": [f"{bucket}/{CONFIGURATION_PREFIX}/*" for bucket in props.bucket_arns],
         },
+        _environment_keys(props),
         {"Sid": "ResolveTargets", "Effect": "Allow", "Action": "tag:GetResources", "Resource": "*"},
     ]
+
+
+def _environment_keys(props: FisRoleProps) -> dict:
+    """FIS reads AWS_FIS_CONFIGURATION_LOCATION with lambda:GetFunction; Lambda returns a
+    function's environment, encrypted with the region's customer-managed key, only to a caller
+    allowed to decrypt it through Lambda, with that function's ARN as encryption context."""
+    return {
+        "Sid": "ReadTargetEnvironments",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [props.key_arns[region] for region in sorted(props.key_arns)],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": [f"lambda.{region}.amazonaws.com" for region in sorted(props.key_arns)],
+                "kms:EncryptionContext:aws:lambda:FunctionArn": list(props.function_arns),
+            }
+        },
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -239,7 +239,7 @@ class RegionalApi(Construct):
             reserved_concurrent_executions=settings.reserved_for(route.id),
             filename=props.code_path,
             source_code_hash=props.code_hash,
-            environment=aws.lambda_function.LambdaFunctionEnvironment(variables=self._variables()),
+            environment=aws.lambda_function.LambdaFunctionEnvironment(variables=self._variables(route.id)),
             layers=[props.fault_injection.layer_arn] if props.fault_injection else None,
             kms_key_arn=props.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
@@ -254,14 +254,14 @@ class RegionalApi(Construct):
             lifecycle={"ignore_changes": ["logging_config"]} if props.emulated else None,
         )
 
-    def _variables(self) -> dict[str, str]:
+    def _variables(self, route_id: str) -> dict[str, str]:
         """The handlers' environment: the table, and the CORS origins they echo (when any)."""
         origins = self._props.api_config.cors_origins
         fault_injection = self._props.fault_injection
         return {
             "TABLE_NAME": self._props.table_name,
             **({"CORS_ORIGINS": ",".join(origins)} if origins else {}),
-            **(fault_injection.variables() if fault_injection else {}),
+            **(fault_injection.variables(route_id) if fault_injection else {}),
         }
 
     def _log_group(self, scope: Construct, id_: str, name: str) -> CloudwatchLogGroup:

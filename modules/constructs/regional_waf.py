@@ -3,8 +3,10 @@
 Rules, cheapest first:
 
 1. ``rate-limit-per-ip`` (priority 0): more than ``waf.rate_limit`` requests from one client
-   IP in a 5-minute window blocks that IP with 429, except Route53's health checkers on the
-   health path (``/<stage>/health``): throttling them would fail a healthy region over. They
+   IP in a 5-minute window blocks that IP with 429, except Route53's health checkers on a
+   health path: ``/health`` (the checks probe each region's own custom domain name, where the
+   stage is mapped at the root) or ``/<stage>/health`` (the execute-api host's path; both
+   reach the same stage): throttling them would fail a healthy region over. They
    are recognised by address: the ``ROUTE53_HEALTHCHECKS`` ranges AWS publishes in
    https://ip-ranges.amazonaws.com/ip-ranges.json for the checker regions
    (``health_check.regions``), read by the ``aws_ip_ranges`` data source at every plan, so
@@ -32,6 +34,7 @@ logs whole headers, and a bearer token is a credential.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,15 +85,16 @@ RATE_LIMITED_BODY = json.dumps({"message": "Too Many Requests"})
 
 @dataclass(frozen=True, kw_only=True)
 class RegionalWafProps:
-    """``stage_arn``: the stage the web ACL protects; ``health_path``: ``/<stage>/health``,
-    exempt from the rate rule for Route53's checkers in ``checker_regions``; ``kms_key_arn``
+    """``stage_arn``: the stage the web ACL protects; ``health_paths``: ``/health`` (through the
+    custom domain) and ``/<stage>/health``, exempt from the rate rule for Route53's checkers in
+    ``checker_regions``; ``kms_key_arn``
     for its log group (retention: ``waf_config.log_retention_days``)."""
 
     provider: AwsProvider
     region: str
     naming: Naming
     stage_arn: str
-    health_path: str
+    health_paths: tuple[str, ...]
     waf_config: WafConfig
     kms_key_arn: str
     checker_regions: tuple[str, ...]
@@ -113,16 +117,23 @@ def _managed(name: str, priority: int, overrides: tuple[str, ...] = ()) -> dict:
     }
 
 
-def rules(rate_limit: int, health_path: str, checker_ip_set_arn: str) -> list[dict]:
+def health_regex(health_paths: tuple[str, ...]) -> str:
+    """Exactly one of ``health_paths`` (e.g. ``^(/health|/v1/health)$``)."""
+    return "^(" + "|".join(re.escape(path) for path in health_paths) + ")$"
+
+
+def rules(rate_limit: int, health_paths: tuple[str, ...], checker_ip_set_arn: str) -> list[dict]:
     """The web ACL's rules as Terraform JSON (see the module doc). ``checker_ip_set_arn``:
     the IP set of Route53's health checkers. The rate rule counts a request unless it is on
-    the health path *and* from a checker: not health or not a checker (the provider nests
+    a health path *and* from a checker: not health or not a checker (the provider nests
     statements only so deep)."""
+    # One regular expression over both paths: an or_statement of byte matches would sit one
+    # level deeper than provider 5.100's scope-down schema allows under not_statement
+    # (terraform validate: No argument or block type is named "or_statement").
     health = {
-        "byte_match_statement": {
+        "regex_match_statement": {
             "field_to_match": {"uri_path": {}},
-            "positional_constraint": "EXACTLY",
-            "search_string": health_path,
+            "regex_string": health_regex(health_paths),
             "text_transformation": [{"priority": 0, "type": "NONE"}],
         }
     }
@@ -184,7 +195,7 @@ class RegionalWaf(Construct):
             visibility_config=aws.wafv2_web_acl.Wafv2WebAclVisibilityConfig(**_visibility(name)),
         )
         checkers = self._checker_ip_set(name, props)
-        self.web_acl.add_override("rule", rules(props.waf_config.rate_limit, props.health_path, checkers.arn))
+        self.web_acl.add_override("rule", rules(props.waf_config.rate_limit, props.health_paths, checkers.arn))
         self.web_acl.add_override(
             "custom_response_body",
             [

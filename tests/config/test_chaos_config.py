@@ -53,6 +53,13 @@ def test_bad_values_name_the_key_the_value_and_the_expectation(key, value, messa
         parse({key: value})
 
 
+def test_the_fis_extension_is_pinned_by_its_parameter_version():
+    assert parse(None).chaos.fis_extension_version is None  # unpinned: the parameter's latest
+    assert parse({"fis": True, "fis_extension_version": 7}).chaos.fis_extension_version == 7
+    with pytest.raises(ConfigError, match=r"chaos.fis_extension_version: 0 is out of range \(expected 1 to 100000\)"):
+        parse({"fis_extension_version": 0})
+
+
 def test_fis_is_refused_in_an_emulator_environment():
     with pytest.raises(ConfigError, match=r"chaos.fis: true is not available with emulator = true \(expected false"):
         parse({"fis": True}, emulator=True)

@@ -450,11 +450,14 @@ PROVIDER_CALLS: dict[str, Calls] = {
         context=STAGING_TAGGED,
     ),
     # The Lambda templates, through Cloud Control (AWS::FIS::ExperimentTemplate): its calls take no
-    # resource; it makes the template with the caller's FIS permissions, the calls above.
+    # resource; it makes the template with the caller's FIS permissions, the calls above. Every
+    # plan while ``schema`` is not in state, the resource's CustomizeDiff reads the type's schema
+    # (resourceResourceCustomizeDiffGetSchema -> tfcloudformation.FindTypeByName: DescribeType).
     "aws_cloudcontrolapi_resource": Calls(
         FIS_TEMPLATE,
         (
             *calls("cloudformation:GetResource", "cloudformation:GetResourceRequestStatus"),
+            *calls("cloudformation:DescribeType"),
             *calls("fis:GetExperimentTemplate", "fis:ListTagsForResource"),
         ),
         (

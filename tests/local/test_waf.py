@@ -70,3 +70,21 @@ def test_a_header_that_is_absent_matches_no_statement_and_unknown_statements_nev
     acl = WebAcl({"DefaultAction": {"Allow": {}}, "Rules": rules})
     assert not acl.evaluate(request()).blocked
     assert acl.evaluate(request(headers=(("x-api", ""),))).blocked
+
+
+def test_the_deployed_rate_rule_exempts_both_health_paths_and_nothing_else():
+    """The rate rule's scope-down as GetWebACL returns it (modules/constructs/regional_waf.py):
+    an OrStatement of not on a health path (/health or /v1/health, one regex) and not a checker.
+    The IP set is not evaluated here, so a health request leaves the rule unevaluated (never
+    limited), while any other path matches the first branch and is limited."""
+    regex = {"FieldToMatch": {"UriPath": {}}, "RegexString": "^(/health|/v1/health)$"}
+    health = {"RegexMatchStatement": {**regex, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+    checker = {"IPSetReferenceStatement": {"ARN": "arn:aws:wafv2:eu-west-1:1:regional/ipset/checkers/x"}}
+    scope_down = {"OrStatement": {"Statements": [{"NotStatement": {"Statement": s}} for s in (health, checker)]}}
+    rate = {"RateBasedStatement": {"Limit": 1, "AggregateKeyType": "IP", "ScopeDownStatement": scope_down}}
+    acl = WebAcl({"DefaultAction": {"Allow": {}}, "Rules": [rule("rate", 0, rate, {"Block": {}})]}, clock=Clock())
+    for path in ("/health", "/v1/health"):
+        assert [acl.evaluate(request(path)).blocked for _ in range(3)] == [False, False, False], path
+    for index, path in enumerate(("/v1/items", "/health/x", "/v2/health")):
+        ip = f"10.0.1.{index}"
+        assert [acl.evaluate(request(path, ip=ip)).blocked for _ in range(2)] == [False, True], path

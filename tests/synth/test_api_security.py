@@ -183,12 +183,18 @@ def test_waf_only_where_enabled_with_the_rules_in_order(env):
         rate, size, common, _ = sorted(acl["rule"], key=lambda rule: rule["priority"])
         statement = rate["statement"]["rate_based_statement"]
         assert statement["limit"] == config.waf.rate_limit and statement["aggregate_key_type"] == "IP"
-        # counted unless on the health path *and* from Route53's checkers (tests/synth/test_signals.py)
+        # counted unless on a health path *and* from Route53's checkers (tests/synth/test_signals.py):
+        # the checks probe each region's own name with the stage mapped at the root (/health);
+        # the stage path (/<stage>/health) is the execute-api host's
         not_path, not_checker = [
             s["not_statement"]["statement"] for s in statement["scope_down_statement"]["or_statement"]["statement"]
         ]
-        assert not_path["byte_match_statement"]["search_string"] == f"/{config.api.stage}{config.health_check.path}"
-        assert not_path["byte_match_statement"]["positional_constraint"] == "EXACTLY"
+        health = re.compile(not_path["regex_match_statement"]["regex_string"])
+        assert not_path["regex_match_statement"]["field_to_match"] == {"uri_path": {}}
+        for path in (config.health_check.path, f"/{config.api.stage}{config.health_check.path}"):
+            assert health.match(path), path
+        for path in ("/v1/items", f"{config.health_check.path}/x", f"/x{config.health_check.path}", "/v2/health"):
+            assert not health.match(path), path
         (ip_set_id,) = [lid for lid in resources(doc, "aws_wafv2_ip_set") if lid.startswith(acl_id.split("_")[0] + "_")]
         assert not_checker == {"ip_set_reference_statement": {"arn": f"${{aws_wafv2_ip_set.{ip_set_id}.arn}}"}}
         assert size["action"]["block"]["custom_response"]["response_code"] == 413

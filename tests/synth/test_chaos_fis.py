@@ -91,7 +91,7 @@ def test_each_region_has_the_three_templates_on_its_own_targets_and_alarm(stagin
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(staging, region):
+def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(staging, environment_configs, region):
     (bucket_name,) = [name for name, body in in_region(resources(staging, "aws_s3_bucket"), region).items()]
     bucket = resources(staging, "aws_s3_bucket")[bucket_name]["bucket"]
     assert bucket == f"items-staging-fis-222222222222-{region}"
@@ -110,7 +110,32 @@ def test_the_targeted_functions_run_the_extension_and_read_only_its_prefix(stagi
         statements = {s["Sid"]: s for s in policies[role]["Statement"]}
         assert statements["FisConfigurationRead"]["Resource"] == f"{location}*"
         assert statements["FisConfigurationList"]["Condition"] == {"StringLike": {"s3:prefix": ["FisConfigs/*"]}}
-    assert staging["data"]["aws_ssm_parameter"][layer]["name"].endswith("AWS-FIS-extension-arm64/1.x.x")
+    pinned = environment_configs["staging"].chaos.fis_extension_version
+    name = staging["data"]["aws_ssm_parameter"][layer]["name"]
+    assert name == "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x" + (f":{pinned}" if pinned else "")
+
+
+def test_a_pinned_extension_reads_that_version_of_the_parameter():
+    """The public parameter moves to every new layer; ``name:<version>`` (GetParameter's version
+    selector, which aws_ssm_parameter passes through) keeps the layer until the key changes."""
+    from modules.constructs.chaos_fis import extension_parameter
+
+    assert extension_parameter("arm64", 12) == "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x:12"
+    assert extension_parameter("x86_64", None) == "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_only_the_health_function_answers_without_waiting_for_a_configuration(staging, region):
+    """Route53's HTTPS checks need an answer within 2 s of connecting: the health function must
+    not wait up to AWS_FIS_POLL_MAX_WAIT_MILLISECONDS (2000) for the extension's poll; the item
+    functions do (preventExecution needs a fresh configuration)."""
+    waits = {
+        body["function_name"]: body["environment"]["variables"].get("AWS_FIS_POLL_MAX_WAIT_MILLISECONDS")
+        for body in in_region(resources(staging, "aws_lambda_function"), region).values()
+        if "layers" in body
+    }
+    assert waits.pop("items-staging-health") is None
+    assert waits and set(waits.values()) == {"2000"}
 
 
 def test_the_bucket_is_private_encrypted_versioned_and_tls_only(staging):
@@ -159,6 +184,42 @@ def test_one_experiment_role_trusting_fis_for_this_account_only(staging):
     assert all(r.endswith("/FisConfigs/*") for r in granted["WriteFaultConfigurations"]["Resource"])
     # The only action without a resource: FIS resolves targets with it (no resource-level permissions).
     assert [s["Action"] for s in policy["Statement"] if s["Resource"] == "*"] == ["tag:GetResources"]
+
+
+def test_the_experiment_role_may_decrypt_the_targets_environment_only_through_lambda(staging):
+    """FIS reads AWS_FIS_CONFIGURATION_LOCATION with lambda:GetFunction; the environment is
+    encrypted with the region's customer-managed key, so Lambda returns it only to a caller
+    allowed kms:Decrypt through Lambda, for that function's encryption context."""
+    (name,) = [name for name in resources(staging, "aws_iam_role") if name.startswith("fis_role")]
+    (policy,) = [
+        json.loads(body["policy"])
+        for body in resources(staging, "aws_iam_role_policy").values()
+        if body["role"] == ref("aws_iam_role", name, "id")
+    ]
+    (decrypt,) = [s for s in policy["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Effect"] == "Allow"
+    keys = {ref("aws_kms_key", key, "arn") for r in REGIONS for key in in_region(resources(staging, "aws_kms_key"), r)}
+    assert set(decrypt["Resource"]) == keys and len(keys) == len(REGIONS)
+    condition = decrypt["Condition"]["StringEquals"]
+    assert condition["kms:ViaService"] == sorted(f"lambda.{region}.amazonaws.com" for region in REGIONS)
+    functions = {
+        ref("aws_lambda_function", f, "arn")
+        for f, body in resources(staging, "aws_lambda_function").items()
+        if "layers" in body  # the targets: they run the extension
+    }
+    assert set(condition["kms:EncryptionContext:aws:lambda:FunctionArn"]) == functions
+    assert functions and set(decrypt["Condition"]) == {"StringEquals"}
+
+
+def test_the_boundary_lets_the_experiment_role_decrypt_through_lambda(staging):
+    """The role's boundary (the bootstrap's) must allow the decrypt too, on the same keys."""
+    from modules.bootstrap.deploy_policy import PolicyInputs, boundary_policy
+
+    inputs = PolicyInputs(prefix="items-staging", environment="staging", account="222222222222", zone_id=None)
+    statements = boundary_policy(staging, inputs)["Statement"]
+    (kms,) = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+    assert "kms:Decrypt" in kms["Action"] and kms["Effect"] == "Allow"
+    assert all(r.startswith("arn:aws:kms:") and r.endswith(":key/*") for r in kms["Resource"])
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod", "local"])
