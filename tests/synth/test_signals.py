@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from modules.config.loader import (
+from modules.config.limits import (
     CHECKERS_PER_REGION,
     HEALTH_RESERVED_CONCURRENCY,
     HTTPS_CHECKS_PER_REGION,
