@@ -692,3 +692,59 @@ def test_the_command_description_is_its_own_line(capsys):
     with pytest.raises(SystemExit):
         docs.main(["--help"])
     assert "\nThe environment-file keys.\n" in capsys.readouterr().out
+
+
+# --- what the run after the split found: the [chaos] fis rule and runtime_refusal -------------------------
+
+FIS_AT_THE_LIMIT = {
+    "project": "a-project-name-of-20",
+    "regions": ["ap-southeast-1", "eu-west-1"],
+    "allowed_account_ids": ["123456789012"],
+    "auth": {"issuer": "https://auth.example.com/", "audience": "items"},
+    "chaos": {"fis": True},
+}
+
+
+def test_a_fis_bucket_name_of_exactly_63_characters_is_accepted_and_64_refused_in_full():
+    """20 + 10 + 14 characters of project, environment and region make a 63-character name."""
+    accepted = parse_environment(FIS_AT_THE_LIMIT, environment="abcdefghij", source="test.toml")
+    assert accepted.chaos.fis is True
+    with pytest.raises(ConfigError) as err:
+        parse_environment(FIS_AT_THE_LIMIT, environment="abcdefghijk", source="test.toml")
+    assert str(err.value) == (
+        "test.toml: chaos.fis: true needs a bucket per region named <project>-<env>-fis-<account>-<region>, "
+        "64 characters for 'a-project-name-of-20-abcdefghijk-fis-000000000000-ap-southeast-1' "
+        "(expected at most 63: S3's limit; use a shorter project or environment name)"
+    )
+
+
+def test_fis_in_an_emulator_environment_is_refused_in_full():
+    raw = {**with_("allowed_account_ids", ..., with_("chaos", {"fis": True})), "emulator": True}
+    raw["auth"] = {"audience": "items"}
+    with pytest.raises(ConfigError) as err:
+        parse(raw)
+    assert str(err.value) == (
+        "test.toml: chaos.fis: true is not available with emulator = true (expected false: the emulator has no "
+        "AWS FIS; the local experiments inject their faults into the local deployment instead)"
+    )
+
+
+def test_fis_without_regions_reports_only_the_missing_regions():
+    """No region means no bucket name to measure: nothing to add, and nothing to fail on."""
+    with pytest.raises(ConfigError) as err:
+        parse(with_("regions", ..., with_("chaos", {"fis": True})))
+    assert str(err.value) == "test.toml: regions: (not set) is missing (expected a list)"
+
+
+def test_a_runtime_is_deprecated_on_its_date_and_the_last_one_says_to_update_the_table():
+    from modules.config.rules import runtime_refusal
+
+    assert runtime_refusal("python3.12", datetime.date(2028, 10, 31)) == (
+        "was deprecated by AWS Lambda on 2028-10-31, within 183 days of 2028-10-31 "
+        "(expected one of: python3.13; Lambda runtimes page)"
+    )
+    # 183 days before python3.13's date: it is refused too, so none is left to suggest.
+    assert runtime_refusal("python3.12", datetime.date(2028, 12, 29)) == (
+        "was deprecated by AWS Lambda on 2028-10-31, within 183 days of 2028-12-29 "
+        "(expected one of: none left: update RUNTIME_DEPRECATION; Lambda runtimes page)"
+    )
