@@ -88,7 +88,7 @@ bench: setup
 # mutant and prints the score per file (killed or timed out / run; equivalent mutants listed
 # in tests/mutation/EQUIVALENT.md are excluded). SAMPLE=N runs a random N (SEED picks which)
 # while developing; JOBS=N mutants at once. Any other target works the same way, e.g. the
-# config loader: make mutation MUTATE=modules/config/loader.py TESTS=tests/config
+# config modules: make mutation MUTATE=modules/config TESTS=tests/config
 # MUTATE takes files or folders; TESTS takes pytest paths. Work dirs: build/mutation/<target>/.
 MUTATE ?= functions
 TESTS ?= tests/functions
@@ -153,9 +153,9 @@ emulator: setup
 down:
 	@if [ -x $(PY) ]; then $(PY) -m ops.deploy --env local --down; else echo "nothing to stop (no .venv)"; fi
 
-# Regenerate the README's environment-file table from the key declarations in modules/config/loader.py.
+# Regenerate the README's environment-file table from the key declarations in modules/config/sections.py.
 docs: $(VENV)/.installed
-	$(PY) -m modules.config.loader --update-readme README.md
+	$(PY) -m modules.config.docs --update-readme README.md
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis

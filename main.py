@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modules.bootstrap.delivery import load_delivery, split_bootstrap
-from modules.config.loader import ConfigError, EnvironmentConfig, load_environments
+from modules.config.loader import load_environments
+from modules.config.schema import ConfigError
 from modules.outdir import discard_stale_output
 
 if TYPE_CHECKING:
     from cdktf import App
+
+    from modules.config.sections import EnvironmentConfig
 
 # jsii prints a 15-line banner on every run because the machine's Node 20 is past its
 # end of life; the pinned, archived jsii/cdktf cannot change that, so the banner is only

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from modules.config.loader import HealthCheckConfig
+    from modules.config.sections import HealthCheckConfig
 
 # Route53 propagates a change to all its authoritative name servers within 60 seconds
 # (Route53 FAQ; ChangeResourceRecordSets reports INSYNC when it has); a health status that

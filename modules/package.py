@@ -53,7 +53,7 @@ class WheelTarget:
         return "manylinux2014_aarch64" if self.architecture == "arm64" else "manylinux2014_x86_64"
 
 
-# Every runtime and architecture an environment file may choose (modules/config/loader.py), so
+# Every runtime and architecture an environment file may choose (modules/config/sections.py), so
 # synth never needs the network whatever the file says.
 WHEEL_TARGETS = tuple(
     WheelTarget(runtime, architecture)

@@ -22,7 +22,7 @@ from cdktf import (
 from constructs import Construct
 
 from modules.bootstrap.deploy_policy import permissions_boundary_arn
-from modules.config.loader import fis_bucket_name
+from modules.config.rules import fis_bucket_name
 from modules.constructs.chaos_fis import (
     FaultConfigBucket,
     FaultConfigBucketProps,
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 
-    from modules.config.loader import DomainConfig, EnvironmentConfig
+    from modules.config.sections import DomainConfig, EnvironmentConfig
 
 GLOBAL_REGION = "us-east-1"
 # Emulator mode only: the local issuer's URL, chosen by ops/deploy.py at deploy time (a free

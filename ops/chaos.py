@@ -32,7 +32,8 @@ from chaoslib.experiment import run_experiment  # type: ignore[import-untyped]  
 from local import deployment_file, faults
 from local.emulator import aws_client
 from local.replicator import LAG_BOUND_S
-from modules.config.loader import ChaosConfig, load_environment
+from modules.config.loader import load_environment
+from modules.config.sections import ChaosConfig
 from ops import chaos_alarms, chaos_aws, chaos_load, chaos_plot, chaos_verdict
 from ops.chaos_actions import overwritten
 from ops.smoke import smoke_token

@@ -28,7 +28,7 @@ from ops import chaos_load, chaos_plot, chaos_verdict
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from modules.config.loader import EnvironmentConfig
+    from modules.config.sections import EnvironmentConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments" / "aws"

@@ -42,7 +42,8 @@ from local import emulator as emu
 from local import replicator as replicator_tool
 from local import router as global_router
 from modules.bootstrap.delivery import load_delivery
-from modules.config.loader import ConfigError, EnvironmentConfig, load_environments
+from modules.config.loader import load_environments
+from modules.config.schema import ConfigError
 from modules.failover import failover_bound
 from ops import pipeline_roles
 from ops import quota as quota_tool
@@ -51,6 +52,8 @@ from ops import terraform as tf
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from modules.config.sections import EnvironmentConfig
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from local.emulator import AwsClient
-    from modules.config.loader import EnvironmentConfig
+    from modules.config.sections import EnvironmentConfig
 
 Target: TypeAlias = LocalTarget | AwsTarget
 HEALTH_WORDS: dict[bool | None, str] = {True: "healthy", False: "unhealthy", None: "unknown"}
@@ -433,7 +433,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from modules.config.loader import ConfigError, load_environments
+    from modules.config.loader import load_environments
+    from modules.config.schema import ConfigError
 
     args = parse_arguments(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped like Ctrl-C: restore first

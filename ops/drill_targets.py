@@ -27,7 +27,7 @@ from local.router import SERVED_BY_HEADER
 from ops import smoke
 
 if TYPE_CHECKING:
-    from modules.config.loader import EnvironmentConfig
+    from modules.config.sections import EnvironmentConfig
 
 # How a target sends one HTTP request (ops/smoke.py's, or a test's).
 Request = Callable[..., smoke.Response]

@@ -25,11 +25,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modules.config.loader import EnvironmentConfig, load_environments
+from modules.config.loader import load_environments
 from ops import terraform as tf
 from ops.quota import QuotaError, require_lambda_concurrency
+
+if TYPE_CHECKING:
+    from modules.config.sections import EnvironmentConfig
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The local environment's deployment file, when not .emulator/deployment.json (ops.pipeline smoke).

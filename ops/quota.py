@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modules.config.loader import HEALTH_RESERVED_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY, EnvironmentConfig
+from modules.config.limits import HEALTH_RESERVED_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from modules.config.sections import EnvironmentConfig
 
 QUOTA_CODE = "L-B99A9384"
 

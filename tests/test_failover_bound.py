@@ -3,7 +3,7 @@ the alias target's TTL, scaled like the waits; printed per environment before sy
 
 from __future__ import annotations
 
-from modules.config.loader import HealthCheckConfig
+from modules.config.sections import HealthCheckConfig
 from modules.failover import ALIAS_TARGET_TTL_S, ROUTE53_PROPAGATION_S, failover_bound
 
 

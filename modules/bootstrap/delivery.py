@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.config.loader import ConfigError
+from modules.config.schema import ConfigError
 
 BOOTSTRAP_STACK = "bootstrap"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")

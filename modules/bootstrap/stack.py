@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
-    from modules.config.loader import EnvironmentConfig
+    from modules.config.sections import EnvironmentConfig
 from modules.bootstrap.delivery import BOOTSTRAP_STACK, DeliverySettings
 from modules.bootstrap.deploy_policy import (
     DELIVERY_PATH,

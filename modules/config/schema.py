@@ -1,6 +1,6 @@
 """How environment-file keys are declared, read and documented.
 
-A key is declared once, as a field of a config dataclass in ``modules/config/loader.py``::
+A key is declared once, as a field of a config dataclass in ``modules/config/sections.py``::
 
     memory: int = setting("memory, MB", default=256, rule=between(128, 10240))
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from constructs import Construct
 
-from modules.config.loader import DomainConfig, HealthCheckConfig, RoutingConfig
+from modules.config.sections import DomainConfig, HealthCheckConfig, RoutingConfig
 from modules.constructs.traffic_policy import PolicyEndpoint, TrafficPolicy, TrafficPolicyProps
 from modules.failover import routing_threshold
 from modules.provider import aws

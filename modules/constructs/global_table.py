@@ -12,7 +12,7 @@ from cdktf import DataResource
 from constructs import Construct
 
 from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY, PARTITION_KEY_TYPE
-from modules.config.loader import TableConfig
+from modules.config.sections import TableConfig
 from modules.provider import aws
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from constructs import Construct
 
-from modules.config.loader import AlarmConfig, LambdaConfig
+from modules.config.sections import AlarmConfig, LambdaConfig
 from modules.provider import aws
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules.api_contract import ITEM_MODEL_NAME, ITEM_MODEL_SCHEMA, JSON_MEDIA_TYPE, arn_path
-from modules.config.loader import HEALTH_RESERVED_CONCURRENCY, HEALTH_ROUTE, ApiConfig, AuthConfig, LambdaConfig
+from modules.config.limits import HEALTH_RESERVED_CONCURRENCY
+from modules.config.sections import HEALTH_ROUTE, ApiConfig, AuthConfig, LambdaConfig
 from modules.constructs.function_policy import function_statements
 from modules.constructs.regional_auth import RegionalAuthorizer, RegionalAuthorizerProps
 from modules.constructs.regional_cors import RegionalCors, RegionalCorsProps

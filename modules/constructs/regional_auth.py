@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
-    from modules.config.loader import AuthConfig, LambdaConfig
+    from modules.config.sections import AuthConfig, LambdaConfig
     from modules.naming import Naming
 
 AUTHORIZER_TYPE = "TOKEN"

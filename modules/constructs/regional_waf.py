@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.provider import AwsProvider
     from cdktf_cdktf_provider_aws.wafv2_ip_set import Wafv2IpSet
 
-    from modules.config.loader import WafConfig
+    from modules.config.sections import WafConfig
     from modules.naming import Naming
 
 from functions.schema import MAX_BODY_BYTES

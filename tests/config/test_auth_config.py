@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from modules.config.loader import ConfigError, parse_environment
+from modules.config.loader import parse_environment
+from modules.config.schema import ConfigError
 
 BASE = {"project": "items", "regions": ["eu-west-1", "eu-central-1"], "allowed_account_ids": ["111111111111"]}
 AUTH = {"issuer": "https://auth.example.com/", "audience": "items"}

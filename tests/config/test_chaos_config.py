@@ -7,7 +7,8 @@ import copy
 
 import pytest
 
-from modules.config.loader import ConfigError, parse_environment
+from modules.config.loader import parse_environment
+from modules.config.schema import ConfigError
 
 GOOD = {
     "project": "items",

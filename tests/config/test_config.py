@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modules.config.loader import ConfigError, load_environment, load_environments, parse_environment
+from modules.config.loader import load_environment, load_environments, parse_environment
+from modules.config.schema import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -371,7 +372,7 @@ def test_a_runtime_aws_has_deprecated_is_refused_with_its_date():
 def test_a_runtime_deprecated_within_six_months_is_refused_and_not_before():
     import datetime
 
-    from modules.config.loader import runtime_refusal
+    from modules.config.rules import runtime_refusal
 
     refusal = runtime_refusal("python3.12", datetime.date(2028, 5, 1))
     assert refusal and refusal.startswith("is deprecated by AWS Lambda on 2028-10-31, within 183 days of 2028-05-01")

@@ -1,4 +1,4 @@
-"""The key declarations in modules/config/loader.py are the one source of the README's environment
+"""The key declarations in modules/config/sections.py are the one source of the README's environment
 table and of the loader's checks."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import loader as config
+from modules.config import docs, loader, schema, sections
 from modules.config.schema import PerEnvironment, Reader, marked_span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -15,17 +15,17 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_readme_table_matches_the_declarations():
     text = README.read_text(encoding="utf-8")
-    start, stop = marked_span(text, config.README_BEGIN, config.README_END)
-    assert text[start:stop] == config.markdown_table(config.KEYS), (
-        "README.md's environment table differs from modules/config/loader.py: run `make docs`"
+    start, stop = marked_span(text, docs.README_BEGIN, docs.README_END)
+    assert text[start:stop] == schema.markdown_table(sections.KEYS), (
+        "README.md's environment table differs from modules/config/sections.py: run `make docs`"
     )
 
 
 def test_update_readme_rewrites_only_the_table(tmp_path):
     stale = tmp_path / "README.md"
-    stale.write_text(f"# title\n\n{config.README_BEGIN}\n| old | table |\n{config.README_END}\n\nafter\n")
-    assert config.main(["--update-readme", str(stale)]) == 0
-    expected = f"# title\n\n{config.README_BEGIN}\n{config.markdown_table(config.KEYS)}{config.README_END}\n\nafter\n"
+    stale.write_text(f"# title\n\n{docs.README_BEGIN}\n| old | table |\n{docs.README_END}\n\nafter\n")
+    assert docs.main(["--update-readme", str(stale)]) == 0
+    expected = f"# title\n\n{docs.README_BEGIN}\n{schema.markdown_table(sections.KEYS)}{docs.README_END}\n\nafter\n"
     assert stale.read_text() == expected
 
 
@@ -33,21 +33,21 @@ def test_update_readme_refuses_a_file_without_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# no markers\n")
     with pytest.raises(ValueError, match="markers"):
-        config.main(["--update-readme", str(readme)])
+        docs.main(["--update-readme", str(readme)])
     assert readme.read_text() == "# no markers\n"
 
 
 def test_markdown_command_prints_one_row_per_key(capsys):
-    assert config.main(["--markdown"]) == 0
+    assert docs.main(["--markdown"]) == 0
     rows = capsys.readouterr().out.splitlines()[2:]
-    assert [row.split(" | ")[0].strip("| `") for row in rows] == [key.path for key in config.KEYS]
+    assert [row.split(" | ")[0].strip("| `") for row in rows] == [key.path for key in sections.KEYS]
     assert {"lambda.memory", "state.bucket", "primary_region", "allowed_account_ids"} <= {
-        key.path for key in config.KEYS
+        key.path for key in sections.KEYS
     }
 
 
 @pytest.mark.parametrize(
-    "key", [key for key in config.KEYS if key.setting.default is not None], ids=lambda key: key.path
+    "key", [key for key in sections.KEYS if key.setting.default is not None], ids=lambda key: key.path
 )
 def test_every_default_passes_its_own_checks(key):
     """The loader checks a key's rule on its default too (a per-environment default can
@@ -63,7 +63,7 @@ def test_every_default_passes_its_own_checks(key):
 def test_section_defaults_are_the_declared_defaults():
     """A section left out of a file equals its class's defaults, so constructs built from
     ``LambdaConfig()`` and from a parsed file agree."""
-    parsed = config.parse_environment(
+    parsed = loader.parse_environment(
         {
             "project": "items",
             "regions": ["eu-west-1", "eu-central-1"],
@@ -73,8 +73,8 @@ def test_section_defaults_are_the_declared_defaults():
         environment="dev",
         source="test.toml",
     )
-    assert parsed.lambda_ == config.LambdaConfig()
-    assert parsed.api == config.ApiConfig()
-    assert parsed.table == config.TableConfig()
-    assert parsed.health_check == config.HealthCheckConfig()
-    assert parsed.routing == config.RoutingConfig()
+    assert parsed.lambda_ == sections.LambdaConfig()
+    assert parsed.api == sections.ApiConfig()
+    assert parsed.table == sections.TableConfig()
+    assert parsed.health_check == sections.HealthCheckConfig()
+    assert parsed.routing == sections.RoutingConfig()

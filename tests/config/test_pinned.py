@@ -1,7 +1,7 @@
 """What mutation testing found unpinned in the config loader (issue 13 item 5): what a valid
 file parses into, inclusive boundaries, whole error messages (they are the loader's user
 interface), the schema's building blocks called at run time (the declarations run them at
-import, where no mutant is active), the rules across files, and `python -m modules.config.loader`."""
+import, where no mutant is active), the rules across files, and `python -m modules.config.docs`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import loader as config
-from modules.config.loader import ConfigError, load_environment, load_environments, parse_environment
-from modules.config.schema import Reader, between, closest, declarations, keys_of, marked_span, matches, one_of
+from modules.config import docs, schema, sections
+from modules.config.loader import load_environment, load_environments, parse_environment
+from modules.config.schema import (
+    ConfigError,
+    Reader,
+    between,
+    closest,
+    declarations,
+    keys_of,
+    marked_span,
+    matches,
+    one_of,
+)
 from tests.config.test_production_rules import BASE, toml, with_, write
 
 
@@ -48,8 +58,8 @@ def test_a_full_file_parses_into_exactly_what_it_says():
     parsed = parse(raw)
     assert parsed.regions == ("us-west-2", "eu-west-1", "ap-northeast-1")
     assert parsed.allowed_account_ids == ("123456789012", "210987654321")
-    assert parsed.domain == config.DomainConfig(zone_name="example.com", record_name="api.eu.example.com")
-    assert parsed.routing == config.RoutingConfig(
+    assert parsed.domain == sections.DomainConfig(zone_name="example.com", record_name="api.eu.example.com")
+    assert parsed.routing == sections.RoutingConfig(
         mode="weighted", weights={"eu-west-1": 1, "us-west-2": 255, "ap-northeast-1": 7}
     )
     assert (parsed.lambda_.memory, parsed.lambda_.timeout, parsed.lambda_.log_retention_days) == (128, 29, 1)
@@ -60,7 +70,7 @@ def test_a_full_file_parses_into_exactly_what_it_says():
 
 def test_s3_state_parses_into_its_keys_and_defaults():
     state = parse(with_("state", {"backend": "s3", "bucket": "my-state", "region": "eu-west-1"})).state
-    assert state == config.StateConfig(
+    assert state == sections.StateConfig(
         backend="s3", bucket="my-state", region="eu-west-1", key="backend/test/terraform.tfstate", use_lockfile=True
     )
     assert state.path == "" and state.organization == "" and state.workspace == ""
@@ -68,14 +78,14 @@ def test_s3_state_parses_into_its_keys_and_defaults():
 
 def test_cloud_state_parses_into_its_keys_and_defaults():
     state = parse(with_("state", {"backend": "cloud", "organization": "acme"})).state
-    assert state == config.StateConfig(
+    assert state == sections.StateConfig(
         backend="cloud", organization="acme", workspace="backend-test", hostname="app.terraform.io"
     )
     assert state.bucket == "" and state.path == ""
 
 
 def test_no_state_table_is_local_state():
-    assert parse(BASE).state == config.StateConfig(backend="local", path="state/backend-test.tfstate")
+    assert parse(BASE).state == sections.StateConfig(backend="local", path="state/backend-test.tfstate")
 
 
 @pytest.mark.parametrize(
@@ -252,7 +262,7 @@ def test_one_of_lists_the_choices():
 
 
 def test_empty_or_accepts_the_empty_string_or_a_match():
-    rule = config._empty_or(r"^a+$", "as (expected a run of a)", "as")
+    rule = sections._empty_or(r"^a+$", "as (expected a run of a)", "as")
     assert [rule.test(value) for value in ("", "aaa", "b", "ab")] == [True, True, False, False]
     assert rule.problem == "is not as (expected a run of a)" and rule.doc == "as"
 
@@ -264,7 +274,7 @@ def test_matches_anchors_where_its_pattern_does():
 
 
 def test_declarations_and_keys_in_file_order():
-    fields = declarations(config.EnvironmentConfig)
+    fields = declarations(sections.EnvironmentConfig)
     assert [name for name, _ in fields] == [
         "project",
         "regions",
@@ -284,18 +294,18 @@ def test_declarations_and_keys_in_file_order():
         "tags",
         "allowed_account_ids",
     ]
-    assert fields == config.FIELDS
-    domain = keys_of(config.DomainConfig, config.SECTIONS["domain"])
+    assert fields == sections.FIELDS
+    domain = keys_of(sections.DomainConfig, sections.SECTIONS["domain"])
     assert [(key.path, key.section) for key in domain] == [
-        ("domain.zone_name", config.SECTIONS["domain"]),
-        ("domain.record_name", config.SECTIONS["domain"]),
+        ("domain.zone_name", sections.SECTIONS["domain"]),
+        ("domain.record_name", sections.SECTIONS["domain"]),
     ]
-    assert [key.path for key in keys_of(config.DomainConfig)] == ["zone_name", "record_name"]
+    assert [key.path for key in keys_of(sections.DomainConfig)] == ["zone_name", "record_name"]
 
 
 def test_every_key_puts_primary_region_after_regions():
-    keys = config._every_key()
-    assert keys == config.KEYS
+    keys = sections._every_key()
+    assert keys == sections.KEYS
     paths = [key.path for key in keys]
     assert paths[:4] == ["project", "regions", "primary_region", "emulator"]
     assert paths[-1] == "allowed_account_ids" and len(paths) == len(set(paths))
@@ -336,7 +346,7 @@ def test_marked_span_is_the_lines_between_the_first_markers():
 
 def test_a_key_read_from_no_table_gets_its_default_and_a_required_one_is_reported():
     reader = Reader("file.toml", "dev")
-    (zone,) = [key for key in config.SECTIONS["domain"].keys() if key.name == "zone_name"]  # noqa: SIM118 (a Section)
+    (zone,) = [key for key in sections.SECTIONS["domain"].keys() if key.name == "zone_name"]  # noqa: SIM118 (a Section)
     assert reader.read({}, zone) is None
     assert reader.errors == ["file.toml: domain.zone_name: (not set) is missing (expected a string)"]
 
@@ -498,7 +508,7 @@ def test_shared_reservations_may_leave_exactly_the_minimum(tmp_path):
     )
 
 
-# --- the README's tables and `python -m modules.config.loader` ------------------------------------------
+# --- the README's tables and `python -m modules.config.docs` --------------------------------------------
 
 
 def test_summary_rows_for_an_emulator_and_an_environment_without_a_domain():
@@ -511,47 +521,47 @@ def test_summary_rows_for_an_emulator_and_an_environment_without_a_domain():
         },
         environment="sim",
     )
-    rows = config.environments_table([emulated, parse(with_("domain", ...))]).splitlines()[2:]
+    rows = docs.environments_table([emulated, parse(with_("domain", ...))]).splitlines()[2:]
     assert rows[0].startswith("| `sim` | (emulator) | (no domain) | eu-west-1, eu-central-1 |")
     assert rows[1].startswith("| `test` | 123456789012 | (no domain) |")
 
 
 def test_readme_with_table_rewrites_both_tables(environment_configs):
     readme = (
-        f"a\n{config.README_BEGIN}\nold keys\n{config.README_END}\nb\n"
-        f"{config.SUMMARY_BEGIN}\nold summary\n{config.SUMMARY_END}\nc\n"
+        f"a\n{docs.README_BEGIN}\nold keys\n{docs.README_END}\nb\n"
+        f"{docs.SUMMARY_BEGIN}\nold summary\n{docs.SUMMARY_END}\nc\n"
     )
     configs = list(environment_configs.values())
-    assert config.readme_with_table(readme, configs) == (
-        f"a\n{config.README_BEGIN}\n{config.markdown_table(config.KEYS)}{config.README_END}\nb\n"
-        f"{config.SUMMARY_BEGIN}\n{config.environments_table(configs)}{config.SUMMARY_END}\nc\n"
+    assert docs.readme_with_table(readme, configs) == (
+        f"a\n{docs.README_BEGIN}\n{schema.markdown_table(sections.KEYS)}{docs.README_END}\nb\n"
+        f"{docs.SUMMARY_BEGIN}\n{docs.environments_table(configs)}{docs.SUMMARY_END}\nc\n"
     )
-    assert config.readme_with_table(readme) == (
-        f"a\n{config.README_BEGIN}\n{config.markdown_table(config.KEYS)}{config.README_END}\nb\n"
-        f"{config.SUMMARY_BEGIN}\nold summary\n{config.SUMMARY_END}\nc\n"
+    assert docs.readme_with_table(readme) == (
+        f"a\n{docs.README_BEGIN}\n{schema.markdown_table(sections.KEYS)}{docs.README_END}\nb\n"
+        f"{docs.SUMMARY_BEGIN}\nold summary\n{docs.SUMMARY_END}\nc\n"
     )
 
 
 def test_update_readme_reads_the_shipped_environments_by_default(tmp_path, environment_configs):
     readme = tmp_path / "README.md"
-    readme.write_text(f"{config.README_BEGIN}\n{config.README_END}\n{config.SUMMARY_BEGIN}\n{config.SUMMARY_END}\n")
-    assert config.main(["--update-readme", str(readme)]) == 0
-    assert config.environments_table(environment_configs.values()) in readme.read_text(encoding="utf-8")
+    readme.write_text(f"{docs.README_BEGIN}\n{docs.README_END}\n{docs.SUMMARY_BEGIN}\n{docs.SUMMARY_END}\n")
+    assert docs.main(["--update-readme", str(readme)]) == 0
+    assert docs.environments_table(environment_configs.values()) in readme.read_text(encoding="utf-8")
     other = write(tmp_path / "envs", {"qa": BASE})
-    assert config.main(["--update-readme", str(readme), "--environments", str(other)]) == 0
+    assert docs.main(["--update-readme", str(readme), "--environments", str(other)]) == 0
     assert "| `qa` | 123456789012 |" in readme.read_text(encoding="utf-8")
 
 
 def test_the_command_needs_an_action_and_documents_its_options(capsys):
     with pytest.raises(SystemExit) as exit_:
-        config.main([])
+        docs.main([])
     assert exit_.value.code == 2
     assert "one of the arguments --markdown --update-readme is required" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        config.main(["--help"])
+        docs.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     for fragment in (
-        "usage: python -m modules.config.loader",
+        "usage: python -m modules.config.docs",
         "The environment-file keys.",
         "--markdown print the README's environment table",
         "--update-readme README regenerate the tables in README",
@@ -565,7 +575,7 @@ def test_the_shipped_readme_is_left_alone_when_current(tmp_path):
     copy_ = tmp_path / "README.md"
     copy_.write_bytes(readme.read_bytes())
     before = copy_.stat().st_mtime_ns
-    assert config.main(["--update-readme", str(copy_)]) == 0
+    assert docs.main(["--update-readme", str(copy_)]) == 0
     assert copy_.stat().st_mtime_ns == before and copy_.read_bytes() == readme.read_bytes()
 
 
@@ -622,7 +632,7 @@ def test_each_element_is_checked_and_only_failures_are_dropped():
         f'test.toml: tags.long: "{"x" * 257}" is not a valid tag value (expected a string of at most 256 characters)',
     ]
     reader = Reader("file.toml", "dev")
-    (tags,) = [key for key in config.KEYS if key.path == "tags"]
+    (tags,) = [key for key in sections.KEYS if key.path == "tags"]
     assert reader.read({"tags": {"aws:x": "a", "b": 5, "c": "d"}}, tags) == {"c": "d"}
     assert (
         reader.errors[1]
@@ -634,7 +644,7 @@ def test_a_failed_check_says_so_and_the_default_is_kept():
     reader = Reader("file.toml", "dev")
     assert reader.check("lambda.memory", 1, between(128, 10240)) is False
     assert reader.check("lambda.memory", 128, between(128, 10240)) is True
-    (memory,) = [key for key in config.KEYS if key.path == "lambda.memory"]
+    (memory,) = [key for key in sections.KEYS if key.path == "lambda.memory"]
     assert reader.read({"memory": 1}, memory) == 256
     assert len(reader.errors) == 2
 
@@ -660,7 +670,7 @@ def test_lists_in_messages_and_tables_are_comma_separated(tmp_path):
     )
     message = str(pytest.raises(ConfigError, load_environments, tmp_path).value)
     assert "(333333333333, 444444444444 vs 111111111111, 222222222222)" in message
-    summary = config.environments_table([parse(with_("allowed_account_ids", two))])
+    summary = docs.environments_table([parse(with_("allowed_account_ids", two))])
     assert "| `test` | 111111111111, 222222222222 |" in summary
 
 
@@ -680,5 +690,61 @@ def test_a_one_character_marker_pair_on_consecutive_lines_is_an_empty_span():
 
 def test_the_command_description_is_its_own_line(capsys):
     with pytest.raises(SystemExit):
-        config.main(["--help"])
+        docs.main(["--help"])
     assert "\nThe environment-file keys.\n" in capsys.readouterr().out
+
+
+# --- what the run after the split found: the [chaos] fis rule and runtime_refusal -------------------------
+
+FIS_AT_THE_LIMIT = {
+    "project": "a-project-name-of-20",
+    "regions": ["ap-southeast-1", "eu-west-1"],
+    "allowed_account_ids": ["123456789012"],
+    "auth": {"issuer": "https://auth.example.com/", "audience": "items"},
+    "chaos": {"fis": True},
+}
+
+
+def test_a_fis_bucket_name_of_exactly_63_characters_is_accepted_and_64_refused_in_full():
+    """20 + 10 + 14 characters of project, environment and region make a 63-character name."""
+    accepted = parse_environment(FIS_AT_THE_LIMIT, environment="abcdefghij", source="test.toml")
+    assert accepted.chaos.fis is True
+    with pytest.raises(ConfigError) as err:
+        parse_environment(FIS_AT_THE_LIMIT, environment="abcdefghijk", source="test.toml")
+    assert str(err.value) == (
+        "test.toml: chaos.fis: true needs a bucket per region named <project>-<env>-fis-<account>-<region>, "
+        "64 characters for 'a-project-name-of-20-abcdefghijk-fis-000000000000-ap-southeast-1' "
+        "(expected at most 63: S3's limit; use a shorter project or environment name)"
+    )
+
+
+def test_fis_in_an_emulator_environment_is_refused_in_full():
+    raw = {**with_("allowed_account_ids", ..., with_("chaos", {"fis": True})), "emulator": True}
+    raw["auth"] = {"audience": "items"}
+    with pytest.raises(ConfigError) as err:
+        parse(raw)
+    assert str(err.value) == (
+        "test.toml: chaos.fis: true is not available with emulator = true (expected false: the emulator has no "
+        "AWS FIS; the local experiments inject their faults into the local deployment instead)"
+    )
+
+
+def test_fis_without_regions_reports_only_the_missing_regions():
+    """No region means no bucket name to measure: nothing to add, and nothing to fail on."""
+    with pytest.raises(ConfigError) as err:
+        parse(with_("regions", ..., with_("chaos", {"fis": True})))
+    assert str(err.value) == "test.toml: regions: (not set) is missing (expected a list)"
+
+
+def test_a_runtime_is_deprecated_on_its_date_and_the_last_one_says_to_update_the_table():
+    from modules.config.rules import runtime_refusal
+
+    assert runtime_refusal("python3.12", datetime.date(2028, 10, 31)) == (
+        "was deprecated by AWS Lambda on 2028-10-31, within 183 days of 2028-10-31 "
+        "(expected one of: python3.13; Lambda runtimes page)"
+    )
+    # 183 days before python3.13's date: it is refused too, so none is left to suggest.
+    assert runtime_refusal("python3.12", datetime.date(2028, 12, 29)) == (
+        "was deprecated by AWS Lambda on 2028-10-31, within 183 days of 2028-12-29 "
+        "(expected one of: none left: update RUNTIME_DEPRECATION; Lambda runtimes page)"
+    )

@@ -10,13 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from modules.config.loader import (
-    HEALTH_RESERVED_CONCURRENCY,
-    MIN_UNRESERVED_CONCURRENCY,
-    ConfigError,
-    load_environments,
-    parse_environment,
-)
+from modules.config.limits import HEALTH_RESERVED_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY
+from modules.config.loader import load_environments, parse_environment
+from modules.config.schema import ConfigError
 from modules.routes import ROUTES
 
 ITEM_FUNCTIONS = len([route for route in ROUTES if route.id != "health"])
@@ -319,16 +315,16 @@ def test_log_level_defaults_to_info_and_python_names_are_rejected():
 
 
 def test_readme_summary_of_the_environments_is_current(environment_configs):
-    from modules.config import loader as config
+    from modules.config import docs
     from modules.config.schema import marked_span
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start, stop = marked_span(readme, config.SUMMARY_BEGIN, config.SUMMARY_END)
-    assert readme[start:stop] == config.environments_table(environment_configs.values()), "run `make docs`"
+    start, stop = marked_span(readme, docs.SUMMARY_BEGIN, docs.SUMMARY_END)
+    assert readme[start:stop] == docs.environments_table(environment_configs.values()), "run `make docs`"
 
 
 def test_summary_names_the_quota_and_an_environment_without_subscriber():
-    from modules.config.loader import environments_table
+    from modules.config.docs import environments_table
 
     quiet = parse(with_("lambda.reserved_concurrency", 100), environment="qa")
     paged = parse(with_("alarms.email", "ops@example.com", with_("api.manage_account_settings", False)))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modules.config.loader import ConfigError, parse_environment
+from modules.config.loader import parse_environment
+from modules.config.schema import ConfigError
 
 GOOD = {
     "project": "items",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from modules.bootstrap.delivery import DeliverySettings, load_delivery, split_bootstrap
-from modules.config.loader import ConfigError
+from modules.config.schema import ConfigError
 from tests.local.iam.bootstrap_policies import synthesize_bootstrap
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ tests against each mutant and prints the score per file.
 
     .venv/bin/python tests/mutation/run.py                      # functions/ vs tests/functions
     .venv/bin/python tests/mutation/run.py --sample 150 --seed 1
-    .venv/bin/python tests/mutation/run.py --mutate modules/config/loader.py --tests tests/config
+    .venv/bin/python tests/mutation/run.py --mutate modules/config --tests tests/config
 
 Each target gets a work directory, build/mutation/<target>/, holding symlinks to the
 project's tracked top-level entries and a generated setup.cfg (mutmut reads its settings

@@ -11,7 +11,8 @@ import pytest
 from chaoslib.hypothesis import run_steady_state_hypothesis  # type: ignore[import-untyped]
 from chaoslib.run import EventHandlerRegistry  # type: ignore[import-untyped]
 
-from modules.config.loader import ChaosConfig, parse_environment
+from modules.config.loader import parse_environment
+from modules.config.sections import ChaosConfig
 from ops import chaos, chaos_load
 from ops.chaos_load import Request, Run
 from tests.local.deployments import typed

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from modules.config.loader import HEALTH_RESERVED_CONCURRENCY
+from modules.config.limits import HEALTH_RESERVED_CONCURRENCY
 from modules.naming import provider_alias
 from modules.routes import ROUTES
 from tests.synth.test_stack import ENVIRONMENTS, path_of, resources

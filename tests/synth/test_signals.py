@@ -10,7 +10,7 @@ import fnmatch
 
 import pytest
 
-from modules.config.loader import (
+from modules.config.limits import (
     CHECKERS_PER_REGION,
     HEALTH_RESERVED_CONCURRENCY,
     HTTPS_CHECKS_PER_REGION,
