@@ -18,7 +18,9 @@ The drill, on the local environment (the emulator and its global router) or a re
    until the region is healthy and answers again;
 5. report a timeline, then ``failover <s> s, recovery <s> s, bound <s> s``: the bound is the
    worst case the configuration allows (modules/failover.py), scaled by the router's
-   TIME_SCALE locally. Exit status 0 only if both stayed within it and the restore held.
+   TIME_SCALE locally. Each time counts from when the change is in effect (locally the
+   region's own /health answers 503, or 200 again; on AWS Lambda reports the update applied),
+   as the bound does. Exit status 0 only if both stayed within it and the restore held.
 
 Evacuation takes a region out of DNS through Route53 alone (Terraform may not even plan
 during a regional outage, since one stack refreshes every region): it sets the threshold of
@@ -246,17 +248,36 @@ def run_drill(
     times: dict[str, float] = {}
     try:
         forced.set(DRILL_STATUS)
-        times["broken"] = timeline.note(f"break: STATUS={DRILL_STATUS} on {function_name} in {region}")
+        timeline.note(f"break: STATUS={DRILL_STATUS} on {function_name} in {region}")
+        times["broken"] = in_effect(target, region, timeline, False, deadline, sleep)
         times["failover"] = watch(target, region, timeline, writer, False, False, deadline, sleep)
         timeline.note(f"failed over: {region} is out of the global name")
     except (DrillError, ClientError, BotoCoreError, OSError) as err:  # reported; the restore below still runs
         timeline.note(f"error: {err}")
     finally:
         if forced.restore():
-            times["restored"] = timeline.note(f"restore: {function_name}'s variables are back as they were")
+            timeline.note(f"restore: {function_name}'s variables are back as they were")
             _recover(target, region, timeline, writer, baseline == region, deadline, sleep, times)
         writer.cleanup()
     return _result(timeline, writer, bound, times)
+
+
+def in_effect(
+    target: Target, region: str, timeline: Timeline, healthy: bool, deadline_s: float, sleep: Callable[[float], None]
+) -> float:
+    """When the break (or the restore) is in effect: the region's own /health answers so. The
+    bound counts from when a region starts failing, or passing, its health check
+    (modules/failover.py), not from the API call that changes it; a target that does not probe
+    (AWS: ForcedStatus waited for Lambda to apply the update) is in effect at once."""
+    started = timeline.clock()
+    while (seen := target.health_answers(region)) is not None:
+        answers, detail = seen
+        if answers is healthy:
+            return timeline.note(f"{region}'s own /health answers {detail}: the change is in effect")
+        if timeline.clock() - started > deadline_s:
+            raise DrillError(f"not within {deadline_s:.0f} s: {region}'s own /health still answers {detail}")
+        sleep(target.poll_s)
+    return timeline.clock() - timeline.start
 
 
 def _recover(
@@ -270,6 +291,7 @@ def _recover(
     times: dict[str, float],
 ) -> None:
     try:
+        times["restored"] = in_effect(target, region, timeline, True, deadline, sleep)
         times["recovered"] = watch(target, region, timeline, writer, True, answers_again, deadline, sleep)
         timeline.note(f"recovered: {region} is healthy{' and answers again' if answers_again else ''}")
     except (DrillError, ClientError, BotoCoreError, OSError) as err:

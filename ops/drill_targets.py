@@ -18,6 +18,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,16 @@ class LocalTarget:
     def routing_check_id(self, region: str) -> str:
         return self._check_id(region, "routing_health_check_id")
 
+    def health_answers(self, region: str) -> tuple[bool, str]:
+        """Whether ``region``'s own /health (its execute-api URL, not the global name) answers
+        200: a changed variable applies to the next invocation the local gateway starts, which
+        starts a new execution environment first, as Lambda does."""
+        try:
+            response = self.request("GET", self.deployment.regions[region].api_url + "/health", timeout=10)
+        except OSError as err:
+            return False, f"no answer ({err})"
+        return response.status == HTTPStatus.OK, f"HTTP {response.status}"
+
     def marked_healthy(self, region: str) -> tuple[bool | None, str]:
         """The router's view (its status file), as Route53's would be."""
         try:
@@ -160,6 +171,11 @@ class AwsTarget:
 
     def health_function(self, region: str) -> tuple[AwsClient, str]:
         return self._lambda[region], self.outputs["regions"][region]["functions"]["health"]
+
+    def health_answers(self, region: str) -> tuple[bool, str] | None:
+        """Not probed: the drill's change is in effect once Lambda reports the update applied
+        (``LastUpdateStatus``: ops/drill.py's ForcedStatus waits for it)."""
+        return None
 
     def http_check(self, region: str) -> HttpCheck:
         config = self.route53.get_health_check(HealthCheckId=self.outputs["regions"][region]["health_check_id"])[

@@ -475,3 +475,46 @@ def test_a_protected_drill_without_a_terminal_says_how_to_confirm():
     assert "EOFError" not in result.stderr and "Traceback" not in result.stderr
     assert "prod is protected and there is no terminal to type its name on" in result.stderr
     assert "make drill ENV=prod YES=1" in result.stderr and "nothing was changed" in result.stderr
+
+
+# --- when the change is in effect ------------------------------------------------------------
+
+
+class RegionAnswering:
+    """A region whose own /health answers 200 for ``still_ok`` looks after the break, then 503:
+    the local gateway starts a new execution environment for the changed variables first."""
+
+    poll_s = 0.5
+
+    def __init__(self, still_ok: int) -> None:
+        self.answers = ["HTTP 200"] * still_ok + ["HTTP 503"]
+
+    def health_answers(self, region: str) -> tuple[bool, str]:
+        detail = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return detail == "HTTP 200", detail
+
+
+def test_the_clock_starts_when_the_regions_own_health_answers_the_break():
+    now = [0.0]
+    timeline = drill.Timeline(lambda: now[0], out=None)
+    started = drill.in_effect(
+        RegionAnswering(still_ok=3), WEST, timeline, False, 60.0, lambda s: now.__setitem__(0, now[0] + s)
+    )
+    assert started == 1.5  # three polls of 0.5 s saw the old answer; the bound counts from the 503
+    assert timeline.entries == [(1.5, f"{WEST}'s own /health answers HTTP 503: the change is in effect")]
+
+
+def test_a_break_that_never_takes_effect_stops_the_drill_naming_the_answer():
+    now = [0.0]
+    timeline = drill.Timeline(lambda: now[0], out=None)
+    with pytest.raises(DrillError, match=r"not within 2 s: eu-west-1's own /health still answers HTTP 200"):
+        drill.in_effect(
+            RegionAnswering(still_ok=100), WEST, timeline, False, 2.0, lambda s: now.__setitem__(0, now[0] + s)
+        )
+
+
+def test_on_aws_the_change_is_in_effect_once_lambda_applied_it(world):
+    timeline = drill.Timeline(world["clock"], out=None)
+    world["now"][0] = 7.0
+    assert drill.in_effect(world["target"], WEST, timeline, False, 60.0, world["sleep"]) == 7.0 - timeline.start
+    assert timeline.entries == []
