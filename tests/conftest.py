@@ -29,7 +29,7 @@ SHARED_DEPLOYMENT = {
     "test_pipeline_roles.py",
     "test_pipeline_smoke_deployed.py",
 }
-# Of those, the drills: a work unit of their own, so that make test's two workers each deploy
+# Of those, the drills: a work unit of their own, so that two of make test's workers each deploy
 # the stack once and share the e2e time (a run on one worker deploys once).
 DRILLS = {"test_active_active.py", "test_chaos.py"}
 # The shared deployment's last tests, in this order: the deploy role destroys the stack, the
@@ -44,8 +44,8 @@ DESTROYS_SHARED = (
 # The longest work units first (scopes as the scheduler names them; the times of
 # `--durations` on the slow tests), so that neither worker is left with a long one at the end;
 # every other module follows in collection order. The scheduler gives a worker its next unit
-# once it has two tests or fewer left: the first worker starts the one-test cdktf CLI route and
-# queues the drills behind it, the second starts the shared deployment.
+# once it has two tests or fewer left: with make test's three workers the cdktf CLI route, the
+# shared deployment and the drills' deployment start at once.
 LONGEST_FIRST = (
     "tests/e2e/test_cdktf_cli.py",
     "shared_deployment",
@@ -88,7 +88,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """make test's two workers: each test module runs whole on one worker (a module-scoped
+    """make test's workers: each test module runs whole on one worker (a module-scoped
     deployment, emulator or bootstrap apply is made once, wherever the module lives), and the
     SHARED_DEPLOYMENT modules in two units (work_unit), each deploying once on its worker; units
     go out in collection order (xdist's reordering by test count is off:
