@@ -47,9 +47,10 @@ WORKERS = 16 * (os.cpu_count() or 1)
 WAITING = 256  # connections accepted and queued for a worker before the busy answer
 DRAIN_BYTES, DRAIN_S = 1 << 20, 1.0  # read from a refused client so that close() sends no RST
 REFUSERS = 4  # threads giving the busy answer
-# Longest wait for a worker. Sized for the local deployment's measured service (~70 requests/s
-# through 32 router workers: ~0.5 s in flight), so that an admitted request is answered
-# within ~1.5 s and a refused one learns it within ~1 s (docs/local-limits.md, "Bursts").
+# Longest wait for a worker. Sized for the local deployment's measured service (50-128 admitted
+# requests/s through the router's 8 workers per core: well under 0.5 s in flight), so that an
+# admitted request is answered within ~1.5 s and a refused one learns it within ~1 s
+# (docs/local-limits.md, "Bursts").
 QUEUE_DEADLINE_S = 1.0
 EXPIRY_TICK_S = 0.05
 DECIMAL = re.compile(r"[0-9]{1,19}")
