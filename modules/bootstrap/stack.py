@@ -49,6 +49,7 @@ from modules.bootstrap.deploy_policy import (
     plan_policy,
     split_policy,
 )
+from modules.constructs.private_bucket import private_bucket_settings
 from modules.naming import Naming, provider_alias
 from modules.provider.emulator import emulator_provider_settings
 
@@ -100,50 +101,8 @@ class StateBucket(Construct):
         self.bucket = aws.s3_bucket.S3Bucket(
             self, "bucket", provider=p, bucket=props.bucket, lifecycle=TerraformResourceLifecycle(prevent_destroy=True)
         )
+        private_bucket_settings(self, p, self.bucket)
         bucket_id = self.bucket.id
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            "ownership",
-            provider=p,
-            bucket=bucket_id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self,
-            "public_access_block",
-            provider=p,
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            "versioning",
-            provider=p,
-            bucket=bucket_id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
-                status="Enabled"
-            ),
-        )
-        sse = aws.s3_bucket_server_side_encryption_configuration
-        sse.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            provider=p,
-            bucket=bucket_id,
-            rule=[
-                sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-        )
-        aws.s3_bucket_policy.S3BucketPolicy(
-            self, "tls_only", provider=p, bucket=bucket_id, policy=json.dumps(tls_only_policy(self.bucket.arn))
-        )
         self._lifecycle(p, bucket_id, props.noncurrent_version_days)
 
     def _lifecycle(self, provider: Any, bucket_id: str, days: int) -> None:
@@ -167,22 +126,6 @@ class StateBucket(Construct):
                 )
             ],
         )
-
-
-def tls_only_policy(bucket_arn: str) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
 
 
 def github_trust(provider_arn: str, repository: str, github_environment: str) -> dict:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from cdktf import Fn
 from constructs import Construct
 
+from modules.constructs.private_bucket import private_bucket_settings
 from modules.provider import aws
 
 if TYPE_CHECKING:
@@ -133,37 +134,8 @@ class FaultConfigBucket(Construct):
         super().__init__(scope, id_)
         p = props.provider
         self.bucket = aws.s3_bucket.S3Bucket(self, "bucket", provider=p, bucket=props.name)
+        private_bucket_settings(self, p, self.bucket)
         bucket_id = self.bucket.id
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            "ownership",
-            provider=p,
-            bucket=bucket_id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self,
-            "public_access_block",
-            provider=p,
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            "versioning",
-            provider=p,
-            bucket=bucket_id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
-                status="Enabled"
-            ),
-        )
-        self._encryption(p, bucket_id)
-        aws.s3_bucket_policy.S3BucketPolicy(
-            self, "tls_only", provider=p, bucket=bucket_id, policy=json.dumps(_tls_only(self.bucket.arn))
-        )
         self._lifecycle(p, bucket_id)
         layer = aws.data_aws_ssm_parameter.DataAwsSsmParameter(
             self, "extension_layer", provider=p, name=extension_parameter(props.architecture, props.extension_version)
@@ -171,22 +143,6 @@ class FaultConfigBucket(Construct):
         # insecure_value: a public String parameter; ``value`` is marked sensitive by the
         # provider, which would hide every function's layers in plans.
         self.fault_injection = FaultInjection(layer_arn=layer.insecure_value, bucket_arn=f"arn:aws:s3:::{props.name}")
-
-    def _encryption(self, provider: AwsProvider, bucket_id: str) -> None:
-        sse = aws.s3_bucket_server_side_encryption_configuration
-        sse.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            provider=provider,
-            bucket=bucket_id,
-            rule=[
-                sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-        )
 
     def _lifecycle(self, provider: AwsProvider, bucket_id: str) -> None:
         lc = aws.s3_bucket_lifecycle_configuration
@@ -210,22 +166,6 @@ class FaultConfigBucket(Construct):
                 )
             ],
         )
-
-
-def _tls_only(bucket_arn: str) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
 
 
 @dataclass(frozen=True, kw_only=True)
