@@ -5,9 +5,10 @@ the records of the environment's name (ListResourceRecordSets: routing policy, s
 identifier, the health check each record uses, the alias target), each alias target's
 regional custom domain and base path mapping (API Gateway: which REST API and stage it
 serves, so which region's local gateway), and every health check's configuration
-(GetHealthCheck: type, path, interval, failure threshold, inverted, disabled, children,
-health threshold). It re-reads them on every round, so a change through the Route53 API
-(an evacuation, an inverted check) takes effect like on AWS.
+(ListHealthChecks: type, path, interval, failure threshold, inverted, disabled, children,
+health threshold). It re-reads them on every round (one call of each kind per round, shared
+with the checkers), so a change through the Route53 API (an evacuation, an inverted check)
+takes effect like on AWS.
 
 Health, as Route53 evaluates it (Developer Guide, "How Route 53 determines whether a health
 check is healthy"), with one health checker instead of ~15 (with one checker, "more than
@@ -61,7 +62,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urlsplit
 
 from local import deployment_file, front_door, traffic_flow
@@ -70,7 +71,7 @@ from local.emulator import LOOPBACK, AwsClient, aws_client
 READER = "the global router"
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from local.deployment_file import AlarmCheck, Deployment, DnsName
 
@@ -91,6 +92,8 @@ ROUTER_WORKERS = 8 * (os.cpu_count() or 1)
 # How long a checker keeps what a check's host resolved to (scaled): the TTL Route53 answers
 # an alias record to an API Gateway domain with. Checks of the same host share the answer.
 RESOLVE_TTL_S = 60.0
+# DescribeAlarms takes at most 100 names.
+DESCRIBE_ALARMS_MAX = 100
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 
 
@@ -124,35 +127,87 @@ class EndpointStatus:
     checked_at: float | None = None
 
 
-class DeployedState:
-    """Reads the records, custom domains and health checks from the emulator."""
+def round_period(scale: float) -> float:
+    """Seconds between two rounds at ``scale``."""
+    return max(MIN_ROUND_S, ROUND_PERIOD_S * scale)
 
-    def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
+
+def alarm_checks(deployment: Deployment) -> dict[str, AlarmCheck]:
+    """Every CLOUDWATCH_METRIC check the deployment file names, by check id."""
+    return {
+        check.id: check
+        for served in deployment.regions.values()
+        if served.alarm_check is not None
+        for check in [served.alarm_check, *(served.guard_checks or ())]
+    }
+
+
+class DeployedState:
+    """Reads the records, custom domains, health checks and alarm states from the emulator.
+
+    A read is shared by every caller within ``max_age_s`` (the router's round period): one
+    round, and the checkers polling meanwhile, make one ListHealthChecks, one
+    ListResourceRecordSets, one GetDomainNames and one DescribeAlarms per region, instead of a
+    GetHealthCheck per check and poll. Every round reads what is deployed again (begin_round);
+    0: every call reads."""
+
+    def __init__(self, deployment: Deployment, max_age_s: float = 0.0) -> None:
+        self.deployment, self.max_age_s = deployment, max_age_s
         endpoint = deployment.emulator_url
         self.route53 = aws_client("route53", "us-east-1", endpoint)
         self.apigateway = {region: aws_client("apigateway", region, endpoint) for region in deployment.regions}
         self.cloudwatch: dict[str, AwsClient] = {}
+        self.watched_alarms: dict[str, list[str]] = {}  # region -> the alarm names its checks watch
+        for check in alarm_checks(deployment).values():
+            self.watched_alarms.setdefault(check.alarm_region, []).append(check.alarm_name)
         self._lock = threading.Lock()
-        self._check_zone: str | None = None
+        self._read_at: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def begin_round(self) -> None:
+        """A round reads everything again, whatever the age of the last reads."""
+        with self._lock:
+            self._read_at.clear()
+
+    def _fresh(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
+        """``read()``'s answer, or the one read less than ``max_age_s`` ago under ``key``."""
+        with self._lock:
+            found = self._read_at.get(key)
+        if found is not None and time.monotonic() - found[0] < self.max_age_s:
+            return found[1]
+        value = read()
+        with self._lock:
+            self._read_at[key] = (time.monotonic(), value)
+        return value
 
     def records(self) -> list[Record]:
         dns = self._dns()
-        zone = self._zone_id(dns.zone_name)
         name = dns.record_name.rstrip(".") + "."
-        found = []
-        for page in self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone):
-            for raw in page["ResourceRecordSets"]:
-                if raw["Name"] == name and raw["Type"] == "A" and raw.get("AliasTarget"):
-                    found.append(self._record(raw))
+        found = [
+            self._record(raw)
+            for raw in self._record_sets(dns.zone_name)
+            if raw["Name"] == name and raw["Type"] == "A" and raw.get("AliasTarget")
+        ]
         return [record for record in found if record is not None]
 
     def _dns(self) -> DnsName:
         return self.deployment.needed(self.deployment.dns, "dns", READER)
 
     def _zone_id(self, zone_name: str) -> str:
-        zones = self.route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
-        return next(zone["Id"] for zone in zones if zone["Name"].rstrip(".") == zone_name)
+        def read() -> str:
+            zones = self.route53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
+            return next(zone["Id"] for zone in zones if zone["Name"].rstrip(".") == zone_name)
+
+        return str(self._fresh(("zone", zone_name), read))
+
+    def _record_sets(self, zone_name: str) -> list[dict]:
+        """Every record set of the zone (all pages)."""
+        zone = self._zone_id(zone_name)
+
+        def read() -> list[dict]:
+            pages = self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone)
+            return [raw for page in pages for raw in page["ResourceRecordSets"]]
+
+        return list(self._fresh(("record sets", zone), read))
 
     def _record(self, raw: dict) -> Record | None:
         """None when the alias target is no regional domain of a local gateway."""
@@ -174,11 +229,14 @@ class DeployedState:
         """(region, gateway URL) of a regional custom domain name; None when no local gateway serves it."""
         wanted = domain_name.rstrip(".").lower()
         for region, client in self.apigateway.items():
-            for domain in client.get_domain_names()["items"]:
+            for domain in self._domain_names(region, client):
                 if (domain.get("regionalDomainName") or "").lower() == wanted:
                     url = self._mapped_url(region, client, domain["domainName"])
                     return (region, url) if url else None
         return None
+
+    def _domain_names(self, region: str, client: AwsClient) -> list[dict]:
+        return list(self._fresh(("domains", region), lambda: client.get_domain_names()["items"]))
 
     def policy_document(self) -> dict | None:
         """The document of the name's traffic policy record, as deployed; None without one."""
@@ -198,21 +256,45 @@ class DeployedState:
     def _mapped_url(self, region: str, client: AwsClient, domain_name: str) -> str | None:
         """The gateway URL the domain's root base path maps to (``(none)``: the root)."""
         served = self.deployment.regions[region]
-        for mapping in client.get_base_path_mappings(domainName=domain_name).get("items", []):
+        mappings = self._fresh(
+            ("mappings", region, domain_name),
+            lambda: client.get_base_path_mappings(domainName=domain_name).get("items", []),
+        )
+        for mapping in mappings:
             if mapping.get("basePath") in ("(none)", "", None) and mapping.get("restApiId") == served.rest_api_id:
                 split = urlsplit(served.api_url)
                 return f"{split.scheme}://{split.netloc}/{mapping['stage']}"
         return None
 
     def health_check(self, check_id: str) -> dict:
-        return self.route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+        """The check's configuration, from one ListHealthChecks shared by the round."""
+
+        def read() -> dict[str, dict]:
+            pages = self.route53.get_paginator("list_health_checks").paginate()
+            return {check["Id"]: check["HealthCheckConfig"] for page in pages for check in page["HealthChecks"]}
+
+        configs = self._fresh(("health checks",), read)
+        if check_id not in configs:
+            raise LookupError(f"no health check {check_id} (deleted?)")
+        return dict(configs[check_id])
 
     def alarm_state(self, region: str, alarm_name: str) -> str:
-        with self._lock:
-            if region not in self.cloudwatch:
-                self.cloudwatch[region] = aws_client("cloudwatch", region, self.deployment.emulator_url)
-        alarms = self.cloudwatch[region].describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
-        return alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
+        """The alarm's state, from one DescribeAlarms of the region's watched alarms per round."""
+        names = self.watched_alarms.get(region, [])
+        if alarm_name not in names:
+            names = [alarm_name]  # not in the deployment file: read alone
+
+        def read() -> dict[str, str]:
+            with self._lock:
+                if region not in self.cloudwatch:
+                    self.cloudwatch[region] = aws_client("cloudwatch", region, self.deployment.emulator_url)
+            states = {}
+            for start in range(0, len(names), DESCRIBE_ALARMS_MAX):
+                listed = self.cloudwatch[region].describe_alarms(AlarmNames=names[start : start + DESCRIBE_ALARMS_MAX])
+                states.update({alarm["AlarmName"]: alarm["StateValue"] for alarm in listed["MetricAlarms"]})
+            return states
+
+        return str(self._fresh(("alarms", region, *names), read).get(alarm_name, "INSUFFICIENT_DATA"))
 
     def gateway_for_fqdn(self, fqdn: str) -> str | None:
         """The local gateway serving a health check's host: ``<rest-api-id>.execute-api.<region>.amazonaws.com``
@@ -232,13 +314,9 @@ class DeployedState:
         if dns is None or not fqdn:
             return None
         name = fqdn.rstrip(".").lower() + "."
-        if self._check_zone is None:  # the environment's zone outlives the deployment
-            self._check_zone = self._zone_id(dns.zone_name)
-        pages = self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=self._check_zone)
-        for page in pages:
-            for raw in page["ResourceRecordSets"]:
-                if raw["Name"].lower() == name and raw["Type"] == "A" and raw.get("AliasTarget"):
-                    return raw["AliasTarget"]["DNSName"]
+        for raw in self._record_sets(dns.zone_name):
+            if raw["Name"].lower() == name and raw["Type"] == "A" and raw.get("AliasTarget"):
+                return str(raw["AliasTarget"]["DNSName"])
         return None
 
 
@@ -437,15 +515,9 @@ class Router:
         stop: threading.Event,
         rng: random.Random | None = None,
     ) -> None:
-        self.state = DeployedState(deployment)
+        self.state = DeployedState(deployment, max_age_s=round_period(scale))
         self.checker = HealthChecker(self.state, scale, stop)
-        alarm_checks = {
-            check.id: check
-            for served in deployment.regions.values()
-            if served.alarm_check is not None
-            for check in [served.alarm_check, *(served.guard_checks or ())]
-        }
-        self.evaluator = Evaluator(self.state, self.checker, alarm_checks)
+        self.evaluator = Evaluator(self.state, self.checker, alarm_checks(deployment))
         self.latency_order, self.status_file, self.scale, self.stop = (
             list(deployment.needed(deployment.latency_order, "latency_order", READER)),
             status_file,
@@ -459,6 +531,7 @@ class Router:
         self.lock = threading.Lock()
 
     def round(self) -> None:
+        self.state.begin_round()
         records = self.state.records()
         document = None if records else self.state.policy_document()
         if document is not None:
@@ -576,8 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = time_scale()
     router = Router(deployment, args.deployment.parent / "router-status.json", scale, stop)
     router.round()
-    period = max(MIN_ROUND_S, ROUND_PERIOD_S * scale)
-    threading.Thread(target=router.rounds, args=(period,), daemon=True, name="rounds").start()
+    threading.Thread(target=router.rounds, args=(round_period(scale),), daemon=True, name="rounds").start()
     server = RouterServer(router, deployment_file.port(global_url, "global_url"))
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     print(json.dumps({"event": "started", "global_url": global_url, "time_scale": scale}), flush=True)
