@@ -24,7 +24,7 @@ def test_the_destroys_run_last_in_their_order_and_the_longest_units_first():
         "tests/config/test_config.py::test_a",
         "tests/e2e/test_active_active.py::test_b",
         "tests/e2e/test_local_deploy.py::test_destroy_leaves_nothing",
-        "tests/e2e/test_local_deploy.py::test_plan_after_apply_is_empty",
+        "tests/e2e/test_local_deploy.py::test_apply_reports_every_phase",
         "tests/e2e/test_pipeline_roles.py::test_the_deploy_role_destroys_the_stack",
         "tests/e2e/test_pipeline_roles.py::test_the_deploy_role_plans_again_and_the_plan_is_empty",
         "tests/e2e/test_pipeline_roles.py::"
@@ -35,7 +35,7 @@ def test_the_destroys_run_last_in_their_order_and_the_longest_units_first():
     ordered = [nodeid.split("/")[-1] for nodeid in sorted(collected, key=run_order)]
     assert ordered == [
         "test_cdktf_cli.py::test_the_readme_route_diffs_deploys_and_destroys",
-        "test_local_deploy.py::test_plan_after_apply_is_empty",
+        "test_local_deploy.py::test_apply_reports_every_phase",
         "test_pipeline_roles.py::test_the_deploy_role_plans_again_and_the_plan_is_empty",
         "test_active_active.py::test_b",
         "test_traffic_policy_deployed.py::test_c",

@@ -1,6 +1,7 @@
 """The local environment, applied for real with Terraform to moto's server on 127.0.0.1:
-apply, an empty plan, a smoke check through every region, destroy, and nothing left. The
-deployment is the shared one; the destroy (test_pipeline_roles's, as the deploy role) runs
+apply, a smoke check through every region, destroy, and nothing left (the empty plan after
+the apply is test_api_security_deployed's, with the same environment). The deployment is the
+shared one; the destroy (test_pipeline_roles's, as the deploy role) runs
 after every other shared test, and this module's destroy then finds nothing left.
 
 Every step has a hard timeout, and every process the test starts is stopped at the end.
@@ -107,12 +108,6 @@ def test_the_gateway_benchmark_sends_a_token(local):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"GET /items/\{item_id\} +gateway +[\d.]+ ms", result.stdout), result.stdout
-
-
-def test_plan_after_apply_is_empty(local):
-    _, deployment, state, env, _ = local
-    result = tf.run(["plan", "-detailed-exitcode", "-input=false", "-no-color"], deployment.stack_dir, env, timeout=300)
-    assert result.returncode == 0, f"plan is not empty (exit {result.returncode}):\n{result.stdout[-6000:]}"
 
 
 def test_destroy_leaves_nothing(local):
