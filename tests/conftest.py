@@ -32,6 +32,10 @@ SHARED_DEPLOYMENT = {
 # Of those, the drills: a work unit of their own, so that two of make test's workers each deploy
 # the stack once and share the e2e time (a run on one worker deploys once).
 DRILLS = {"test_active_active.py", "test_chaos.py"}
+# The modules that read the run's one bootstrap apply (the ``bootstrap_applied`` fixture): a
+# work unit, so that it is applied once, on one worker; in this order (the second plan and the
+# refused destroy before the role tests add a table and a zone).
+BOOTSTRAP_APPLIED = ("test_bootstrap_apply.py", "test_bootstrap_enforced.py")
 # The shared deployment's last tests, in this order: the deploy role destroys the stack, the
 # roles' used-versus-granted report covers the whole run, destroy included, then nothing of the
 # stack is left in the emulator. They go to the end of the whole collection, and so of
@@ -52,8 +56,7 @@ LONGEST_FIRST = (
     "shared_deployment_drills",
     "tests/test_aws_fast_path.py",
     "tests/e2e/test_traffic_policy_deployed.py",
-    "tests/local/iam/test_bootstrap_enforced.py",
-    "tests/e2e/test_bootstrap_apply.py",
+    "bootstrap_applied",
     "tests/terraform/test_validate.py",
     "tests/ops/test_real_deploy_failure.py",
     # the longest of make test-fast
@@ -65,11 +68,13 @@ LONGEST_FIRST = (
 
 def work_unit(nodeid: str) -> str:
     """The scheduler's unit: the shared deployment's modules are two (the drills and the
-    rest), every other module is one."""
+    rest), the bootstrap apply's readers one, every other module is one."""
     path = nodeid.split("::", 1)[0]
     name = path.rsplit("/", 1)[-1]
     if name in DRILLS:
         return "shared_deployment_drills"
+    if name in BOOTSTRAP_APPLIED:
+        return "bootstrap_applied"
     return "shared_deployment" if name in SHARED_DEPLOYMENT else path
 
 
@@ -77,8 +82,9 @@ def run_order(nodeid: str) -> tuple[int, int]:
     last = [n for n, suffix in enumerate(DESTROYS_SHARED, 1) if nodeid.endswith(suffix)]
     if last:
         return len(LONGEST_FIRST) + 1, last[0]
-    unit = work_unit(nodeid)
-    return (LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)), 0
+    unit, name = work_unit(nodeid), nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    within = BOOTSTRAP_APPLIED.index(name) if name in BOOTSTRAP_APPLIED else 0
+    return (LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)), within
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -235,6 +241,14 @@ def bootstrap_synthesized(request, environment_configs, tmp_path_factory):
         return (outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text(encoding="utf-8")
 
     return json.loads(made_once_per_run(request, "bootstrap", make))
+
+
+@pytest.fixture(scope="session")
+def bootstrap_applied(tmp_path_factory, terraform_bin, synthesized, environment_configs):
+    """The bootstrap stack for dev, staging and prod, applied once per run (tests/bootstrap_applied.py)."""
+    from tests.bootstrap_applied import apply
+
+    yield from apply(tmp_path_factory.mktemp("bootstrap"), synthesized, environment_configs)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.conftest import DESTROYS_SHARED, DRILLS, LONGEST_FIRST, SHARED_DEPLOYMENT, run_order, work_unit
+from tests.conftest import (
+    BOOTSTRAP_APPLIED,
+    DESTROYS_SHARED,
+    DRILLS,
+    LONGEST_FIRST,
+    SHARED_DEPLOYMENT,
+    run_order,
+    work_unit,
+)
 
 E2E = Path(__file__).resolve().parent / "e2e"
 
@@ -17,6 +25,13 @@ def test_the_shared_modules_are_two_units_and_every_other_module_its_own():
     assert work_unit("tests/e2e/test_pipeline_roles.py::test_y") == "shared_deployment"
     assert work_unit("tests/e2e/test_traffic_policy_deployed.py::test_z") == "tests/e2e/test_traffic_policy_deployed.py"
     assert work_unit("tests/synth/test_stack.py::test_z") == "tests/synth/test_stack.py"
+
+
+def test_the_bootstrap_applys_readers_are_one_unit_the_e2e_module_first():
+    apply, enforced = "tests/e2e/test_bootstrap_apply.py::test_a", "tests/local/iam/test_bootstrap_enforced.py::test_b"
+    assert work_unit(apply) == work_unit(enforced) == "bootstrap_applied"
+    assert sorted([enforced, apply], key=run_order) == [apply, enforced]
+    assert {path.name for path in E2E.parent.rglob("test_bootstrap_*.py")} >= set(BOOTSTRAP_APPLIED)
 
 
 def test_the_destroys_run_last_in_their_order_and_the_longest_units_first():
@@ -49,7 +64,10 @@ def test_the_named_units_modules_and_destroying_tests_exist():
     destroy run before the tests that read the stack."""
     assert {path.name for path in E2E.glob("test_*.py")} >= SHARED_DEPLOYMENT >= DRILLS
     for unit in LONGEST_FIRST:
-        assert unit.startswith("shared_deployment") or (E2E.parent.parent / unit).is_file(), unit
+        assert (
+            unit in {"shared_deployment", "shared_deployment_drills", "bootstrap_applied"}
+            or (E2E.parent.parent / unit).is_file()
+        ), unit
     for nodeid in DESTROYS_SHARED:
         module, name = nodeid.split("::")
         assert module in SHARED_DEPLOYMENT

@@ -2,78 +2,30 @@
 server on 127.0.0.1: each environment's account is reached by assuming a role there (moto's
 STS switches accounts like AWS does), the state buckets come out locked down, the roles trust
 only this repository's GitHub environments, a second plan is empty, and Terraform refuses to
-destroy a state bucket.
+destroy a state bucket. The apply is the run's one (tests/bootstrap_applied.py).
 """
 
 from __future__ import annotations
 
 import json
-import time
 
-import boto3
 import pytest
 
-from local import emulator
-from modules.bootstrap.delivery import DeliverySettings
 from ops import terraform as tf
+from tests.bootstrap_applied import REPOSITORY, BootstrapApplied, client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 
-REPOSITORY = "example-org/items-backend"
-ASSUME_ROLE = "OrganizationAccountAccessRole"
-
 
 @pytest.fixture(scope="module")
-def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs):
-    from cdktf import App
-
-    from modules.bootstrap.stack import BootstrapProps, BootstrapStack, EnvironmentTarget
-
-    root = tmp_path_factory.mktemp("bootstrap")
-    targets = tuple(
-        EnvironmentTarget(config=environment_configs[name], doc=synthesized[name])
-        for name in ("dev", "staging", "prod")
-    )
-    settings = DeliverySettings(github_repository=REPOSITORY, assume_role=ASSUME_ROLE)
-    app = App(outdir=str(root / "cdktf.out"))
-    BootstrapStack(app, BootstrapProps(targets=targets, settings=settings, project_dir=root, emulator=True))
-    app.synth()
-    stack_dir = root / "cdktf.out" / "stacks" / "bootstrap"
-    proc, port = emulator.start_emulator(root / ".emulator")
-    url = f"http://{emulator.LOOPBACK}:{port}"
-    env = tf.terraform_env(root / "build", {"AWS_ENDPOINT_URL": url})
-    try:
-        # Each environment's public zone exists before the bootstrap, which looks it up by name.
-        for target in targets:
-            account, domain = target.config.allowed_account_ids[0], target.config.domain
-            assert domain is not None
-            client(url, "route53", account).create_hosted_zone(Name=domain.zone_name, CallerReference=domain.zone_name)
-        init = tf.run(["init", "-input=false", "-no-color"], stack_dir, env, timeout=300)
-        assert init.returncode == 0, init.stdout[-4000:]
-        started = time.monotonic()
-        apply = tf.run(["apply", "-auto-approve", "-input=false", "-no-color"], stack_dir, env, timeout=600)
-        elapsed = time.monotonic() - started
-        assert apply.returncode == 0, apply.stdout[-6000:]
-        print(f"bootstrap apply on the emulator: {elapsed:.1f} s")
-        yield {"url": url, "env": env, "stack_dir": stack_dir, "configs": environment_configs}
-    finally:
-        emulator.stop_pid(proc.pid)
-    assert not emulator.pid_alive(proc.pid)
-
-
-def client(url: str, service: str, account: str, region: str = "us-east-1"):
-    """A client acting in ``account``, through the same assumed role the providers use."""
-    base = dict(endpoint_url=url, region_name=region)
-    creds = boto3.client("sts", aws_access_key_id="test", aws_secret_access_key="test", **base).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{ASSUME_ROLE}", RoleSessionName="test"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        **base,
-    )
+def applied(bootstrap_applied: BootstrapApplied) -> dict:
+    """The run's one bootstrap apply (tests/bootstrap_applied.py), shared with test_bootstrap_enforced."""
+    return {
+        "url": bootstrap_applied.url,
+        "env": bootstrap_applied.env,
+        "stack_dir": bootstrap_applied.stack_dir,
+        "configs": bootstrap_applied.configs,
+    }
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging"])

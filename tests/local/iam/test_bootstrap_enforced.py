@@ -1,8 +1,8 @@
-"""The bootstrap stack's roles against the emulator that enforces IAM: the dev environment's
-bootstrap applied for real with Terraform (as tests/e2e/test_bootstrap_apply.py applies it),
-the dev deploy role assumed as the deploy workflow assumes it (AssumeRoleWithWebIdentity with a
-GitHub-shaped token from the local issuer), then a few calls the AWS provider makes for the dev
-stack, each getting the verdict the policies give.
+"""The bootstrap stack's roles against the emulator that enforces IAM: the bootstrap applied
+for real with Terraform (the run's one apply, tests/bootstrap_applied.py, shared with
+tests/e2e/test_bootstrap_apply.py), the dev deploy role assumed as the deploy workflow assumes
+it (AssumeRoleWithWebIdentity with a GitHub-shaped token from the local issuer), then a few
+calls the AWS provider makes for the dev stack, each getting the verdict the policies give.
 
 Two of issue 18's review findings were refused calls: through this emulator, on the policies
 before the fix, kms:DescribeKey on alias/aws/dynamodb and route53:ListResourceRecordSets on the
@@ -11,8 +11,7 @@ and the controls beside them show the grants are no wider than the fix meant."""
 
 from __future__ import annotations
 
-import os
-import threading
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -20,63 +19,29 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local import emulator, issuer
-from modules.bootstrap.delivery import DeliverySettings
-from ops import terraform as tf
+from local import issuer
+from tests.bootstrap_applied import ASSUME_ROLE, REPOSITORY, BootstrapApplied
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 
-REPOSITORY = "example-org/items-backend"
-ASSUME_ROLE = "OrganizationAccountAccessRole"
 ACCOUNT, REGION = "111111111111", "eu-west-1"
 DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/delivery/deploy-items-dev"
 ZONE = "dev.example.com"
 
 
 @pytest.fixture(scope="module")
-def github_issuer(tmp_path_factory):
-    key_dir = tmp_path_factory.mktemp("issuer")
-    issuer.create_keys(key_dir)
-    server = issuer.make_server(key_dir, "http://127.0.0.1:0")
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield key_dir, f"{issuer.GITHUB_ISSUER}=http://127.0.0.1:{server.server_port}/jwks.json"
-    server.shutdown()
-
-
-def synthesize(root, synthesized, environment_configs):
-    from cdktf import App
-
-    from modules.bootstrap.stack import BootstrapProps, BootstrapStack, EnvironmentTarget
-
-    targets = (EnvironmentTarget(config=environment_configs["dev"], doc=synthesized["dev"]),)
-    settings = DeliverySettings(github_repository=REPOSITORY, assume_role=ASSUME_ROLE)
-    app = App(outdir=str(root / "cdktf.out"))
-    BootstrapStack(app, BootstrapProps(targets=targets, settings=settings, project_dir=root, emulator=True))
-    app.synth()
-    return root / "cdktf.out" / "stacks" / "bootstrap"
+def github_issuer(bootstrap_applied: BootstrapApplied) -> Path:
+    """The key directory of the local issuer the emulator trusts for GitHub's tokens."""
+    return bootstrap_applied.issuer_keys
 
 
 @pytest.fixture(scope="module")
-def applied(tmp_path_factory, terraform_bin, synthesized, environment_configs, github_issuer):
-    root = tmp_path_factory.mktemp("bootstrap")
-    stack_dir = synthesize(root, synthesized, environment_configs)
-    previous = os.environ.get("LOCAL_OIDC_ISSUERS")
-    os.environ["LOCAL_OIDC_ISSUERS"] = github_issuer[1]  # the emulator process inherits it
-    try:
-        proc, port = emulator.start_emulator(root / ".emulator")
-    finally:
-        os.environ.pop("LOCAL_OIDC_ISSUERS") if previous is None else os.environ.update(LOCAL_OIDC_ISSUERS=previous)
-    url = f"http://{emulator.LOOPBACK}:{port}"
-    env = tf.terraform_env(root / "build", {"AWS_ENDPOINT_URL": url})
-    try:
-        # The environment's zone exists before the bootstrap, which looks it up by name.
-        aws_client_root(url).create_hosted_zone(Name=ZONE, CallerReference=ZONE)
-        assert tf.run(["init", "-input=false", "-no-color"], stack_dir, env, timeout=300).returncode == 0
-        apply = tf.run(["apply", "-auto-approve", "-input=false", "-no-color"], stack_dir, env, timeout=600)
-        assert apply.returncode == 0, apply.stdout[-6000:]
-        yield url
-    finally:
-        emulator.stop_pid(proc.pid)
+def applied(bootstrap_applied: BootstrapApplied) -> str:
+    """The emulator's URL: the run's one bootstrap apply (tests/bootstrap_applied.py)."""
+    return bootstrap_applied.url
 
 
 def web_identity_session(url: str, key_dir, role: str, github_environment: str) -> boto3.Session:
@@ -98,16 +63,16 @@ def web_identity_session(url: str, key_dir, role: str, github_environment: str) 
 
 @pytest.fixture(scope="module")
 def deploy_role(applied, github_issuer) -> boto3.Session:
-    return web_identity_session(applied, github_issuer[0], "deploy-items-dev", "dev")
+    return web_identity_session(applied, github_issuer, "deploy-items-dev", "dev")
 
 
 @pytest.fixture(scope="module")
 def plan_role(applied, github_issuer) -> boto3.Session:
-    return web_identity_session(applied, github_issuer[0], "plan-items-dev", "dev-plan")
+    return web_identity_session(applied, github_issuer, "plan-items-dev", "dev-plan")
 
 
 def test_the_deploy_role_refuses_a_pull_requests_token(applied, github_issuer):
-    token = issuer.mint_github(github_issuer[0], REPOSITORY, None, event_name="pull_request")
+    token = issuer.mint_github(github_issuer, REPOSITORY, None, event_name="pull_request")
     sts = boto3.client("sts", endpoint_url=applied, region_name=REGION, config=Config(signature_version=UNSIGNED))
     with pytest.raises(ClientError) as refused:
         sts.assume_role_with_web_identity(RoleArn=DEPLOY_ROLE, RoleSessionName="pr", WebIdentityToken=token)
