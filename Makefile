@@ -63,15 +63,17 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-# Three workers on the machine's 2 cores: much of the suite waits (Terraform's provider on its
-# fixed polls, test servers, subprocesses), so a third keeps both cores busy. Measured on a clean
-# clone: make test 555 s with 3 workers vs 626 s with 2; make test-fast 42 s vs 53 s
-# (docs/measurements.md). Each e2e module runs whole on one worker; the modules that share a
-# deployment (applied as the pipeline's roles) run as two units, each deploying once on its
-# worker, and the longest units start first (tests/conftest.py's scheduler and order).
-TEST_WORKERS ?= 3
+# More workers than the machine's 2 cores: much of make test waits (Terraform's provider on its
+# fixed polls, Route53's 10-30 s waits, test servers, subprocesses), so four keep both cores
+# busy: make test 385 s with 4 workers vs 434 s with 3 on the same code; five (363 s) failed two
+# tests whose Lambda cold starts passed their 3 s timeout. make test-fast is CPU-bound: three
+# (42 s vs 53 s with 2; docs/measurements.md). Each e2e module runs whole on one worker; the
+# modules that share a deployment (applied as the pipeline's roles) run as two units, each
+# deploying once on its worker, and the longest units start first (tests/conftest.py).
+TEST_WORKERS ?= 4
+FAST_TEST_WORKERS ?= 3
 # Bytecode is cached under build/pycache (never beside the sources the Lambda zips are made of)
-# even where the shell sets PYTHONDONTWRITEBYTECODE: without a cache each of pytest's three
+# even where the shell sets PYTHONDONTWRITEBYTECODE: without a cache each of pytest's worker
 # processes, and every process a test starts, compiles every module again and pytest rewrites
 # every test module's asserts again (about 4 s of CPU per process).
 BYTECODE_CACHE = PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache
@@ -80,7 +82,7 @@ test: setup
 
 # Everything except the Terraform, emulator and slow (whole-app subprocess) tests.
 test-fast: setup
-	$(BYTECODE_CACHE) $(PY) -m pytest -n $(TEST_WORKERS) -m "not terraform and not e2e and not slow"
+	$(BYTECODE_CACHE) $(PY) -m pytest -n $(FAST_TEST_WORKERS) -m "not terraform and not e2e and not slow"
 
 bench: setup
 	$(PY) benchmarks/handlers.py
