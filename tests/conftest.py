@@ -17,8 +17,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # The e2e modules that share a deployment (tests/e2e/conftest.py's session-scoped ``local``,
-# applied as the pipeline's roles at a small TIME_SCALE): they read it or put back what they
-# change, and the DESTROYS_SHARED tests run after all of them.
+# applied as the pipeline's roles): they read it or put back what they change, and the
+# DESTROYS_SHARED tests run after all of them.
 SHARED_DEPLOYMENT = {
     "test_active_active.py",
     "test_add_region.py",
@@ -29,8 +29,9 @@ SHARED_DEPLOYMENT = {
     "test_pipeline_roles.py",
     "test_pipeline_smoke_deployed.py",
 }
-# Of those, the drills: a work unit of their own, so that two of make test's workers each deploy
-# the stack once and share the e2e time (a run on one worker deploys once).
+# Of those, the drills: a work unit of their own, with a deployment of their own at a small
+# TIME_SCALE (``local_drills``), so that two of make test's workers each deploy the stack once
+# and share the e2e time.
 DRILLS = {"test_active_active.py", "test_chaos.py"}
 # The modules that read the run's one bootstrap apply (the ``bootstrap_applied`` fixture): a
 # work unit, so that it is applied once, on one worker; in this order (the second plan and the

@@ -1,4 +1,4 @@
-"""Active-active on the shared local deployment (tests/e2e/conftest.py), deployed with
+"""Active-active on the drills' local deployment (tests/e2e/conftest.py), deployed with a small
 TIME_SCALE so Route53's intervals take seconds: writes replicate between the regions within
 the documented bound, deletes too, concurrent writes to one key converge; the global URL
 answers from the closest healthy region; the failover drill (the command users run) fails
@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from local import deployment_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def local(local_drills):
+    """The drills' own deployment, at the small TIME_SCALE (tests/e2e/conftest.py)."""
+    return local_drills
 
 
 def call(described, method: str, url: str, body=None, **kwargs) -> smoke.Response:

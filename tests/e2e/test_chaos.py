@@ -1,4 +1,4 @@
-"""Every local chaos experiment (experiments/*.json) against the shared local deployment
+"""Every local chaos experiment (experiments/*.json) against the drills' local deployment
 (tests/e2e/conftest.py) at its small TIME_SCALE, through the command's own code path
 (ops/chaos.run): each gives the verdict the docs state, and each control experiment, a fault
 that must break the steady state, does. Faults are always off afterwards."""
@@ -22,6 +22,12 @@ EXPERIMENT_SCALE = 0.015
 # same fault made to defeat what absorbs it.
 HELD = ["region-outage", "replication-pause", "lambda-errors", "lambda-latency", "issuer-outage-cached", "conflict"]
 BROKEN = ["region-outage-pinned", "replication-pause-unrecovered", "lambda-errors-items-only", "issuer-outage"]
+
+
+@pytest.fixture(scope="module")
+def local(local_drills):
+    """The drills' own deployment, at the small TIME_SCALE (tests/e2e/conftest.py)."""
+    return local_drills
 
 
 def test_the_shared_deployment_runs_at_the_small_time_scale(described):
