@@ -242,6 +242,29 @@ def test_the_calculated_check_follows_the_5xx_alarm(deployed):
     assert not healthy(deployed, "alarm")
 
 
+def test_a_round_reads_the_checks_once_for_every_caller_and_the_next_round_reads_again(deployed):
+    """The checkers and the evaluator share one ListHealthChecks until the next round (or
+    ``max_age_s``), so a change made between two rounds is seen by the next one."""
+    state = DeployedState(deployed["evaluator"].state.deployment, max_age_s=60)
+    calls: list[str] = []
+    state.route53.meta.events.register("before-call.route53", lambda model, **_: calls.append(model.name))
+    ids = deployed["ids"]
+    for _ in range(3):
+        assert {kind: state.health_check(ids[kind])["Type"] for kind in ids} == {
+            "http": "HTTPS",
+            "alarm": "CLOUDWATCH_METRIC",
+            "calculated": "CALCULATED",
+        }
+    assert calls == ["ListHealthChecks"]
+    deployed["route53"].update_health_check(HealthCheckId=ids["calculated"], HealthThreshold=1)
+    assert state.health_check(ids["calculated"])["HealthThreshold"] == 2  # this round's read
+    state.begin_round()
+    assert state.health_check(ids["calculated"])["HealthThreshold"] == 1
+    assert calls == ["ListHealthChecks", "ListHealthChecks"]
+    with pytest.raises(LookupError, match="no health check nope"):
+        state.health_check("nope")
+
+
 def update(deployed, **config) -> None:
     ids = deployed["ids"]
     deployed["route53"].update_health_check(
