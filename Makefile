@@ -65,9 +65,9 @@ lint: setup
 
 # More workers than the machine's 2 cores: much of make test waits (Terraform's provider on its
 # fixed polls, Route53's 10-30 s waits, test servers, subprocesses), so four keep both cores
-# busy: make test 385 s with 4 workers vs 434 s with 3 on the same code; five (363 s) failed two
-# tests whose Lambda cold starts passed their 3 s timeout. make test-fast is CPU-bound: three
-# (42 s vs 53 s with 2; docs/measurements.md). Each e2e module runs whole on one worker; the
+# busy: make test 344 s on a clean clone with 4 workers; 385 s with 4 vs 434 s with 3 on one
+# earlier commit, where five (363 s) failed two tests whose Lambda cold starts passed their 3 s
+# timeout. make test-fast is CPU-bound: three (42 s vs 53 s with 2; docs/measurements.md). Each e2e module runs whole on one worker; the
 # modules that share a deployment (applied as the pipeline's roles) run as two units, each
 # deploying once on its worker, and the longest units start first (tests/conftest.py).
 TEST_WORKERS ?= 4
