@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in seen.values():
         by_kind[name] += seconds
     for name, seconds in by_kind.most_common():
-        if seconds >= 0.5:
+        if seconds >= 0.1:
             print(f"{seconds:8.1f} s  {name}")
     print(f"{sum(by_kind.values()):8.1f} s  CPU in all (processes seen), {wall:.1f} s wall, exit {proc.returncode}")
     return proc.returncode

@@ -20,9 +20,11 @@ def test_processes_are_named_by_what_they_run():
 
 
 def test_a_childs_cpu_is_counted_under_its_kind(capsys):
+    # 0.6 s of CPU: the last sample, at most 0.3 s of wall time before the child exits, has seen
+    # most of it even when the child shares the cores with the other test workers.
     busy = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass"
     assert suite_cpu.main(["--", sys.executable, "-c", busy]) == 0
     lines = capsys.readouterr().out.splitlines()
     (child,) = [line for line in lines if line.endswith("python -c ...")]
-    assert 0.4 <= float(child.split()[0]) <= 2.0, lines
+    assert 0.2 <= float(child.split()[0]) <= 1.2, lines
     assert "exit 0" in lines[-1]
