@@ -463,23 +463,21 @@ def write_deployment_file(
     return deployment_file.write(state_dir / "deployment.json", deployment)
 
 
+def spawn_component(module: str, state_dir: Path, log_name: str, *args: str) -> subprocess.Popen:
+    """``python -m local.<module> --deployment <state_dir>/deployment.json [args]`` in a session
+    of its own, its output in ``state_dir/log_name``."""
+    return emu.spawn(
+        [sys.executable, "-m", f"local.{module}", "--deployment", str(state_dir / "deployment.json"), *args],
+        state_dir / log_name,
+        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+    )
+
+
 def start_gateways(deployment: deployment_file.Deployment, state: emu.RunState, state_dir: Path) -> dict[str, str]:
     """One local API Gateway process per region, serving what the emulator holds; returns
     region -> base URL (with the stage) once each one accepts connections."""
     for region in deployment.regions:
-        proc = emu.spawn(
-            [
-                sys.executable,
-                "-m",
-                "local.gateway",
-                "--deployment",
-                str(state_dir / "deployment.json"),
-                "--region",
-                region,
-            ],
-            state_dir / f"gateway-{region}.log",
-            {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
-        )
+        proc = spawn_component("gateway", state_dir, f"gateway-{region}.log", "--region", region)
         state.apis[region] = {"pid": proc.pid, "url": deployment.regions[region].api_url}
         state.save()
     for region, served in deployment.regions.items():
@@ -493,11 +491,7 @@ def start_gateways(deployment: deployment_file.Deployment, state: emu.RunState, 
 def start_replicator(deployment: deployment_file.Deployment, state: emu.RunState, state_dir: Path) -> None:
     """local/replicator.py, then wait until the health sentinel Terraform wrote in the
     primary has reached every region (the health check of every region needs it)."""
-    proc = emu.spawn(
-        [sys.executable, "-m", "local.replicator", "--deployment", str(state_dir / "deployment.json")],
-        state_dir / "replicator.log",
-        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
-    )
+    proc = spawn_component("replicator", state_dir, "replicator.log")
     state.processes["replicator"] = {"pid": proc.pid}
     state.save()
     from functions.schema import HEALTH_SENTINEL_ID, PARTITION_KEY
@@ -518,11 +512,7 @@ def start_replicator(deployment: deployment_file.Deployment, state: emu.RunState
 def start_alarm_evaluator(state: emu.RunState, state_dir: Path) -> None:
     """local/alarm_evaluator.py: the states of the deployed alarms whose metrics a local
     component publishes (moto evaluates none); ``down`` stops it with the others."""
-    proc = emu.spawn(
-        [sys.executable, "-m", "local.alarm_evaluator", "--deployment", str(state_dir / "deployment.json")],
-        state_dir / "alarm-evaluator.log",
-        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
-    )
+    proc = spawn_component("alarm_evaluator", state_dir, "alarm-evaluator.log")
     state.processes["alarm_evaluator"] = {"pid": proc.pid}
     state.save()
 
@@ -530,11 +520,7 @@ def start_alarm_evaluator(state: emu.RunState, state_dir: Path) -> None:
 def start_router(deployment: deployment_file.Deployment, state: emu.RunState, state_dir: Path) -> str:
     """local/router.py on the deployment's global URL, once it answers."""
     global_url = deployment.needed(deployment.global_url, "global_url", "the global router")
-    proc = emu.spawn(
-        [sys.executable, "-m", "local.router", "--deployment", str(state_dir / "deployment.json")],
-        state_dir / "router.log",
-        {**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
-    )
+    proc = spawn_component("router", state_dir, "router.log")
     state.processes["router"] = {"pid": proc.pid, "url": global_url}
     state.save()
     if not emu.wait_for_port(global_url, TIMEOUTS["api"]):
