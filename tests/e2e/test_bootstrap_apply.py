@@ -18,21 +18,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.terraform, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def applied(bootstrap_applied: BootstrapApplied) -> dict:
+def applied(bootstrap_applied: BootstrapApplied) -> BootstrapApplied:
     """The run's one bootstrap apply (tests/bootstrap_applied.py), shared with test_bootstrap_enforced."""
-    return {
-        "url": bootstrap_applied.url,
-        "env": bootstrap_applied.env,
-        "stack_dir": bootstrap_applied.stack_dir,
-        "configs": bootstrap_applied.configs,
-    }
+    return bootstrap_applied
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging"])
 def test_state_bucket_is_locked_down_in_its_account(applied, environment):
-    config = applied["configs"][environment]
+    config = applied.configs[environment]
     account, bucket = config.allowed_account_ids[0], config.state.bucket
-    s3 = client(applied["url"], "s3", account, config.state.region)
+    s3 = client(applied.url, "s3", account, config.state.region)
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -50,9 +45,9 @@ def test_state_bucket_is_locked_down_in_its_account(applied, environment):
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
 def test_roles_trust_only_their_github_environment(applied, environment):
-    config = applied["configs"][environment]
+    config = applied.configs[environment]
     account = config.allowed_account_ids[0]
-    iam = client(applied["url"], "iam", account)
+    iam = client(applied.url, "iam", account)
     providers = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
     github = f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
     assert github in providers
@@ -80,22 +75,22 @@ def test_roles_trust_only_their_github_environment(applied, environment):
             assert "${" not in texts[-1], "a reference was not resolved"
         # A part split off the role's policy may hold only the state bucket's (account-less) S3 ARNs.
         assert f":{account}:" in "".join(texts), "the account reference was not resolved"
-        zone_id = client(applied["url"], "route53", account).list_hosted_zones_by_name(DNSName=config.domain.zone_name)
+        zone_id = client(applied.url, "route53", account).list_hosted_zones_by_name(DNSName=config.domain.zone_name)
         zone_arn = f"arn:aws:route53:::hostedzone/{zone_id['HostedZones'][0]['Id'].split('/')[-1]}"
         assert zone_arn in "".join(texts), "the roles read the environment's zone, by its id"
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_the_permissions_boundary_exists_where_the_environments_roles_name_it(applied, environment, synthesized):
-    account = applied["configs"][environment].allowed_account_ids[0]
-    iam = client(applied["url"], "iam", account)
+    account = applied.configs[environment].allowed_account_ids[0]
+    iam = client(applied.url, "iam", account)
     (named,) = {r["permissions_boundary"] for r in synthesized[environment]["resource"]["aws_iam_role"].values()}
     arn = named.replace("${data.aws_caller_identity.account.account_id}", account)
     assert iam.get_policy(PolicyArn=arn)["Policy"]["Path"] == "/delivery/"
 
 
 def test_prod_roles_also_trust_its_terraform_cloud_workspace(applied):
-    iam = client(applied["url"], "iam", "333333333333")
+    iam = client(applied.url, "iam", "333333333333")
     trust = iam.get_role(RoleName="deploy-items-prod")["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     subjects = [s["Condition"].get("StringLike", {}).get("app.terraform.io:sub") for s in trust["Statement"]]
@@ -104,16 +99,16 @@ def test_prod_roles_also_trust_its_terraform_cloud_workspace(applied):
 
 def test_second_plan_is_empty(applied):
     result = tf.run(
-        ["plan", "-detailed-exitcode", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300
+        ["plan", "-detailed-exitcode", "-input=false", "-no-color"], applied.stack_dir, applied.env, timeout=300
     )
     assert result.returncode == 0, f"plan after apply is not empty (exit {result.returncode}):\n{result.stdout[-6000:]}"
 
 
 def test_terraform_refuses_to_destroy_a_state_bucket(applied):
     result = tf.run(
-        ["destroy", "-auto-approve", "-input=false", "-no-color"], applied["stack_dir"], applied["env"], timeout=300
+        ["destroy", "-auto-approve", "-input=false", "-no-color"], applied.stack_dir, applied.env, timeout=300
     )
     assert result.returncode != 0
     assert "prevent_destroy" in result.stdout
-    s3 = client(applied["url"], "s3", "222222222222", "eu-west-1")
+    s3 = client(applied.url, "s3", "222222222222", "eu-west-1")
     assert s3.head_bucket(Bucket="items-terraform-state-222222222222")["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local import issuer
-from tests.bootstrap_applied import ASSUME_ROLE, REPOSITORY, BootstrapApplied
+from tests.bootstrap_applied import REPOSITORY, BootstrapApplied, client
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -143,7 +143,7 @@ def test_finding_the_plan_role_lists_its_zones_records_and_no_other_zones(applie
     route53:ListResourceRecordSets on resource: arn:aws:route53:::hostedzone/<id> because no
     identity-based policy allows the route53:ListResourceRecordSets action". Now both are
     allowed on the environment's zone, and refused on another zone of the account."""
-    root = aws_client_root(applied)
+    root = client(applied, "route53", ACCOUNT, REGION)
     zone_id = root.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"][0]["Id"].rsplit("/", 1)[-1]
     route53 = plan_role.client("route53", endpoint_url=applied)
     assert verdict(lambda: route53.get_hosted_zone(Id=zone_id)) == "allowed"
@@ -155,22 +155,4 @@ def test_finding_the_plan_role_lists_its_zones_records_and_no_other_zones(applie
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/plan-items-dev/plan is not authorized to perform:"
         f" route53:ListResourceRecordSets on resource: arn:aws:route53:::hostedzone/{other_id}"
         " because no identity-based policy allows the route53:ListResourceRecordSets action"
-    )
-
-
-def aws_client_root(url: str):
-    """Route53 in the dev account with root keys, as the bootstrap's providers reach it."""
-    sts = boto3.client(
-        "sts", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{ASSUME_ROLE}", RoleSessionName="admin")[
-        "Credentials"
-    ]
-    return boto3.client(
-        "route53",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
     )
