@@ -27,6 +27,9 @@ from tests.local.test_gateway import ACCOUNT, LAMBDA_TRUST, REGION, STAGE, Api, 
 PROJECT = Path(__file__).resolve().parents[2]
 SENTINEL = "__health_sentinel__"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+# These tests are about roles, not deadlines: the handlers make a boto3 client per call, which
+# under make test's load (five workers on two cores) has taken past Lambda's default 3 s.
+FUNCTION_TIMEOUT_S = 15
 
 HANDLERS = """
 import json, os
@@ -104,7 +107,7 @@ def build_api(endpoint: str, test: bytes, real: bytes) -> Api:
     }
 
     def function(name: str, handler: str, role: str, code: bytes | None = None, **variables) -> str:
-        arn = api.function(name, handler, code=code, **variables)
+        arn = api.function(name, handler, timeout=FUNCTION_TIMEOUT_S, code=code, **variables)
         api.lambda_.update_function_configuration(FunctionName=name, Role=roles[role])
         return arn
 
