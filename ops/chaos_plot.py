@@ -5,13 +5,7 @@ shaded."""
 from __future__ import annotations
 
 from collections import Counter
-
-import matplotlib
-
-matplotlib.use("Agg")
 from typing import TYPE_CHECKING
-
-import matplotlib.pyplot as plt
 
 from ops.chaos_verdict import lag_series
 
@@ -45,6 +39,13 @@ def _shade(axes: Iterable[Axes], run: Run, start: float) -> None:
 
 
 def timeline(run: Run, path: Path, title: str) -> Path:
+    # Imported here, not at the top: matplotlib costs ~0.5 s, and every pytest worker and
+    # `make chaos` import this module, while only a finished run draws.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     start = min((request.started for request in run.requests), default=0.0)
     figure, (traffic, health, lag) = plt.subplots(3, 1, figsize=(8, 6.4), sharex=True, dpi=80)
     served, errors = _per_second(run, start)
