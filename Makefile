@@ -64,13 +64,13 @@ lint: setup
 	$(VENV)/bin/lint-imports
 
 # More workers than the machine's 2 cores: much of make test waits (Terraform's provider on its
-# fixed polls, Route53's 10-30 s waits, test servers, subprocesses), so four keep both cores
-# busy: make test 344 s on a clean clone with 4 workers; 385 s with 4 vs 434 s with 3 on one
-# earlier commit, where five (363 s) failed two tests whose Lambda cold starts passed their 3 s
-# timeout. make test-fast is CPU-bound: three (42 s vs 53 s with 2; docs/measurements.md). Each e2e module runs whole on one worker; the
+# fixed polls, Route53's 10-30 s waits, test servers, subprocesses), so five keep both cores
+# busy: on one commit, not a clean clone, 320 s with 5 vs 362 s with 4 (and 434 s with 3 on an
+# earlier one); docs/measurements.md has the clean-clone runs. make test-fast is CPU-bound:
+# three (42 s vs 53 s with 2, 47-49 s with 4). Each e2e module runs whole on one worker; the
 # modules that share a deployment (applied as the pipeline's roles) run as two units, each
 # deploying once on its worker, and the longest units start first (tests/conftest.py).
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 5
 FAST_TEST_WORKERS ?= 3
 # Bytecode is cached under build/pycache (never beside the sources the Lambda zips are made of)
 # even where the shell sets PYTHONDONTWRITEBYTECODE: without a cache each of pytest's worker

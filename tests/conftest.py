@@ -49,9 +49,9 @@ DESTROYS_SHARED = (
 # The longest work units first (scopes as the scheduler names them; the times of
 # `--durations` on the slow tests), so that neither worker is left with a long one at the end;
 # every other module follows in collection order. The scheduler gives a worker its next unit
-# once it has two tests or fewer left: with make test's four workers the cdktf CLI route, the
-# shared deployment, the drills' deployment and the fast-path tests start at once (the route's
-# worker, one test, takes the next unit at once too).
+# once it has two tests or fewer left: with make test's five workers the cdktf CLI route, the
+# shared deployment, the drills' deployment, the fast-path tests and the traffic-policy
+# deployment start at once (the route's worker, one test, takes the next unit at once too).
 LONGEST_FIRST = (
     "tests/e2e/test_cdktf_cli.py",
     "shared_deployment",
