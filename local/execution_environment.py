@@ -25,6 +25,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -90,17 +91,30 @@ class CodeStore:
 
     @staticmethod
     def _extract(archive: Path, target: Path) -> Path:
-        partial = target.with_name(target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        with zipfile.ZipFile(archive) as zipped:
-            for member in zipped.namelist():
-                resolved = (partial / member).resolve()
-                if not str(resolved).startswith(str(partial.resolve()) + os.sep):
-                    raise CodeMismatch(f"{archive}: member {member!r} would land outside the task root")
-            zipped.extractall(partial)
-        (partial / ".complete").write_text(str(archive))
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
+        """Extract into a folder of this call's own, then rename it to ``target`` at once.
+        Every region's gateway is a process of its own sharing ``cache_dir``: with one shared
+        partial folder, one gateway's cleanup removed files another was extracting, and a
+        task root came out without its first files (``No module named 'functions._errors'``).
+        A ``target`` only ever appears whole, so one already there is kept, never replaced:
+        its files may be in use."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=target.name + ".partial-"))
+        try:
+            with zipfile.ZipFile(archive) as zipped:
+                for member in zipped.namelist():
+                    resolved = (partial / member).resolve()
+                    if not str(resolved).startswith(str(partial.resolve()) + os.sep):
+                        raise CodeMismatch(f"{archive}: member {member!r} would land outside the task root")
+                zipped.extractall(partial)
+            (partial / ".complete").write_text(str(archive))
+            try:
+                partial.rename(target)
+            except OSError:  # another gateway renamed its copy first, or an older run left one half-made
+                if not (target / ".complete").exists():
+                    shutil.rmtree(target)
+                    partial.rename(target)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
         return target
 
 
