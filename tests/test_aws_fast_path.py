@@ -421,3 +421,16 @@ def test_lazy_tarball_refuses_anything_but_the_release_tarball(tmp_path: Path):
     with pytest.raises(fast_path._FastPathUnavailable, match="not the 20.1.0 release tarball"):
         fast_path.lazy_tarball(fake, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+def test_lazy_tarball_bytes_are_the_same_in_every_build(tmp_path: Path):
+    """The jsii runtime keys its ~400 MB extraction by the tarball's content: a copy stamped
+    with its build time cost every fresh clone another extraction and 400 MB of disk. (Each
+    build takes ~2 s, so the two are in different seconds.)"""
+    original = _real_package_dir() / "_jsii" / fast_path.JSII_TARBALL
+    first = fast_path.lazy_tarball(original, tmp_path / "a")
+    second = fast_path.lazy_tarball(original, tmp_path / "b")
+    assert first.name == second.name
+    assert filecmp.cmp(first, second, shallow=False)
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [f".{second.name}.lock", second.name]

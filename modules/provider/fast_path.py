@@ -37,6 +37,7 @@ see docs/cdktf.md ("Fast synth").
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
 import importlib.util
@@ -271,18 +272,38 @@ def lazy_index_js(text: str) -> str:
 
 
 def lazy_tarball(original: Path, directory: Path = LAZY_TARBALL_DIR) -> Path:
-    """The assembly tarball with a lazy ``package/lib/index.js``, built once (atomic)."""
-    import tarfile
+    """The assembly tarball with a lazy ``package/lib/index.js``, built once (atomic, one
+    builder at a time: make test's workers all synthesize at start).
 
+    Its bytes are the same in every clone (gzip header without a time or a file name): the
+    jsii runtime caches each tarball's ~400 MB extraction under its content hash in
+    ~/.cache/aws/jsii, so a copy stamped with the time it was built cost every fresh clone
+    another extraction and another 400 MB there."""
     target = directory / f"{JSII_TARBALL.removesuffix('.jsii.tgz')}-lazy-{JSII_TARBALL_SHA256[:16]}.jsii.tgz"
     if target.is_file():
         return target
     if _sha256(original) != JSII_TARBALL_SHA256:
         raise _FastPathUnavailable(f"{original} is not {RELEASE} tarball")
     directory.mkdir(parents=True, exist_ok=True)
+    with (directory / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_file():  # another process may have built it while this one waited
+            _write_lazy_copy(original, target)
+    return target
+
+
+def _write_lazy_copy(original: Path, target: Path) -> None:
+    import gzip
+    import tarfile
+
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with tarfile.open(original, "r:gz") as source, tarfile.open(partial, "w:gz", compresslevel=1) as copy:
+        with (
+            tarfile.open(original, "r:gz") as source,
+            partial.open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as zipped,
+            tarfile.open(fileobj=zipped, mode="w") as copy,
+        ):
             patched = False
             for member in source:
                 data = source.extractfile(member) if member.isfile() else None
@@ -296,7 +317,6 @@ def lazy_tarball(original: Path, directory: Path = LAZY_TARBALL_DIR) -> Path:
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
-    return target
 
 
 def _preload_lazy_assembly(package_dir: Path) -> None:
