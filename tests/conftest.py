@@ -37,6 +37,13 @@ DRILLS = {"test_active_active.py", "test_chaos.py"}
 # work unit, so that it is applied once, on one worker; in this order (the second plan and the
 # refused destroy before the role tests add a table and a zone).
 BOOTSTRAP_APPLIED = ("test_bootstrap_apply.py", "test_bootstrap_enforced.py")
+# The cdktf CLI route is one test of ~4 minutes, most of it the provider's waits. Alone in its
+# unit it leaves its worker with one test, and the scheduler (which hands a worker its next
+# unit once two tests or fewer are left) queued the next long unit behind it at once (the
+# bootstrap apply: 233 s + 87 s on one worker while two others had finished at 230 s). With
+# terraform validate's tests (CPU while the route waits) its worker takes nothing else until
+# both are nearly done.
+CLI_ROUTE = ("test_cdktf_cli.py", "test_validate.py")
 # The shared deployment's last tests, in this order: the deploy role destroys the stack, the
 # roles' used-versus-granted report covers the whole run, destroy included, then nothing of the
 # stack is left in the emulator. They go to the end of the whole collection, and so of
@@ -49,17 +56,16 @@ DESTROYS_SHARED = (
 # The longest work units first (scopes as the scheduler names them; the times of
 # `--durations` on the slow tests), so that neither worker is left with a long one at the end;
 # every other module follows in collection order. The scheduler gives a worker its next unit
-# once it has two tests or fewer left: with make test's five workers the cdktf CLI route, the
-# shared deployment, the drills' deployment, the fast-path tests and the traffic-policy
-# deployment start at once (the route's worker, one test, takes the next unit at once too).
+# once it has two tests or fewer left: with make test's five workers the CLI route with
+# terraform validate, the shared deployment, the drills' deployment, the fast-path tests and the
+# traffic-policy deployment start at once; the bootstrap apply goes to the first of them to end.
 LONGEST_FIRST = (
-    "tests/e2e/test_cdktf_cli.py",
+    "cli_route",
     "shared_deployment",
     "shared_deployment_drills",
     "tests/test_aws_fast_path.py",
     "tests/e2e/test_traffic_policy_deployed.py",
     "bootstrap_applied",
-    "tests/terraform/test_validate.py",
     "tests/ops/test_real_deploy_failure.py",
     # the longest of make test-fast
     "tests/functions/test_items_properties.py",
@@ -70,13 +76,16 @@ LONGEST_FIRST = (
 
 def work_unit(nodeid: str) -> str:
     """The scheduler's unit: the shared deployment's modules are two (the drills and the
-    rest), the bootstrap apply's readers one, every other module is one."""
+    rest), the bootstrap apply's readers one, the CLI route and terraform validate one, every
+    other module is one."""
     path = nodeid.split("::", 1)[0]
     name = path.rsplit("/", 1)[-1]
     if name in DRILLS:
         return "shared_deployment_drills"
     if name in BOOTSTRAP_APPLIED:
         return "bootstrap_applied"
+    if name in CLI_ROUTE:
+        return "cli_route"
     return "shared_deployment" if name in SHARED_DEPLOYMENT else path
 
 

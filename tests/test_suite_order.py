@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.conftest import (
     BOOTSTRAP_APPLIED,
+    CLI_ROUTE,
     DESTROYS_SHARED,
     DRILLS,
     LONGEST_FIRST,
@@ -32,6 +33,12 @@ def test_the_bootstrap_applys_readers_are_one_unit_the_e2e_module_first():
     assert work_unit(apply) == work_unit(enforced) == "bootstrap_applied"
     assert sorted([enforced, apply], key=run_order) == [apply, enforced]
     assert {path.name for path in E2E.parent.rglob("test_bootstrap_*.py")} >= set(BOOTSTRAP_APPLIED)
+
+
+def test_the_cli_route_shares_its_unit_with_terraform_validate_and_starts_first():
+    route, validate = "tests/e2e/test_cdktf_cli.py::test_r", "tests/terraform/test_validate.py::test_v[dev]"
+    assert work_unit(route) == work_unit(validate) == LONGEST_FIRST[0]
+    assert {path.name for path in E2E.parent.rglob("test_*.py")} >= set(CLI_ROUTE)
 
 
 def test_the_destroys_run_last_in_their_order_and_the_longest_units_first():
@@ -65,7 +72,7 @@ def test_the_named_units_modules_and_destroying_tests_exist():
     assert {path.name for path in E2E.glob("test_*.py")} >= SHARED_DEPLOYMENT >= DRILLS
     for unit in LONGEST_FIRST:
         assert (
-            unit in {"shared_deployment", "shared_deployment_drills", "bootstrap_applied"}
+            unit in {"shared_deployment", "shared_deployment_drills", "bootstrap_applied", "cli_route"}
             or (E2E.parent.parent / unit).is_file()
         ), unit
     for nodeid in DESTROYS_SHARED:
