@@ -53,14 +53,14 @@ def test_an_added_delay_comes_on_top_and_past_the_timeout_is_a_timeout(deployed)
     _, url, _, _ = deployed
     state_dir = _state_dir(deployed)
     call(f"{url}/items/warm")  # an environment already started: the delay is all that is added
-    started = time.monotonic()
-    assert call(f"{url}/items/x")[0] == 200
-    baseline = time.monotonic() - started
     faults.inject(state_dir, "lambda-latency", 30, region=REGION, percentage=100, delay_ms=400)
     try:
         started = time.monotonic()
         assert call(f"{url}/items/x")[0] == 200
-        assert time.monotonic() - started >= baseline + 0.35
+        # The whole delay is a floor. (A warm call's time measured before is not: under make
+        # test's load the rest of one call took 0.12 s after a baseline of 0.18 s.) That it comes
+        # on top of the function's own time is the timeout below.
+        assert time.monotonic() - started >= 0.4
         faults.inject(state_dir, "lambda-latency", 30, region=REGION, percentage=100, delay_ms=1500)
         status, body, _ = call(f"{url}/slow")  # a 1 s function timeout
         assert status == 502, body
