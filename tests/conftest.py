@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from modules.config.loader import load_environments, parse_environment
+from tests.local.moto_server import moto_server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -272,3 +273,11 @@ def terraform_bin():
             pytest.fail(f"terraform not found on PATH and CI is set: {INSTALL_HINT}")
         pytest.skip(f"terraform not found on PATH. {INSTALL_HINT}")
     return binary
+
+
+@pytest.fixture(scope="module")
+def server():
+    """moto's server on 127.0.0.1 (tests/local/moto_server.py), one per test module that asks:
+    the replicator, router, alarm evaluator and chaos fault tests read it with their own clients."""
+    with moto_server() as url:
+        yield url

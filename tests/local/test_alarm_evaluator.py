@@ -18,17 +18,11 @@ from local.alarm_evaluator import AlarmEvaluator, Rule
 from local.emulator import aws_client
 from local.replicator import METRIC_NAME, METRIC_NAMESPACE, LatencyPublisher, replicator_for
 from tests.local.deployments import typed
-from tests.local.moto_server import create_table, moto_server
+from tests.local.moto_server import create_table
 
 REGION, OTHER = "eu-west-1", "eu-central-1"
 # A whole minute: the evaluation range (the last 5 one-second periods) ends here.
 NOW = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as url:
-        yield url
 
 
 @pytest.fixture

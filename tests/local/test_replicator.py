@@ -15,15 +15,9 @@ import pytest
 from local.emulator import aws_client
 from local.replicator import Change, Replicator, StreamReader, Version, digest, replicator_for
 from tests.local.deployments import typed
-from tests.local.moto_server import create_table, moto_server
+from tests.local.moto_server import create_table
 
 A, B = "eu-west-1", "eu-central-1"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as url:
-        yield url
 
 
 @pytest.fixture

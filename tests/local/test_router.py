@@ -36,7 +36,6 @@ from local.router import (
     probe,
 )
 from tests.local.deployments import typed
-from tests.local.moto_server import moto_server
 
 WEST, CENTRAL, EAST = "eu-west-1", "eu-central-1", "us-east-1"
 
@@ -142,12 +141,6 @@ def test_an_http_check_fails_when_nothing_listens():
 
 
 # --- evaluating deployed checks ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as url:
-        yield url
 
 
 @pytest.fixture

@@ -13,15 +13,8 @@ from local.emulator import aws_client
 from local.replicator import METRIC_NAME, METRIC_NAMESPACE
 from ops import chaos_alarms
 from tests.local.deployments import typed
-from tests.local.moto_server import moto_server
 
 A, B = "eu-west-1", "eu-central-1"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as url:
-        yield url
 
 
 @pytest.fixture

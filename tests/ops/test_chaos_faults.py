@@ -21,7 +21,7 @@ from local import faults, replicator
 from local.emulator import aws_client
 from local.replicator import replicator_for
 from tests.local.deployments import typed
-from tests.local.moto_server import create_table, moto_server
+from tests.local.moto_server import create_table
 
 A, B = "eu-west-1", "eu-central-1"
 
@@ -109,12 +109,6 @@ def test_a_server_refuses_connections_during_an_outage_and_serves_again_after(tm
     finally:
         stop.set()
         serving.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as url:
-        yield url
 
 
 def _item(item_id: str) -> dict:
