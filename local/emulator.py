@@ -16,8 +16,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # A boto3 client: boto3 ships no type information (and no stubs are installed).
 AwsClient: TypeAlias = Any
@@ -178,11 +181,15 @@ class RunState:
         tmp.replace(self.path)
 
 
-def start_emulator(state_dir: Path, startup_timeout: float = 60.0) -> tuple[subprocess.Popen, int]:
-    """moto's server on a free loopback port, certificates issued at once."""
+def start_emulator(
+    state_dir: Path, startup_timeout: float = 60.0, extra_env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """moto's server on a free loopback port, certificates issued at once; ``extra_env`` adds
+    to what it inherits (LOCAL_OIDC_ISSUERS: the issuers it trusts, local/emulator_server.py)."""
     port = free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         # Certificates are ISSUED as soon as they are described, not after 60 s.
         "MOTO_ACM_VALIDATION_WAIT": "0",
         # AWS managed policies (API Gateway's CloudWatch role uses one) exist only if loaded.

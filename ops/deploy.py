@@ -557,8 +557,7 @@ def deploy_local(
         if as_roles:  # the emulator learns the issuer standing in for GitHub's when it starts
             start_issuer(config, state, state_dir, always=True)
         with progress.phase("emulator: moto server on 127.0.0.1") as phase:
-            with _environ(github_issuers(state) if as_roles else {}):
-                proc, port = emu.start_emulator(state_dir)
+            proc, port = emu.start_emulator(state_dir, extra_env=github_issuers(state) if as_roles else None)
             state.emulator_pid, state.emulator_port = proc.pid, port
             state.save()
             phase.note(f"{state.emulator_url} (log: {state_dir / 'moto.log'})")
@@ -590,21 +589,6 @@ def github_issuers(state: emu.RunState) -> dict[str, str]:
     from local import issuer as local_issuer
 
     return {"LOCAL_OIDC_ISSUERS": f"{local_issuer.GITHUB_ISSUER}={state.issuer['url']}{local_issuer.JWKS_PATH}"}
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    """``values`` in os.environ (what a started process inherits) for the block, then restored."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def apply_local(

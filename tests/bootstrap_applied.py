@@ -7,7 +7,6 @@ apply instead of two: each waits out the provider's fixed S3 lifecycle poll (~55
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -77,22 +76,13 @@ def github_issuer(key_dir: Path) -> Iterator[str]:
         server.shutdown()
 
 
-def start_emulator(state_dir: Path, oidc_issuers: str) -> tuple[int, str]:
-    previous = os.environ.get("LOCAL_OIDC_ISSUERS")
-    os.environ["LOCAL_OIDC_ISSUERS"] = oidc_issuers  # the emulator process inherits it
-    try:
-        proc, port = emulator.start_emulator(state_dir)
-    finally:
-        os.environ.pop("LOCAL_OIDC_ISSUERS") if previous is None else os.environ.update(LOCAL_OIDC_ISSUERS=previous)
-    return proc.pid, f"http://{emulator.LOOPBACK}:{port}"
-
-
 def apply(root: Path, synthesized: dict, environment_configs: dict) -> Iterator[BootstrapApplied]:
     """Synthesize, start the emulator, create each environment's zone, init and apply; yields
     the applied bootstrap, then stops the emulator."""
     stack_dir = synthesize(root, synthesized, environment_configs)
     with github_issuer(root / "issuer") as oidc_issuers:
-        pid, url = start_emulator(root / ".emulator", oidc_issuers)
+        proc, port = emulator.start_emulator(root / ".emulator", extra_env={"LOCAL_OIDC_ISSUERS": oidc_issuers})
+        pid, url = proc.pid, f"http://{emulator.LOOPBACK}:{port}"
         env = tf.terraform_env(root / "build", {"AWS_ENDPOINT_URL": url})
         try:
             # Each environment's public zone exists before the bootstrap, which looks it up by name.
