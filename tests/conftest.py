@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from modules.config.loader import load_environments, parse_environment
-from tests.local.moto_server import moto_server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -75,12 +74,17 @@ LONGEST_FIRST = (
 )
 
 
+def module_name(nodeid: str) -> str:
+    """``test_x.py`` of ``tests/e2e/test_x.py::test_y``."""
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+
+
 def work_unit(nodeid: str) -> str:
     """The scheduler's unit: the shared deployment's modules are two (the drills and the
     rest), the bootstrap apply's readers one, the CLI route and terraform validate one, every
     other module is one."""
     path = nodeid.split("::", 1)[0]
-    name = path.rsplit("/", 1)[-1]
+    name = module_name(nodeid)
     if name in DRILLS:
         return "shared_deployment_drills"
     if name in BOOTSTRAP_APPLIED:
@@ -94,7 +98,7 @@ def run_order(nodeid: str) -> tuple[int, int]:
     last = [n for n, suffix in enumerate(DESTROYS_SHARED, 1) if nodeid.endswith(suffix)]
     if last:
         return len(LONGEST_FIRST) + 1, last[0]
-    unit, name = work_unit(nodeid), nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    unit, name = work_unit(nodeid), module_name(nodeid)
     within = BOOTSTRAP_APPLIED.index(name) if name in BOOTSTRAP_APPLIED else 0
     return (LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)), within
 
@@ -279,5 +283,7 @@ def terraform_bin():
 def server():
     """moto's server on 127.0.0.1 (tests/local/moto_server.py), one per test module that asks:
     the replicator, router, alarm evaluator and chaos fault tests read it with their own clients."""
+    from tests.local.moto_server import moto_server  # moto's server only where a module asks
+
     with moto_server() as url:
         yield url
